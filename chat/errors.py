@@ -1,0 +1,106 @@
+"""One family of domain errors, mapped to HTTP statuses and to WebSocket error frames.
+
+| exception            | code (error frame / JSON) | HTTP |
+| -------------------- | ------------------------- | ---- |
+| BadRequest           | bad_request               | 400  |
+| ValidationFailed     | validation_error          | 400  |
+| Forbidden            | forbidden                 | 403  |
+| NotFound             | not_found                 | 404  |
+| EditWindowClosed     | edit_window_closed        | 403  |
+| RoomArchived         | room_archived             | 403  |
+| Muted                | muted                     | 403  |
+| RoomFull             | room_full                 | 409  |
+| UploadTooLarge       | upload_too_large          | 413  |
+| UnsupportedFileType  | unsupported_file_type     | 415  |
+| RateLimited          | rate_limited              | 429  |
+| Unavailable          | unavailable               | 503  |
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class ChatError(Exception):
+    code: ClassVar[str] = "error"
+    status: ClassVar[int] = 400
+    default_detail: ClassVar[str] = "The request could not be completed."
+
+    def __init__(self, detail: str | None = None, *, fields: dict[str, Any] | None = None) -> None:
+        self.detail = detail or self.default_detail
+        self.fields = fields or {}
+        super().__init__(self.detail)
+
+
+class BadRequest(ChatError):
+    code = "bad_request"
+    default_detail = "Malformed request."
+
+
+class ValidationFailed(ChatError):
+    code = "validation_error"
+    default_detail = "Invalid input."
+
+
+class Forbidden(ChatError):
+    code = "forbidden"
+    status = 403
+    default_detail = "You are not allowed to do this."
+
+
+class NotFound(ChatError):
+    code = "not_found"
+    status = 404
+    default_detail = "Not found."
+
+
+class EditWindowClosed(ChatError):
+    code = "edit_window_closed"
+    status = 403
+    default_detail = "The time to change this message has passed."
+
+
+class RoomArchived(ChatError):
+    code = "room_archived"
+    status = 403
+    default_detail = "This room is archived."
+
+
+class Muted(ChatError):
+    code = "muted"
+    status = 403
+    default_detail = "You are muted in this room."
+
+
+class RoomFull(ChatError):
+    code = "room_full"
+    status = 409
+    default_detail = "This room is full."
+
+
+class UploadTooLarge(ChatError):
+    code = "upload_too_large"
+    status = 413
+    default_detail = "The file is too large."
+
+
+class UnsupportedFileType(ChatError):
+    code = "unsupported_file_type"
+    status = 415
+    default_detail = "This type of file is not accepted."
+
+
+class RateLimited(ChatError):
+    code = "rate_limited"
+    status = 429
+    default_detail = "Too many requests; slow down."
+
+    def __init__(self, detail: str | None = None, *, retry_after: int = 1) -> None:
+        super().__init__(detail)
+        self.retry_after = max(1, int(retry_after))
+
+
+class Unavailable(ChatError):
+    code = "unavailable"
+    status = 503
+    default_detail = "The service is temporarily unavailable."
