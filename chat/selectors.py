@@ -1,0 +1,246 @@
+"""Every non-trivial read. Fetch through the user: what they may not see is NotFound."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from chat import errors, policy
+from chat.models import ChatMessage, ChatParticipant, ChatRoom, MessageReaction, UserPresence
+
+if TYPE_CHECKING:
+    from accounts.models import User
+
+
+def _count_subquery(queryset: QuerySet, field: str) -> Subquery:
+    return Subquery(
+        queryset.order_by().values(field).annotate(n=Count("pk")).values("n")[:1],
+        output_field=IntegerField(),
+    )
+
+
+def with_participant_count(rooms: QuerySet[ChatRoom]) -> QuerySet[ChatRoom]:
+    active = ChatParticipant.objects.filter(room=OuterRef("pk"), is_active=True)
+    return rooms.annotate(participant_count=Coalesce(_count_subquery(active, "room"), Value(0)))
+
+
+def visible_rooms(user: User) -> QuerySet[ChatRoom]:
+    """Rooms the user may see, with ``participant_count``, ``my_role`` and
+    ``unread_count`` computed in the one query."""
+    mine = ChatParticipant.objects.filter(room=OuterRef("pk"), user=user, is_active=True)
+    rooms = (
+        ChatRoom.objects.filter(policy.visible_rooms_q(user))
+        .select_related("created_by")
+        .annotate(
+            my_role=Subquery(mine.values("role")[:1]),
+            my_last_read=Subquery(mine.values("last_read_message_id")[:1]),
+        )
+    )
+    unread = ChatMessage.objects.filter(
+        room=OuterRef("pk"),
+        is_deleted=False,
+        id__gt=Coalesce(OuterRef("my_last_read"), Value(0)),
+    ).exclude(sender=user).exclude(message_type=ChatMessage.MessageType.SYSTEM)
+    rooms = rooms.annotate(unread_count=Coalesce(_count_subquery(unread, "room"), Value(0)))
+    return with_participant_count(rooms).order_by("id")
+
+
+def room_get_for_user(user: User, room_id: object) -> ChatRoom:
+    """The room with its per-viewer annotations, or NotFound if it is not visible."""
+    try:
+        room_pk = int(room_id)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        raise errors.NotFound("No such room.") from None
+    room = visible_rooms(user).filter(pk=room_pk).first()
+    if room is None:
+        raise errors.NotFound("No such room.")
+    if room.my_role is None:  # type: ignore[attr-defined]
+        room.unread_count = 0  # type: ignore[attr-defined]
+    return room
+
+
+def lock_room(room_id: int) -> ChatRoom:
+    """Re-read a room under a row lock; call inside a transaction (services do)."""
+    return ChatRoom.objects.select_for_update().get(pk=room_id)
+
+
+def with_message_relations(messages: QuerySet[ChatMessage]) -> QuerySet[ChatMessage]:
+    """What MESSAGE touches, loaded in a constant number of queries."""
+    return messages.select_related("sender").prefetch_related(
+        Prefetch("reactions", queryset=MessageReaction.objects.order_by("id")),
+        "mentions",
+    )
+
+
+def message_get_for_user(user: User, message_id: object) -> ChatMessage:
+    """A message in a room the user may see, or NotFound."""
+    try:
+        message_pk = int(message_id)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        raise errors.NotFound("No such message.") from None
+    message = (
+        with_message_relations(ChatMessage.objects.select_related("room", "room__created_by"))
+        .filter(pk=message_pk, room__in=ChatRoom.objects.filter(policy.visible_rooms_q(user)))
+        .first()
+    )
+    if message is None:
+        raise errors.NotFound("No such message.")
+    return message
+
+
+def message_load(message_id: int) -> ChatMessage:
+    """Reload one message with its relations (after a write, for its payload)."""
+    return with_message_relations(ChatMessage.objects.all()).get(pk=message_id)
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    messages: list[ChatMessage]
+    has_older: bool
+    has_newer: bool
+
+
+def room_history(
+    room: ChatRoom, *, before: int | None = None, after: int | None = None, limit: int = 50
+) -> HistoryPage:
+    """One page of a room's messages, oldest first, by keyset on (room, id).
+
+    No anchor: the newest page. ``after`` alone: the page right after that id.
+    ``before`` (with or without ``after``): the newest page below ``before``.
+    At most three queries for the page and its edges, whatever the room's size.
+    """
+    base = ChatMessage.objects.filter(room=room)
+    window = base
+    if after is not None:
+        window = window.filter(id__gt=after)
+    if before is not None:
+        window = window.filter(id__lt=before)
+    forward = after is not None and before is None
+    rows = list(with_message_relations(window.order_by("id" if forward else "-id"))[: limit + 1])
+    more = len(rows) > limit
+    rows = rows[:limit]
+    messages = rows if forward else rows[::-1]
+    if not messages:
+        return HistoryPage(messages=[], has_older=False, has_newer=False)
+    if forward:
+        has_newer = more
+        has_older = base.filter(id__lt=messages[0].pk).exists()
+    else:
+        has_older = more or (
+            after is not None and base.filter(id__lt=messages[0].pk).exists()
+        )
+        has_newer = before is not None and base.filter(id__gt=messages[-1].pk).exists()
+    return HistoryPage(messages=messages, has_older=has_older, has_newer=has_newer)
+
+
+def room_participants(room: ChatRoom) -> QuerySet[ChatParticipant]:
+    return (
+        ChatParticipant.objects.filter(room=room, is_active=True)
+        .select_related("user")
+        .order_by("id")
+    )
+
+
+def participant_get(room: ChatRoom, user_id: object) -> ChatParticipant:
+    try:
+        user_pk = int(user_id)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        raise errors.NotFound("No such participant.") from None
+    participant = (
+        ChatParticipant.objects.filter(room=room, user_id=user_pk, is_active=True)
+        .select_related("user")
+        .first()
+    )
+    if participant is None:
+        raise errors.NotFound("No such participant.")
+    return participant
+
+
+def message_search(
+    user: User,
+    *,
+    q: str | None = None,
+    room_id: int | None = None,
+    sender_id: int | None = None,
+    message_type: str | None = None,
+) -> QuerySet[ChatMessage]:
+    """Messages of rooms the user may see, newest first. Full-text on PostgreSQL."""
+    messages = ChatMessage.objects.filter(
+        room__in=ChatRoom.objects.filter(policy.visible_rooms_q(user)), is_deleted=False
+    )
+    if room_id is not None:
+        messages = messages.filter(room_id=room_id)
+    if sender_id is not None:
+        messages = messages.filter(sender_id=sender_id)
+    if message_type:
+        messages = messages.filter(message_type=message_type)
+    if q:
+        if connection.vendor == "postgresql":
+            from django.contrib.postgres.search import SearchQuery, SearchVector
+
+            messages = messages.annotate(
+                search=SearchVector("content", config="simple")
+            ).filter(search=SearchQuery(q, config="simple", search_type="websearch"))
+        else:
+            messages = messages.filter(content__icontains=q)
+    return with_message_relations(messages.order_by("-id"))
+
+
+def unread_count(user: User, room: ChatRoom) -> int:
+    participant = ChatParticipant.objects.filter(room=room, user=user, is_active=True).first()
+    if participant is None:
+        return 0
+    return (
+        ChatMessage.objects.filter(
+            room=room, is_deleted=False, id__gt=participant.last_read_message_id or 0
+        )
+        .exclude(sender=user)
+        .exclude(message_type=ChatMessage.MessageType.SYSTEM)
+        .count()
+    )
+
+
+def co_member_ids(user: User) -> QuerySet:
+    """Ids of users who share at least one active room with ``user`` (the user included)."""
+    my_rooms = ChatParticipant.objects.filter(user=user, is_active=True).values("room_id")
+    return (
+        ChatParticipant.objects.filter(room_id__in=my_rooms, is_active=True)
+        .values("user_id")
+        .distinct()
+    )
+
+
+def user_room_ids(user_id: int) -> list[int]:
+    return list(
+        ChatParticipant.objects.filter(user_id=user_id, is_active=True).values_list(
+            "room_id", flat=True
+        )
+    )
+
+
+def presences_for(user_ids: QuerySet | list[int]) -> QuerySet[UserPresence]:
+    return UserPresence.objects.filter(user_id__in=user_ids).select_related("user")
+
+
+def online_in_room(room: ChatRoom) -> QuerySet[UserPresence]:
+    members = ChatParticipant.objects.filter(room=room, is_active=True).values("user_id")
+    return (
+        presences_for(members)
+        .exclude(status=UserPresence.Status.OFFLINE)
+        .order_by("user__username")
+    )
+
+
+def typing_in_room(room: ChatRoom) -> QuerySet[UserPresence]:
+    since = timezone.now() - timedelta(milliseconds=settings.CHAT_TYPING_TIMEOUT)
+    members = ChatParticipant.objects.filter(room=room, is_active=True).values("user_id")
+    return presences_for(members).filter(
+        Q(current_room=room) & Q(is_typing=True) & Q(typing_at__gte=since)
+    )

@@ -1,0 +1,53 @@
+"""Every write of the chat. Views and consumers call these and nothing else to change data."""
+
+from chat.services.messages import (
+    SendResult,
+    clean_emoji,
+    message_delete,
+    message_edit,
+    message_reply,
+    message_send,
+    reaction_add,
+    reaction_remove,
+    room_mark_read,
+    system_alert,
+)
+from chat.services.presence import presence_get, presence_set, typing_set
+from chat.services.rooms import (
+    course_member_sync,
+    course_room_open,
+    participant_invite,
+    participant_remove,
+    participant_update,
+    room_archive,
+    room_create,
+    room_join,
+    room_leave,
+    room_update,
+)
+
+__all__ = [
+    "SendResult",
+    "clean_emoji",
+    "course_member_sync",
+    "course_room_open",
+    "message_delete",
+    "message_edit",
+    "message_reply",
+    "message_send",
+    "participant_invite",
+    "participant_remove",
+    "participant_update",
+    "presence_get",
+    "presence_set",
+    "reaction_add",
+    "reaction_remove",
+    "room_archive",
+    "room_create",
+    "room_join",
+    "room_leave",
+    "room_mark_read",
+    "room_update",
+    "system_alert",
+    "typing_set",
+]

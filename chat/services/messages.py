@@ -1,0 +1,382 @@
+"""Message writes: send (and reply), edit, delete, reactions, read markers, system alerts."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import emoji as emoji_lib
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from chat import errors, events, policy, selectors
+from chat.models import ChatMessage, ChatParticipant, ChatRoom, MessageReaction
+from chat.payloads import message_payload, user_payload
+from chat.rendering import WILDCARD_MENTIONS, MentionTarget, extract_mentions, render_content
+
+if TYPE_CHECKING:
+    from django.core.files.uploadedfile import UploadedFile
+
+    from accounts.models import User
+
+MAX_MENTIONS = 50
+CLIENT_ID_RE = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
+EMOJI_MAX = 32
+
+
+@dataclass(frozen=True)
+class SendResult:
+    message: ChatMessage
+    created: bool
+
+
+def _clean_content(content: object, *, allow_empty: bool) -> str:
+    if not isinstance(content, str):
+        raise errors.ValidationFailed("content must be a string.",
+                                      fields={"content": ["Not a string."]})
+    if "\x00" in content:
+        raise errors.ValidationFailed("content may not contain NUL characters.",
+                                      fields={"content": ["NUL character."]})
+    content = content.strip()
+    if not content and not allow_empty:
+        raise errors.ValidationFailed("A message cannot be empty.",
+                                      fields={"content": ["This field may not be blank."]})
+    limit = settings.CHAT_MAX_MESSAGE_LENGTH
+    if len(content) > limit:
+        raise errors.ValidationFailed(
+            f"A message is limited to {limit} characters.",
+            fields={"content": [f"Ensure this field has no more than {limit} characters."]},
+        )
+    return content
+
+
+def _clean_client_id(client_id: object) -> str | None:
+    if client_id is None or client_id == "":
+        return None
+    if not isinstance(client_id, str) or not CLIENT_ID_RE.match(client_id):
+        raise errors.ValidationFailed(
+            "client_id must be 1 to 64 letters, digits, '-', '_', '.' or ':'.",
+            fields={"client_id": ["Invalid client_id."]},
+        )
+    return client_id
+
+
+def clean_emoji(value: object) -> str:
+    """A single emoji (or a ``:shortcode:`` of one), as Unicode."""
+    if not isinstance(value, str) or not value.strip() or len(value) > EMOJI_MAX:
+        raise errors.ValidationFailed("emoji must be a single emoji.",
+                                      fields={"emoji": ["Invalid emoji."]})
+    text = emoji_lib.emojize(value.strip(), language="alias")
+    if not emoji_lib.purely_emoji(text) or emoji_lib.emoji_count(text) != 1:
+        raise errors.ValidationFailed("emoji must be a single emoji.",
+                                      fields={"emoji": ["Invalid emoji."]})
+    return text
+
+
+@dataclass(frozen=True)
+class _Rendered:
+    html: str
+    mentioned: list[Any]
+    wildcard: bool
+
+
+def _render(actor: User, room: ChatRoom, content: str) -> _Rendered:
+    """Render content; resolve ``@username`` to users who may see the room."""
+    names = extract_mentions(content)
+    wildcard = bool({name.lower() for name in names} & WILDCARD_MENTIONS)
+    if wildcard and not policy.can_mention_everyone(actor, room):
+        raise errors.Forbidden("Only moderators may mention @all or @here.")
+    usernames = {name.lower() for name in names} - WILDCARD_MENTIONS
+    if len(usernames) > MAX_MENTIONS:
+        raise errors.ValidationFailed(f"A message may mention at most {MAX_MENTIONS} people.",
+                                      fields={"content": ["Too many mentions."]})
+    mentioned: list[Any] = []
+    if usernames:
+        lookup = Q()
+        for name in usernames:
+            lookup |= Q(username__iexact=name)
+        candidates = get_user_model().objects.filter(lookup, is_active=True)
+        mentioned = [user for user in candidates if policy.can_see_room(user, room)]
+    targets = {
+        user.username.lower(): MentionTarget(
+            user_id=user.pk, username=user.username, display_name=user.get_display_name()
+        )
+        for user in mentioned
+    }
+    html = render_content(content, mentions=targets, wildcards=wildcard)
+    return _Rendered(html=html, mentioned=mentioned, wildcard=wildcard)
+
+
+def _notify_mentions(
+    message: ChatMessage, payload: dict[str, Any], users: list[Any], wildcard: bool
+) -> None:
+    recipients = {user.pk for user in users}
+    if wildcard:
+        recipients |= set(
+            ChatParticipant.objects.filter(room_id=message.room_id, is_active=True).values_list(
+                "user_id", flat=True
+            )
+        )
+    recipients.discard(message.sender_id)
+    frame = {"type": "notification", "kind": "mention", "room_id": message.room_id,
+             "message": payload}
+    for user_id in sorted(recipients):
+        events.publish_to_user(user_id, frame)
+
+
+def _posting_participant(actor: User, room: ChatRoom) -> ChatParticipant:
+    participant = policy.participant_of(actor, room)
+    denial = policy.post_denial(room, participant)
+    if denial is not None:
+        raise denial
+    assert participant is not None
+    return participant
+
+
+def message_send(
+    *,
+    actor: User,
+    room: ChatRoom,
+    content: object = "",
+    client_id: object = None,
+    reply_to: object = None,
+    upload: UploadedFile | None = None,
+) -> SendResult:
+    """Send a message (text, or an ``image``/``file`` upload with an optional caption).
+
+    Idempotent per sender and ``client_id``: the same id again returns the first
+    message with ``created=False`` and publishes nothing. Mentioned users who may
+    see the room are stored in ``mentions`` and notified on their own stream.
+    """
+    client_id = _clean_client_id(client_id)
+    if client_id is not None:
+        existing = ChatMessage.objects.filter(sender=actor, client_id=client_id).first()
+        if existing is not None:
+            return SendResult(selectors.message_load(existing.pk), created=False)
+    if not policy.can_see_room(actor, room):
+        raise errors.NotFound("No such room.")
+    _posting_participant(actor, room)
+    content = _clean_content(content, allow_empty=upload is not None)
+    parent: ChatMessage | None = None
+    if reply_to is not None:
+        if isinstance(reply_to, bool) or not isinstance(reply_to, int):
+            raise errors.ValidationFailed("reply_to must be a message id.",
+                                          fields={"reply_to": ["Not an id."]})
+        parent = ChatMessage.objects.filter(pk=reply_to, room=room, is_deleted=False).first()
+        if parent is None:
+            raise errors.ValidationFailed("reply_to must be a message of this room.",
+                                          fields={"reply_to": ["Not a message of this room."]})
+    rendered = _render(actor, room, content) if content else _Rendered("", [], False)
+    processed = None
+    if upload is not None:
+        from chat.uploads import process_upload
+
+        processed = process_upload(upload)
+    stored: list[str] = []
+    try:
+        with transaction.atomic():
+            room = selectors.lock_room(room.pk)
+            _posting_participant(actor, room)
+            message = ChatMessage(
+                room=room,
+                sender=actor,
+                content=content,
+                content_html=rendered.html,
+                client_id=client_id,
+                reply_to=parent,
+            )
+            if processed is not None:
+                _attach(message, processed, stored)
+            message.save()
+            if rendered.mentioned:
+                message.mentions.set(rendered.mentioned)
+            payload = message_payload(selectors.message_load(message.pk))
+            events.append_room_event(room, "message.created", {"message": payload})
+            _notify_mentions(message, payload, rendered.mentioned, rendered.wildcard)
+    except IntegrityError:
+        for name in stored:
+            default_storage.delete(name)
+        existing = ChatMessage.objects.filter(sender=actor, client_id=client_id).first()
+        if client_id is None or existing is None:
+            raise
+        return SendResult(selectors.message_load(existing.pk), created=False)
+    except BaseException:
+        for name in stored:
+            default_storage.delete(name)
+        raise
+    return SendResult(selectors.message_load(message.pk), created=True)
+
+
+def _attach(message: ChatMessage, processed: Any, stored: list[str]) -> None:
+    from chat.uploads import random_storage_name
+
+    message.message_type = processed.message_type
+    name = default_storage.save(
+        random_storage_name(processed.name, processed.message_type), processed.content
+    )
+    stored.append(name)
+    message.file.name = name
+    message.file_name = processed.name
+    message.file_size = processed.size
+    message.file_content_type = processed.content_type
+    message.image_width = processed.width
+    message.image_height = processed.height
+    if processed.thumbnail is not None:
+        thumb = default_storage.save(
+            random_storage_name(processed.name, "thumbnails"), processed.thumbnail
+        )
+        stored.append(thumb)
+        message.thumbnail.name = thumb
+
+
+def message_reply(
+    *, actor: User, parent: ChatMessage, content: object, client_id: object = None
+) -> SendResult:
+    """Reply to ``parent`` in its own room."""
+    return message_send(
+        actor=actor, room=parent.room, content=content, client_id=client_id, reply_to=parent.pk
+    )
+
+
+@transaction.atomic
+def message_edit(*, actor: User, message: ChatMessage, content: object) -> ChatMessage:
+    """Edit by the sender within CHAT_MESSAGE_EDIT_TIMEOUT; re-renders, re-resolves
+    mentions and notifies only the newly mentioned."""
+    room = selectors.lock_room(message.room_id)
+    message = ChatMessage.objects.select_related("room").get(pk=message.pk)
+    denial = policy.edit_denial(actor, message, timezone.now())
+    if denial is not None:
+        raise denial
+    participant = policy.participant_of(actor, room)
+    denial = policy.post_denial(room, participant)
+    if denial is not None:
+        raise denial
+    content = _clean_content(content, allow_empty=bool(message.file))
+    if content == message.content:
+        return selectors.message_load(message.pk)
+    rendered = _render(actor, room, content) if content else _Rendered("", [], False)
+    before = set(message.mentions.values_list("pk", flat=True))
+    message.content = content
+    message.content_html = rendered.html
+    message.is_edited = True
+    message.save(update_fields=["content", "content_html", "is_edited", "updated_at"])
+    message.mentions.set(rendered.mentioned)
+    payload = message_payload(selectors.message_load(message.pk))
+    events.append_room_event(room, "message.updated", {"message": payload})
+    new_mentions = [user for user in rendered.mentioned if user.pk not in before]
+    _notify_mentions(message, payload, new_mentions, wildcard=False)
+    return selectors.message_load(message.pk)
+
+
+@transaction.atomic
+def message_delete(*, actor: User, message: ChatMessage) -> ChatMessage:
+    """Soft-delete: the row keeps its id and place; content, HTML, mentions,
+    reactions and stored files are removed. The sender within
+    CHAT_MESSAGE_DELETE_TIMEOUT, moderators at any time."""
+    room = selectors.lock_room(message.room_id)
+    message = ChatMessage.objects.select_related("room").get(pk=message.pk)
+    denial = policy.delete_denial(actor, message, timezone.now())
+    if denial is not None:
+        raise denial
+    files = [name for name in (message.file.name, message.thumbnail.name) if name]
+    message.content = ""
+    message.content_html = ""
+    message.is_deleted = True
+    message.file = ""
+    message.thumbnail = ""
+    message.file_name = ""
+    message.file_size = None
+    message.file_content_type = ""
+    message.image_width = None
+    message.image_height = None
+    message.save()
+    message.mentions.clear()
+    message.reactions.all().delete()
+    payload = message_payload(selectors.message_load(message.pk))
+    events.append_room_event(room, "message.deleted", {"message": payload})
+    if files:
+        events.on_commit(lambda: [default_storage.delete(name) for name in files])
+    return selectors.message_load(message.pk)
+
+
+def _reaction_target(actor: User, message: ChatMessage) -> ChatRoom:
+    room = selectors.lock_room(message.room_id)
+    if ChatMessage.objects.filter(pk=message.pk, is_deleted=False).count() == 0:
+        raise errors.NotFound("No such message.")
+    _posting_participant(actor, room)
+    return room
+
+
+@transaction.atomic
+def reaction_add(*, actor: User, message: ChatMessage, emoji: object) -> bool:
+    """Add the actor's reaction; True if it was new (and published), False if it existed."""
+    value = clean_emoji(emoji)
+    room = _reaction_target(actor, message)
+    _, created = MessageReaction.objects.get_or_create(message=message, user=actor, emoji=value)
+    if created:
+        events.append_room_event(room, "reaction.added", {
+            "message_id": message.pk, "emoji": value, "user": user_payload(actor)})
+    return created
+
+
+@transaction.atomic
+def reaction_remove(*, actor: User, message: ChatMessage, emoji: object) -> bool:
+    """Remove the actor's reaction; True if there was one (and it was published)."""
+    value = clean_emoji(emoji)
+    room = selectors.lock_room(message.room_id)
+    deleted, _ = MessageReaction.objects.filter(message=message, user=actor, emoji=value).delete()
+    if deleted:
+        events.append_room_event(room, "reaction.removed", {
+            "message_id": message.pk, "emoji": value, "user": user_payload(actor)})
+    return bool(deleted)
+
+
+@transaction.atomic
+def room_mark_read(*, actor: User, room: ChatRoom, message_id: object) -> int:
+    """Move the actor's read marker forward to ``message_id``; returns the new unread
+    count, which is also sent to the actor's own stream as an ``unread`` frame."""
+    if isinstance(message_id, bool) or not isinstance(message_id, int):
+        raise errors.ValidationFailed("message_id must be a message id.",
+                                      fields={"message_id": ["Not an id."]})
+    participant = (
+        ChatParticipant.objects.select_for_update()
+        .filter(room=room, user=actor, is_active=True)
+        .first()
+    )
+    if participant is None:
+        raise errors.Forbidden("Join the room first.")
+    if not ChatMessage.objects.filter(pk=message_id, room=room).exists():
+        raise errors.ValidationFailed("message_id must be a message of this room.",
+                                      fields={"message_id": ["Not a message of this room."]})
+    if participant.last_read_message_id is None or message_id > participant.last_read_message_id:
+        participant.last_read_message_id = message_id
+        participant.save(update_fields=["last_read_message"])
+    count = selectors.unread_count(actor, room)
+    events.publish_to_user(actor.pk, {"type": "unread", "room_id": room.pk, "unread_count": count})
+    return count
+
+
+def system_alert(*, actor: User, content: object, room: ChatRoom | None = None) -> list[ChatMessage]:
+    """Staff post a ``system`` alert to one room, or to every active room."""
+    if not actor.is_staff:
+        raise errors.Forbidden("Only staff may post system alerts.")
+    text = _clean_content(content, allow_empty=False)
+    room_ids = [room.pk] if room is not None else list(
+        ChatRoom.objects.filter(is_active=True).values_list("pk", flat=True))
+    sent = []
+    for room_id in room_ids:
+        with transaction.atomic():
+            locked = selectors.lock_room(room_id)
+            message = ChatMessage.objects.create(
+                room=locked, sender=actor, message_type=ChatMessage.MessageType.SYSTEM,
+                content=text, content_html=render_content(text))
+            payload = message_payload(selectors.message_load(message.pk))
+            events.append_room_event(locked, "message.created",
+                                     {"message": payload, "details": {"action": "alert"}})
+            sent.append(message)
+    return sent

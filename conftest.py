@@ -1,0 +1,101 @@
+"""Shared fixtures: personas, the captured_events fixture, and service checks for CI.
+
+Personas (healthchecks style): alice and bob are students of the course,
+ines is its instructor, charlie has no access to anything of theirs, sam is
+support staff (the ``support`` group) and stella is ``is_staff``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from chat.tests import factories
+
+
+@dataclass
+class Published:
+    group: str
+    message: dict[str, Any]
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        """The frame as a socket would receive it (round-tripped through JSON)."""
+        return json.loads(self.message["text"])
+
+
+class CapturedEvents(list[Published]):
+    def payloads(self, group: str | None = None) -> list[dict[str, Any]]:
+        return [item.payload for item in self if "text" in item.message
+                and (group is None or item.group == group)]
+
+    def types(self, group: str | None = None) -> list[str]:
+        return [payload["type"] for payload in self.payloads(group)]
+
+
+@pytest.fixture
+def captured_events(monkeypatch: pytest.MonkeyPatch,
+                    django_capture_on_commit_callbacks: Any) -> Iterator[CapturedEvents]:
+    """Capture what chat.events publishes; on-commit callbacks run as in production."""
+    captured = CapturedEvents()
+
+    def fake_send(group: str, message: dict[str, Any]) -> None:
+        captured.append(Published(group, json.loads(json.dumps(message))))
+
+    monkeypatch.setattr("chat.events.send", fake_send)
+    with django_capture_on_commit_callbacks(execute=True):
+        yield captured
+
+
+@pytest.fixture
+def alice(db: None) -> Any:
+    return factories.make_user("alice", display_name="Alice")
+
+
+@pytest.fixture
+def bob(db: None) -> Any:
+    return factories.make_user("bob", display_name="Bob")
+
+
+@pytest.fixture
+def charlie(db: None) -> Any:
+    return factories.make_user("charlie", display_name="Charlie")
+
+
+@pytest.fixture
+def ines(db: None) -> Any:
+    return factories.make_user("ines", display_name="Ines the Instructor")
+
+
+@pytest.fixture
+def sam(db: None) -> Any:
+    return factories.make_support_user("sam")
+
+
+@pytest.fixture
+def stella(db: None) -> Any:
+    return factories.make_user("stella", is_staff=True)
+
+
+@pytest.fixture
+def course(db: None, stella: Any, ines: Any, alice: Any, bob: Any) -> Any:
+    """A course with ines as instructor and alice and bob as students."""
+    return factories.make_course(stella, instructors=[ines], students=[alice, bob])
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """In CI, PostgreSQL and Redis must be there: a missing service fails the run."""
+    if os.environ.get("CI") != "true":
+        return
+    missing = []
+    if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        missing.append("DATABASE_URL (PostgreSQL)")
+    if not os.environ.get("TEST_REDIS_URL") and not os.environ.get("REDIS_URL"):
+        missing.append("TEST_REDIS_URL/REDIS_URL (Redis)")
+    if missing:
+        raise pytest.UsageError("CI=true but not configured: " + ", ".join(missing))
