@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,17 +38,19 @@ class CapturedEvents(list[Published]):
 
 
 @pytest.fixture
-def captured_events(monkeypatch: pytest.MonkeyPatch,
-                    django_capture_on_commit_callbacks: Any) -> Iterator[CapturedEvents]:
-    """Capture what chat.events publishes; on-commit callbacks run as in production."""
+def captured_events(monkeypatch: pytest.MonkeyPatch, transactional_db: None) -> CapturedEvents:
+    """Capture what chat.events publishes, round-tripped through JSON.
+
+    The test runs with real transactions, so events are published on commit
+    exactly as in production and a rolled-back change publishes nothing.
+    """
     captured = CapturedEvents()
 
     def fake_send(group: str, message: dict[str, Any]) -> None:
         captured.append(Published(group, json.loads(json.dumps(message))))
 
     monkeypatch.setattr("chat.events.send", fake_send)
-    with django_capture_on_commit_callbacks(execute=True):
-        yield captured
+    return captured
 
 
 @pytest.fixture
