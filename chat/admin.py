@@ -1,0 +1,344 @@
+"""The moderators' admin. Every change made here goes through chat.services.
+
+Rooms are created and edited through ``room_create``/``room_update`` (the form
+rehearses the service in a rolled-back savepoint so its refusals show up as form
+errors), archived with an action that calls ``room_archive``. Messages,
+participants and presence are read-only tables; their actions (soft-delete,
+mute, unmute, change role) call the services, which apply the same policy as
+REST and WebSocket and publish the same events. A refused row is reported, the
+others proceed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from chat import errors, selectors, services
+from chat.models import ChatMessage, ChatParticipant, ChatRoom, RoomEvent, UserPresence
+
+
+class _Rehearsal(Exception):
+    """Raised to roll back a rehearsed service call."""
+
+
+def rehearse(action: Callable[[], object]) -> None:
+    """Run ``action`` in a savepoint that is always rolled back.
+
+    Its on-commit callbacks are discarded with the savepoint, so nothing is
+    published; a domain error becomes a form ValidationError.
+    """
+    try:
+        with transaction.atomic():
+            action()
+            raise _Rehearsal
+    except _Rehearsal:
+        pass
+    except errors.ChatError as exc:
+        raise ValidationError(exc.detail, code=exc.code) from None
+
+
+def report(
+    modeladmin: admin.ModelAdmin,
+    request: HttpRequest,
+    done: int,
+    verb: str,
+    failures: list[str],
+) -> None:
+    """Tell the moderator how many rows the action changed and why others were refused."""
+    if done:
+        modeladmin.message_user(request, f"{done} {verb}.", messages.SUCCESS)
+    for failure in failures:
+        modeladmin.message_user(request, failure, messages.ERROR)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """A table moderators look at; its actions call services."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_moderate_permission(self, request: HttpRequest) -> bool:
+        """May try the actions; the service's policy decides row by row."""
+        return self.has_view_permission(request)
+
+
+# --- Rooms ------------------------------------------------------------------------------
+
+
+class RoomForm(forms.ModelForm):
+    """Validates by rehearsing the service that ``apply`` will run for real."""
+
+    actor: Any = None
+
+    class Meta:
+        model = ChatRoom
+        fields = ("name", "description", "chat_type", "course", "max_participants")
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if not self.errors:
+            rehearse(lambda: self.apply(self.actor))
+        return cleaned
+
+    def apply(self, actor: Any) -> ChatRoom:
+        data = self.cleaned_data
+        if self.instance.pk is None:
+            return services.room_create(
+                actor=actor,
+                name=data["name"],
+                chat_type=data["chat_type"],
+                description=data.get("description", ""),
+                course=data.get("course"),
+                max_participants=data.get("max_participants"),
+            )
+        return services.room_update(
+            actor=actor,
+            room=self.instance,
+            name=data["name"],
+            description=data.get("description", ""),
+            max_participants=data.get("max_participants"),
+        )
+
+
+class ParticipantInline(admin.TabularInline):
+    """Who is in the room. Moderate them from the participants table."""
+
+    model = ChatParticipant
+    fields = ("user", "role", "is_active", "is_muted", "joined_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ChatParticipant]:
+        return super().get_queryset(request).select_related("user")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(ChatRoom)
+class ChatRoomAdmin(admin.ModelAdmin):
+    form = RoomForm
+    list_display = (
+        "name",
+        "chat_type",
+        "course",
+        "created_by",
+        "is_active",
+        "participants",
+        "last_seq",
+        "created_at",
+    )
+    list_filter = ("chat_type", "course", "is_active")
+    list_select_related = ("course", "created_by")
+    search_fields = ("name", "description")
+    date_hierarchy = "created_at"
+    raw_id_fields = ("course",)
+    inlines = (ParticipantInline,)
+    actions = ("archive",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ChatRoom]:
+        return selectors.with_participant_count(super().get_queryset(request))
+
+    @admin.display(description="participants", ordering="participant_count")
+    def participants(self, room: ChatRoom) -> int:
+        return room.participant_count  # type: ignore[attr-defined]
+
+    def get_fields(self, request: HttpRequest, obj: ChatRoom | None = None) -> tuple[str, ...]:
+        if obj is None:
+            return RoomForm.Meta.fields
+        return (
+            "name",
+            "description",
+            "max_participants",
+            "chat_type",
+            "course",
+            "created_by",
+            "is_active",
+            "last_seq",
+            "created_at",
+            "updated_at",
+        )
+
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: ChatRoom | None = None
+    ) -> tuple[str, ...]:
+        if obj is None:
+            return ()
+        return (
+            "chat_type",
+            "course",
+            "created_by",
+            "is_active",
+            "last_seq",
+            "created_at",
+            "updated_at",
+        )
+
+    def get_form(
+        self,
+        request: HttpRequest,
+        obj: ChatRoom | None = None,
+        change: bool = False,
+        **kwargs: Any,
+    ) -> type[forms.ModelForm]:
+        form = super().get_form(request, obj, change=change, **kwargs)
+        form.actor = request.user  # type: ignore[attr-defined]
+        return form
+
+    def save_model(self, request: HttpRequest, obj: ChatRoom, form: RoomForm, change: bool) -> None:
+        room = form.apply(request.user)
+        obj.pk = room.pk
+        obj.refresh_from_db()
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.action(description="Archive the selected rooms", permissions=["change"])
+    def archive(self, request: HttpRequest, queryset: QuerySet[ChatRoom]) -> None:
+        done, failures = 0, []
+        for room in queryset.filter(is_active=True):
+            try:
+                services.room_archive(actor=request.user, room=room)
+            except errors.ChatError as exc:
+                failures.append(f"“{room.name}” was not archived: {exc.detail}")
+            else:
+                done += 1
+        report(self, request, done, "room(s) archived", failures)
+
+
+# --- Messages ---------------------------------------------------------------------------
+
+
+@admin.register(ChatMessage)
+class ChatMessageAdmin(ReadOnlyAdmin):
+    list_display = (
+        "id",
+        "room",
+        "sender",
+        "message_type",
+        "excerpt",
+        "is_edited",
+        "is_deleted",
+        "created_at",
+    )
+    list_filter = ("message_type", "is_deleted", "is_edited", "room__chat_type")
+    list_select_related = ("room", "sender")
+    search_fields = ("content", "sender__username")
+    date_hierarchy = "created_at"
+    actions = ("soft_delete",)
+
+    @admin.display(description="content")
+    def excerpt(self, message: ChatMessage) -> str:
+        return message.content if len(message.content) <= 80 else message.content[:79] + "…"
+
+    @admin.action(
+        description="Delete the selected messages (keeps their place)", permissions=["moderate"]
+    )
+    def soft_delete(self, request: HttpRequest, queryset: QuerySet[ChatMessage]) -> None:
+        done, failures = 0, []
+        for message in queryset.filter(is_deleted=False):
+            try:
+                services.message_delete(actor=request.user, message=message)
+            except errors.ChatError as exc:
+                failures.append(f"Message #{message.pk} was not deleted: {exc.detail}")
+            else:
+                done += 1
+        report(self, request, done, "message(s) deleted", failures)
+
+
+# --- Participants -----------------------------------------------------------------------
+
+
+@admin.register(ChatParticipant)
+class ChatParticipantAdmin(ReadOnlyAdmin):
+    list_display = ("user", "room", "role", "is_active", "is_muted", "joined_at")
+    list_filter = ("role", "is_active", "is_muted", "room__chat_type")
+    list_select_related = ("user", "room")
+    search_fields = ("user__username", "user__display_name", "room__name")
+    actions = ("mute", "unmute", "make_member", "make_moderator", "make_admin")
+
+    def _update(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[ChatParticipant],
+        verb: str,
+        **changes: Any,
+    ) -> None:
+        done, failures = 0, []
+        for participant in queryset.filter(is_active=True):
+            try:
+                services.participant_update(
+                    actor=request.user,
+                    room=participant.room,
+                    user_id=participant.user_id,
+                    **changes,
+                )
+            except errors.ChatError as exc:
+                failures.append(f"{participant.user} in “{participant.room}”: {exc.detail}")
+            else:
+                done += 1
+        report(self, request, done, verb, failures)
+
+    @admin.action(description="Mute the selected participants", permissions=["moderate"])
+    def mute(self, request: HttpRequest, queryset: QuerySet[ChatParticipant]) -> None:
+        self._update(request, queryset, "participant(s) muted", is_muted=True)
+
+    @admin.action(description="Unmute the selected participants", permissions=["moderate"])
+    def unmute(self, request: HttpRequest, queryset: QuerySet[ChatParticipant]) -> None:
+        self._update(request, queryset, "participant(s) unmuted", is_muted=False)
+
+    @admin.action(description="Make the selected participants members", permissions=["moderate"])
+    def make_member(self, request: HttpRequest, queryset: QuerySet[ChatParticipant]) -> None:
+        self._update(
+            request, queryset, "participant(s) made members", role=ChatParticipant.Role.MEMBER
+        )
+
+    @admin.action(description="Make the selected participants moderators", permissions=["moderate"])
+    def make_moderator(self, request: HttpRequest, queryset: QuerySet[ChatParticipant]) -> None:
+        self._update(
+            request, queryset, "participant(s) made moderators", role=ChatParticipant.Role.MODERATOR
+        )
+
+    @admin.action(description="Make the selected participants admins", permissions=["moderate"])
+    def make_admin(self, request: HttpRequest, queryset: QuerySet[ChatParticipant]) -> None:
+        self._update(
+            request, queryset, "participant(s) made admins", role=ChatParticipant.Role.ADMIN
+        )
+
+
+# --- Presence and the event log -----------------------------------------------------------
+
+
+@admin.register(UserPresence)
+class UserPresenceAdmin(ReadOnlyAdmin):
+    list_display = ("user", "status", "is_typing", "current_room", "last_seen")
+    list_filter = ("status", "is_typing")
+    list_select_related = ("user", "current_room")
+    search_fields = ("user__username", "user__display_name")
+
+
+@admin.register(RoomEvent)
+class RoomEventAdmin(ReadOnlyAdmin):
+    list_display = ("room", "seq", "type", "created_at")
+    list_filter = ("type",)
+    list_select_related = ("room",)
+    search_fields = ("room__name",)
