@@ -44,9 +44,7 @@ def visible_rooms_q(user: User) -> Q:
         return Q()
     q = (
         Q(chat_type=ChatRoom.ChatType.PUBLIC)
-        | Q(
-            pk__in=ChatParticipant.objects.filter(user=user, is_active=True).values("room_id")
-        )
+        | Q(pk__in=ChatParticipant.objects.filter(user=user, is_active=True).values("room_id"))
         | Q(
             chat_type=ChatRoom.ChatType.COURSE,
             course_id__in=Enrollment.objects.filter(user=user).values("course_id"),
@@ -99,9 +97,7 @@ def can_moderate(user: User, room: ChatRoom, participant: ChatParticipant | None
         participant = participant_of(user, room)
     if participant is not None and participant.role in MODERATOR_ROLES:
         return True
-    return room.chat_type == ChatRoom.ChatType.COURSE and is_course_instructor(
-        user, room.course_id
-    )
+    return room.chat_type == ChatRoom.ChatType.COURSE and is_course_instructor(user, room.course_id)
 
 
 def can_administer(user: User, room: ChatRoom, participant: ChatParticipant | None = None) -> bool:

@@ -43,11 +43,15 @@ def visible_rooms(user: User) -> QuerySet[ChatRoom]:
             my_last_read=Subquery(mine.values("last_read_message_id")[:1]),
         )
     )
-    unread = ChatMessage.objects.filter(
-        room=OuterRef("pk"),
-        is_deleted=False,
-        id__gt=Coalesce(OuterRef("my_last_read"), Value(0)),
-    ).exclude(sender=user).exclude(message_type=ChatMessage.MessageType.SYSTEM)
+    unread = (
+        ChatMessage.objects.filter(
+            room=OuterRef("pk"),
+            is_deleted=False,
+            id__gt=Coalesce(OuterRef("my_last_read"), Value(0)),
+        )
+        .exclude(sender=user)
+        .exclude(message_type=ChatMessage.MessageType.SYSTEM)
+    )
     rooms = rooms.annotate(unread_count=Coalesce(_count_subquery(unread, "room"), Value(0)))
     return with_participant_count(rooms).order_by("id")
 
@@ -133,9 +137,7 @@ def room_history(
         has_newer = more
         has_older = base.filter(id__lt=messages[0].pk).exists()
     else:
-        has_older = more or (
-            after is not None and base.filter(id__lt=messages[0].pk).exists()
-        )
+        has_older = more or (after is not None and base.filter(id__lt=messages[0].pk).exists())
         has_newer = before is not None and base.filter(id__gt=messages[-1].pk).exists()
     return HistoryPage(messages=messages, has_older=has_older, has_newer=has_newer)
 
@@ -185,9 +187,9 @@ def message_search(
         if connection.vendor == "postgresql":
             from django.contrib.postgres.search import SearchQuery, SearchVector
 
-            messages = messages.annotate(
-                search=SearchVector("content", config="simple")
-            ).filter(search=SearchQuery(q, config="simple", search_type="websearch"))
+            messages = messages.annotate(search=SearchVector("content", config="simple")).filter(
+                search=SearchQuery(q, config="simple", search_type="websearch")
+            )
         else:
             messages = messages.filter(content__icontains=q)
     return with_message_relations(messages.order_by("-id"))
@@ -244,3 +246,61 @@ def typing_in_room(room: ChatRoom) -> QuerySet[UserPresence]:
     return presences_for(members).filter(
         Q(current_room=room) & Q(is_typing=True) & Q(typing_at__gte=since)
     )
+
+
+def message_reactions(message: ChatMessage) -> list[dict[str, object]]:
+    """``[{"emoji", "count", "users": [user]}]`` in order of each emoji's first use."""
+    summary: dict[str, dict[str, object]] = {}
+    for reaction in (
+        MessageReaction.objects.filter(message=message).select_related("user").order_by("id")
+    ):
+        entry = summary.setdefault(reaction.emoji, {"emoji": reaction.emoji, "users": []})
+        entry["users"].append(reaction.user)  # type: ignore[attr-defined]
+    for entry in summary.values():
+        entry["count"] = len(entry["users"])  # type: ignore[arg-type]
+    return list(summary.values())
+
+
+def co_member_get(user: User, other_id: int) -> User:
+    """Another active user who shares an active room with ``user``, or NotFound."""
+    from django.contrib.auth import get_user_model
+
+    other = (
+        get_user_model()
+        .objects.filter(pk=other_id, is_active=True, pk__in=co_member_ids(user))
+        .first()
+    )
+    if other is None:
+        raise errors.NotFound("No such user.")
+    return other
+
+
+def room_get_visible(user: User, room_id: int) -> ChatRoom:
+    """The bare room if ``user`` may see it (one query, no annotations), else NotFound."""
+    room = ChatRoom.objects.filter(policy.visible_rooms_q(user), pk=room_id).first()
+    if room is None:
+        raise errors.NotFound("No such room.")
+    return room
+
+
+def room_last_seq(room_id: int) -> int:
+    return ChatRoom.objects.filter(pk=room_id).values_list("last_seq", flat=True).first() or 0
+
+
+@dataclass(frozen=True)
+class UnreadState:
+    room_id: int
+    unread_count: int
+    last_read_id: int
+
+
+def member_unread_states(user: User, room_ids: list[int] | None = None) -> list[UnreadState]:
+    """Unread count and read marker of each room the user is an active participant of
+    (or of ``room_ids`` among them), in one query."""
+    rooms = visible_rooms(user).filter(my_role__isnull=False)
+    if room_ids is not None:
+        rooms = rooms.filter(pk__in=room_ids)
+    return [
+        UnreadState(room_id=pk, unread_count=count, last_read_id=last_read or 0)
+        for pk, count, last_read in rooms.values_list("pk", "unread_count", "my_last_read")
+    ]

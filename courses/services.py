@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
 
-from chat import errors, services as chat_services
+from chat import errors
+from chat import services as chat_services
 from courses.models import Course, Enrollment
 
 if TYPE_CHECKING:
@@ -14,9 +15,12 @@ if TYPE_CHECKING:
 
 
 def can_manage_course(user: User, course: Course) -> bool:
-    return user.is_staff or Enrollment.objects.filter(
-        course=course, user=user, role=Enrollment.Role.INSTRUCTOR
-    ).exists()
+    return (
+        user.is_staff
+        or Enrollment.objects.filter(
+            course=course, user=user, role=Enrollment.Role.INSTRUCTOR
+        ).exists()
+    )
 
 
 @transaction.atomic
@@ -28,14 +32,16 @@ def course_create(*, actor: User, title: str, code: str) -> Course:
     if not title or not code or len(title) > 200 or len(code) > 50:
         raise errors.ValidationFailed("title (1-200) and code (1-50) are required.")
     if Course.objects.filter(code=code).exists():
-        raise errors.ValidationFailed("A course with this code exists.",
-                                      fields={"code": ["Already taken."]})
+        raise errors.ValidationFailed(
+            "A course with this code exists.", fields={"code": ["Already taken."]}
+        )
     try:
         with transaction.atomic():
             course = Course.objects.create(title=title, code=code)
     except IntegrityError:
-        raise errors.ValidationFailed("A course with this code exists.",
-                                      fields={"code": ["Already taken."]}) from None
+        raise errors.ValidationFailed(
+            "A course with this code exists.", fields={"code": ["Already taken."]}
+        ) from None
     chat_services.course_room_open(actor=actor, course=course)
     return course
 
@@ -47,8 +53,9 @@ def enrollment_create(*, actor: User, course: Course, user: User, role: str) -> 
     if not can_manage_course(actor, course):
         raise errors.Forbidden("Only staff or the course's instructors may enrol users.")
     if role not in Enrollment.Role.values:
-        raise errors.ValidationFailed("Unknown role.",
-                                      fields={"role": [f"Choose from {Enrollment.Role.values}."]})
+        raise errors.ValidationFailed(
+            "Unknown role.", fields={"role": [f"Choose from {Enrollment.Role.values}."]}
+        )
     enrollment, _ = Enrollment.objects.update_or_create(
         course=course, user=user, defaults={"role": role}
     )

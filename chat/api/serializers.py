@@ -37,8 +37,11 @@ class RoomSerializer(serializers.Serializer):
     max_participants = serializers.IntegerField()
     participant_count = serializers.IntegerField()
     last_seq = serializers.IntegerField()
+    # Labels of its own, so the schema names this per-viewer enum MyRoleEnum only.
     my_role = serializers.ChoiceField(
-        choices=ChatParticipant.Role.choices, allow_null=True, required=False
+        choices=[(value, f"{label} (you)") for value, label in ChatParticipant.Role.choices],
+        allow_null=True,
+        required=False,
     )
     unread_count = serializers.IntegerField(allow_null=True, required=False)
     created_at = serializers.DateTimeField()
@@ -137,3 +140,118 @@ class HistoryPageSerializer(serializers.Serializer):
     results = MessageSerializer(many=True)
     older = serializers.CharField(allow_null=True)
     newer = serializers.CharField(allow_null=True)
+
+
+class RoomReadSerializer(serializers.Serializer):
+    room_id = serializers.IntegerField()
+    unread_count = serializers.IntegerField()
+
+
+class EnrollmentSerializer(serializers.Serializer):
+    course = serializers.IntegerField(source="course_id")
+    user = UserSerializer()
+    role = serializers.CharField()
+
+
+# --- Input ------------------------------------------------------------------------
+# Shapes and types only; the services own the domain rules (lengths after trimming,
+# who may do what), so a socket frame and a REST body are judged the same way.
+
+ID_FIELD_MAX = 2**63 - 1
+
+
+def id_field(**kwargs: Any) -> serializers.IntegerField:
+    """A database id: an integer within the range of a BigAutoField."""
+    return serializers.IntegerField(min_value=1, max_value=ID_FIELD_MAX, **kwargs)
+
+
+class RoomListQuerySerializer(serializers.Serializer):
+    chat_type = serializers.ChoiceField(choices=ChatRoom.ChatType.choices, required=False)
+    course = id_field(required=False)
+    search = serializers.CharField(required=False, max_length=200, trim_whitespace=True)
+
+
+class RoomCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+    chat_type = serializers.ChoiceField(choices=ChatRoom.ChatType.choices)
+    course = id_field(required=False, allow_null=True)
+    max_participants = serializers.IntegerField(required=False, min_value=1, max_value=100_000)
+
+
+class RoomUpdateSerializer(serializers.Serializer):
+    """PUT needs ``name``; PATCH takes any subset."""
+
+    name = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+    max_participants = serializers.IntegerField(required=False, min_value=1, max_value=100_000)
+
+
+class ParticipantInviteSerializer(serializers.Serializer):
+    user = id_field()
+    role = serializers.ChoiceField(
+        choices=ChatParticipant.Role.choices, default=ChatParticipant.Role.MEMBER
+    )
+
+
+class ParticipantUpdateSerializer(serializers.Serializer):
+    role = serializers.ChoiceField(choices=ChatParticipant.Role.choices, required=False)
+    is_muted = serializers.BooleanField(required=False)
+
+
+class HistoryQuerySerializer(serializers.Serializer):
+    """``limit`` above CHAT_MESSAGE_HISTORY_LIMIT is clamped to it; below 1 is refused."""
+
+    before = id_field(required=False)
+    after = id_field(required=False)
+    limit = serializers.IntegerField(required=False, min_value=1)
+
+
+class MarkReadSerializer(serializers.Serializer):
+    message_id = id_field()
+
+
+class MessageSearchQuerySerializer(serializers.Serializer):
+    room = id_field(required=False)
+    sender = id_field(required=False)
+    message_type = serializers.ChoiceField(choices=ChatMessage.MessageType.choices, required=False)
+    q = serializers.CharField(required=False, max_length=200)
+
+
+class MessageCreateSerializer(serializers.Serializer):
+    """JSON, or multipart with ``file`` (then ``content`` is an optional caption)."""
+
+    room = id_field()
+    content = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
+    client_id = serializers.CharField(
+        required=False, allow_null=True, allow_blank=True, max_length=64
+    )
+    reply_to = id_field(required=False, allow_null=True)
+    file = serializers.FileField(required=False, allow_empty_file=True, use_url=False)
+
+
+class MessageEditSerializer(serializers.Serializer):
+    content = serializers.CharField(allow_blank=True, trim_whitespace=False)
+
+
+class MessageReplySerializer(serializers.Serializer):
+    content = serializers.CharField(trim_whitespace=False)
+    client_id = serializers.CharField(
+        required=False, allow_null=True, allow_blank=True, max_length=64
+    )
+
+
+class ReactionSerializer(serializers.Serializer):
+    emoji = serializers.CharField(max_length=64)
+
+
+class PresenceQuerySerializer(serializers.Serializer):
+    user = id_field(required=False)
+
+
+class PresenceUpdateSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=UserPresence.Status.choices)
+
+
+class RoomQuerySerializer(serializers.Serializer):
+    room = id_field()

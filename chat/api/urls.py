@@ -1,1 +1,15 @@
-urlpatterns: list = []
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from chat.api import views
+
+router = SimpleRouter()
+router.register("rooms", views.RoomViewSet, basename="chat-room")
+router.register("messages", views.MessageViewSet, basename="chat-message")
+
+urlpatterns = [
+    path("presence/", views.PresenceView.as_view(), name="chat-presence"),
+    path("presence/online/", views.PresenceOnlineView.as_view(), name="chat-presence-online"),
+    path("presence/typing/", views.PresenceTypingView.as_view(), name="chat-presence-typing"),
+    *router.urls,
+]

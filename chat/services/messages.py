@@ -37,15 +37,18 @@ class SendResult:
 
 def _clean_content(content: object, *, allow_empty: bool) -> str:
     if not isinstance(content, str):
-        raise errors.ValidationFailed("content must be a string.",
-                                      fields={"content": ["Not a string."]})
+        raise errors.ValidationFailed(
+            "content must be a string.", fields={"content": ["Not a string."]}
+        )
     if "\x00" in content:
-        raise errors.ValidationFailed("content may not contain NUL characters.",
-                                      fields={"content": ["NUL character."]})
+        raise errors.ValidationFailed(
+            "content may not contain NUL characters.", fields={"content": ["NUL character."]}
+        )
     content = content.strip()
     if not content and not allow_empty:
-        raise errors.ValidationFailed("A message cannot be empty.",
-                                      fields={"content": ["This field may not be blank."]})
+        raise errors.ValidationFailed(
+            "A message cannot be empty.", fields={"content": ["This field may not be blank."]}
+        )
     limit = settings.CHAT_MAX_MESSAGE_LENGTH
     if len(content) > limit:
         raise errors.ValidationFailed(
@@ -69,12 +72,14 @@ def _clean_client_id(client_id: object) -> str | None:
 def clean_emoji(value: object) -> str:
     """A single emoji (or a ``:shortcode:`` of one), as Unicode."""
     if not isinstance(value, str) or not value.strip() or len(value) > EMOJI_MAX:
-        raise errors.ValidationFailed("emoji must be a single emoji.",
-                                      fields={"emoji": ["Invalid emoji."]})
+        raise errors.ValidationFailed(
+            "emoji must be a single emoji.", fields={"emoji": ["Invalid emoji."]}
+        )
     text = emoji_lib.emojize(value.strip(), language="alias")
     if not emoji_lib.purely_emoji(text) or emoji_lib.emoji_count(text) != 1:
-        raise errors.ValidationFailed("emoji must be a single emoji.",
-                                      fields={"emoji": ["Invalid emoji."]})
+        raise errors.ValidationFailed(
+            "emoji must be a single emoji.", fields={"emoji": ["Invalid emoji."]}
+        )
     return text
 
 
@@ -93,8 +98,10 @@ def _render(actor: User, room: ChatRoom, content: str) -> _Rendered:
         raise errors.Forbidden("Only moderators may mention @all or @here.")
     usernames = {name.lower() for name in names} - WILDCARD_MENTIONS
     if len(usernames) > MAX_MENTIONS:
-        raise errors.ValidationFailed(f"A message may mention at most {MAX_MENTIONS} people.",
-                                      fields={"content": ["Too many mentions."]})
+        raise errors.ValidationFailed(
+            f"A message may mention at most {MAX_MENTIONS} people.",
+            fields={"content": ["Too many mentions."]},
+        )
     mentioned: list[Any] = []
     if usernames:
         lookup = Q()
@@ -123,8 +130,12 @@ def _notify_mentions(
             )
         )
     recipients.discard(message.sender_id)
-    frame = {"type": "notification", "kind": "mention", "room_id": message.room_id,
-             "message": payload}
+    frame = {
+        "type": "notification",
+        "kind": "mention",
+        "room_id": message.room_id,
+        "message": payload,
+    }
     for user_id in sorted(recipients):
         events.publish_to_user(user_id, frame)
 
@@ -165,12 +176,15 @@ def message_send(
     parent: ChatMessage | None = None
     if reply_to is not None:
         if isinstance(reply_to, bool) or not isinstance(reply_to, int):
-            raise errors.ValidationFailed("reply_to must be a message id.",
-                                          fields={"reply_to": ["Not an id."]})
+            raise errors.ValidationFailed(
+                "reply_to must be a message id.", fields={"reply_to": ["Not an id."]}
+            )
         parent = ChatMessage.objects.filter(pk=reply_to, room=room, is_deleted=False).first()
         if parent is None:
-            raise errors.ValidationFailed("reply_to must be a message of this room.",
-                                          fields={"reply_to": ["Not a message of this room."]})
+            raise errors.ValidationFailed(
+                "reply_to must be a message of this room.",
+                fields={"reply_to": ["Not a message of this room."]},
+            )
     rendered = _render(actor, room, content) if content else _Rendered("", [], False)
     processed = None
     if upload is not None:
@@ -217,7 +231,7 @@ def _attach(message: ChatMessage, processed: Any, stored: list[str]) -> None:
 
     message.message_type = processed.message_type
     name = default_storage.save(
-        random_storage_name(processed.name, processed.message_type), processed.content
+        random_storage_name(processed.content_type, "files"), processed.content
     )
     stored.append(name)
     message.file.name = name
@@ -228,7 +242,10 @@ def _attach(message: ChatMessage, processed: Any, stored: list[str]) -> None:
     message.image_height = processed.height
     if processed.thumbnail is not None:
         thumb = default_storage.save(
-            random_storage_name(processed.name, "thumbnails"), processed.thumbnail
+            random_storage_name(
+                processed.thumbnail_content_type or processed.content_type, "thumbnails"
+            ),
+            processed.thumbnail,
         )
         stored.append(thumb)
         message.thumbnail.name = thumb
@@ -319,8 +336,11 @@ def reaction_add(*, actor: User, message: ChatMessage, emoji: object) -> bool:
     room = _reaction_target(actor, message)
     _, created = MessageReaction.objects.get_or_create(message=message, user=actor, emoji=value)
     if created:
-        events.append_room_event(room, "reaction.added", {
-            "message_id": message.pk, "emoji": value, "user": user_payload(actor)})
+        events.append_room_event(
+            room,
+            "reaction.added",
+            {"message_id": message.pk, "emoji": value, "user": user_payload(actor)},
+        )
     return created
 
 
@@ -331,8 +351,11 @@ def reaction_remove(*, actor: User, message: ChatMessage, emoji: object) -> bool
     room = selectors.lock_room(message.room_id)
     deleted, _ = MessageReaction.objects.filter(message=message, user=actor, emoji=value).delete()
     if deleted:
-        events.append_room_event(room, "reaction.removed", {
-            "message_id": message.pk, "emoji": value, "user": user_payload(actor)})
+        events.append_room_event(
+            room,
+            "reaction.removed",
+            {"message_id": message.pk, "emoji": value, "user": user_payload(actor)},
+        )
     return bool(deleted)
 
 
@@ -341,8 +364,9 @@ def room_mark_read(*, actor: User, room: ChatRoom, message_id: object) -> int:
     """Move the actor's read marker forward to ``message_id``; returns the new unread
     count, which is also sent to the actor's own stream as an ``unread`` frame."""
     if isinstance(message_id, bool) or not isinstance(message_id, int):
-        raise errors.ValidationFailed("message_id must be a message id.",
-                                      fields={"message_id": ["Not an id."]})
+        raise errors.ValidationFailed(
+            "message_id must be a message id.", fields={"message_id": ["Not an id."]}
+        )
     participant = (
         ChatParticipant.objects.select_for_update()
         .filter(room=room, user=actor, is_active=True)
@@ -351,8 +375,10 @@ def room_mark_read(*, actor: User, room: ChatRoom, message_id: object) -> int:
     if participant is None:
         raise errors.Forbidden("Join the room first.")
     if not ChatMessage.objects.filter(pk=message_id, room=room).exists():
-        raise errors.ValidationFailed("message_id must be a message of this room.",
-                                      fields={"message_id": ["Not a message of this room."]})
+        raise errors.ValidationFailed(
+            "message_id must be a message of this room.",
+            fields={"message_id": ["Not a message of this room."]},
+        )
     if participant.last_read_message_id is None or message_id > participant.last_read_message_id:
         participant.last_read_message_id = message_id
         participant.save(update_fields=["last_read_message"])
@@ -361,22 +387,32 @@ def room_mark_read(*, actor: User, room: ChatRoom, message_id: object) -> int:
     return count
 
 
-def system_alert(*, actor: User, content: object, room: ChatRoom | None = None) -> list[ChatMessage]:
+def system_alert(
+    *, actor: User, content: object, room: ChatRoom | None = None
+) -> list[ChatMessage]:
     """Staff post a ``system`` alert to one room, or to every active room."""
     if not actor.is_staff:
         raise errors.Forbidden("Only staff may post system alerts.")
     text = _clean_content(content, allow_empty=False)
-    room_ids = [room.pk] if room is not None else list(
-        ChatRoom.objects.filter(is_active=True).values_list("pk", flat=True))
+    room_ids = (
+        [room.pk]
+        if room is not None
+        else list(ChatRoom.objects.filter(is_active=True).values_list("pk", flat=True))
+    )
     sent = []
     for room_id in room_ids:
         with transaction.atomic():
             locked = selectors.lock_room(room_id)
             message = ChatMessage.objects.create(
-                room=locked, sender=actor, message_type=ChatMessage.MessageType.SYSTEM,
-                content=text, content_html=render_content(text))
+                room=locked,
+                sender=actor,
+                message_type=ChatMessage.MessageType.SYSTEM,
+                content=text,
+                content_html=render_content(text),
+            )
             payload = message_payload(selectors.message_load(message.pk))
-            events.append_room_event(locked, "message.created",
-                                     {"message": payload, "details": {"action": "alert"}})
+            events.append_room_event(
+                locked, "message.created", {"message": payload, "details": {"action": "alert"}}
+            )
             sent.append(message)
     return sent

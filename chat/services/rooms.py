@@ -51,8 +51,10 @@ def _clean_description(description: object) -> str:
 
 
 def _clean_max(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not (
-        1 <= value <= MAX_PARTICIPANTS_CEILING
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or not (1 <= value <= MAX_PARTICIPANTS_CEILING)
     ):
         raise errors.ValidationFailed(
             f"max_participants must be between 1 and {MAX_PARTICIPANTS_CEILING}.",
@@ -101,9 +103,9 @@ def _participant_event(
 
 def _room_event(room: ChatRoom, *, actor: User, sentence: str, details: dict[str, Any]) -> None:
     message = system_message(room, actor=actor, content=sentence)
-    fresh = selectors.with_participant_count(
-        ChatRoom.objects.select_related("created_by")
-    ).get(pk=room.pk)
+    fresh = selectors.with_participant_count(ChatRoom.objects.select_related("created_by")).get(
+        pk=room.pk
+    )
     fresh.last_seq = room.last_seq + 1  # the seq this very event takes
     events.append_room_event(
         room,
@@ -213,9 +215,10 @@ def room_update(
     if "name" in changes:
         sentence = f"{_name(actor)} renamed the room to “{room.name}”."
     else:
-        sentence = f"{_name(actor)} updated the room’s {', '.join(sorted(changes))}."
-    _room_event(room, actor=actor, sentence=sentence,
-                details={"action": "updated", "changes": changes})
+        sentence = f"{_name(actor)} updated the room's {', '.join(sorted(changes))}."
+    _room_event(
+        room, actor=actor, sentence=sentence, details={"action": "updated", "changes": changes}
+    )
     return room
 
 
@@ -229,8 +232,12 @@ def room_archive(*, actor: User, room: ChatRoom) -> ChatRoom:
         return room
     room.is_active = False
     room.save(update_fields=["is_active", "updated_at"])
-    _room_event(room, actor=actor, sentence=f"{_name(actor)} archived the room.",
-                details={"action": "archived"})
+    _room_event(
+        room,
+        actor=actor,
+        sentence=f"{_name(actor)} archived the room.",
+        details={"action": "archived"},
+    )
     return room
 
 
@@ -255,9 +262,14 @@ def room_join(*, actor: User, room: ChatRoom) -> ChatParticipant:
         raise errors.RoomArchived()
     participant, changed = _upsert_participant(room, actor, _role_for(actor, room))
     if changed:
-        _participant_event(room, "participant.joined", participant, actor=actor,
-                           sentence=f"{_name(actor)} joined the room.",
-                           details={"action": "joined"})
+        _participant_event(
+            room,
+            "participant.joined",
+            participant,
+            actor=actor,
+            sentence=f"{_name(actor)} joined the room.",
+            details={"action": "joined"},
+        )
         events.publish_user_control(actor.pk, "rooms.changed", room.pk)
     return participant
 
@@ -276,8 +288,14 @@ def room_leave(*, actor: User, room: ChatRoom) -> None:
         return
     participant.user = actor
     _deactivate(room, participant)
-    _participant_event(room, "participant.left", participant, actor=actor,
-                       sentence=f"{_name(actor)} left the room.", details={"action": "left"})
+    _participant_event(
+        room,
+        "participant.left",
+        participant,
+        actor=actor,
+        sentence=f"{_name(actor)} left the room.",
+        details={"action": "left"},
+    )
     events.publish_user_control(actor.pk, "rooms.changed", room.pk)
     if not policy.can_see_room(actor, room):
         events.publish_user_control(actor.pk, "room.revoked", room.pk)
@@ -293,7 +311,9 @@ def _target_user(user_id: object) -> User:
 
 def _check_role(role: object) -> str:
     if role not in Role.values:
-        raise errors.ValidationFailed("Unknown role.", fields={"role": [f"Choose from {Role.values}."]})
+        raise errors.ValidationFailed(
+            "Unknown role.", fields={"role": [f"Choose from {Role.values}."]}
+        )
     return str(role)
 
 
@@ -313,9 +333,14 @@ def participant_invite(
     target = user if not isinstance(user, int) else _target_user(user)
     participant, changed = _upsert_participant(room, target, role)
     if changed:
-        _participant_event(room, "participant.joined", participant, actor=actor,
-                           sentence=f"{_name(actor)} added {_name(target)}.",
-                           details={"action": "invited", "user_id": target.pk})
+        _participant_event(
+            room,
+            "participant.joined",
+            participant,
+            actor=actor,
+            sentence=f"{_name(actor)} added {_name(target)}.",
+            details={"action": "invited", "user_id": target.pk},
+        )
         events.publish_user_control(target.pk, "rooms.changed", room.pk)
     return participant
 
@@ -356,8 +381,14 @@ def participant_update(
         sentence = f"{_name(actor)} muted {target}."
     else:
         sentence = f"{_name(actor)} unmuted {target}."
-    _participant_event(room, "participant.updated", participant, actor=actor, sentence=sentence,
-                       details={"action": "updated", "changes": changes})
+    _participant_event(
+        room,
+        "participant.updated",
+        participant,
+        actor=actor,
+        sentence=sentence,
+        details={"action": "updated", "changes": changes},
+    )
     return participant
 
 
@@ -371,9 +402,14 @@ def participant_remove(*, actor: User, room: ChatRoom, user_id: int) -> None:
     if participant.role != Role.MEMBER and not policy.can_administer(actor, room):
         raise errors.Forbidden("Only room admins may remove moderators and admins.")
     _deactivate(room, participant)
-    _participant_event(room, "participant.left", participant, actor=actor,
-                       sentence=f"{_name(actor)} removed {_name(participant.user)}.",
-                       details={"action": "removed", "user_id": participant.user_id})
+    _participant_event(
+        room,
+        "participant.left",
+        participant,
+        actor=actor,
+        sentence=f"{_name(actor)} removed {_name(participant.user)}.",
+        details={"action": "removed", "user_id": participant.user_id},
+    )
     events.publish_user_control(participant.user_id, "room.revoked", room.pk)
     events.publish_user_control(participant.user_id, "rooms.changed", room.pk)
 
@@ -396,8 +432,11 @@ def course_room_open(*, actor: User, course: Course) -> ChatRoom:
         room,
         "room.updated",
         {
-            "room": room_payload(selectors.with_participant_count(
-                ChatRoom.objects.select_related("created_by")).get(pk=room.pk)),
+            "room": room_payload(
+                selectors.with_participant_count(ChatRoom.objects.select_related("created_by")).get(
+                    pk=room.pk
+                )
+            ),
             "message": message_payload(selectors.message_load(message.pk)),
             "details": {"action": "created"},
         },
@@ -422,9 +461,14 @@ def course_member_sync(*, actor: User, course: Course, user: User, role: str | N
                 continue
             participant.user = user
             _deactivate(room, participant)
-            _participant_event(room, "participant.left", participant, actor=actor,
-                               sentence=f"{_name(user)} left the course.",
-                               details={"action": "unenrolled", "user_id": user.pk})
+            _participant_event(
+                room,
+                "participant.left",
+                participant,
+                actor=actor,
+                sentence=f"{_name(user)} left the course.",
+                details={"action": "unenrolled", "user_id": user.pk},
+            )
             events.publish_user_control(user.pk, "room.revoked", room.pk)
             events.publish_user_control(user.pk, "rooms.changed", room.pk)
             continue
@@ -435,9 +479,14 @@ def course_member_sync(*, actor: User, course: Course, user: User, role: str | N
             participant.role = wanted
             participant.save(update_fields=["role"])
             participant.user = user
-            _participant_event(room, "participant.updated", participant, actor=actor,
-                               sentence=f"{_name(user)} is now a {wanted}.",
-                               details={"action": "updated", "changes": {"role": wanted}})
+            _participant_event(
+                room,
+                "participant.updated",
+                participant,
+                actor=actor,
+                sentence=f"{_name(user)} is now a {wanted}.",
+                details={"action": "updated", "changes": {"role": wanted}},
+            )
             continue
         if participant is None:
             participant = ChatParticipant.objects.create(room=room, user=user, role=wanted)
@@ -446,7 +495,12 @@ def course_member_sync(*, actor: User, course: Course, user: User, role: str | N
             participant.role = wanted
             participant.save(update_fields=["is_active", "role"])
         participant.user = user
-        _participant_event(room, "participant.joined", participant, actor=actor,
-                           sentence=f"{_name(user)} joined the course.",
-                           details={"action": "enrolled", "user_id": user.pk})
+        _participant_event(
+            room,
+            "participant.joined",
+            participant,
+            actor=actor,
+            sentence=f"{_name(user)} joined the course.",
+            details={"action": "enrolled", "user_id": user.pk},
+        )
         events.publish_user_control(user.pk, "rooms.changed", room.pk)

@@ -1,0 +1,534 @@
+"""REST endpoints of the chat: parse → call one service or selector → answer via payloads.
+
+Every object is fetched through the user (``selectors.room_get_for_user``,
+``selectors.message_get_for_user``), so what a user may not see is a 404.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from typing import Any
+
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.db.models import Q
+from django.http import FileResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.serializers import Serializer
+from rest_framework.views import APIView
+
+from chat import errors, payloads, selectors, services
+from chat.api import serializers as s
+from chat.api.pagination import ChatPagination
+from chat.api.throttles import ChatWriteThrottle
+from chat.models import ChatMessage, ChatRoom
+from courses import selectors as course_selectors
+
+# Room for the multipart envelope (boundaries, part headers, caption, client_id).
+MULTIPART_OVERHEAD = 64 * 1024
+FILE_CACHE_SECONDS = 3600
+# Types that a browser could run as active content; they are only ever served as bytes.
+ACTIVE_CONTENT_MARKERS = ("html", "xml", "javascript", "ecmascript", "svg")
+
+ID_PATH = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH)
+USER_ID_PATH = OpenApiParameter("user_id", OpenApiTypes.INT, OpenApiParameter.PATH)
+ROOM_QUERY = OpenApiParameter("room", OpenApiTypes.INT, required=True)
+NO_CONTENT = OpenApiResponse(description="Done; no body.")
+
+
+def parse(serializer_class: type[Serializer], data: Any, **kwargs: Any) -> dict[str, Any]:
+    """Validate ``data`` with an input serializer; DRF's 400 on failure."""
+    serializer = serializer_class(data=data, **kwargs)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+class ChatViewSet(viewsets.GenericViewSet):
+    throttle_classes = [ChatWriteThrottle]
+    lookup_value_regex = "[0-9]+"
+
+
+class RoomViewSet(ChatViewSet):
+    """Rooms the user may see; membership; history; read markers."""
+
+    pagination_class = ChatPagination
+
+    def _room(self, pk: object) -> ChatRoom:
+        return selectors.room_get_for_user(self.request.user, pk)
+
+    def _room_answer(self, room_id: int, status_code: int = status.HTTP_200_OK) -> Response:
+        return Response(payloads.room_payload(self._room(room_id)), status=status_code)
+
+    @extend_schema(
+        parameters=[s.RoomListQuerySerializer],
+        responses=s.RoomSerializer(many=True),
+        summary="Rooms the user may see",
+    )
+    def list(self, request: Request) -> Response:
+        query = parse(s.RoomListQuerySerializer, request.query_params)
+        rooms = selectors.visible_rooms(request.user)
+        if "chat_type" in query:
+            rooms = rooms.filter(chat_type=query["chat_type"])
+        if "course" in query:
+            rooms = rooms.filter(course_id=query["course"])
+        if query.get("search"):
+            rooms = rooms.filter(
+                Q(name__icontains=query["search"]) | Q(description__icontains=query["search"])
+            )
+        page = self.paginate_queryset(rooms)
+        for room in page:
+            if room.my_role is None:
+                room.unread_count = 0
+        return self.get_paginated_response([payloads.room_payload(room) for room in page])
+
+    @extend_schema(
+        request=s.RoomCreateSerializer,
+        responses={201: s.RoomSerializer},
+        summary="Create a room; the creator becomes its admin",
+    )
+    def create(self, request: Request) -> Response:
+        data = parse(s.RoomCreateSerializer, request.data)
+        course = None
+        if data.get("course") is not None:
+            course = course_selectors.course_by_id(data["course"])
+        room = services.room_create(
+            actor=request.user,
+            name=data["name"],
+            chat_type=data["chat_type"],
+            description=data.get("description", ""),
+            course=course,
+            max_participants=data.get("max_participants"),
+        )
+        return self._room_answer(room.pk, status.HTTP_201_CREATED)
+
+    @extend_schema(parameters=[ID_PATH], responses=s.RoomSerializer, summary="Room details")
+    def retrieve(self, request: Request, pk: str) -> Response:
+        return Response(payloads.room_payload(self._room(pk)))
+
+    @extend_schema(
+        parameters=[ID_PATH],
+        request=s.RoomUpdateSerializer,
+        responses=s.RoomSerializer,
+        summary="Change the room (moderators and admins)",
+    )
+    def update(self, request: Request, pk: str, partial: bool = False) -> Response:
+        room = self._room(pk)
+        data = parse(s.RoomUpdateSerializer, request.data, partial=partial)
+        services.room_update(
+            actor=request.user,
+            room=room,
+            name=data.get("name"),
+            description=data.get("description"),
+            max_participants=data.get("max_participants"),
+        )
+        return self._room_answer(room.pk)
+
+    @extend_schema(
+        parameters=[ID_PATH],
+        request=s.RoomUpdateSerializer,
+        responses=s.RoomSerializer,
+        summary="Change some of the room's settings (moderators and admins)",
+    )
+    def partial_update(self, request: Request, pk: str) -> Response:
+        return self.update(request, pk, partial=True)
+
+    @extend_schema(
+        parameters=[ID_PATH],
+        responses={204: NO_CONTENT},
+        summary="Archive the room (room admins): history stays readable, posting stops",
+    )
+    def destroy(self, request: Request, pk: str) -> Response:
+        services.room_archive(actor=request.user, room=self._room(pk))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        parameters=[ID_PATH],
+        request=None,
+        responses={200: s.ParticipantSerializer, 201: s.ParticipantSerializer},
+        summary="Join the room (201; 200 if already a participant; 409 when full)",
+    )
+    @action(detail=True, methods=["post"])
+    def join(self, request: Request, pk: str) -> Response:
+        room = self._room(pk)
+        already = room.my_role is not None
+        participant = services.room_join(actor=request.user, room=room)
+        code = status.HTTP_200_OK if already else status.HTTP_201_CREATED
+        return Response(payloads.participant_payload(participant), status=code)
+
+    @extend_schema(
+        parameters=[ID_PATH], request=None, responses={204: NO_CONTENT}, summary="Leave the room"
+    )
+    @action(detail=True, methods=["post"])
+    def leave(self, request: Request, pk: str) -> Response:
+        services.room_leave(actor=request.user, room=self._room(pk))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        methods=["GET"],
+        parameters=[ID_PATH],
+        responses=s.ParticipantSerializer(many=True),
+        summary="Active participants of the room",
+    )
+    @extend_schema(
+        methods=["POST"],
+        parameters=[ID_PATH],
+        request=s.ParticipantInviteSerializer,
+        responses={201: s.ParticipantSerializer, 200: s.ParticipantSerializer},
+        summary="Invite a user (moderators; other roles than member need a room admin)",
+    )
+    @action(detail=True, methods=["get", "post"], pagination_class=None)
+    def participants(self, request: Request, pk: str) -> Response:
+        room = self._room(pk)
+        if request.method == "GET":
+            participants = selectors.room_participants(room)
+            return Response([payloads.participant_payload(p) for p in participants])
+        data = parse(s.ParticipantInviteSerializer, request.data)
+        was_member = selectors.room_participants(room).filter(user_id=data["user"]).exists()
+        participant = services.participant_invite(
+            actor=request.user, room=room, user=data["user"], role=data["role"]
+        )
+        code = status.HTTP_200_OK if was_member else status.HTTP_201_CREATED
+        return Response(payloads.participant_payload(participant), status=code)
+
+    @extend_schema(
+        methods=["PATCH"],
+        parameters=[ID_PATH, USER_ID_PATH],
+        request=s.ParticipantUpdateSerializer,
+        responses=s.ParticipantSerializer,
+        summary="Change a participant's role or mute them (moderators/admins)",
+    )
+    @extend_schema(
+        methods=["DELETE"],
+        parameters=[ID_PATH, USER_ID_PATH],
+        responses={204: NO_CONTENT},
+        summary="Remove a participant (moderators/admins)",
+    )
+    @action(
+        detail=True,
+        methods=["patch", "delete"],
+        url_path=r"participants/(?P<user_id>[0-9]+)",
+        url_name="participant",
+    )
+    def participant(self, request: Request, pk: str, user_id: str) -> Response:
+        room = self._room(pk)
+        if request.method == "DELETE":
+            services.participant_remove(actor=request.user, room=room, user_id=int(user_id))
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        data = parse(s.ParticipantUpdateSerializer, request.data)
+        participant = services.participant_update(
+            actor=request.user,
+            room=room,
+            user_id=int(user_id),
+            role=data.get("role"),
+            is_muted=data.get("is_muted"),
+        )
+        return Response(payloads.participant_payload(participant))
+
+    @extend_schema(
+        parameters=[ID_PATH, s.HistoryQuerySerializer],
+        responses=s.HistoryPageSerializer,
+        summary="History: keyset pages of messages, oldest first",
+        description=(
+            "No anchor: the newest page. `after`: the page right after that message id; "
+            "`before`: the newest page below it. `limit` defaults to 50 and is clamped to "
+            "CHAT_MESSAGE_HISTORY_LIMIT; `older`/`newer` link the neighbouring pages."
+        ),
+    )
+    @action(detail=True, methods=["get"], pagination_class=None)
+    def messages(self, request: Request, pk: str) -> Response:
+        room = self._room(pk)
+        query = parse(s.HistoryQuerySerializer, request.query_params)
+        limit = min(query.get("limit", 50), settings.CHAT_MESSAGE_HISTORY_LIMIT)
+        page = selectors.room_history(
+            room, before=query.get("before"), after=query.get("after"), limit=limit
+        )
+        base = request.build_absolute_uri(request.path)
+        older = newer = None
+        if page.has_older:
+            older = f"{base}?before={page.messages[0].pk}&limit={limit}"
+        if page.has_newer:
+            newer = f"{base}?after={page.messages[-1].pk}&limit={limit}"
+        return Response(
+            {
+                "results": payloads.messages_payload(page.messages),
+                "older": older,
+                "newer": newer,
+            }
+        )
+
+    @extend_schema(
+        parameters=[ID_PATH],
+        request=s.MarkReadSerializer,
+        responses=s.RoomReadSerializer,
+        summary="Move the user's read marker forward",
+    )
+    @action(detail=True, methods=["post"])
+    def read(self, request: Request, pk: str) -> Response:
+        room = self._room(pk)
+        data = parse(s.MarkReadSerializer, request.data)
+        count = services.room_mark_read(
+            actor=request.user, room=room, message_id=data["message_id"]
+        )
+        return Response({"room_id": room.pk, "unread_count": count})
+
+
+def _reject_oversized_body(request: Request) -> None:
+    """413 from the declared length alone, before a byte of a multipart body is parsed."""
+    if not request.content_type.startswith("multipart/"):
+        return
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        raise errors.BadRequest("Invalid Content-Length.") from None
+    if length > settings.CHAT_FILE_UPLOAD_LIMIT + MULTIPART_OVERHEAD:
+        raise errors.UploadTooLarge(
+            f"The upload is too large (at most {settings.CHAT_FILE_UPLOAD_LIMIT} bytes)."
+        )
+
+
+def _serve_attachment(message: ChatMessage, *, thumbnail: bool) -> FileResponse:
+    field = message.thumbnail if thumbnail else message.file
+    if message.is_deleted or not field:
+        raise errors.NotFound("No such file.")
+    is_image = message.message_type == ChatMessage.MessageType.IMAGE
+    content_type = message.file_content_type or "application/octet-stream"
+    if thumbnail:
+        content_type = mimetypes.guess_type(field.name)[0] or "image/jpeg"
+    elif not is_image and any(marker in content_type for marker in ACTIVE_CONTENT_MARKERS):
+        content_type = "application/octet-stream"
+    try:
+        handle = default_storage.open(field.name, "rb")
+    except FileNotFoundError:
+        raise errors.NotFound("No such file.") from None
+    response = FileResponse(
+        handle,
+        as_attachment=not (is_image or thumbnail),
+        filename=message.file_name or "file",
+        content_type=content_type,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = f"private, max-age={FILE_CACHE_SECONDS}"
+    response["Content-Security-Policy"] = "sandbox"
+    return response
+
+
+class MessageViewSet(ChatViewSet):
+    """Messages of rooms the user may see: search, send, edit, delete, react, reply, files."""
+
+    pagination_class = ChatPagination
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    def _message(self, pk: object) -> ChatMessage:
+        return selectors.message_get_for_user(self.request.user, pk)
+
+    def _sent(self, result: services.SendResult) -> Response:
+        code = status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
+        return Response(payloads.message_payload(result.message), status=code)
+
+    @extend_schema(
+        parameters=[s.MessageSearchQuerySerializer],
+        responses=s.MessageSerializer(many=True),
+        summary="Search messages of the rooms the user may see, newest first",
+        description="`q` is full-text on PostgreSQL and a substring match on SQLite.",
+    )
+    def list(self, request: Request) -> Response:
+        query = parse(s.MessageSearchQuerySerializer, request.query_params)
+        messages = selectors.message_search(
+            request.user,
+            q=query.get("q"),
+            room_id=query.get("room"),
+            sender_id=query.get("sender"),
+            message_type=query.get("message_type"),
+        )
+        page = self.paginate_queryset(messages)
+        return self.get_paginated_response(payloads.messages_payload(page))
+
+    @extend_schema(
+        request={
+            "application/json": s.MessageCreateSerializer,
+            "multipart/form-data": s.MessageCreateSerializer,
+        },
+        responses={201: s.MessageSerializer, 200: s.MessageSerializer},
+        summary="Send a message (JSON) or a file (multipart with `file`)",
+        description=(
+            "201 with the new message. The same `client_id` from the same sender again "
+            "answers 200 with the first message. 413 when the upload exceeds "
+            "CHAT_FILE_UPLOAD_LIMIT, 415 for refused file types."
+        ),
+    )
+    def create(self, request: Request) -> Response:
+        _reject_oversized_body(request)
+        data = parse(s.MessageCreateSerializer, request.data)
+        room = selectors.room_get_for_user(request.user, data["room"])
+        result = services.message_send(
+            actor=request.user,
+            room=room,
+            content=data.get("content", ""),
+            client_id=data.get("client_id"),
+            reply_to=data.get("reply_to"),
+            upload=data.get("file"),
+        )
+        return self._sent(result)
+
+    @extend_schema(parameters=[ID_PATH], responses=s.MessageSerializer, summary="One message")
+    def retrieve(self, request: Request, pk: str) -> Response:
+        return Response(payloads.message_payload(self._message(pk)))
+
+    @extend_schema(
+        parameters=[ID_PATH],
+        request=s.MessageEditSerializer,
+        responses=s.MessageSerializer,
+        summary="Edit (the sender, within CHAT_MESSAGE_EDIT_TIMEOUT)",
+    )
+    def update(self, request: Request, pk: str) -> Response:
+        message = self._message(pk)
+        data = parse(s.MessageEditSerializer, request.data)
+        edited = services.message_edit(actor=request.user, message=message, content=data["content"])
+        return Response(payloads.message_payload(edited))
+
+    @extend_schema(
+        parameters=[ID_PATH],
+        request=s.MessageEditSerializer,
+        responses=s.MessageSerializer,
+        summary="Edit (the sender, within CHAT_MESSAGE_EDIT_TIMEOUT)",
+    )
+    def partial_update(self, request: Request, pk: str) -> Response:
+        return self.update(request, pk)
+
+    @extend_schema(
+        parameters=[ID_PATH],
+        responses={204: NO_CONTENT},
+        summary="Delete (the sender within CHAT_MESSAGE_DELETE_TIMEOUT, moderators always)",
+    )
+    def destroy(self, request: Request, pk: str) -> Response:
+        services.message_delete(actor=request.user, message=self._message(pk))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        methods=["POST"],
+        parameters=[ID_PATH],
+        request=s.ReactionSerializer,
+        responses={201: s.MessageSerializer, 200: s.MessageSerializer},
+        summary="Add the user's reaction: 201 with the message, 200 if it was already there",
+    )
+    @extend_schema(
+        methods=["DELETE"],
+        parameters=[ID_PATH],
+        request=s.ReactionSerializer,
+        responses={204: NO_CONTENT},
+        summary="Remove the user's reaction (`emoji` in the body or the query string)",
+    )
+    @action(detail=True, methods=["post", "delete"])
+    def react(self, request: Request, pk: str) -> Response:
+        message = self._message(pk)
+        if request.method == "DELETE":
+            body = request.data if "emoji" in request.data else request.query_params
+            data = parse(s.ReactionSerializer, body)
+            services.reaction_remove(actor=request.user, message=message, emoji=data["emoji"])
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        data = parse(s.ReactionSerializer, request.data)
+        created = services.reaction_add(actor=request.user, message=message, emoji=data["emoji"])
+        code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        return Response(payloads.message_payload(self._message(pk)), status=code)
+
+    @extend_schema(
+        parameters=[ID_PATH],
+        responses=s.ReactionUsersSerializer(many=True),
+        summary="Who reacted with what",
+    )
+    @action(detail=True, methods=["get"], pagination_class=None)
+    def reactions(self, request: Request, pk: str) -> Response:
+        summary = selectors.message_reactions(self._message(pk))
+        return Response(s.ReactionUsersSerializer(summary, many=True).data)
+
+    @extend_schema(
+        parameters=[ID_PATH],
+        request=s.MessageReplySerializer,
+        responses={201: s.MessageSerializer, 200: s.MessageSerializer},
+        summary="Reply in the message's room",
+    )
+    @action(detail=True, methods=["post"])
+    def reply(self, request: Request, pk: str) -> Response:
+        parent = self._message(pk)
+        data = parse(s.MessageReplySerializer, request.data)
+        result = services.message_reply(
+            actor=request.user,
+            parent=parent,
+            content=data["content"],
+            client_id=data.get("client_id"),
+        )
+        return self._sent(result)
+
+    @extend_schema(
+        parameters=[ID_PATH],
+        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
+        summary="The attachment (inline for images, else a download)",
+    )
+    @action(detail=True, methods=["get"], url_name="file")
+    def file(self, request: Request, pk: str) -> FileResponse:
+        return _serve_attachment(self._message(pk), thumbnail=False)
+
+    @extend_schema(
+        parameters=[ID_PATH],
+        responses={(200, "image/*"): OpenApiTypes.BINARY},
+        summary="The image's thumbnail",
+    )
+    @action(detail=True, methods=["get"], url_name="thumbnail")
+    def thumbnail(self, request: Request, pk: str) -> FileResponse:
+        return _serve_attachment(self._message(pk), thumbnail=True)
+
+
+class PresenceView(APIView):
+    throttle_classes = [ChatWriteThrottle]
+
+    @extend_schema(
+        parameters=[s.PresenceQuerySerializer],
+        responses=s.PresenceSerializer,
+        summary="Own presence, or (`?user=`) that of a user who shares a room",
+    )
+    def get(self, request: Request) -> Response:
+        query = parse(s.PresenceQuerySerializer, request.query_params)
+        user = request.user
+        if query.get("user") is not None and query["user"] != user.pk:
+            user = selectors.co_member_get(user, query["user"])
+        return Response(payloads.presence_payload(services.presence_get(user)))
+
+    @extend_schema(
+        request=s.PresenceUpdateSerializer,
+        responses=s.PresenceSerializer,
+        summary="Set own status; broadcast to the rooms the user is in",
+    )
+    def put(self, request: Request) -> Response:
+        data = parse(s.PresenceUpdateSerializer, request.data)
+        presence = services.presence_set(actor=request.user, status=data["status"])
+        return Response(payloads.presence_payload(presence))
+
+
+class PresenceOnlineView(APIView):
+    @extend_schema(
+        parameters=[ROOM_QUERY],
+        responses=s.PresenceSerializer(many=True),
+        summary="Participants of the room who are not offline",
+    )
+    def get(self, request: Request) -> Response:
+        query = parse(s.RoomQuerySerializer, request.query_params)
+        room = selectors.room_get_for_user(request.user, query["room"])
+        return Response([payloads.presence_payload(p) for p in selectors.online_in_room(room)])
+
+
+class PresenceTypingView(APIView):
+    @extend_schema(
+        parameters=[ROOM_QUERY],
+        responses=s.PresenceSerializer(many=True),
+        summary="Participants typing in the room now",
+    )
+    def get(self, request: Request) -> Response:
+        query = parse(s.RoomQuerySerializer, request.query_params)
+        room = selectors.room_get_for_user(request.user, query["room"])
+        return Response([payloads.presence_payload(p) for p in selectors.typing_in_room(room)])

@@ -1,0 +1,120 @@
+"""Courses over REST (the platform's side): list, create, enrol, end an enrolment."""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+)
+from rest_framework import serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from chat import errors
+from chat.api.serializers import EnrollmentSerializer, id_field
+from chat.api.throttles import ChatWriteThrottle
+from courses import selectors, services
+from courses.models import Enrollment
+
+ID_PATH = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH)
+USER_ID_PATH = OpenApiParameter("user_id", OpenApiTypes.INT, OpenApiParameter.PATH)
+
+
+class CourseSerializer(serializers.Serializer):
+    """COURSE."""
+
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+    code = serializers.CharField()
+    is_active = serializers.BooleanField()
+
+
+class CourseCreateSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=200)
+    code = serializers.CharField(max_length=50)
+
+
+@extend_schema_field(
+    {"type": "string", "pattern": "^(student|instructor)$", "description": "student|instructor"}
+)
+class EnrollmentRoleField(serializers.ChoiceField):
+    """An enrolment role; described by a pattern so that the schema's ``role`` enum
+    stays the participant roles'."""
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(choices=Enrollment.Role.choices, **kwargs)
+
+
+class EnrollmentCreateSerializer(serializers.Serializer):
+    user = id_field()
+    role = EnrollmentRoleField()
+
+
+def _user(user_id: int, *, missing: type[errors.ChatError]) -> object:
+    user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
+    if user is None:
+        raise missing("No such user.", fields={"user": ["No such user."]})
+    return user
+
+
+class CourseViewSet(viewsets.GenericViewSet):
+    throttle_classes = [ChatWriteThrottle]
+    lookup_value_regex = "[0-9]+"
+
+    @extend_schema(
+        responses=CourseSerializer(many=True),
+        summary="Courses the user teaches or is enrolled in (staff: all)",
+    )
+    def list(self, request: Request) -> Response:
+        courses = selectors.courses_for_user(request.user)
+        return Response(CourseSerializer(courses, many=True).data)
+
+    @extend_schema(
+        request=CourseCreateSerializer,
+        responses={201: CourseSerializer},
+        summary="Create a course and open its course room (staff)",
+    )
+    def create(self, request: Request) -> Response:
+        serializer = CourseCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        course = services.course_create(actor=request.user, **serializer.validated_data)
+        return Response(CourseSerializer(course).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        parameters=[ID_PATH],
+        request=EnrollmentCreateSerializer,
+        responses={201: EnrollmentSerializer},
+        summary="Enrol a user (staff or an instructor of the course); joins the course room",
+    )
+    @action(detail=True, methods=["post"])
+    def enrollments(self, request: Request, pk: str) -> Response:
+        course = selectors.course_get_for_user(request.user, pk)
+        serializer = EnrollmentCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = _user(serializer.validated_data["user"], missing=errors.ValidationFailed)
+        enrollment = services.enrollment_create(
+            actor=request.user, course=course, user=user, role=serializer.validated_data["role"]
+        )
+        return Response(EnrollmentSerializer(enrollment).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        parameters=[ID_PATH, USER_ID_PATH],
+        responses={204: OpenApiResponse(description="Enrolment ended.")},
+        summary="End an enrolment; the user leaves the course room",
+    )
+    @action(
+        detail=True,
+        methods=["delete"],
+        url_path=r"enrollments/(?P<user_id>[0-9]+)",
+        url_name="enrollment",
+    )
+    def enrollment(self, request: Request, pk: str, user_id: str) -> Response:
+        course = selectors.course_get_for_user(request.user, pk)
+        user = _user(int(user_id), missing=errors.NotFound)
+        services.enrollment_end(actor=request.user, course=course, user=user)
+        return Response(status=status.HTTP_204_NO_CONTENT)

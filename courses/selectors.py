@@ -1,0 +1,41 @@
+"""Course reads, through the user: a course they have no part in is NotFound."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.db.models import QuerySet
+
+from chat import errors
+from courses.models import Course, Enrollment
+
+if TYPE_CHECKING:
+    from accounts.models import User
+
+
+def courses_for_user(user: User) -> QuerySet[Course]:
+    """Courses the user teaches or is enrolled in; staff see every course."""
+    if user.is_staff:
+        return Course.objects.order_by("code")
+    return Course.objects.filter(
+        pk__in=Enrollment.objects.filter(user=user).values("course_id")
+    ).order_by("code")
+
+
+def course_get_for_user(user: User, course_id: object) -> Course:
+    try:
+        course_pk = int(course_id)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        raise errors.NotFound("No such course.") from None
+    course = courses_for_user(user).filter(pk=course_pk).first()
+    if course is None:
+        raise errors.NotFound("No such course.")
+    return course
+
+
+def course_by_id(course_id: int) -> Course:
+    """A course named in a request body: unknown ids are a validation error (400)."""
+    course = Course.objects.filter(pk=course_id).first()
+    if course is None:
+        raise errors.ValidationFailed("No such course.", fields={"course": ["No such course."]})
+    return course
