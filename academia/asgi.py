@@ -1,4 +1,10 @@
-"""ASGI entry point: HTTP through Django, WebSockets through Channels."""
+"""ASGI entry point: HTTP through Django, WebSockets through Channels.
+
+Run it with explicit WebSocket size limits (see README.md)::
+
+    daphne -b 0.0.0.0 -p 8000 --websocket-max-message-size 65536 \
+        --websocket-max-frame-size 65536 academia.asgi:application
+"""
 
 import os
 
@@ -7,6 +13,14 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "academia.settings")
 django_asgi_app = get_asgi_application()
 
-from channels.routing import ProtocolTypeRouter  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
-application = ProtocolTypeRouter({"http": django_asgi_app})
+from chat.routing import websocket_urlpatterns  # noqa: E402
+from chat.ws_auth import WebsocketAuthMiddleware  # noqa: E402
+
+application = ProtocolTypeRouter(
+    {
+        "http": django_asgi_app,
+        "websocket": WebsocketAuthMiddleware(URLRouter(websocket_urlpatterns)),
+    }
+)

@@ -17,6 +17,7 @@ RoomEvent log by ``seq``.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -28,6 +29,7 @@ from django.db import transaction
 from chat.models import ChatRoom, RoomEvent
 
 logger = logging.getLogger(__name__)
+_failures = threading.local()
 
 
 def room_group(room_id: int) -> str:
@@ -42,6 +44,15 @@ def encode(payload: dict[str, Any]) -> str:
     return orjson.dumps(payload).decode()
 
 
+def failed_sends() -> int:
+    """How many group sends have failed in the calling thread so far.
+
+    A consumer compares the count before and after a service call to learn that
+    the event it caused was not broadcast, and then serves it from the log.
+    """
+    return getattr(_failures, "count", 0)
+
+
 def send(group: str, message: dict[str, Any]) -> None:
     """Send one message to one group, now. Failures are logged, never raised:
     the change is already committed and clients recover it through replay."""
@@ -51,6 +62,7 @@ def send(group: str, message: dict[str, Any]) -> None:
     try:
         async_to_sync(layer.group_send)(group, message)
     except Exception:
+        _failures.count = failed_sends() + 1
         logger.warning("group_send to %s failed; clients will recover by replay", group,
                        exc_info=True)
 

@@ -1,0 +1,372 @@
+"""What every socket shares: frame parsing, error frames, heartbeat, re-checking
+credentials, socket registration, and surviving a channel-layer outage."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import re
+import time
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+import orjson
+from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
+from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.layers import get_channel_layer
+from channels.utils import await_many_dispatch
+from django.conf import settings
+from django.core.cache import cache
+from django.db import DatabaseError
+
+from chat import errors, events
+from chat.consumers import sweeper
+from chat.services import presence as presence_services
+from chat.ws_auth import credentials_valid
+
+logger = logging.getLogger(__name__)
+
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
+CLOSE_NOT_FOUND = 4404
+CLOSE_HEARTBEAT = 4408
+CLOSE_TOO_LARGE = 1009
+
+MAX_DEPTH = 8
+AUTH_CACHE_SECONDS = 1.0
+GROUP_REFRESH_SECONDS = 3600.0
+RATE_RE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*(s|sec|m|min|h|hour|d|day)\s*$")
+RATE_UNITS = {
+    "s": 1,
+    "sec": 1,
+    "m": 60,
+    "min": 60,
+    "h": 3600,
+    "hour": 3600,
+    "d": 86400,
+    "day": 86400,
+}
+
+
+class CloseSocket(Exception):
+    """Raised inside a frame's handling: end the socket with ``code``."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def _depth(value: Any) -> int:
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, depth)
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def parse_frame(text: str) -> dict[str, Any]:
+    """A client frame: a JSON object with a string ``type``, nested at most MAX_DEPTH deep."""
+    try:
+        frame = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        raise errors.BadRequest("Frames must be JSON.") from None
+    if not isinstance(frame, dict):
+        raise errors.BadRequest("A frame must be a JSON object.")
+    if _depth(frame) > MAX_DEPTH:
+        raise errors.BadRequest("The frame is nested too deeply.")
+    if not isinstance(frame.get("type"), str):
+        raise errors.BadRequest("Missing field: type.")
+    return frame
+
+
+def frame_ref(frame: dict[str, Any] | None) -> str | None:
+    """What an error frame's ``ref`` echoes: the client_id, else the type."""
+    if not frame:
+        return None
+    client_id = frame.get("client_id")
+    if isinstance(client_id, str) and client_id:
+        return client_id[:64]
+    kind = frame.get("type")
+    return kind[:64] if isinstance(kind, str) else None
+
+
+def parse_rate(rate: str) -> tuple[int, int]:
+    """``"20/10s"`` → (20, 10): at most 20 in each 10-second window."""
+    match = RATE_RE.match(rate)
+    if match is None:
+        raise ValueError(f"Bad rate: {rate!r}")
+    count, multiple, unit = match.groups()
+    return int(count), int(multiple or 1) * RATE_UNITS[unit]
+
+
+def check_send_rate(user_id: int) -> None:
+    """Count one write of the user against CHAT_WS_SEND_RATE, shared by all their
+    sockets on every process (the counter lives in the cache); RateLimited when over."""
+    limit, period = parse_rate(getattr(settings, "CHAT_WS_SEND_RATE", "20/10s"))
+    now = time.time()
+    window = int(now // period)
+    key = f"chat:ws-rate:{user_id}:{window}"
+    cache.add(key, 0, timeout=period + 1)
+    try:
+        used = cache.incr(key)
+    except ValueError:
+        cache.set(key, 1, timeout=period + 1)
+        used = 1
+    if used > limit:
+        raise errors.RateLimited(retry_after=math.ceil((window + 1) * period - now))
+
+
+def connection_timeout() -> float:
+    return float(settings.CHAT_CONNECTION_TIMEOUT)
+
+
+class SocketConsumer(AsyncWebsocketConsumer):
+    """Base of the room and presence sockets.
+
+    Client frames are dispatched through ``frames`` (frame type → handler); a
+    client's ``type`` never names a method. Every outcome of a frame is a
+    broadcast event or an ``error`` frame; the socket stays open unless the
+    user's credentials or access ended.
+    """
+
+    frames: ClassVar[dict[str, Callable[..., Any]]] = {}
+    required: ClassVar[dict[str, tuple[str, ...]]] = {}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.user: Any = None
+        self.closed = False
+        self.registered = False
+        self.groups_wanted: set[str] = set()
+        self.groups_joined: set[str] = set()
+        self.groups_refreshed = time.monotonic()
+        self.last_activity = time.monotonic()
+        self.auth_checked = 0.0
+        self.ticker: asyncio.Task[None] | None = None
+
+    # --- surviving the channel layer ------------------------------------------------
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        """AsyncConsumer.__call__, except that a channel layer that cannot be
+        reached (Redis down) neither fails the handshake nor ends the socket:
+        receiving retries with backoff, and the log fills what was missed."""
+        self.scope = scope
+        self.channel_layer = get_channel_layer(self.channel_layer_alias)
+        self.channel_name = f"unjoined.{id(self)}"
+        try:
+            self.channel_name = await self.channel_layer.new_channel()
+        except Exception:
+            logger.warning("channel layer unavailable at connect", exc_info=True)
+        self.base_send = send
+        with contextlib.suppress(StopConsumer):
+            await await_many_dispatch([receive, self._layer_receive], self.dispatch)
+
+    async def _layer_receive(self) -> dict[str, Any]:
+        delay = 0.5
+        while True:
+            try:
+                return await self.channel_layer.receive(self.channel_name)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.warning("channel layer receive failed; retrying in %ss", delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    async def join(self, group: str) -> None:
+        self.groups_wanted.add(group)
+        try:
+            await self.channel_layer.group_add(group, self.channel_name)
+        except Exception:
+            logger.warning("group_add %s failed; retrying on the next tick", group)
+            self.groups_joined.discard(group)
+        else:
+            self.groups_joined.add(group)
+
+    async def leave(self, group: str) -> None:
+        self.groups_wanted.discard(group)
+        self.groups_joined.discard(group)
+        try:
+            await self.channel_layer.group_discard(group, self.channel_name)
+        except Exception:
+            logger.warning("group_discard %s failed", group)
+
+    async def rejoin_groups(self) -> bool:
+        """Join groups a layer failure kept us out of, and refresh all of them well
+        inside ``group_expiry``. True if some group had been missing."""
+        missing = self.groups_wanted - self.groups_joined
+        refresh = time.monotonic() - self.groups_refreshed > GROUP_REFRESH_SECONDS
+        if refresh:
+            self.groups_refreshed = time.monotonic()
+        for group in sorted(self.groups_wanted if refresh else missing):
+            await self.join(group)
+        return bool(missing)
+
+    # --- sending ----------------------------------------------------------------------
+
+    async def send_text(self, text: str) -> None:
+        if not self.closed:
+            await self.send(text_data=text)
+
+    async def send_frame(self, frame: dict[str, Any]) -> None:
+        await self.send_text(orjson.dumps(frame).decode())
+
+    async def send_error(self, error: errors.ChatError, ref: str | None) -> None:
+        frame: dict[str, Any] = {
+            "type": "error",
+            "code": error.code,
+            "detail": error.detail,
+            "ref": ref,
+        }
+        if isinstance(error, errors.RateLimited):
+            frame["retry_after"] = error.retry_after
+        await self.send_frame(frame)
+
+    async def end(self, code: int) -> None:
+        if not self.closed:
+            await self.close(code=code)
+            self.closed = True
+
+    # --- connect / disconnect -----------------------------------------------------------
+
+    async def authenticate(self) -> bool:
+        """Accept, and close with 4401 if the handshake carried no valid credentials."""
+        await self.accept()
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.end(CLOSE_UNAUTHENTICATED)
+            return False
+        self.user = user
+        self.auth_checked = time.monotonic()
+        return True
+
+    def register_sync(self) -> None:
+        presence_services.connection_open(user=self.user, channel_name=self.channel_name)
+        self.registered = True
+
+    def start(self) -> None:
+        """The socket is set up: start its tick and this process's sweeper."""
+        self.last_activity = time.monotonic()
+        self.ticker = asyncio.get_running_loop().create_task(self._tick_loop())
+        sweeper.ensure_started()
+
+    async def disconnect(self, code: int) -> None:
+        self.closed = True
+        if self.ticker is not None:
+            self.ticker.cancel()
+        for group in list(self.groups_wanted):
+            await self.leave(group)
+        if self.registered:
+            try:
+                await database_sync_to_async(presence_services.connection_close)(
+                    user_id=self.user.pk, channel_name=self.channel_name
+                )
+            except Exception:
+                logger.warning("could not unregister socket %s", self.channel_name, exc_info=True)
+        await self.on_disconnect()
+
+    async def on_disconnect(self) -> None:
+        """Subclass hook: extra cleanup."""
+
+    # --- heartbeat and re-validation -------------------------------------------------------
+
+    def tick_interval(self) -> float:
+        return max(
+            0.05, min(float(getattr(settings, "CHAT_WS_TICK_SECONDS", 5)), connection_timeout() / 3)
+        )
+
+    async def _tick_loop(self) -> None:
+        revalidate_every = float(getattr(settings, "CHAT_WS_REVALIDATE_SECONDS", 15))
+        next_check = time.monotonic() + revalidate_every
+        while not self.closed:
+            await asyncio.sleep(self.tick_interval())
+            if time.monotonic() - self.last_activity > connection_timeout():
+                await self.end(CLOSE_HEARTBEAT)
+                return
+            try:
+                rejoined = await self.rejoin_groups()
+                if rejoined or time.monotonic() >= next_check:
+                    next_check = time.monotonic() + revalidate_every
+                    await self.revalidate()
+            except CloseSocket as close:
+                await self.end(close.code)
+                return
+            except Exception:
+                logger.warning("socket tick failed", exc_info=True)
+
+    def check_credentials_sync(self, *, force: bool = False) -> None:
+        """Raise CloseSocket(4401) if the session or token ended (cached ~1 s)."""
+        if not force and time.monotonic() - self.auth_checked < AUTH_CACHE_SECONDS:
+            return
+        if self.scope.get("auth") == "token":
+            secret = self.scope.get("token_key")
+        else:
+            session = self.scope.get("session")
+            secret = session.session_key if session is not None else None
+        if not credentials_valid(str(self.scope.get("auth")), self.user.pk, secret):
+            raise CloseSocket(CLOSE_UNAUTHENTICATED)
+        self.auth_checked = time.monotonic()
+
+    async def revalidate(self) -> None:
+        """Periodic check; subclasses extend it. Raises CloseSocket."""
+        await database_sync_to_async(self.check_credentials_sync)(force=True)
+
+    # --- receiving frames ------------------------------------------------------------------
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        self.last_activity = time.monotonic()
+        if self.closed:
+            return
+        limit = int(getattr(settings, "CHAT_WS_MAX_FRAME_BYTES", 64 * 1024))
+        size = len(text_data.encode()) if text_data is not None else len(bytes_data or b"")
+        if size > limit:
+            await self.end(CLOSE_TOO_LARGE)
+            return
+        if text_data is None:
+            await self.send_error(errors.BadRequest("Binary frames are not accepted."), None)
+            return
+        frame: dict[str, Any] | None = None
+        try:
+            frame = parse_frame(text_data)
+            handler = self.frames.get(frame["type"])
+            if handler is None:
+                raise errors.BadRequest(f"Unknown frame type: {frame['type'][:64]}.")
+            for field in self.required.get(frame["type"], ()):
+                if field not in frame:
+                    raise errors.BadRequest(f"Missing field: {field}.")
+            await handler(self, frame)
+        except errors.ChatError as error:
+            await self.send_error(error, frame_ref(frame))
+        except CloseSocket as close:
+            await self.end(close.code)
+        except (DatabaseError, OSError):
+            logger.exception("frame failed")
+            await self.send_error(errors.Unavailable(), frame_ref(frame))
+        except Exception:
+            logger.exception("frame failed")
+            await self.send_error(
+                errors.BadRequest("The frame could not be handled."), frame_ref(frame)
+            )
+
+    async def call(self, function: Callable[..., Any], *args: Any) -> tuple[Any, bool]:
+        """Run ``function`` (sync: services, selectors) in a database thread after
+        re-checking credentials. Returns its result and whether a broadcast it
+        caused failed (the caller then serves the event from the log)."""
+
+        def run() -> tuple[Any, bool]:
+            self.check_credentials_sync()
+            before = events.failed_sends()
+            result = function(*args)
+            return result, events.failed_sends() > before
+
+        return await database_sync_to_async(run)()
+
+    async def frame_ping(self, frame: dict[str, Any]) -> None:
+        await self.send_text('{"type":"pong"}')

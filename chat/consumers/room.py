@@ -1,0 +1,268 @@
+"""``/ws/chat/<room_id>/[?after_seq=N]``: one room's socket.
+
+Ordering: the socket remembers ``last_sent`` (the seq of the newest room event
+it sent). Live events at or below it are dropped; an event above
+``last_sent + 1`` means something was missed (a dropped group send, commits of
+two processes published out of order, a Redis outage), so the missing range is
+read from the RoomEvent log and sent in order. On connect the socket joins its
+groups first and only then reads ``last_seq`` and replays, so a live event
+published meanwhile waits in the channel and is deduplicated by seq.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+
+from chat import errors, events, replay, selectors, services
+from chat.consumers.base import (
+    CLOSE_FORBIDDEN,
+    CLOSE_NOT_FOUND,
+    CloseSocket,
+    SocketConsumer,
+    check_send_rate,
+)
+from chat.payloads import room_payload, user_payload
+
+
+def _after_seq(scope: dict[str, Any]) -> int | None:
+    """The ``after_seq`` query parameter; -1 when present but not a number."""
+    values = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("after_seq")
+    if not values:
+        return None
+    try:
+        return int(values[0])
+    except ValueError:
+        return -1
+
+
+class ChatConsumer(SocketConsumer):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.room_id = 0
+        self.last_sent = 0
+        self.delivery = asyncio.Lock()
+        self.typing = False
+
+    # --- connect ---------------------------------------------------------------------
+
+    async def connect(self) -> None:
+        if not await self.authenticate():
+            return
+        self.room_id = int(self.scope["url_route"]["kwargs"]["room_id"])
+        try:
+            await database_sync_to_async(selectors.room_get_visible)(self.user, self.room_id)
+        except errors.NotFound:
+            await self.end(CLOSE_NOT_FOUND)
+            return
+        await self.join(events.room_group(self.room_id))
+        await self.join(events.user_group(self.user.pk))
+        try:
+            ready, last_seq = await database_sync_to_async(self._ready_sync)()
+        except errors.NotFound:
+            await self.end(CLOSE_NOT_FOUND)
+            return
+        await self.send_text(ready)
+        after = _after_seq(self.scope)
+        async with self.delivery:
+            if after is None:
+                self.last_sent = last_seq
+            elif not await database_sync_to_async(replay.history_kept)(
+                self.room_id, after, last_seq
+            ):
+                await self.send_text('{"type":"resync.required"}')
+                self.last_sent = last_seq
+            else:
+                self.last_sent = after
+                await self._fill(upto=last_seq)
+        self.start()
+
+    def _ready_sync(self) -> tuple[str, int]:
+        """Register the socket and build ``connection.ready``; reads ``last_seq``
+        after the groups were joined."""
+        room = selectors.room_get_for_user(self.user, self.room_id)
+        self.register_sync()
+        frame = {
+            "type": "connection.ready",
+            "room": room_payload(room),
+            "user": user_payload(self.user),
+            "last_seq": room.last_seq,
+        }
+        return events.encode(frame), room.last_seq
+
+    # --- delivery ----------------------------------------------------------------------
+
+    async def _fill(self, *, upto: int | None = None) -> None:
+        """Send logged events after ``last_sent`` (up to ``upto``) in order. Hold
+        ``self.delivery``. If the log no longer has them, ask for a resync."""
+        while True:
+            batch = await database_sync_to_async(replay.events_after)(
+                self.room_id, self.last_sent, upto=upto
+            )
+            if not batch:
+                return
+            if batch[0][0] != self.last_sent + 1:
+                await self.send_text('{"type":"resync.required"}')
+                self.last_sent = await database_sync_to_async(selectors.room_last_seq)(self.room_id)
+                return
+            for seq, text in batch:
+                await self.send_text(text)
+                self.last_sent = seq
+            if len(batch) < replay.REPLAY_BATCH:
+                return
+
+    async def room_event(self, message: dict[str, Any]) -> None:
+        seq = message["seq"]
+        async with self.delivery:
+            if seq <= self.last_sent:
+                return
+            if seq == self.last_sent + 1:
+                await self.send_text(message["text"])
+                self.last_sent = seq
+            else:
+                await self._fill(upto=seq)
+
+    async def catch_up(self) -> None:
+        async with self.delivery:
+            await self._fill()
+
+    async def room_ephemeral(self, message: dict[str, Any]) -> None:
+        await self.send_text(message["text"])
+
+    async def user_event(self, message: dict[str, Any]) -> None:
+        """Notifications and unread counts belong to the presence socket."""
+
+    async def user_control(self, message: dict[str, Any]) -> None:
+        if message.get("action") == "room.revoked" and message.get("room_id") == self.room_id:
+            await self.leave(events.room_group(self.room_id))
+            await self.end(CLOSE_FORBIDDEN)
+
+    async def revalidate(self) -> None:
+        last_seq = await database_sync_to_async(self._revalidate_sync)()
+        if last_seq > self.last_sent:
+            await self.catch_up()
+
+    def _revalidate_sync(self) -> int:
+        self.check_credentials_sync(force=True)
+        self._room()
+        return selectors.room_last_seq(self.room_id)
+
+    async def on_disconnect(self) -> None:
+        if self.typing and self.user is not None:
+            # The socket is gone either way; a typing flag left behind expires.
+            with contextlib.suppress(Exception):
+                await database_sync_to_async(self._stop_typing_sync)()
+
+    def _stop_typing_sync(self) -> None:
+        services.typing_set(actor=self.user, room=self._room(), is_typing=False)
+
+    # --- client frames (run in a database thread) ------------------------------------------
+
+    def _room(self) -> Any:
+        """The room, re-checked on every frame: losing sight of it ends the socket."""
+        try:
+            return selectors.room_get_visible(self.user, self.room_id)
+        except errors.NotFound:
+            raise CloseSocket(CLOSE_FORBIDDEN) from None
+
+    def _message(self, message_id: object) -> Any:
+        message = selectors.message_get_for_user(self.user, message_id)
+        if message.room_id != self.room_id:
+            raise errors.NotFound("No such message.")
+        return message
+
+    def _message_send(self, frame: dict[str, Any]) -> None:
+        room = self._room()
+        check_send_rate(self.user.pk)
+        services.message_send(
+            actor=self.user,
+            room=room,
+            content=frame["content"],
+            client_id=frame.get("client_id"),
+            reply_to=frame.get("reply_to"),
+        )
+
+    def _message_edit(self, frame: dict[str, Any]) -> None:
+        self._room()
+        check_send_rate(self.user.pk)
+        services.message_edit(
+            actor=self.user, message=self._message(frame["message_id"]), content=frame["content"]
+        )
+
+    def _message_delete(self, frame: dict[str, Any]) -> None:
+        self._room()
+        check_send_rate(self.user.pk)
+        services.message_delete(actor=self.user, message=self._message(frame["message_id"]))
+
+    def _reaction_add(self, frame: dict[str, Any]) -> None:
+        self._room()
+        check_send_rate(self.user.pk)
+        services.reaction_add(
+            actor=self.user, message=self._message(frame["message_id"]), emoji=frame["emoji"]
+        )
+
+    def _reaction_remove(self, frame: dict[str, Any]) -> None:
+        self._room()
+        check_send_rate(self.user.pk)
+        services.reaction_remove(
+            actor=self.user, message=self._message(frame["message_id"]), emoji=frame["emoji"]
+        )
+
+    def _typing(self, frame: dict[str, Any]) -> None:
+        services.typing_set(actor=self.user, room=self._room(), is_typing=frame["is_typing"])
+        self.typing = frame["is_typing"] is True
+
+    def _read(self, frame: dict[str, Any]) -> None:
+        services.room_mark_read(actor=self.user, room=self._room(), message_id=frame["message_id"])
+
+    async def _write(self, function: Any, frame: dict[str, Any]) -> None:
+        _, broadcast_failed = await self.call(function, frame)
+        if broadcast_failed:
+            # The change is committed but was not broadcast: serve it (and anything
+            # else missed) from the log, so the sender still gets its acknowledgement.
+            await self.catch_up()
+
+    async def frame_message_send(self, frame: dict[str, Any]) -> None:
+        await self._write(self._message_send, frame)
+
+    async def frame_message_edit(self, frame: dict[str, Any]) -> None:
+        await self._write(self._message_edit, frame)
+
+    async def frame_message_delete(self, frame: dict[str, Any]) -> None:
+        await self._write(self._message_delete, frame)
+
+    async def frame_reaction_add(self, frame: dict[str, Any]) -> None:
+        await self._write(self._reaction_add, frame)
+
+    async def frame_reaction_remove(self, frame: dict[str, Any]) -> None:
+        await self._write(self._reaction_remove, frame)
+
+    async def frame_typing(self, frame: dict[str, Any]) -> None:
+        await self.call(self._typing, frame)
+
+    async def frame_read(self, frame: dict[str, Any]) -> None:
+        await self.call(self._read, frame)
+
+    frames = {
+        "message.send": frame_message_send,
+        "message.edit": frame_message_edit,
+        "message.delete": frame_message_delete,
+        "reaction.add": frame_reaction_add,
+        "reaction.remove": frame_reaction_remove,
+        "typing": frame_typing,
+        "read": frame_read,
+        "ping": SocketConsumer.frame_ping,
+    }
+    required = {
+        "message.send": ("content",),
+        "message.edit": ("message_id", "content"),
+        "message.delete": ("message_id",),
+        "reaction.add": ("message_id", "emoji"),
+        "reaction.remove": ("message_id", "emoji"),
+        "typing": ("is_typing",),
+        "read": ("message_id",),
+    }

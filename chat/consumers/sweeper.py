@@ -1,0 +1,57 @@
+"""The presence sweep of one server process.
+
+Started once per process by the first socket that connects (Daphne has no
+startup hook for this); it runs in that process's event loop every
+CHAT_PRESENCE_SWEEP_INTERVAL seconds (at most a third of
+CHAT_CONNECTION_TIMEOUT): it refreshes the heartbeat of this process's sockets
+and sweeps the sockets of processes that stopped refreshing theirs (killed,
+frozen), turning their users offline. ``manage.py presence_sweep`` does the
+same sweep from cron, for deployments where no socket server is up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from channels.db import database_sync_to_async
+from django.conf import settings
+
+from chat.services import presence as presence_services
+
+logger = logging.getLogger(__name__)
+
+_task: asyncio.Task[None] | None = None
+
+
+def sweep_interval() -> float:
+    """Seconds between sweeps; 0 or less disables the in-process sweep."""
+    interval = float(getattr(settings, "CHAT_PRESENCE_SWEEP_INTERVAL", 5))
+    if interval <= 0:
+        return 0.0
+    return max(0.2, min(interval, settings.CHAT_CONNECTION_TIMEOUT / 3))
+
+
+def sweep_once() -> list[int]:
+    presence_services.connections_refresh()
+    return presence_services.presence_sweep()
+
+
+async def _run() -> None:
+    while True:
+        try:
+            await database_sync_to_async(sweep_once)()
+        except Exception:
+            logger.warning("presence sweep failed", exc_info=True)
+        await asyncio.sleep(sweep_interval() or 5.0)
+
+
+def ensure_started() -> None:
+    """Start this process's sweeper in the running loop, once."""
+    global _task
+    if sweep_interval() <= 0:
+        return
+    loop = asyncio.get_running_loop()
+    if _task is not None and not _task.done() and _task.get_loop() is loop:
+        return
+    _task = loop.create_task(_run())

@@ -1,0 +1,63 @@
+"""Reading the RoomEvent log for sockets: replay after a reconnect, gap filling, pruning.
+
+The log is the source of truth for live delivery (see chat.events): a socket
+that missed events, for any reason, reads them back here by ``seq``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import F
+from django.utils import timezone
+
+from chat import events
+from chat.models import RoomEvent
+
+REPLAY_BATCH = 500
+
+
+def events_after(
+    room_id: int, after_seq: int, *, upto: int | None = None, limit: int = REPLAY_BATCH
+) -> list[tuple[int, str]]:
+    """Up to ``limit`` events of the room with ``after_seq < seq <= upto``, in seq
+    order, each as ``(seq, frame text)``."""
+    rows = RoomEvent.objects.filter(room_id=room_id, seq__gt=after_seq)
+    if upto is not None:
+        rows = rows.filter(seq__lte=upto)
+    return [
+        (seq, events.encode(payload))
+        for seq, payload in rows.order_by("seq").values_list("seq", "payload")[:limit]
+    ]
+
+
+def history_kept(room_id: int, after_seq: int, last_seq: int) -> bool:
+    """True if every event with ``seq > after_seq`` is still in the log, so a
+    client that saw events up to ``after_seq`` can be brought up to date."""
+    if after_seq < 0 or after_seq > last_seq:
+        return False
+    if after_seq == last_seq:
+        return True
+    oldest = (
+        RoomEvent.objects.filter(room_id=room_id)
+        .order_by("seq")
+        .values_list("seq", flat=True)
+        .first()
+    )
+    return oldest is not None and after_seq >= oldest - 1
+
+
+def retention_cutoff(now: datetime | None = None) -> datetime:
+    hours = getattr(settings, "CHAT_EVENT_RETENTION_HOURS", 72)
+    return (now or timezone.now()) - timedelta(hours=hours)
+
+
+def prune_events(*, before: datetime) -> int:
+    """Delete events created before ``before``, except the newest event of each
+    room (it anchors ``last_seq`` for clients that are up to date). Returns the
+    number deleted."""
+    deleted, _ = (
+        RoomEvent.objects.filter(created_at__lt=before).exclude(seq=F("room__last_seq")).delete()
+    )
+    return deleted

@@ -1,0 +1,152 @@
+"""WebSocket handshake authentication and the Origin check.
+
+Two ways in, as the contract says:
+
+- ``Authorization: Token <key>`` on the handshake (scripts, bots, the Academia
+  frontend): the token's user; ``Origin`` is not needed, since a browser page
+  cannot set that header on a WebSocket.
+- the Django session cookie (the app's own pages): only when ``Origin`` is the
+  server's own origin (scheme, host and port of the request, host in
+  ALLOWED_HOSTS) or listed in CSRF_TRUSTED_ORIGINS, the rule Django's CSRF
+  check applies. Anything else is refused before accept (HTTP 403), which stops
+  cross-site WebSocket hijacking. Channels' AllowedHostsOriginValidator ignores
+  scheme and port, so it is not used.
+
+Sockets re-check their credentials while open (``credentials_valid``): a
+logout, a password change, a deactivated user or a deleted token ends them.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+from urllib.parse import urlsplit
+
+from channels.auth import AuthMiddlewareStack
+from channels.db import database_sync_to_async
+from channels.security.websocket import WebsocketDenier
+from django.conf import settings
+from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, get_user_model
+from django.contrib.auth.models import AnonymousUser
+from django.http.request import validate_host
+from django.utils.crypto import constant_time_compare
+from rest_framework.authtoken.models import Token
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _header(scope: dict[str, Any], name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key.lower() == name:
+            return value.decode("latin-1")
+    return None
+
+
+def _origin_tuple(url: str) -> tuple[str, str, int] | None:
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme not in DEFAULT_PORTS or not parts.hostname:
+        return None
+    return parts.scheme, parts.hostname.lower(), port or DEFAULT_PORTS[parts.scheme]
+
+
+def _request_scheme(scope: dict[str, Any]) -> str:
+    proxy = getattr(settings, "SECURE_PROXY_SSL_HEADER", None)
+    if proxy:
+        header, secure_value = proxy
+        name = header.removeprefix("HTTP_").replace("_", "-").lower().encode()
+        value = _header(scope, name)
+        if value is not None:
+            return "https" if value.split(",")[0].strip() == secure_value else "http"
+    return "https" if scope.get("scheme") in ("wss", "https") else "http"
+
+
+def _trusted(origin: tuple[str, str, int]) -> bool:
+    scheme, host, port = origin
+    for entry in settings.CSRF_TRUSTED_ORIGINS:
+        if "*" in entry:
+            parts = urlsplit(entry.replace("*.", "wildcard.", 1))
+            suffix = (parts.hostname or "").removeprefix("wildcard")
+            entry_port = parts.port or DEFAULT_PORTS.get(parts.scheme)
+            if parts.scheme == scheme and host.endswith(suffix) and entry_port == port:
+                return True
+        elif _origin_tuple(entry) == origin:
+            return True
+    return False
+
+
+def origin_allowed(scope: dict[str, Any]) -> bool:
+    """The handshake's Origin is the server's own origin or a trusted one."""
+    raw = _header(scope, b"origin")
+    if raw is None:
+        return False
+    origin = _origin_tuple(raw)
+    if origin is None:
+        return False
+    if _trusted(origin):
+        return True
+    host = _header(scope, b"host")
+    if not host:
+        return False
+    own = _origin_tuple(f"{_request_scheme(scope)}://{host}")
+    if own is None or not validate_host(own[1], settings.ALLOWED_HOSTS):
+        return False
+    return origin == own
+
+
+def _token_key(scope: dict[str, Any]) -> str | None:
+    value = _header(scope, b"authorization")
+    if value is None:
+        return None
+    keyword, _, key = value.strip().partition(" ")
+    if keyword.lower() != "token":
+        return None
+    return key.strip()
+
+
+@database_sync_to_async
+def _token_user(key: str) -> Any:
+    token = Token.objects.select_related("user").filter(key=key).first()
+    if token is None or not token.user.is_active:
+        return AnonymousUser()
+    return token.user
+
+
+class WebsocketAuthMiddleware:
+    """Token header or session cookie + Origin check, then ``inner``.
+
+    Sets ``scope["user"]`` and ``scope["auth"]``: ``"token"`` (with
+    ``scope["token_key"]``) or ``"session"``.
+    """
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.session_stack = AuthMiddlewareStack(inner)
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
+        key = _token_key(scope)
+        if key is not None:
+            user = await _token_user(key) if key else AnonymousUser()
+            scope = dict(scope, user=user, auth="token", token_key=key)
+            return await self.inner(scope, receive, send)
+        if not origin_allowed(scope):
+            return await WebsocketDenier()(scope, receive, send)
+        return await self.session_stack(dict(scope, auth="session"), receive, send)
+
+
+def credentials_valid(auth: str, user_id: int, secret: str | None) -> bool:
+    """Are the handshake's credentials still good? ``secret`` is the token key or
+    the session key. Sync (call it from a database thread)."""
+    user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
+    if user is None or not secret:
+        return False
+    if auth == "token":
+        return Token.objects.filter(key=secret, user_id=user_id).exists()
+    store = import_module(settings.SESSION_ENGINE).SessionStore(secret)
+    if str(store.get(SESSION_KEY)) != str(user_id):
+        return False
+    stored_hash = store.get(HASH_SESSION_KEY) or ""
+    return constant_time_compare(stored_hash, user.get_session_auth_hash())
