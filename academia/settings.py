@@ -185,9 +185,11 @@ if not DEBUG:
 
 # --- Django REST framework --------------------------------------------------------
 REST_FRAMEWORK = {
+    # Token first: DRF answers unauthenticated requests with the first class's
+    # WWW-Authenticate header, so token clients get 401 rather than 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
