@@ -1,0 +1,55 @@
+"""The browser chat page: one template, configured from settings through ``json_script``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render, resolve_url
+from django.urls import reverse
+from django.views.decorators.csrf import ensure_csrf_cookie
+
+from chat import errors, selectors
+from chat.payloads import user_payload
+
+
+def page_config(request: HttpRequest, room_id: int | None) -> dict[str, Any]:
+    """What the page's script needs from the server: socket URLs, limits, the viewer.
+
+    The socket URLs are passed as configured; the script swaps in the page's own
+    origin when the configured host is the built-in default (``localhost:8000``)
+    and the page is served from elsewhere (see ``static/chat/app.js``).
+    """
+    return {
+        "websocketUrl": settings.CHAT_WEBSOCKET_URL,
+        "presenceWebsocketUrl": settings.CHAT_PRESENCE_WEBSOCKET_URL,
+        "maxMessageLength": settings.CHAT_MAX_MESSAGE_LENGTH,
+        "messageEditTimeout": settings.CHAT_MESSAGE_EDIT_TIMEOUT,
+        "messageDeleteTimeout": settings.CHAT_MESSAGE_DELETE_TIMEOUT,
+        "heartbeatInterval": settings.CHAT_HEARTBEAT_INTERVAL,
+        "typingTimeout": settings.CHAT_TYPING_TIMEOUT,
+        "fileUploadLimit": settings.CHAT_FILE_UPLOAD_LIMIT,
+        "user": user_payload(request.user),
+        "pageUrl": reverse("chat-page"),
+        "loginUrl": resolve_url(settings.LOGIN_URL),
+        "roomId": room_id,
+    }
+
+
+@login_required
+@ensure_csrf_cookie
+def chat_page(request: HttpRequest, room_id: int | None = None) -> HttpResponse:
+    """The chat page, opened on ``room_id`` when given (404 if the viewer may not see it)."""
+    room = None
+    if room_id is not None:
+        try:
+            room = selectors.room_get_for_user(request.user, room_id)
+        except errors.NotFound:
+            raise Http404("No such room.") from None
+    return render(
+        request,
+        "chat/page.html",
+        {"room": room, "chat_config": page_config(request, room_id)},
+    )

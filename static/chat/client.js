@@ -1,0 +1,456 @@
+/**
+ * Academia Chat client: the wire contract (docs: protocol.md) for browsers.
+ *
+ * No framework, no build step. Import it as an ES module:
+ *
+ *   import { ChatClient, PresenceClient, api } from "/static/chat/client.js";
+ *   const chat = new ChatClient({ url: "wss://host/ws/chat/", roomId: 7, lastSeq: room.last_seq });
+ *   chat.addEventListener("message.created", (e) => show(e.detail.message));
+ *   chat.connect();
+ *   chat.send("Hello");
+ *
+ * Every server frame is dispatched as a CustomEvent named after its `type`, with
+ * the frame as `detail`. Besides those, the clients dispatch:
+ *   "state"          {state: "connecting"|"open"|"reconnecting"|"closed", attempt, code}
+ *   "ready"          the connection.ready frame (room socket) / presence.snapshot (presence)
+ *   "resync"         the room's history is no longer replayable: reload it through REST,
+ *                    then call restart(newLastSeq)
+ *   "auth.required"  close code 4401: the session ended (go to the login page)
+ *   "denied"         close codes 4403/4404: the client stops; detail {code}
+ *   "send.pending"   a message was queued locally: detail {client_id, content, reply_to}
+ *   "send.failed"    the server refused a queued message: detail {client_id, error}
+ */
+
+const CSRF_SAFE = new Set(["GET", "HEAD", "OPTIONS", "TRACE"]);
+
+/** The value of a cookie, or "" (used for Django's `csrftoken`). */
+export function readCookie(name) {
+  for (const part of document.cookie.split(";")) {
+    const [key, ...rest] = part.trim().split("=");
+    if (key === name) return decodeURIComponent(rest.join("="));
+  }
+  return "";
+}
+
+export class ApiError extends Error {
+  constructor(status, data) {
+    const detail = data && typeof data === "object" && data.detail ? data.detail : `HTTP ${status}`;
+    super(String(detail));
+    this.status = status;
+    this.data = data;
+    this.code = data && typeof data === "object" ? data.code || null : null;
+  }
+}
+
+/**
+ * JSON over fetch with the session cookie and the CSRF token.
+ * `body` may be a plain object (sent as JSON) or FormData. Resolves to the parsed
+ * JSON (null for 204); rejects with ApiError for non-2xx answers.
+ */
+export async function api(path, { method = "GET", body = undefined, signal = undefined } = {}) {
+  const headers = { Accept: "application/json" };
+  let payload = body;
+  if (body !== undefined && !(body instanceof FormData)) {
+    headers["Content-Type"] = "application/json";
+    payload = JSON.stringify(body);
+  }
+  if (!CSRF_SAFE.has(method.toUpperCase())) headers["X-CSRFToken"] = readCookie("csrftoken");
+  const response = await fetch(path, {
+    method,
+    headers,
+    body: payload,
+    credentials: "same-origin",
+    signal,
+  });
+  const text = response.status === 204 ? "" : await response.text();
+  let data = null;
+  if (text) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      data = { detail: text.slice(0, 200) };
+    }
+  }
+  if (!response.ok) throw new ApiError(response.status, data);
+  return data;
+}
+
+/**
+ * Multipart upload with progress (fetch cannot report upload progress).
+ * `onProgress(fraction)` is called with 0..1. Resolves to the parsed JSON answer.
+ */
+export function upload(path, formData, { onProgress = () => {} } = {}) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", path);
+    xhr.withCredentials = true;
+    xhr.setRequestHeader("X-CSRFToken", readCookie("csrftoken"));
+    xhr.setRequestHeader("Accept", "application/json");
+    xhr.upload.addEventListener("progress", (event) => {
+      if (event.lengthComputable) onProgress(event.loaded / event.total);
+    });
+    xhr.addEventListener("load", () => {
+      let data = null;
+      try {
+        data = xhr.responseText ? JSON.parse(xhr.responseText) : null;
+      } catch {
+        data = { detail: xhr.statusText || `HTTP ${xhr.status}` };
+      }
+      if (xhr.status >= 200 && xhr.status < 300) {
+        onProgress(1);
+        resolve(data);
+      } else {
+        reject(new ApiError(xhr.status, data));
+      }
+    });
+    xhr.addEventListener("error", () => reject(new ApiError(0, { detail: "Network error." })));
+    xhr.addEventListener("abort", () => reject(new ApiError(0, { detail: "Upload cancelled." })));
+    xhr.send(formData);
+  });
+}
+
+/** A random id for local echo and idempotent sends. */
+export function newClientId() {
+  if (globalThis.crypto && typeof crypto.randomUUID === "function") return crypto.randomUUID();
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+const FATAL_CODES = new Set([4403, 4404]);
+
+/**
+ * A WebSocket that reconnects with exponential backoff and jitter, sends a
+ * heartbeat `ping` every `heartbeatInterval` seconds and reconnects when the
+ * server has been silent for two intervals.
+ */
+class ReconnectingSocket extends EventTarget {
+  constructor({
+    heartbeatInterval = 30,
+    minDelay = 500,
+    maxDelay = 15000,
+    WebSocketImpl = globalThis.WebSocket,
+  } = {}) {
+    super();
+    this.heartbeatInterval = heartbeatInterval;
+    this.minDelay = minDelay;
+    this.maxDelay = maxDelay;
+    this.WebSocketImpl = WebSocketImpl;
+    this.socket = null;
+    this.state = "idle";
+    this.attempt = 0;
+    this.stopped = false;
+    this.retryTimer = null;
+    this.heartbeatTimer = null;
+    this.lastFrameAt = 0;
+    this.wasOpen = false;
+  }
+
+  /** The URL to open now (subclasses add query parameters). */
+  socketUrl() {
+    throw new Error("socketUrl() not implemented");
+  }
+
+  emit(type, detail) {
+    this.dispatchEvent(new CustomEvent(type, { detail }));
+  }
+
+  setState(state, extra = {}) {
+    this.state = state;
+    this.emit("state", { state, attempt: this.attempt, ...extra });
+  }
+
+  get isOpen() {
+    return this.socket !== null && this.socket.readyState === 1;
+  }
+
+  connect() {
+    this.stopped = false;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    this.setState(this.wasOpen ? "reconnecting" : "connecting");
+    const socket = new this.WebSocketImpl(this.socketUrl());
+    this.socket = socket;
+    socket.addEventListener("open", () => {
+      if (socket !== this.socket) return;
+      this.attempt = 0;
+      this.lastFrameAt = Date.now();
+      this.startHeartbeat();
+      this.onOpen();
+    });
+    socket.addEventListener("message", (event) => {
+      if (socket !== this.socket) return;
+      this.lastFrameAt = Date.now();
+      if (typeof event.data !== "string") return;
+      let frame;
+      try {
+        frame = JSON.parse(event.data);
+      } catch {
+        return;
+      }
+      if (frame && typeof frame.type === "string") this.onFrame(frame);
+    });
+    socket.addEventListener("close", (event) => {
+      if (socket !== this.socket) return;
+      this.socket = null;
+      this.stopHeartbeat();
+      this.onClose(event.code, event.reason);
+    });
+  }
+
+  /** Close for good (no reconnect). */
+  close() {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    this.stopHeartbeat();
+    const socket = this.socket;
+    this.socket = null;
+    if (socket) socket.close(1000);
+    this.setState("closed");
+  }
+
+  /** Drop the current socket and connect again at once (gap, resync). */
+  reconnectNow() {
+    const socket = this.socket;
+    this.socket = null;
+    this.stopHeartbeat();
+    if (socket) socket.close(1000);
+    this.connect();
+  }
+
+  sendFrame(frame) {
+    if (!this.isOpen) return false;
+    this.socket.send(JSON.stringify(frame));
+    return true;
+  }
+
+  startHeartbeat() {
+    this.stopHeartbeat();
+    const intervalMs = Math.max(1, this.heartbeatInterval) * 1000;
+    this.heartbeatTimer = setInterval(() => {
+      if (Date.now() - this.lastFrameAt > intervalMs * 2 + 5000) {
+        this.reconnectNow();
+        return;
+      }
+      this.sendFrame({ type: "ping" });
+    }, intervalMs);
+  }
+
+  stopHeartbeat() {
+    clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = null;
+  }
+
+  onOpen() {
+    this.wasOpen = true;
+  }
+
+  onFrame(frame) {
+    this.emit(frame.type, frame);
+  }
+
+  onClose(code) {
+    if (this.stopped) return;
+    if (code === 4401) {
+      this.stopped = true;
+      this.setState("closed", { code });
+      this.emit("auth.required", { code });
+      return;
+    }
+    if (FATAL_CODES.has(code)) {
+      this.stopped = true;
+      this.setState("closed", { code });
+      this.emit("denied", { code });
+      return;
+    }
+    this.scheduleReconnect(code);
+  }
+
+  scheduleReconnect(code) {
+    const cap = Math.min(this.maxDelay, this.minDelay * 2 ** this.attempt);
+    const delay = cap / 2 + Math.random() * (cap / 2);
+    this.attempt += 1;
+    this.setState("reconnecting", { code, delay });
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => this.connect(), delay);
+  }
+}
+
+/** Adds `path` segments to a configured base URL such as "wss://host/ws/chat/". */
+function joinUrl(base, segment) {
+  return base.endsWith("/") ? `${base}${segment}` : `${base}/${segment}`;
+}
+
+/**
+ * One room's socket: `seq` tracking, replay after a gap or a reconnect, local
+ * echo by `client_id` and resend of unconfirmed messages.
+ */
+export class ChatClient extends ReconnectingSocket {
+  /**
+   * @param {object} options
+   * @param {string} options.url       the configured room socket base, e.g. "wss://host/ws/chat/"
+   * @param {number} options.roomId
+   * @param {number|null} [options.lastSeq]  the room's last_seq when its history was loaded
+   */
+  constructor({ url, roomId, lastSeq = null, ...options }) {
+    super(options);
+    this.baseUrl = url;
+    this.roomId = roomId;
+    this.lastSeq = lastSeq;
+    this.pending = new Map();
+    this.gapRetries = 0;
+  }
+
+  socketUrl() {
+    const url = new URL(joinUrl(this.baseUrl, `${this.roomId}/`));
+    if (this.lastSeq !== null && this.lastSeq !== undefined) {
+      url.searchParams.set("after_seq", String(this.lastSeq));
+    }
+    return url.toString();
+  }
+
+  /** Reconnect from `lastSeq` (after the page reloaded history for `resync`). */
+  restart(lastSeq) {
+    this.lastSeq = lastSeq;
+    this.gapRetries = 0;
+    this.reconnectNow();
+  }
+
+  onFrame(frame) {
+    if (frame.type === "connection.ready") {
+      if (this.lastSeq === null || this.lastSeq === undefined) this.lastSeq = frame.last_seq;
+      this.setState("open");
+      this.emit("ready", frame);
+      this.emit(frame.type, frame);
+      this.flushPending();
+      return;
+    }
+    if (frame.type === "resync.required") {
+      this.gapRetries = 0;
+      this.emit("resync", frame);
+      this.emit(frame.type, frame);
+      return;
+    }
+    if (typeof frame.seq === "number") {
+      if (this.lastSeq !== null && frame.seq <= this.lastSeq) return;
+      if (this.lastSeq !== null && frame.seq > this.lastSeq + 1) {
+        this.gapRetries += 1;
+        if (this.gapRetries > 3) {
+          this.gapRetries = 0;
+          this.emit("resync", { type: "resync.required", reason: "gap" });
+          return;
+        }
+        this.reconnectNow();
+        return;
+      }
+      this.gapRetries = 0;
+      this.lastSeq = frame.seq;
+      if (frame.type === "message.created" && frame.message && frame.message.client_id) {
+        this.pending.delete(frame.message.client_id);
+      }
+    }
+    if (frame.type === "error" && frame.ref && this.pending.has(frame.ref)) {
+      this.handleSendError(frame);
+    }
+    this.emit(frame.type, frame);
+  }
+
+  handleSendError(frame) {
+    const item = this.pending.get(frame.ref);
+    if (frame.code === "rate_limited") {
+      const wait = Math.max(1, Number(frame.retry_after) || 1) * 1000;
+      setTimeout(() => {
+        if (this.pending.has(item.client_id)) this.sendFrame(this.sendFrameFor(item));
+      }, wait);
+      return;
+    }
+    this.pending.delete(frame.ref);
+    this.emit("send.failed", { client_id: frame.ref, error: frame });
+  }
+
+  sendFrameFor(item) {
+    return {
+      type: "message.send",
+      client_id: item.client_id,
+      content: item.content,
+      reply_to: item.reply_to,
+    };
+  }
+
+  flushPending() {
+    for (const item of this.pending.values()) this.sendFrame(this.sendFrameFor(item));
+  }
+
+  /**
+   * Send a message. It is echoed locally at once ("send.pending") and kept until
+   * the server's message.created with the same client_id confirms it; unconfirmed
+   * messages are sent again after a reconnect. Returns the client_id.
+   */
+  send(content, { replyTo = null } = {}) {
+    const item = { client_id: newClientId(), content, reply_to: replyTo };
+    this.pending.set(item.client_id, item);
+    this.emit("send.pending", { ...item });
+    this.sendFrame(this.sendFrameFor(item));
+    return item.client_id;
+  }
+
+  /** Stop retrying a queued message (the page discards its echo). */
+  discard(clientId) {
+    this.pending.delete(clientId);
+  }
+
+  edit(messageId, content) {
+    return this.sendFrame({ type: "message.edit", message_id: messageId, content });
+  }
+
+  delete(messageId) {
+    return this.sendFrame({ type: "message.delete", message_id: messageId });
+  }
+
+  react(messageId, emoji) {
+    return this.sendFrame({ type: "reaction.add", message_id: messageId, emoji });
+  }
+
+  unreact(messageId, emoji) {
+    return this.sendFrame({ type: "reaction.remove", message_id: messageId, emoji });
+  }
+
+  typing(isTyping) {
+    return this.sendFrame({ type: "typing", is_typing: Boolean(isTyping) });
+  }
+
+  read(messageId) {
+    return this.sendFrame({ type: "read", message_id: messageId });
+  }
+}
+
+/** The user's own stream: presence snapshot and deltas, mentions, unread counts. */
+export class PresenceClient extends ReconnectingSocket {
+  constructor({ url, ...options }) {
+    super(options);
+    this.url = url;
+    this.status = null;
+  }
+
+  socketUrl() {
+    return this.url;
+  }
+
+  onOpen() {
+    super.onOpen();
+    this.setState("open");
+    if (this.status && this.status !== "online") {
+      this.sendFrame({ type: "presence.set", status: this.status });
+    }
+  }
+
+  onFrame(frame) {
+    if (frame.type === "presence.snapshot") this.emit("ready", frame);
+    this.emit(frame.type, frame);
+  }
+
+  /** Set the user's status (online, away, busy); kept across reconnects. */
+  setStatus(status) {
+    this.status = status;
+    return this.sendFrame({ type: "presence.set", status });
+  }
+}
