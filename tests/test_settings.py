@@ -1,0 +1,200 @@
+"""Settings come from the environment: embedded defaults on a bare machine,
+PostgreSQL and Redis when configured, and a clean ``check --deploy`` in production.
+
+Each case imports the settings in a fresh interpreter with a controlled environment.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PRODUCTION = {
+    "DJANGO_DEBUG": "0",
+    "DJANGO_SECRET_KEY": secrets.token_urlsafe(64),
+    "DJANGO_ALLOWED_HOSTS": "chat.example.com",
+}
+DUMP = """
+import json
+from django.conf import settings
+names = [n for n in dir(settings) if n.isupper()]
+print(json.dumps({n: getattr(settings, n) for n in names}, default=str))
+"""
+
+# Every CHAT_* setting read from the environment: (value to set, value expected).
+CHAT_OVERRIDES: dict[str, tuple[str, Any]] = {
+    "CHAT_MAX_MESSAGE_LENGTH": ("2000", 2000),
+    "CHAT_MESSAGE_HISTORY_LIMIT": ("500", 500),
+    "CHAT_ROOM_MAX_PARTICIPANTS": ("30", 30),
+    "CHAT_TYPING_TIMEOUT": ("5000", 5000),
+    "CHAT_WEBSOCKET_URL": ("wss://chat.example.com/ws/chat/", "wss://chat.example.com/ws/chat/"),
+    "CHAT_PRESENCE_WEBSOCKET_URL": (
+        "wss://chat.example.com/ws/presence/",
+        "wss://chat.example.com/ws/presence/",
+    ),
+    "CHAT_HEARTBEAT_INTERVAL": ("15", 15),
+    "CHAT_CONNECTION_TIMEOUT": ("45", 45),
+    "CHAT_MESSAGE_EDIT_TIMEOUT": ("60", 60),
+    "CHAT_MESSAGE_DELETE_TIMEOUT": ("90", 90),
+    "CHAT_FILE_UPLOAD_LIMIT": ("1048576", 1048576),
+    "CHAT_IMAGE_OPTIMIZATION": ("0", False),
+    "CHAT_EVENT_RETENTION_HOURS": ("24", 24),
+    "CHAT_WS_SEND_RATE": ("5/1s", "5/1s"),
+    "CHAT_WS_MAX_FRAME_BYTES": ("32768", 32768),
+    "CHAT_IMAGE_MAX_PIXELS": ("1000000", 1000000),
+    "CHAT_IMAGE_MAX_SIDE": ("4000", 4000),
+    "CHAT_IMAGE_MAX_FRAMES": ("10", 10),
+    "CHAT_THUMBNAIL_SIZE": ("128", 128),
+    "CHAT_UPLOAD_DENY_TYPES": ("text/html, image/svg+xml", ["text/html", "image/svg+xml"]),
+    "CHAT_UPLOAD_ALLOW_TYPES": ("image/png,application/pdf", ["image/png", "application/pdf"]),
+    "CHAT_CLAMD_SOCKET": ("/run/clamav/clamd.ctl", "/run/clamav/clamd.ctl"),
+    "CHAT_CHANNEL_CAPACITY": ("50", 50),
+    "CHAT_GROUP_EXPIRY": ("3600", 3600),
+}
+
+
+def clean_env(**overrides: str) -> dict[str, str]:
+    """This process's environment without any setting the project reads, plus overrides."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("DJANGO_", "CHAT_"))
+        and key not in {"DATABASE_URL", "REDIS_URL", "CSRF_TRUSTED_ORIGINS", "SQLITE_PATH"}
+    }
+    env["DJANGO_SETTINGS_MODULE"] = "academia.settings"
+    env.update(overrides)
+    return env
+
+
+def load_settings(**env: str) -> dict[str, Any]:
+    code = "import django; django.setup()\n" + DUMP
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=clean_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_bare_machine_uses_sqlite_in_memory_layer_and_local_memory_cache() -> None:
+    config = load_settings()
+    assert config["DEBUG"] is True
+    assert config["DATABASES"]["default"]["ENGINE"] == "django.db.backends.sqlite3"
+    assert config["DATABASES"]["default"]["NAME"].endswith("db.sqlite3")
+    assert config["CHANNEL_LAYERS"]["default"]["BACKEND"] == "channels.layers.InMemoryChannelLayer"
+    assert config["CACHES"]["default"]["BACKEND"] == (
+        "django.core.cache.backends.locmem.LocMemCache"
+    )
+    assert "127.0.0.1" in config["ALLOWED_HOSTS"] and "localhost" in config["ALLOWED_HOSTS"]
+    assert config["CSRF_TRUSTED_ORIGINS"] == []
+
+
+def test_contract_chat_settings_have_the_contract_defaults() -> None:
+    config = load_settings()
+    assert config["CHAT_MAX_MESSAGE_LENGTH"] == 1000
+    assert config["CHAT_MESSAGE_HISTORY_LIMIT"] == 1000
+    assert config["CHAT_ROOM_MAX_PARTICIPANTS"] == 100
+    assert config["CHAT_TYPING_TIMEOUT"] == 3000
+    assert config["CHAT_WEBSOCKET_URL"] == "ws://localhost:8000/ws/chat/"
+    assert config["CHAT_PRESENCE_WEBSOCKET_URL"] == "ws://localhost:8000/ws/presence/"
+    assert config["CHAT_HEARTBEAT_INTERVAL"] == 30
+    assert config["CHAT_CONNECTION_TIMEOUT"] == 60
+    assert config["CHAT_MESSAGE_EDIT_TIMEOUT"] == 300
+    assert config["CHAT_MESSAGE_DELETE_TIMEOUT"] == 300
+    assert config["CHAT_FILE_UPLOAD_LIMIT"] == 10 * 1024 * 1024
+    assert config["CHAT_IMAGE_OPTIMIZATION"] is True
+
+
+def test_every_chat_setting_is_read_from_the_environment() -> None:
+    config = load_settings(**{name: raw for name, (raw, _) in CHAT_OVERRIDES.items()})
+    assert {name: config[name] for name in CHAT_OVERRIDES} == {
+        name: expected for name, (_, expected) in CHAT_OVERRIDES.items()
+    }
+
+
+def test_every_chat_setting_defined_is_covered_here() -> None:
+    config = load_settings()
+    assert sorted(name for name in config if name.startswith("CHAT_")) == sorted(CHAT_OVERRIDES)
+
+
+def test_database_url_selects_postgresql_with_connection_reuse() -> None:
+    config = load_settings(DATABASE_URL="postgres://chat:secret@db.example.com:5432/academia")
+    database = config["DATABASES"]["default"]
+    assert database["ENGINE"] == "django.db.backends.postgresql"
+    assert (database["HOST"], database["PORT"], database["NAME"]) == (
+        "db.example.com",
+        5432,
+        "academia",
+    )
+    assert (database["USER"], database["PASSWORD"]) == ("chat", "secret")
+    assert database["CONN_MAX_AGE"] > 0
+    assert database["CONN_HEALTH_CHECKS"] is True
+
+
+def test_redis_url_selects_channels_redis_and_the_redis_cache() -> None:
+    config = load_settings(REDIS_URL="redis://cache.example.com:6379/2")
+    layer = config["CHANNEL_LAYERS"]["default"]
+    assert layer["BACKEND"].startswith("channels_redis.")
+    assert layer["CONFIG"]["hosts"] == ["redis://cache.example.com:6379/2"]
+    cache = config["CACHES"]["default"]
+    assert cache["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    assert cache["LOCATION"] == "redis://cache.example.com:6379/2"
+
+
+def test_core_redis_layer_gets_capacity_and_expiry() -> None:
+    config = load_settings(
+        REDIS_URL="redis://127.0.0.1:6379/0",
+        CHAT_CHANNEL_LAYER_BACKEND="channels_redis.core.RedisChannelLayer",
+        CHAT_CHANNEL_CAPACITY="77",
+    )
+    layer = config["CHANNEL_LAYERS"]["default"]
+    assert layer["BACKEND"] == "channels_redis.core.RedisChannelLayer"
+    assert layer["CONFIG"]["capacity"] == 77
+
+
+def test_django_settings_are_read_from_the_environment() -> None:
+    config = load_settings(
+        **PRODUCTION,
+        CSRF_TRUSTED_ORIGINS="https://chat.example.com,https://academia.example.com",
+    )
+    assert config["DEBUG"] is False
+    assert config["SECRET_KEY"] == PRODUCTION["DJANGO_SECRET_KEY"]
+    assert config["ALLOWED_HOSTS"] == ["chat.example.com"]
+    assert config["CSRF_TRUSTED_ORIGINS"] == [
+        "https://chat.example.com",
+        "https://academia.example.com",
+    ]
+    assert config["SESSION_COOKIE_SECURE"] is True
+    assert config["CSRF_COOKIE_SECURE"] is True
+    assert config["SECURE_SSL_REDIRECT"] is True
+    assert config["SECURE_HSTS_SECONDS"] >= 31536000
+
+
+@pytest.mark.parametrize("value", ["0", "false", "no", "off"])
+def test_debug_can_be_switched_off_in_several_spellings(value: str) -> None:
+    assert load_settings(DJANGO_DEBUG=value)["DEBUG"] is False
+
+
+def test_check_deploy_is_clean_in_production() -> None:
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=clean_env(**PRODUCTION),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
