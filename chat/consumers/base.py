@@ -369,4 +369,6 @@ class SocketConsumer(AsyncWebsocketConsumer):
         return await database_sync_to_async(run)()
 
     async def frame_ping(self, frame: dict[str, Any]) -> None:
+        if time.monotonic() - self.auth_checked >= AUTH_CACHE_SECONDS:
+            await database_sync_to_async(self.check_credentials_sync)()
         await self.send_text('{"type":"pong"}')
