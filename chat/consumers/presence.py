@@ -103,7 +103,14 @@ class PresenceConsumer(SocketConsumer):
             await self.leave(events.room_group(room_id))
             self.unread.pop(room_id, None)
         self.room_ids = room_ids
+        before = {room_id: state[0] for room_id, state in self.unread.items()}
         await database_sync_to_async(self._load_unread)(sorted(room_ids))
+        # Events of a new room published before its group was joined are counted here.
+        for room_id, state in sorted(self.unread.items()):
+            if before.get(room_id, 0) != state[0]:
+                await self.send_frame(
+                    {"type": "unread", "room_id": room_id, "unread_count": state[0]}
+                )
 
     # --- client frames ------------------------------------------------------------------------
 

@@ -91,6 +91,13 @@ class Socket:
     async def nothing(self, timeout: float = 0.2) -> bool:
         return await self.communicator.receive_nothing(timeout=timeout)
 
+    async def no_more_events(self, timeout: float = 0.3) -> bool:
+        """True if no seq'd room event arrives within ``timeout`` (ephemerals are skipped)."""
+        while not await self.communicator.receive_nothing(timeout=timeout):
+            if "seq" in await self.receive():
+                return False
+        return True
+
     async def close(self) -> None:
         await self.communicator.disconnect()
 

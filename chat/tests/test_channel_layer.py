@@ -1,0 +1,84 @@
+"""Channel-layer failures: sockets survive, sends are persisted and acknowledged,
+and everyone catches up by seq once the layer is back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from channels.layers import channel_layers, get_channel_layer
+
+from chat.models import ChatMessage
+from chat.tests import factories
+from chat.tests.ws import db, open_room, socket_settings  # noqa: F401
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+DEAD_REDIS = "redis://127.0.0.1:1/0"
+
+
+@pytest.fixture
+def room(alice: Any, bob: Any) -> Any:
+    return factories.make_room(alice, chat_type="private", name="Ops", members=[bob])
+
+
+async def test_send_during_a_layer_outage_is_persisted_acknowledged_and_caught_up(
+    monkeypatch: pytest.MonkeyPatch, alice: Any, bob: Any, room: Any
+) -> None:
+    a = await open_room(alice, room)
+    b = await open_room(bob, room)
+    start = a.ready["last_seq"]
+    layer = get_channel_layer()
+
+    async def broken_group_send(group: str, message: dict[str, Any]) -> None:
+        raise ConnectionError("redis is down")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(layer, "group_send", broken_group_send)
+        await a.send({"type": "message.send", "client_id": "during", "content": "during"})
+        ack = await a.receive_type("message.created")
+        assert (ack["seq"], ack["message"]["client_id"]) == (start + 1, "during")
+        assert await db(ChatMessage.objects.filter(client_id="during").count)() == 1
+        assert await b.no_more_events()
+    await a.send({"type": "message.send", "client_id": "after", "content": "after"})
+    assert (await a.receive_type("message.created"))["seq"] == start + 2
+    first = await b.receive_type("message.created")
+    second = await b.receive_type("message.created")
+    assert [first["seq"], second["seq"]] == [start + 1, start + 2]
+    assert [first["message"]["content"], second["message"]["content"]] == ["during", "after"]
+    await a.close()
+    await b.close()
+
+
+async def test_periodic_check_catches_up_without_new_traffic(
+    monkeypatch: pytest.MonkeyPatch, settings: Any, alice: Any, bob: Any, room: Any
+) -> None:
+    settings.CHAT_WS_TICK_SECONDS = 0.1
+    settings.CHAT_WS_REVALIDATE_SECONDS = 0.2
+    b = await open_room(bob, room)
+    monkeypatch.setattr("chat.events.send", lambda group, message: None)
+    await db(factories.make_message)(alice, room, "lost broadcast")
+    event = await b.receive_type("message.created")
+    assert (event["seq"], event["message"]["content"]) == (
+        b.ready["last_seq"] + 1,
+        "lost broadcast",
+    )
+    await b.close()
+
+
+@pytest.mark.parametrize(
+    "backend",
+    ["channels_redis.pubsub.RedisPubSubChannelLayer", "channels_redis.core.RedisChannelLayer"],
+)
+async def test_unreachable_redis_neither_crashes_sockets_nor_loses_sends(
+    settings: Any, alice: Any, room: Any, backend: str
+) -> None:
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": backend, "CONFIG": {"hosts": [DEAD_REDIS]}}}
+    channel_layers.backends.clear()
+    a = await open_room(alice, room)
+    await a.send({"type": "message.send", "client_id": "offline-1", "content": "still works"})
+    ack = await a.receive_type("message.created")
+    assert ack["message"]["client_id"] == "offline-1"
+    await a.send({"type": "ping"})
+    assert await a.receive_type("pong") == {"type": "pong"}
+    await a.close()

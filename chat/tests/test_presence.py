@@ -1,0 +1,213 @@
+"""The presence socket, online/offline across sockets, and the sweep."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from chat import services
+from chat.consumers import sweeper
+from chat.models import PresenceConnection, UserPresence
+from chat.services import presence as presence_services
+from chat.tests import factories
+from chat.tests.ws import db, open_presence, open_room, socket_settings  # noqa: F401
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def room(alice: Any, bob: Any) -> Any:
+    return factories.make_room(alice, chat_type="private", name="Pair", members=[bob])
+
+
+def status_of(user: Any) -> str:
+    return UserPresence.objects.get(user=user).status
+
+
+async def test_snapshot_lists_the_users_who_share_a_room(
+    alice: Any, bob: Any, charlie: Any, room: Any
+) -> None:
+    await db(presence_services.presence_get)(charlie)
+    await db(presence_services.presence_get)(alice)
+    b = await open_presence(bob)
+    users = {entry["user"]["username"]: entry for entry in b.snapshot["users"]}
+    assert set(users) == {"alice", "bob"}
+    assert users["bob"]["status"] == "online"
+    assert users["alice"]["status"] == "offline"
+    assert set(users["alice"]) == {"user", "status", "last_seen", "is_typing", "current_room"}
+    await b.close()
+
+
+async def test_coming_online_and_going_offline_reach_co_members_once(
+    alice: Any, bob: Any, room: Any
+) -> None:
+    await db(lambda: factories.make_room(alice, chat_type="private", name="Two", members=[bob]))()
+    a = await open_presence(alice)
+    b = await open_presence(bob)
+    online = await a.receive_type("presence")
+    assert (online["user"]["id"], online["status"]) == (bob.pk, "online")
+    await b.close()
+    offline = await a.receive_type("presence")
+    assert (offline["user"]["id"], offline["status"]) == (bob.pk, "offline")
+    assert await a.nothing()  # the same change came through two rooms, sent once
+    await a.close()
+
+
+async def test_user_stays_online_until_the_last_tab_closes(bob: Any, room: Any) -> None:
+    first = await open_presence(bob)
+    second = await open_room(bob, room)
+    await first.close()
+    assert await db(status_of)(bob) == "online"
+    await second.close()
+    assert await db(status_of)(bob) == "offline"
+    assert await db(PresenceConnection.objects.count)() == 0
+
+
+async def test_presence_set_is_broadcast_and_kept_while_connected(
+    alice: Any, bob: Any, room: Any
+) -> None:
+    a = await open_presence(alice)
+    b = await open_presence(bob)
+    await a.receive_type("presence")
+    await b.send({"type": "presence.set", "status": "busy"})
+    frame = await a.receive_type("presence")
+    assert (frame["user"]["id"], frame["status"]) == (bob.pk, "busy")
+    second = await open_presence(bob)
+    assert await db(status_of)(bob) == "busy"
+    await second.close()
+    await b.close()
+    await a.close()
+
+
+async def test_presence_set_errors(bob: Any, room: Any) -> None:
+    b = await open_presence(bob)
+    await b.send({"type": "presence.set", "status": "asleep"})
+    error = await b.receive_type("error")
+    assert (error["code"], error["ref"]) == ("validation_error", "presence.set")
+    await b.send({"type": "presence.set"})
+    error = await b.receive_type("error")
+    assert error["code"] == "bad_request"
+    await b.send({"type": "message.send", "content": "wrong socket"})
+    error = await b.receive_type("error")
+    assert (error["code"], error["ref"]) == ("bad_request", "message.send")
+    await b.close()
+
+
+async def test_presence_ping_gets_pong(bob: Any) -> None:
+    b = await open_presence(bob)
+    await b.send({"type": "ping"})
+    assert await b.receive_type("pong") == {"type": "pong"}
+    await b.close()
+
+
+async def test_presence_socket_without_credentials_is_closed_with_4401() -> None:
+    from chat.tests.ws import open_socket
+
+    socket = await open_socket("/ws/presence/", headers=[(b"authorization", b"Token nope")])
+    assert await socket.close_code() == 4401
+
+
+async def test_silent_presence_socket_is_closed_with_4408_and_goes_offline(
+    settings: Any, bob: Any
+) -> None:
+    settings.CHAT_CONNECTION_TIMEOUT = 1
+    b = await open_presence(bob)
+    assert await b.close_code() == 4408
+    await b.close()
+    assert await db(status_of)(bob) == "offline"
+
+
+async def test_unread_counts_follow_new_and_deleted_messages(
+    alice: Any, bob: Any, room: Any
+) -> None:
+    b = await open_presence(bob)
+    message = await db(factories.make_message)(alice, room, "one")
+    assert await b.receive_type("unread") == {
+        "type": "unread",
+        "room_id": room.pk,
+        "unread_count": 1,
+    }
+    await db(factories.make_message)(bob, room, "my own does not count")
+    await db(services.message_delete)(actor=alice, message=message)
+    assert (await b.receive_type("unread"))["unread_count"] == 0
+    await b.close()
+
+
+async def test_mention_notification_reaches_the_presence_socket(
+    alice: Any, bob: Any, room: Any
+) -> None:
+    b = await open_presence(bob)
+    await db(factories.make_message)(alice, room, "hey @bob")
+    note = await b.receive_type("notification")
+    assert (note["kind"], note["room_id"], note["message"]["content"]) == (
+        "mention",
+        room.pk,
+        "hey @bob",
+    )
+    await b.close()
+
+
+async def test_joining_a_room_makes_the_socket_follow_it(
+    alice: Any, bob: Any, charlie: Any, room: Any
+) -> None:
+    c = await open_presence(charlie)
+    await db(services.participant_invite)(actor=alice, room=room, user=charlie)
+    await db(factories.make_message)(alice, room, "welcome")
+    assert (await c.receive_type("unread"))["room_id"] == room.pk
+    b = await open_presence(bob)
+    frame = await c.receive_type("presence")
+    assert (frame["user"]["id"], frame["status"]) == (bob.pk, "online")
+    await b.close()
+    await c.close()
+
+
+async def test_removed_user_stops_following_the_room(alice: Any, bob: Any, room: Any) -> None:
+    b = await open_presence(bob)
+    await db(services.participant_remove)(actor=alice, room=room, user_id=bob.pk)
+    await b.nothing(0.3)
+    await db(factories.make_message)(alice, room, "after removal")
+    assert await b.nothing(0.3)
+    await b.close()
+
+
+def test_sweep_turns_users_of_a_dead_process_offline(
+    captured_events: Any, alice: Any, bob: Any, room: Any
+) -> None:
+    presence_services.connection_open(user=bob, channel_name="dead.1", server_id="dead")
+    presence_services.connection_open(user=alice, channel_name="live.1", server_id="live")
+    PresenceConnection.objects.filter(server_id="dead").update(
+        last_heartbeat=timezone.now() - timedelta(seconds=120)
+    )
+    captured_events.clear()
+    assert presence_services.presence_sweep() == [bob.pk]
+    assert status_of(bob) == "offline"
+    assert status_of(alice) == "online"
+    frames = [p for p in captured_events.payloads() if p["type"] == "presence"]
+    assert {(f["user"]["id"], f["status"]) for f in frames} == {(bob.pk, "offline")}
+    assert list(PresenceConnection.objects.values_list("channel_name", flat=True)) == ["live.1"]
+
+
+def test_presence_sweep_command(bob: Any, room: Any) -> None:
+    presence_services.connection_open(user=bob, channel_name="dead.2", server_id="dead")
+    PresenceConnection.objects.update(last_heartbeat=timezone.now() - timedelta(seconds=120))
+    call_command("presence_sweep")
+    assert status_of(bob) == "offline"
+
+
+def test_process_sweep_refreshes_its_own_sockets(settings: Any, bob: Any) -> None:
+    presence_services.connection_open(user=bob, channel_name="mine.1")
+    PresenceConnection.objects.update(last_heartbeat=timezone.now() - timedelta(seconds=120))
+    assert sweeper.sweep_once() == []
+    assert status_of(bob) == "online"
+
+
+def test_sweep_interval_stays_within_the_timeout(settings: Any) -> None:
+    settings.CHAT_PRESENCE_SWEEP_INTERVAL = 30
+    settings.CHAT_CONNECTION_TIMEOUT = 3
+    assert sweeper.sweep_interval() == 1.0
+    settings.CHAT_PRESENCE_SWEEP_INTERVAL = 0
+    assert sweeper.sweep_interval() == 0.0

@@ -1,0 +1,190 @@
+"""Replay after a reconnect, gap filling and pruning of the event log."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from chat import events, replay
+from chat.models import RoomEvent
+from chat.tests import factories
+from chat.tests.ws import db, open_room, socket_settings  # noqa: F401
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def room(alice: Any, bob: Any, charlie: Any) -> Any:
+    return factories.make_room(alice, chat_type="private", name="Lab", members=[bob, charlie])
+
+
+def send_many(sender: Any, room: Any, count: int, prefix: str) -> None:
+    for number in range(count):
+        factories.make_message(sender, room, f"{prefix}{number}", client_id=f"{prefix}{number}")
+
+
+async def collect_until(socket: Any, last_seq: int) -> list[dict[str, Any]]:
+    """Seq'd events the socket receives until ``last_seq`` arrived."""
+    received: list[dict[str, Any]] = []
+    while not received or received[-1]["seq"] < last_seq:
+        frame = await socket.receive()
+        if "seq" in frame:
+            received.append(frame)
+    return received
+
+
+async def test_after_seq_replays_exactly_the_missed_events_in_order(
+    alice: Any, bob: Any, room: Any
+) -> None:
+    await db(send_many)(alice, room, 3, "seen-")
+    seen = await db(lambda: room.__class__.objects.get(pk=room.pk).last_seq)()
+    await db(send_many)(alice, room, 4, "missed-")
+    b = await open_room(bob, room, after_seq=seen)
+    assert b.ready["last_seq"] == seen + 4
+    replayed = [await b.receive() for _ in range(4)]
+    assert [event["seq"] for event in replayed] == [seen + 1, seen + 2, seen + 3, seen + 4]
+    assert [event["message"]["content"] for event in replayed] == [
+        f"missed-{number}" for number in range(4)
+    ]
+    assert await b.no_more_events()
+    await b.close()
+
+
+async def test_returning_client_gets_200_missed_messages_once_in_order_while_others_send(
+    alice: Any, bob: Any, charlie: Any, room: Any
+) -> None:
+    b = await open_room(bob, room)
+    away_from = b.ready["last_seq"]
+    await b.close()
+    await db(send_many)(alice, room, 100, "a-")
+    await db(send_many)(charlie, room, 100, "c-")
+
+    async def keep_sending() -> None:
+        for number in range(20):
+            await db(factories.make_message)(charlie, room, f"live-{number}")
+            await asyncio.sleep(0)
+
+    sender = asyncio.ensure_future(keep_sending())
+    b = await open_room(bob, room, after_seq=away_from)
+    await sender
+    final = await db(lambda: room.__class__.objects.get(pk=room.pk).last_seq)()
+    received = await collect_until(b, final)
+    assert [event["seq"] for event in received] == list(range(away_from + 1, final + 1))
+    contents = [event["message"]["content"] for event in received]
+    assert len(set(contents)) == len(contents) == 220
+    assert await b.no_more_events()
+    await b.close()
+
+
+async def test_live_events_continue_after_replay(alice: Any, bob: Any, room: Any) -> None:
+    b = await open_room(bob, room, after_seq=0)
+    last = b.ready["last_seq"]
+    await collect_until(b, last)
+    await db(factories.make_message)(alice, room, "live")
+    event = await b.receive_type("message.created")
+    assert (event["seq"], event["message"]["content"]) == (last + 1, "live")
+    await b.close()
+
+
+async def test_pruned_history_sends_resync_required_then_continues_live(
+    settings: Any, alice: Any, bob: Any, room: Any
+) -> None:
+    await db(send_many)(alice, room, 5, "old-")
+    settings.CHAT_EVENT_RETENTION_HOURS = 0
+    await db(call_command)("prune_events")
+    b = await open_room(bob, room, after_seq=1)
+    assert await b.receive() == {"type": "resync.required"}
+    await db(factories.make_message)(alice, room, "new")
+    event = await b.receive_type("message.created")
+    assert event["seq"] == b.ready["last_seq"] + 1
+    await b.close()
+
+
+async def test_after_seq_beyond_last_seq_or_not_a_number_asks_for_resync(
+    bob: Any, room: Any
+) -> None:
+    for value in ("999999", "x"):
+        socket = await open_room(bob, room, after_seq=value)  # type: ignore[arg-type]
+        assert await socket.receive() == {"type": "resync.required"}
+        await socket.close()
+
+
+async def test_gap_in_live_events_is_filled_from_the_log(
+    monkeypatch: pytest.MonkeyPatch, alice: Any, bob: Any, room: Any
+) -> None:
+    b = await open_room(bob, room)
+    start = b.ready["last_seq"]
+    real_send = events.send
+    dropped: list[int] = []
+
+    def lossy_send(group: str, message: dict[str, Any]) -> None:
+        if message.get("seq") == start + 2 and not dropped:
+            dropped.append(message["seq"])
+            return
+        real_send(group, message)
+
+    monkeypatch.setattr(events, "send", lossy_send)
+    await db(send_many)(alice, room, 3, "gap-")
+    received = await collect_until(b, start + 3)
+    assert dropped == [start + 2]
+    assert [event["seq"] for event in received] == [start + 1, start + 2, start + 3]
+    assert [event["message"]["content"] for event in received] == ["gap-0", "gap-1", "gap-2"]
+    await b.close()
+
+
+async def test_events_published_out_of_order_are_delivered_in_order(
+    monkeypatch: pytest.MonkeyPatch, alice: Any, bob: Any, room: Any
+) -> None:
+    b = await open_room(bob, room)
+    start = b.ready["last_seq"]
+    real_send = events.send
+    held: list[tuple[str, dict[str, Any]]] = []
+
+    def reordering_send(group: str, message: dict[str, Any]) -> None:
+        if message.get("seq") == start + 1:
+            held.append((group, message))
+            return
+        real_send(group, message)
+        for item in held:
+            real_send(*item)
+        held.clear()
+
+    monkeypatch.setattr(events, "send", reordering_send)
+    await db(send_many)(alice, room, 2, "order-")
+    received = await collect_until(b, start + 2)
+    assert [event["seq"] for event in received] == [start + 1, start + 2]
+    assert await b.no_more_events()
+    await b.close()
+
+
+def test_prune_keeps_recent_events_and_each_rooms_newest(alice: Any, room: Any) -> None:
+    send_many(alice, room, 3, "p-")
+    room.refresh_from_db()
+    RoomEvent.objects.filter(room=room).update(created_at=timezone.now() - timedelta(hours=100))
+    factories.make_message(alice, room, "recent")
+    other = factories.make_room(alice, chat_type="public", name="Quiet")
+    RoomEvent.objects.filter(room=other).update(created_at=timezone.now() - timedelta(hours=100))
+    deleted = replay.prune_events(before=replay.retention_cutoff())
+    assert deleted == room.last_seq
+    assert list(RoomEvent.objects.filter(room=room).values_list("seq", flat=True)) == [
+        room.last_seq + 1
+    ]
+    other.refresh_from_db()
+    assert list(RoomEvent.objects.filter(room=other).values_list("seq", flat=True)) == [
+        other.last_seq
+    ]
+
+
+def test_history_kept_checks_the_oldest_kept_event(alice: Any, room: Any) -> None:
+    send_many(alice, room, 3, "k-")
+    room.refresh_from_db()
+    RoomEvent.objects.filter(room=room, seq__lte=2).delete()
+    assert replay.history_kept(room.pk, 2, room.last_seq)
+    assert not replay.history_kept(room.pk, 1, room.last_seq)
+    assert replay.history_kept(room.pk, room.last_seq, room.last_seq)
+    assert not replay.history_kept(room.pk, room.last_seq + 1, room.last_seq)
