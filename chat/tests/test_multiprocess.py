@@ -1,0 +1,139 @@
+"""Two real Daphne processes on one PostgreSQL database and one Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import redis
+from django.db import connection
+
+from chat.tests import factories
+from chat.tests.servers import Client, Server, http_json, start_server
+from chat.tests.ws import db, token_for
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+TIMEOUT = 3  # CHAT_CONNECTION_TIMEOUT of the servers, seconds
+
+
+def _redis_url() -> str:
+    return os.environ.get("TEST_REDIS_URL") or os.environ.get("REDIS_URL") or ""
+
+
+def _unavailable() -> str | None:
+    if connection.vendor != "postgresql":
+        return "needs DATABASE_URL on PostgreSQL"
+    url = _redis_url()
+    if not url:
+        return "needs REDIS_URL"
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except redis.RedisError:
+        return f"Redis unreachable at {url}"
+    return None
+
+
+@pytest.fixture
+def servers(transactional_db: None) -> Iterator[tuple[Server, Server]]:
+    reason = _unavailable()
+    if reason is not None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    env = {"CHAT_CONNECTION_TIMEOUT": str(TIMEOUT), "CHAT_HEARTBEAT_INTERVAL": "1"}
+    first = start_server(_redis_url(), env)
+    try:
+        second = start_server(_redis_url(), env)
+    except Exception:
+        first.stop()
+        raise
+    yield first, second
+    for server in (first, second):
+        server.stop()
+
+
+@pytest.fixture
+def room(alice: Any, bob: Any, charlie: Any) -> Any:
+    return factories.make_room(alice, chat_type="private", name="Multi", members=[bob, charlie])
+
+
+async def open_client(server: Server, path: str, user: Any) -> Client:
+    return await Client(f"{server.ws}{path}", await db(token_for)(user)).open()
+
+
+async def test_messages_rest_writes_and_presence_cross_processes(
+    servers: tuple[Server, Server], alice: Any, bob: Any, room: Any
+) -> None:
+    one, two = servers
+    bob_presence = await open_client(two, "/ws/presence/", bob)
+    await bob_presence.receive_type("presence.snapshot")
+    a = await open_client(one, f"/ws/chat/{room.pk}/", alice)
+    b = await open_client(two, f"/ws/chat/{room.pk}/", bob)
+    ready = await a.receive_type("connection.ready")
+    await b.receive_type("connection.ready")
+
+    online = await bob_presence.receive_type("presence", status="online")
+    assert online["user"]["id"] == alice.pk
+
+    await a.send({"type": "message.send", "client_id": "cross-1", "content": "from one"})
+    event = await b.receive_type("message.created")
+    assert (event["seq"], event["message"]["client_id"]) == (ready["last_seq"] + 1, "cross-1")
+
+    token = await db(token_for)(bob)
+    status, body = await asyncio.to_thread(
+        http_json,
+        "POST",
+        f"{one.http}/chat/messages/",
+        token,
+        {"room": room.pk, "content": "over REST", "client_id": "rest-1"},
+    )
+    assert status == 201
+    for client in (a, b):
+        event = await client.receive_type("message.created", seq=ready["last_seq"] + 2)
+        assert event["message"]["id"] == body["id"]
+    for client in (a, b, bob_presence):
+        await client.close()
+
+
+async def test_killed_process_turns_its_users_offline_and_reconnect_replays(
+    servers: tuple[Server, Server], alice: Any, bob: Any, room: Any
+) -> None:
+    one, two = servers
+    bob_presence = await open_client(two, "/ws/presence/", bob)
+    await bob_presence.receive_type("presence.snapshot")
+    alice_presence = await open_client(one, "/ws/presence/", alice)
+    alice_room = await open_client(one, f"/ws/chat/{room.pk}/", alice)
+    seen = (await alice_room.receive_type("connection.ready"))["last_seq"]
+    await bob_presence.receive_type("presence", status="online")
+
+    one.kill()
+    offline = await bob_presence.receive_type("presence", status="offline", timeout=TIMEOUT * 4)
+    assert offline["user"]["id"] == alice.pk
+
+    b = await open_client(two, f"/ws/chat/{room.pk}/", bob)
+    await b.receive_type("connection.ready")
+    for number in range(5):
+        await b.send(
+            {
+                "type": "message.send",
+                "client_id": f"away-{number}",
+                "content": f"while away {number}",
+            }
+        )
+        await b.receive_type("message.created")
+
+    back = await open_client(two, f"/ws/chat/{room.pk}/?after_seq={seen}", alice)
+    await back.receive_type("connection.ready")
+    replayed = [await back.receive_type("message.created") for _ in range(5)]
+    assert [event["seq"] for event in replayed] == list(range(seen + 1, seen + 6))
+    assert [event["message"]["client_id"] for event in replayed] == [
+        f"away-{number}" for number in range(5)
+    ]
+    for client in (alice_presence, alice_room):
+        client.pinger.cancel()  # type: ignore[union-attr]
+    for client in (b, back, bob_presence):
+        await client.close()
