@@ -255,6 +255,10 @@ def room_join(*, actor: User, room: ChatRoom) -> ChatParticipant:
     Joining again is a no-op that returns the participant."""
     if not policy.can_see_room(actor, room):
         raise errors.NotFound("No such room.")
+    current = policy.participant_of(actor, room)
+    if current is not None:
+        current.user = actor
+        return current
     if not policy.can_join_room(actor, room):
         raise errors.Forbidden("This room is by invitation only.")
     room = selectors.lock_room(room.pk)
