@@ -107,6 +107,25 @@ function node(tag, { className, text, attrs } = {}, children = []) {
   return element;
 }
 
+const ICON_PATHS = {
+  edit: "M4 20h4L19 9l-4-4L4 16v4zM14 6l4 4",
+  trash: "M4 7h16M9 7V4h6v3M6 7l1 13h10l1-13M10 11v6M14 11v6",
+  reply: "M10 8V4L3 11l7 7v-4c5 0 8 1.5 11 5-1-6-4.5-11-11-11z",
+};
+
+/** A stroked line icon from a fixed set of paths (no user input involved). */
+function icon(name) {
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("aria-hidden", "true");
+  svg.setAttribute("class", "icon");
+  const path = document.createElementNS(ns, "path");
+  path.setAttribute("d", ICON_PATHS[name]);
+  svg.append(path);
+  return svg;
+}
+
 /** Server-sanitised HTML (content_html only) into an element. */
 function setSanitisedHtml(element, html) {
   const template = document.createElement("template");
@@ -402,7 +421,13 @@ function quoteFor(message) {
 }
 
 function snippet(message) {
-  if (message.content) return message.content.length > 120 ? `${message.content.slice(0, 120)}…` : message.content;
+  let text = message.content;
+  if (message.content_html) {
+    const template = document.createElement("template");
+    template.innerHTML = message.content_html;
+    text = template.content.textContent.replace(/\s+/g, " ").trim();
+  }
+  if (text) return text.length > 120 ? `${text.slice(0, 120)}…` : text;
   if (message.file) return message.file.name;
   return "";
 }
@@ -474,19 +499,19 @@ function actionsFor(message) {
       button.addEventListener("click", () => toggleReaction(message, emoji));
       bar.append(button);
     }
-    const reply = node("button", { className: "icon-btn icon-btn--small", text: "↩", attrs: { type: "button", "aria-label": "Reply", title: "Reply" } });
+    const reply = node("button", { className: "icon-btn icon-btn--small", attrs: { type: "button", "aria-label": "Reply", title: "Reply" } }, [icon("reply")]);
     reply.dataset.action = "reply";
     reply.addEventListener("click", () => startReply(message));
     bar.append(reply);
   }
   if (canEdit(message)) {
-    const edit = node("button", { className: "icon-btn icon-btn--small", text: "✎", attrs: { type: "button", "aria-label": "Edit message", title: "Edit" } });
+    const edit = node("button", { className: "icon-btn icon-btn--small", attrs: { type: "button", "aria-label": "Edit message", title: "Edit" } }, [icon("edit")]);
     edit.dataset.action = "edit";
     edit.addEventListener("click", () => startEdit(message));
     bar.append(edit);
   }
   if (canDelete(message)) {
-    const del = node("button", { className: "icon-btn icon-btn--small icon-btn--danger", text: "🗑", attrs: { type: "button", "aria-label": "Delete message", title: "Delete" } });
+    const del = node("button", { className: "icon-btn icon-btn--small icon-btn--danger", attrs: { type: "button", "aria-label": "Delete message", title: "Delete" } }, [icon("trash")]);
     del.dataset.action = "delete";
     del.addEventListener("click", () => deleteMessage(message));
     bar.append(del);
@@ -726,7 +751,7 @@ function startEdit(message) {
   if (!li) return;
   const content = li.querySelector(".msg__content");
   const form = node("form", { className: "msg__edit" });
-  const area = node("textarea", { className: "input", attrs: { "aria-label": "Edit message", rows: "2" } });
+  const area = node("textarea", { className: "input", attrs: { "aria-label": "Edited message text", rows: "2" } });
   area.value = message.content;
   const save = node("button", { className: "btn btn--primary btn--small", text: "Save", attrs: { type: "submit" } });
   const cancel = node("button", { className: "btn btn--ghost btn--small", text: "Cancel", attrs: { type: "button" } });
@@ -847,18 +872,15 @@ function markRead() {
   if (!room || !room.my_role || document.visibilityState !== "visible") return;
   let latest = 0;
   for (const id of state.messages.keys()) if (id > latest) latest = id;
-  if (!latest || latest <= state.lastReadSent) return;
+  // Sent on the room socket only; connection.ready schedules it again after a reconnect.
+  if (!latest || latest <= state.lastReadSent || !state.chat || !state.chat.isOpen) return;
   state.lastReadSent = latest;
   room.unread_count = 0;
   const listed = state.rooms.get(room.id);
   if (listed) listed.unread_count = 0;
   state.mentions.delete(room.id);
   renderRoomList();
-  if (state.chat && state.chat.isOpen) {
-    state.chat.read(latest);
-  } else {
-    api(`/chat/rooms/${room.id}/read/`, { method: "POST", body: { message_id: latest } }).catch(report);
-  }
+  state.chat.read(latest);
 }
 
 // --- typing ----------------------------------------------------------------------------------

@@ -1,0 +1,272 @@
+"""The chat page in a real browser against a live server, two users at a time."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from chat import services
+from chat.tests import factories
+from tests.e2e.conftest import WAIT_MS, Browser, UserPage
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+def expect(locator: Any) -> Any:
+    from playwright.sync_api import expect as playwright_expect
+
+    return playwright_expect(locator)
+
+
+def message(user_page: UserPage, text: str) -> Any:
+    return user_page.page.locator("#message-list li.msg", has_text=text)
+
+
+def exact_text(user_page: UserPage, text: str) -> Any:
+    return user_page.page.locator("#message-list").get_by_text(text, exact=True)
+
+
+def send(user_page: UserPage, text: str) -> None:
+    composer = user_page.page.get_by_label("Message", exact=True)
+    composer.fill(text)
+    composer.press("Enter")
+
+
+def wait_for_room(user_page: UserPage, name: str) -> None:
+    page = user_page.page
+    expect(page.locator("#room-title")).to_have_text(name)
+    expect(page.locator("#connection-banner")).to_be_hidden()
+    page.wait_for_function(
+        "() => !document.querySelector('#composer-input').disabled"
+        " && document.querySelector('#room-meta').textContent.length > 0"
+    )
+
+
+def png_bytes(width: int = 640, height: int = 400) -> bytes:
+    image = Image.new("RGB", (width, height))
+    for x in range(0, width, 40):
+        for y in range(0, height, 40):
+            colour = (79, 70, 229) if (x + y) // 40 % 2 else (236, 72, 153)
+            image.paste(colour, (x, y, x + 40, y + 40))
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def study_room(alice: Any, bob: Any) -> Any:
+    room = factories.make_room(alice, chat_type="public", name="Study group", members=[bob])
+    factories.make_message(alice, room, "Welcome to the **study group**! Ask anything.")
+    return room
+
+
+def test_two_users_chat_live_with_typing_edit_reaction_reply_and_delete(
+    browser: Browser, study_room: Any
+) -> None:
+    path = f"/rooms/{study_room.pk}/"
+    alice = browser.sign_in("alice", next_path=path)
+    bob = browser.sign_in("bob", next_path=path)
+    wait_for_room(alice, "Study group")
+    wait_for_room(bob, "Study group")
+
+    send(alice, "Hello Bob, did you solve $x^2 = 4$?")
+    expect(message(bob, "Hello Bob, did you solve")).to_have_count(1)
+    send(bob, "Yes: x = 2 or x = -2 :tada:")
+    expect(message(alice, "Yes: x = 2 or x = -2 🎉")).to_have_count(1)
+
+    bob.page.get_by_label("Message", exact=True).press_sequentially("One more thing")
+    expect(alice.page.locator("#typing")).to_have_text("Bob is typing…")
+    alice.screenshot("chat-typing")
+    expect(alice.page.locator("#typing")).to_have_text("", timeout=WAIT_MS)
+    bob.page.get_by_label("Message", exact=True).fill("")
+
+    hello = message(alice, "Hello Bob, did you solve")
+    hello.hover()
+    hello.get_by_role("button", name="Edit message").click()
+    editor = alice.page.get_by_role("textbox", name="Edited message text")
+    editor.fill("Hello Bob, did you solve the quadratic?")
+    editor.press("Enter")
+    edited = message(bob, "Hello Bob, did you solve the quadratic?")
+    expect(edited.locator(".msg__edited")).to_have_text("(edited)")
+
+    edited.hover()
+    edited.get_by_role("button", name="React with 👍").click()
+    chip = message(alice, "the quadratic?").locator(".chip", has_text="👍")
+    expect(chip).to_have_text("👍1")
+    expect(message(bob, "the quadratic?").locator(".chip--mine")).to_have_count(1)
+
+    answer = message(alice, "Yes: x = 2 or x = -2")
+    answer.hover()
+    answer.get_by_role("button", name="Reply").click()
+    expect(alice.page.locator("#reply-bar")).to_contain_text("Replying to Bob")
+    send(alice, "Great, both roots!")
+    reply = message(bob, "Great, both roots!")
+    expect(reply.locator(".msg__quote")).to_contain_text("Yes: x = 2 or x = -2")
+    bob.screenshot("chat-conversation")
+    alice.screenshot("chat-conversation-alice")
+
+    doomed = message(alice, "the quadratic?")
+    doomed.hover()
+    doomed.get_by_role("button", name="Delete message").click()
+    expect(message(bob, "This message was deleted.")).to_have_count(1)
+    expect(message(bob, "the quadratic?")).to_have_count(0)
+    expect(message(alice, "This message was deleted.")).to_have_count(1)
+
+    browser.assert_no_console_errors()
+
+
+def test_image_and_file_uploads_appear_on_both_sides(browser: Browser, study_room: Any) -> None:
+    path = f"/rooms/{study_room.pk}/"
+    alice = browser.sign_in("alice", next_path=path)
+    bob = browser.sign_in("bob", next_path=path)
+    wait_for_room(alice, "Study group")
+    wait_for_room(bob, "Study group")
+
+    alice.page.locator("#file-input").set_input_files(
+        files=[{"name": "diagram.png", "mimeType": "image/png", "buffer": png_bytes()}]
+    )
+    for user_page in (alice, bob):
+        thumbnail = user_page.page.locator(".msg__image img[alt='diagram.png']")
+        expect(thumbnail).to_have_count(1)
+        user_page.page.wait_for_function(
+            "() => { const img = document.querySelector(\".msg__image img[alt='diagram.png']\");"
+            " return img && img.complete && img.naturalWidth > 0; }"
+        )
+    bob.screenshot("chat-image")
+    bob.page.locator(".msg__image").click()
+    expect(bob.page.locator("#lightbox")).to_be_visible()
+    bob.page.wait_for_function(
+        "() => { const img = document.querySelector('#lightbox-image');"
+        " return img.complete && img.naturalWidth === 640; }"
+    )
+    bob.screenshot("chat-image-full-size")
+    bob.page.keyboard.press("Escape")
+    expect(bob.page.locator("#lightbox")).to_be_hidden()
+
+    bob.page.locator("#file-input").set_input_files(
+        files=[{"name": "notes.txt", "mimeType": "text/plain", "buffer": b"Week 3 notes\n" * 40}]
+    )
+    for user_page in (alice, bob):
+        link = user_page.page.locator(".msg__file a.msg__file-name", has_text="notes.txt")
+        expect(link).to_have_count(1)
+        expect(user_page.page.locator(".msg__file-size").last).to_contain_text("520 B")
+    assert alice.page.locator(".msg__file a").get_attribute("href").endswith("/file/")
+
+    browser.assert_no_console_errors()
+
+
+def test_messages_sent_while_the_server_restarts_arrive_once_after_reconnecting(
+    browser: Browser, study_room: Any, bob: Any
+) -> None:
+    path = f"/rooms/{study_room.pk}/"
+    alice = browser.sign_in("alice", next_path=path)
+    bob_page = browser.sign_in("bob", next_path=path)
+    wait_for_room(alice, "Study group")
+    wait_for_room(bob_page, "Study group")
+    send(alice, "Before the restart")
+    expect(message(bob_page, "Before the restart")).to_have_count(1)
+
+    socket_prefix = f"WebSocket connection to 'ws://127.0.0.1:{browser.server.port}/ws/"
+    for user_page in (alice, bob_page):
+        user_page.allowed.append(lambda text, url: text.startswith(socket_prefix))
+
+    browser.server.kill()
+    for user_page in (alice, bob_page):
+        expect(user_page.page.locator("#connection-banner")).to_have_text("Reconnecting…")
+    alice.screenshot("chat-reconnecting")
+
+    send(bob_page, "Sent from the page while offline")
+    expect(message(bob_page, "Sent from the page while offline")).to_have_class(
+        "msg msg--mine msg--pending"
+    )
+    services.message_send(actor=bob, room=study_room, content="Sent over REST while you were away")
+
+    browser.server.start()
+    for user_page in (alice, bob_page):
+        expect(user_page.page.locator("#connection-banner")).to_have_text(
+            "Back online", timeout=30_000
+        )
+    for user_page in (alice, bob_page):
+        expect(message(user_page, "Sent from the page while offline")).to_have_count(1)
+        expect(message(user_page, "Sent over REST while you were away")).to_have_count(1)
+        expect(message(user_page, "Before the restart")).to_have_count(1)
+        expect(user_page.page.locator("#message-list li[data-pending]")).to_have_count(0)
+    alice.screenshot("chat-back-online")
+
+    send(alice, "And we are live again")
+    expect(message(bob_page, "And we are live again")).to_have_count(1)
+
+    browser.assert_no_console_errors()
+
+
+def test_outsider_cannot_open_a_private_room_page(
+    browser: Browser, alice: Any, bob: Any, charlie: Any
+) -> None:
+    room = factories.make_room(alice, chat_type="private", name="Secret plans", members=[bob])
+    factories.make_message(alice, room, "The exam answers are 42")
+    path = f"/rooms/{room.pk}/"
+
+    outsider = browser.sign_in("charlie")
+    outsider.allowed.append(
+        lambda text, url: url == f"{browser.server.url}{path}" and "404" in text
+    )
+    response = outsider.page.goto(path)
+    assert response is not None
+    assert response.status == 404
+    expect(outsider.page.get_by_text("The exam answers are 42")).to_have_count(0)
+
+    outsider.page.goto("/")
+    expect(outsider.page.locator("#room-list-empty")).to_be_visible()
+    expect(outsider.page.locator("#room-list a", has_text="Secret plans")).to_have_count(0)
+
+    member = browser.sign_in("bob", next_path=path)
+    wait_for_room(member, "Secret plans")
+    expect(message(member, "The exam answers are 42")).to_have_count(1)
+
+    browser.assert_no_console_errors()
+
+
+def test_older_history_loads_on_scroll_up_keeping_the_position(
+    browser: Browser, alice: Any, bob: Any
+) -> None:
+    room = factories.make_room(alice, chat_type="public", name="Busy room", members=[bob])
+    for number in range(1, 81):
+        factories.make_message(alice if number % 2 else bob, room, f"Message number {number}")
+    bob_page = browser.sign_in("bob", next_path=f"/rooms/{room.pk}/")
+    wait_for_room(bob_page, "Busy room")
+    page = bob_page.page
+    expect(exact_text(bob_page, "Message number 80")).to_be_visible()
+    expect(exact_text(bob_page, "Message number 30")).to_have_count(0)
+
+    top_before = page.locator("#messages").evaluate(
+        "box => { box.scrollTop = 0;"
+        " return document.getElementById(box.querySelector('li.msg[data-id]').id)"
+        ".getBoundingClientRect().top; }"
+    )
+    first_id = page.locator("#message-list li.msg[data-id]").first.get_attribute("id")
+    expect(exact_text(bob_page, "Message number 30")).to_have_count(1)
+    expect(exact_text(bob_page, "Message number 1")).to_have_count(1)
+    page.wait_for_function("() => !document.querySelector('#messages').hasAttribute('aria-busy')")
+    top_after = page.locator(f"#{first_id}").evaluate("el => el.getBoundingClientRect().top")
+    assert abs(top_after - top_before) < 2
+
+    browser.assert_no_console_errors()
+
+
+def test_a_phone_sized_screen_collapses_the_room_list(browser: Browser, study_room: Any) -> None:
+    bob = browser.sign_in("bob", next_path=f"/rooms/{study_room.pk}/", viewport=(390, 844))
+    wait_for_room(bob, "Study group")
+    page = bob.page
+    expect(page.locator("#sidebar")).not_to_be_in_viewport()
+    bob.screenshot("chat-phone")
+    page.get_by_role("button", name="Show rooms").click()
+    page.wait_for_function("() => sidebar.getBoundingClientRect().x === 0")
+    expect(page.get_by_role("link", name="Study group, Public")).to_be_visible()
+    bob.screenshot("chat-phone-rooms")
+    page.keyboard.press("Escape")
+    expect(page.locator("#sidebar")).not_to_be_in_viewport()
+
+    browser.assert_no_console_errors()
