@@ -270,3 +270,62 @@ def test_a_phone_sized_screen_collapses_the_room_list(browser: Browser, study_ro
     expect(page.locator("#sidebar")).not_to_be_in_viewport()
 
     browser.assert_no_console_errors()
+
+
+def test_room_admin_mutes_and_removes_a_participant_from_the_panel(
+    browser: Browser, alice: Any, bob: Any, charlie: Any
+) -> None:
+    room = factories.make_room(
+        alice, chat_type="private", name="Algebra II", members=[bob, charlie]
+    )
+    factories.make_message(bob, room, "Can someone explain the quadratic formula?")
+    factories.make_message(
+        alice,
+        room,
+        "Sure @bob: the roots of $ax^2+bx+c=0$ are\n\n$$x=\\frac{-b\\pm\\sqrt{b^2-4ac}}{2a}$$",
+    )
+    factories.make_message(alice, room, "In Python:\n\n```python\nroots = solve(a, b, c)\n```")
+    path = f"/rooms/{room.pk}/"
+    admin = browser.sign_in("alice", next_path=path)
+    member = browser.sign_in("bob", next_path=path)
+    outsider_to_be = browser.sign_in("charlie", next_path=path)
+    for user_page in (admin, member, outsider_to_be):
+        wait_for_room(user_page, "Algebra II")
+    send(member, "Thanks Alice, that helps **a lot** :thumbsup:")
+    expect(message(admin, "that helps a lot")).to_have_count(1)
+    member.page.get_by_label("Message", exact=True).press_sequentially("And for complex roots")
+
+    panel = admin.page.locator("#participants")
+    admin.page.get_by_role("button", name="Participants").click()
+    expect(panel).to_be_visible()
+    expect(panel.locator(".person", has_text="Bob").locator(".presence-dot")).to_have_attribute(
+        "data-status", "online"
+    )
+    expect(admin.page.locator("#typing")).to_have_text("Bob is typing…")
+    admin.screenshot("chat-participants")
+
+    panel.get_by_role("button", name="Mute Charlie").click()
+    expect(outsider_to_be.page.locator("#composer-note")).to_have_text(
+        "A moderator has muted you in this room."
+    )
+    expect(outsider_to_be.page.get_by_label("Message", exact=True)).to_be_disabled()
+    expect(panel.get_by_role("button", name="Unmute Charlie")).to_be_visible()
+
+    panel.get_by_role("button", name="Remove Charlie from the room").click()
+    expect(panel.locator(".person", has_text="Charlie")).to_have_count(0)
+    expect(outsider_to_be.page.locator("#composer-note")).to_have_text(
+        "You no longer have access to this room."
+    )
+    outsider_to_be.allowed.append(
+        lambda text, url: url == f"{browser.server.url}{path}" and "404" in text
+    )
+    response = outsider_to_be.page.goto(path)
+    assert response is not None
+    assert response.status == 404
+
+    delete_any = message(admin, "that helps a lot")
+    delete_any.hover()
+    delete_any.get_by_role("button", name="Delete message").click()
+    expect(message(member, "This message was deleted.")).to_have_count(1)
+
+    browser.assert_no_console_errors()
