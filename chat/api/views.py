@@ -428,7 +428,8 @@ class MessageViewSet(ChatViewSet):
     def react(self, request: Request, pk: str) -> Response:
         message = self._message(pk)
         if request.method == "DELETE":
-            body = request.data if "emoji" in request.data else request.query_params
+            in_body = isinstance(request.data, dict) and "emoji" in request.data
+            body = request.data if in_body else request.query_params
             data = parse(s.ReactionSerializer, body)
             services.reaction_remove(actor=request.user, message=message, emoji=data["emoji"])
             return Response(status=status.HTTP_204_NO_CONTENT)

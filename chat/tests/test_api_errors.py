@@ -1,0 +1,291 @@
+"""Bad input never yields a 500; authentication, throttling and the token endpoint."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from chat.tests import factories
+from chat.tests.api_support import FAST_PASSWORD_HASHERS, USER_KEYS, client_for
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings: Any) -> None:
+    settings.PASSWORD_HASHERS = FAST_PASSWORD_HASHERS
+
+
+@pytest.fixture(autouse=True)
+def fresh_throttle_counts() -> Any:
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def world(alice: Any, bob: Any, course: Any) -> dict[str, Any]:
+    room = factories.make_room(alice, name="Lobby", members=[bob])
+    message = factories.make_message(alice, room, "hello")
+    return {"room": room.pk, "message": message.pk, "user": bob.pk, "course": course.pk}
+
+
+# (method, path template, a valid-looking body): every write endpoint of the contract.
+WRITE_ENDPOINTS = [
+    ("post", "/chat/rooms/", {"name": "n", "chat_type": "public"}),
+    ("put", "/chat/rooms/{room}/", {"name": "n"}),
+    ("patch", "/chat/rooms/{room}/", {"name": "n"}),
+    ("post", "/chat/rooms/{room}/participants/", {"user": "{user}", "role": "member"}),
+    ("patch", "/chat/rooms/{room}/participants/{user}/", {"role": "member"}),
+    ("post", "/chat/rooms/{room}/read/", {"message_id": "{message}"}),
+    ("post", "/chat/messages/", {"room": "{room}", "content": "hi"}),
+    ("put", "/chat/messages/{message}/", {"content": "hi"}),
+    ("patch", "/chat/messages/{message}/", {"content": "hi"}),
+    ("post", "/chat/messages/{message}/react/", {"emoji": "👍"}),
+    ("delete", "/chat/messages/{message}/react/", {"emoji": "👍"}),
+    ("post", "/chat/messages/{message}/reply/", {"content": "hi"}),
+    ("put", "/chat/presence/", {"status": "away"}),
+    ("post", "/courses/", {"title": "t", "code": "c"}),
+    ("post", "/courses/{course}/enrollments/", {"user": "{user}", "role": "student"}),
+]
+
+NASTY_VALUES = [
+    ["a", "list"],
+    {"an": "object"},
+    "not a number",
+    -1,
+    0,
+    10**30,
+    "nul\x00byte",
+    "x" * 10_000,
+    None,
+    True,
+    3.5,
+]
+
+
+def _fill(template: Any, ids: dict[str, Any]) -> Any:
+    if isinstance(template, str) and template.startswith("{") and template.endswith("}"):
+        return ids[template[1:-1]]
+    if isinstance(template, str):
+        return template.format(**ids)
+    return template
+
+
+@pytest.mark.parametrize(("method", "path", "body"), WRITE_ENDPOINTS)
+def test_bad_input_never_yields_a_500(
+    world: dict[str, Any],
+    alice: Any,
+    settings: Any,
+    method: str,
+    path: str,
+    body: dict[str, Any],
+) -> None:
+    _rate(settings, "100000/min")
+    client = client_for(alice)
+    url = path.format(**world)
+    valid = {key: _fill(value, world) for key, value in body.items()}
+    send = getattr(client, method)
+    answers = [send(url, "{not json", content_type="application/json").status_code]
+    answers.append(send(url, [1, 2], format="json").status_code)
+    answers.append(send(url, "null", content_type="application/json").status_code)
+    for field in valid:
+        for value in NASTY_VALUES:
+            answers.append(send(url, {**valid, field: value}, format="json").status_code)
+
+    assert 500 not in answers
+    assert 400 in answers
+    assert all(code < 500 for code in answers)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/chat/rooms/?course=abc",
+        "/chat/rooms/?chat_type=%00",
+        "/chat/rooms/?search=" + "x" * 10_000,
+        "/chat/rooms/?page=-1",
+        "/chat/rooms/?page=99999999999999999999",
+        "/chat/messages/?room=abc",
+        "/chat/messages/?q=%00",
+        "/chat/messages/?sender=-4",
+        "/chat/messages/?message_type=nope",
+        "/chat/rooms/{room}/messages/?limit=-1",
+        "/chat/rooms/{room}/messages/?limit=1.5",
+        "/chat/rooms/{room}/messages/?before=abc",
+        "/chat/presence/?user=abc",
+        "/chat/presence/online/",
+        "/chat/presence/typing/?room=-1",
+        "/chat/rooms/99999999999999999999999/",
+        "/chat/messages/99999999999999999999999/",
+    ],
+)
+def test_bad_query_strings_are_4xx(world: dict[str, Any], alice: Any, url: str) -> None:
+    response = client_for(alice).get(url.format(**world))
+
+    assert 400 <= response.status_code < 500
+
+
+def test_unknown_ids_are_404(alice: Any) -> None:
+    client = client_for(alice)
+
+    answers = {
+        client.get("/chat/rooms/424242/").status_code,
+        client.post("/chat/rooms/424242/join/").status_code,
+        client.get("/chat/messages/424242/").status_code,
+        client.post("/chat/messages/424242/react/", {"emoji": "👍"}, format="json").status_code,
+        client.post("/courses/424242/enrollments/", {"user": 1, "role": "student"}).status_code,
+        client.get("/chat/presence/", {"user": 424242}).status_code,
+    }
+
+    assert answers == {404}
+
+
+def test_message_body_that_is_not_json_is_400_with_a_code(
+    world: dict[str, Any], alice: Any
+) -> None:
+    response = client_for(alice).post("/chat/messages/", "{broken", content_type="application/json")
+
+    assert response.status_code == 400
+    assert response.data["code"] == "parse_error"
+
+
+def test_unauthenticated_token_client_gets_401(world: dict[str, Any]) -> None:
+    client = APIClient()
+
+    response = client.get("/chat/rooms/", HTTP_AUTHORIZATION="Token not-a-real-token")
+    anonymous = client.get("/chat/rooms/")
+
+    assert response.status_code == 401
+    assert anonymous.status_code == 401
+    assert anonymous["WWW-Authenticate"] == "Token"
+
+
+def test_unauthenticated_session_client_gets_403_without_csrf(
+    world: dict[str, Any], bob: Any
+) -> None:
+    client = APIClient(enforce_csrf_checks=True)
+    client.login(username="bob", password=factories.PASSWORD)
+
+    without_csrf = client.post(
+        "/chat/messages/", {"room": world["room"], "content": "hi"}, format="json"
+    )
+
+    assert without_csrf.status_code == 403
+    assert "CSRF" in str(without_csrf.data["detail"])
+
+
+def test_session_client_with_csrf_token_may_post(world: dict[str, Any], bob: Any) -> None:
+    client = APIClient(enforce_csrf_checks=True)
+    client.login(username="bob", password=factories.PASSWORD)
+    secret = "a" * 32
+    client.cookies["csrftoken"] = secret
+
+    response = client.post(
+        "/chat/messages/",
+        {"room": world["room"], "content": "with csrf"},
+        format="json",
+        HTTP_X_CSRFTOKEN=secret,
+    )
+
+    assert response.status_code == 201
+    assert response.data["sender"]["username"] == "bob"
+
+
+def test_token_endpoint_issues_a_token_that_authenticates(world: dict[str, Any]) -> None:
+    client = APIClient()
+
+    issued = client.post(
+        "/accounts/token/", {"username": "bob", "password": factories.PASSWORD}, format="json"
+    )
+    again = client.post(
+        "/accounts/token/", {"username": "bob", "password": factories.PASSWORD}, format="json"
+    )
+    client.credentials(HTTP_AUTHORIZATION=f"Token {issued.data['token']}")
+    me = client.get("/accounts/me/")
+    posted = client.post(
+        "/chat/messages/", {"room": world["room"], "content": "by token"}, format="json"
+    )
+
+    assert issued.status_code == 200
+    assert set(issued.data) == {"token"}
+    assert again.data["token"] == issued.data["token"]
+    assert me.status_code == 200
+    assert set(me.data) == USER_KEYS
+    assert me.data["username"] == "bob"
+    assert posted.status_code == 201
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"username": "bob", "password": "wrong"},
+        {"username": "nobody", "password": "x"},
+        {"username": "bob"},
+        {},
+    ],
+)
+def test_token_endpoint_refuses_wrong_credentials_with_400(
+    world: dict[str, Any], body: dict[str, Any]
+) -> None:
+    response = APIClient().post("/accounts/token/", body, format="json")
+
+    assert response.status_code == 400
+    assert "token" not in response.data
+
+
+def test_me_needs_authentication() -> None:
+    assert APIClient().get("/accounts/me/").status_code == 401
+
+
+def _rate(settings: Any, rate: str) -> None:
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"chat_write": rate},
+    }
+
+
+def test_writes_are_throttled_with_retry_after(
+    world: dict[str, Any], bob: Any, settings: Any
+) -> None:
+    _rate(settings, "3/min")
+    client = client_for(bob)
+
+    codes = [
+        client.post(
+            "/chat/messages/", {"room": world["room"], "content": f"n{i}"}, format="json"
+        ).status_code
+        for i in range(4)
+    ]
+    throttled = client.post(
+        "/chat/messages/", {"room": world["room"], "content": "again"}, format="json"
+    )
+    reads = client.get("/chat/rooms/")
+
+    assert codes == [201, 201, 201, 429]
+    assert throttled.status_code == 429
+    assert throttled.data["code"] == "throttled"
+    assert 1 <= int(throttled["Retry-After"]) <= 60
+    assert reads.status_code == 200
+
+
+def test_throttle_counts_each_user_separately(
+    world: dict[str, Any], alice: Any, bob: Any, settings: Any
+) -> None:
+    _rate(settings, "1/min")
+
+    by_bob = [
+        client_for(bob)
+        .post("/chat/messages/", {"room": world["room"], "content": f"b{i}"}, format="json")
+        .status_code
+        for i in range(2)
+    ]
+    by_alice = client_for(alice).post(
+        "/chat/messages/", {"room": world["room"], "content": "a"}, format="json"
+    )
+
+    assert by_bob == [201, 429]
+    assert by_alice.status_code == 201
