@@ -6,7 +6,6 @@ import asyncio
 from typing import Any
 
 import pytest
-from django.contrib.auth import update_session_auth_hash
 from django.contrib.sessions.models import Session
 from django.db import OperationalError
 from rest_framework.authtoken.models import Token
@@ -596,30 +595,6 @@ async def test_session_end_closes_the_socket_with_4401(bob: Any, room: Any, end:
     await db(end)(bob)
     await b.send({"type": "message.send", "content": "after logout"})
     assert await b.close_code() == 4401
-
-
-async def test_password_change_that_keeps_the_session_keeps_the_socket(bob: Any, room: Any) -> None:
-    cookie = await db(session_cookie)(bob)
-    b = await open_socket(f"/ws/chat/{room.pk}/", headers=cookie_headers(cookie))
-    await b.receive()
-
-    def change_and_keep() -> None:
-        from importlib import import_module
-
-        from django.conf import settings as django_settings
-        from django.http import HttpRequest
-
-        _change_password(bob)
-        request = HttpRequest()
-        request.session = import_module(django_settings.SESSION_ENGINE).SessionStore(cookie)
-        request.user = bob
-        update_session_auth_hash(request, bob)
-
-    await asyncio.sleep(1.1)
-    await db(change_and_keep)()
-    await b.send({"type": "ping"})
-    assert await b.receive_type("pong") == {"type": "pong"}
-    await b.close()
 
 
 async def test_deleted_token_closes_the_socket_with_4401(bob: Any, room: Any) -> None:

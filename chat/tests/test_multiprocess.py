@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import redis
-from django.db import connection
+from django.db import connection, connections
 
 from chat.tests import factories
 from chat.tests.servers import Client, Server, http_json, start_server
@@ -54,6 +54,7 @@ def servers(transactional_db: None) -> Iterator[tuple[Server, Server]]:
     yield first, second
     for server in (first, second):
         server.stop()
+    connections.close_all()
 
 
 @pytest.fixture
@@ -97,6 +98,7 @@ async def test_messages_rest_writes_and_presence_cross_processes(
         assert event["message"]["id"] == body["id"]
     for client in (a, b, bob_presence):
         await client.close()
+    await db(connections.close_all)()
 
 
 async def test_killed_process_turns_its_users_offline_and_reconnect_replays(
@@ -137,3 +139,4 @@ async def test_killed_process_turns_its_users_offline_and_reconnect_replays(
         client.pinger.cancel()  # type: ignore[union-attr]
     for client in (b, back, bob_presence):
         await client.close()
+    await db(connections.close_all)()
