@@ -24,7 +24,7 @@ from urllib.parse import quote
 
 import pytest
 from django.conf import settings
-from django.db import connection
+from django.db import connection, connections
 
 from chat.tests.factories import PASSWORD
 
@@ -244,3 +244,6 @@ def browser(live_daphne: LiveServer, monkeypatch: pytest.MonkeyPatch) -> Iterato
             yield session
         finally:
             chromium.close()
+            # ORM calls made while Playwright's loop runs get their own connection
+            # (asgiref keys it by context); close it so the test database can be dropped.
+            connections.close_all()
