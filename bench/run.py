@@ -53,7 +53,7 @@ from chat import services  # noqa: E402
 STANDARD_SHAPES = [(1, 200), (50, 10)]
 WS_LIMIT = "65536"
 GRACE_SECONDS = 5.0
-OPEN_BATCH = 50
+OPEN_BATCH = 10
 
 
 @dataclass
@@ -168,6 +168,17 @@ def percentile(values: list[float], fraction: float) -> float | None:
 
 
 async def open_socket(url: str, room: Room, token: str) -> Any:
+    for attempt in range(3):
+        try:
+            return await _open_socket(url, room, token)
+        except (OSError, websockets.InvalidHandshake, websockets.InvalidMessage):
+            if attempt == 2:
+                raise
+            await asyncio.sleep(1.0)
+    raise AssertionError("unreachable")
+
+
+async def _open_socket(url: str, room: Room, token: str) -> Any:
     connection = await websockets.connect(
         f"{url}/ws/chat/{room.room_id}/",
         additional_headers={"Authorization": f"Token {token}"},
@@ -324,13 +335,14 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     shapes = [(args.rooms, args.sockets)] if args.rooms and args.sockets else STANDARD_SHAPES
     modes = ["window", "rate"] if args.mode == "both" else [args.mode]
-    process = None
-    url = args.url
-    if url is None:
-        process, url = start_server(args.layer)
-    try:
-        for rooms, sockets in shapes:
-            for mode in modes:
+    for rooms, sockets in shapes:
+        for mode in modes:
+            # A fresh server per run, so one run's backlog never slows the next.
+            process = None
+            url = args.url
+            if url is None:
+                process, url = start_server(args.layer)
+            try:
                 fixture = create_fixture(rooms, sockets)
                 result = asyncio.run(
                     run_shape(
@@ -347,10 +359,10 @@ def main() -> None:
                     "CHAT_CHANNEL_LAYER_BACKEND", "channels_redis.pubsub.RedisPubSubChannelLayer"
                 )
                 print(json.dumps(result), flush=True)
-    finally:
-        if process is not None:
-            process.terminate()
-            process.wait(timeout=10)
+            finally:
+                if process is not None:
+                    process.terminate()
+                    process.wait(timeout=10)
 
 
 if __name__ == "__main__":
