@@ -34,6 +34,13 @@ def env_int(name: str, default: int) -> int:
     return int(value)
 
 
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return float(value)
+
+
 def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
 
@@ -231,6 +238,9 @@ CHAT_IMAGE_OPTIMIZATION = env_bool("CHAT_IMAGE_OPTIMIZATION", True)
 CHAT_EVENT_RETENTION_HOURS = env_int("CHAT_EVENT_RETENTION_HOURS", 72)
 CHAT_WS_SEND_RATE = env_str("CHAT_WS_SEND_RATE", "20/10s")
 CHAT_WS_MAX_FRAME_BYTES = env_int("CHAT_WS_MAX_FRAME_BYTES", 64 * 1024)
+CHAT_WS_TICK_SECONDS = env_float("CHAT_WS_TICK_SECONDS", 5)
+CHAT_WS_REVALIDATE_SECONDS = env_float("CHAT_WS_REVALIDATE_SECONDS", 15)
+CHAT_PRESENCE_SWEEP_INTERVAL = env_float("CHAT_PRESENCE_SWEEP_INTERVAL", 5)
 CHAT_IMAGE_MAX_PIXELS = env_int("CHAT_IMAGE_MAX_PIXELS", 25_000_000)
 CHAT_IMAGE_MAX_SIDE = env_int("CHAT_IMAGE_MAX_SIDE", 12_000)
 CHAT_IMAGE_MAX_FRAMES = env_int("CHAT_IMAGE_MAX_FRAMES", 200)

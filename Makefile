@@ -1,0 +1,50 @@
+# Academia Chat: `make run` serves the demo, `make test` runs the whole suite.
+
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.requirements-installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# Daphne refuses larger WebSocket messages and frames (close 1009) before the
+# application sees them; the application's own limit is CHAT_WS_MAX_FRAME_BYTES.
+WS_MAX_MESSAGE_SIZE ?= 65536
+WS_MAX_FRAME_SIZE ?= 65536
+
+.PHONY: venv run test lint format bench clean
+
+venv: $(STAMP)
+
+# Reinstall only when requirements.txt changes.
+$(STAMP): requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $@
+
+run: venv
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py seed_demo --if-empty
+	@echo "Serving on http://$(HOST):$(PORT)/ (admin: http://$(HOST):$(PORT)/admin/)"
+	$(BIN)/daphne --bind $(HOST) --port $(PORT) \
+		--websocket-max-message-size $(WS_MAX_MESSAGE_SIZE) \
+		--websocket-max-frame-size $(WS_MAX_FRAME_SIZE) \
+		academia.asgi:application
+
+test: venv
+	$(BIN)/pytest
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: venv
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: venv
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) staticfiles artefacts .pytest_cache .ruff_cache .hypothesis
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
