@@ -362,7 +362,11 @@ def main() -> None:
             finally:
                 if process is not None:
                     process.terminate()
-                    process.wait(timeout=10)
+                    try:
+                        process.wait(timeout=10)
+                    except subprocess.TimeoutExpired:
+                        process.kill()
+                        process.wait(timeout=10)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 import orjson
-from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import get_channel_layer
@@ -24,6 +23,7 @@ from django.db import DatabaseError
 
 from chat import errors, events
 from chat.consumers import sweeper
+from chat.consumers.db import run_sync
 from chat.services import presence as presence_services
 from chat.ws_auth import credentials_valid
 
@@ -265,7 +265,7 @@ class SocketConsumer(AsyncWebsocketConsumer):
             await self.leave(group)
         if self.registered:
             try:
-                await database_sync_to_async(presence_services.connection_close)(
+                await run_sync(presence_services.connection_close)(
                     user_id=self.user.pk, channel_name=self.channel_name
                 )
             except Exception:
@@ -316,7 +316,7 @@ class SocketConsumer(AsyncWebsocketConsumer):
 
     async def revalidate(self) -> None:
         """Periodic check; subclasses extend it. Raises CloseSocket."""
-        await database_sync_to_async(self.check_credentials_sync)(force=True)
+        await run_sync(self.check_credentials_sync)(force=True)
 
     # --- receiving frames ------------------------------------------------------------------
 
@@ -366,9 +366,9 @@ class SocketConsumer(AsyncWebsocketConsumer):
             result = function(*args)
             return result, events.failed_sends() > before
 
-        return await database_sync_to_async(run)()
+        return await run_sync(run)()
 
     async def frame_ping(self, frame: dict[str, Any]) -> None:
         if time.monotonic() - self.auth_checked >= AUTH_CACHE_SECONDS:
-            await database_sync_to_async(self.check_credentials_sync)()
+            await run_sync(self.check_credentials_sync)()
         await self.send_text('{"type":"pong"}')

@@ -12,10 +12,10 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from channels.db import database_sync_to_async
 
 from chat import events, selectors, services
 from chat.consumers.base import SocketConsumer
+from chat.consumers.db import run_sync
 from chat.payloads import presence_payload
 
 COUNTED_EVENTS = frozenset({"message.created", "message.deleted"})
@@ -31,12 +31,12 @@ class PresenceConsumer(SocketConsumer):
     async def connect(self) -> None:
         if not await self.authenticate():
             return
-        room_ids = await database_sync_to_async(selectors.user_room_ids)(self.user.pk)
+        room_ids = await run_sync(selectors.user_room_ids)(self.user.pk)
         await self.join(events.user_group(self.user.pk))
         for room_id in room_ids:
             await self.join(events.room_group(room_id))
         self.room_ids = set(room_ids)
-        snapshot = await database_sync_to_async(self._connect_sync)()
+        snapshot = await run_sync(self._connect_sync)()
         for entry in snapshot:
             self.seen[entry["user"]["id"]] = (entry["status"], entry["last_seen"])
         await self.send_frame({"type": "presence.snapshot", "users": snapshot})
@@ -90,13 +90,13 @@ class PresenceConsumer(SocketConsumer):
         frame = orjson.loads(message["text"])
         if frame.get("type") == "unread" and frame.get("room_id") in self.unread:
             # The read marker moved: reload it with the count it produced.
-            await database_sync_to_async(self._load_unread)([frame["room_id"]])
+            await run_sync(self._load_unread)([frame["room_id"]])
         await self.send_text(message["text"])
 
     async def user_control(self, message: dict[str, Any]) -> None:
         if message.get("action") != "rooms.changed":
             return
-        room_ids = set(await database_sync_to_async(selectors.user_room_ids)(self.user.pk))
+        room_ids = set(await run_sync(selectors.user_room_ids)(self.user.pk))
         for room_id in sorted(room_ids - self.room_ids):
             await self.join(events.room_group(room_id))
         for room_id in sorted(self.room_ids - room_ids):
@@ -104,7 +104,7 @@ class PresenceConsumer(SocketConsumer):
             self.unread.pop(room_id, None)
         self.room_ids = room_ids
         before = {room_id: state[0] for room_id, state in self.unread.items()}
-        await database_sync_to_async(self._load_unread)(sorted(room_ids))
+        await run_sync(self._load_unread)(sorted(room_ids))
         # Events of a new room published before its group was joined are counted here.
         for room_id, state in sorted(self.unread.items()):
             if before.get(room_id, 0) != state[0]:

@@ -16,8 +16,6 @@ import contextlib
 from typing import Any
 from urllib.parse import parse_qs
 
-from channels.db import database_sync_to_async
-
 from chat import errors, events, replay, selectors, services
 from chat.consumers.base import (
     CLOSE_FORBIDDEN,
@@ -26,6 +24,7 @@ from chat.consumers.base import (
     SocketConsumer,
     check_send_rate,
 )
+from chat.consumers.db import run_sync
 from chat.payloads import room_payload, user_payload
 
 
@@ -55,14 +54,14 @@ class ChatConsumer(SocketConsumer):
             return
         self.room_id = int(self.scope["url_route"]["kwargs"]["room_id"])
         try:
-            await database_sync_to_async(selectors.room_get_visible)(self.user, self.room_id)
+            await run_sync(selectors.room_get_visible)(self.user, self.room_id)
         except errors.NotFound:
             await self.end(CLOSE_NOT_FOUND)
             return
         await self.join(events.room_group(self.room_id))
         await self.join(events.user_group(self.user.pk))
         try:
-            ready, last_seq = await database_sync_to_async(self._ready_sync)()
+            ready, last_seq = await run_sync(self._ready_sync)()
         except errors.NotFound:
             await self.end(CLOSE_NOT_FOUND)
             return
@@ -71,9 +70,7 @@ class ChatConsumer(SocketConsumer):
         async with self.delivery:
             if after is None:
                 self.last_sent = last_seq
-            elif not await database_sync_to_async(replay.history_kept)(
-                self.room_id, after, last_seq
-            ):
+            elif not await run_sync(replay.history_kept)(self.room_id, after, last_seq):
                 await self.send_text('{"type":"resync.required"}')
                 self.last_sent = last_seq
             else:
@@ -100,14 +97,12 @@ class ChatConsumer(SocketConsumer):
         """Send logged events after ``last_sent`` (up to ``upto``) in order. Hold
         ``self.delivery``. If the log no longer has them, ask for a resync."""
         while True:
-            batch = await database_sync_to_async(replay.events_after)(
-                self.room_id, self.last_sent, upto=upto
-            )
+            batch = await run_sync(replay.events_after)(self.room_id, self.last_sent, upto=upto)
             if not batch:
                 return
             if batch[0][0] != self.last_sent + 1:
                 await self.send_text('{"type":"resync.required"}')
-                self.last_sent = await database_sync_to_async(selectors.room_last_seq)(self.room_id)
+                self.last_sent = await run_sync(selectors.room_last_seq)(self.room_id)
                 return
             for seq, text in batch:
                 await self.send_text(text)
@@ -142,7 +137,7 @@ class ChatConsumer(SocketConsumer):
             await self.end(CLOSE_FORBIDDEN)
 
     async def revalidate(self) -> None:
-        last_seq = await database_sync_to_async(self._revalidate_sync)()
+        last_seq = await run_sync(self._revalidate_sync)()
         if last_seq > self.last_sent:
             await self.catch_up()
 
@@ -155,7 +150,7 @@ class ChatConsumer(SocketConsumer):
         if self.typing and self.user is not None:
             # The socket is gone either way; a typing flag left behind expires.
             with contextlib.suppress(Exception):
-                await database_sync_to_async(self._stop_typing_sync)()
+                await run_sync(self._stop_typing_sync)()
 
     def _stop_typing_sync(self) -> None:
         services.typing_set(actor=self.user, room=self._room(), is_typing=False)

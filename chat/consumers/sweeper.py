@@ -14,9 +14,9 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from channels.db import database_sync_to_async
 from django.conf import settings
 
+from chat.consumers.db import run_sync
 from chat.services import presence as presence_services
 
 logger = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ def sweep_once() -> list[int]:
 async def _run() -> None:
     while True:
         try:
-            await database_sync_to_async(sweep_once)()
+            await run_sync(sweep_once)()
         except Exception:
             logger.warning("presence sweep failed", exc_info=True)
         await asyncio.sleep(sweep_interval() or 5.0)

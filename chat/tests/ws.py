@@ -11,6 +11,7 @@ from channels.db import database_sync_to_async
 from channels.layers import channel_layers
 from channels.testing import WebsocketCommunicator
 from django.core.cache import cache
+from django.db import connection
 from django.test import Client
 from rest_framework.authtoken.models import Token
 
@@ -21,8 +22,11 @@ WAIT = 5  # seconds: the bound of every wait for a frame
 
 
 @pytest.fixture(autouse=True)
-def socket_settings(settings: Any) -> Any:
-    """A fresh in-memory layer and cache per test, no background sweeper."""
+def socket_settings(settings: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A fresh in-memory layer and cache per test, no background sweeper, and
+    database connections closed after each call (consumers use a thread pool
+    on PostgreSQL; no connection may outlive the test database)."""
+    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 0)
     settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     settings.CHAT_PRESENCE_SWEEP_INTERVAL = 0
     channel_layers.backends.clear()
