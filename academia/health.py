@@ -8,6 +8,7 @@ channel must come back), and answers 503 naming the failed check otherwise.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 from asgiref.sync import async_to_sync
@@ -20,6 +21,7 @@ from django.views.decorators.http import require_GET
 logger = logging.getLogger(__name__)
 
 CHANNEL_LAYER_TIMEOUT = 2.0  # seconds
+CHANNEL_RELEASE_TIMEOUT = 0.01  # seconds
 
 
 @never_cache
@@ -44,6 +46,10 @@ async def _channel_layer_round_trip() -> None:
     message = await asyncio.wait_for(layer.receive(channel), timeout=CHANNEL_LAYER_TIMEOUT)
     if message.get("type") != "readyz.ping":
         raise RuntimeError("the channel layer returned another message")
+    # Layers drop a channel's subscription only when a receive on it is cancelled;
+    # without this every probe would leave one subscription behind.
+    with contextlib.suppress(asyncio.TimeoutError):
+        await asyncio.wait_for(layer.receive(channel), timeout=CHANNEL_RELEASE_TIMEOUT)
 
 
 def check_channel_layer() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.contrib.auth import get_user_model
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -55,13 +54,6 @@ class EnrollmentCreateSerializer(serializers.Serializer):
     role = EnrollmentRoleField()
 
 
-def _user(user_id: int, *, missing: type[errors.ChatError]) -> object:
-    user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
-    if user is None:
-        raise missing("No such user.", fields={"user": ["No such user."]})
-    return user
-
-
 class CourseViewSet(viewsets.GenericViewSet):
     throttle_classes = [ChatWriteThrottle]
     lookup_value_regex = "[0-9]+"
@@ -96,7 +88,9 @@ class CourseViewSet(viewsets.GenericViewSet):
         course = selectors.course_get_for_user(request.user, pk)
         serializer = EnrollmentCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        user = _user(serializer.validated_data["user"], missing=errors.ValidationFailed)
+        user = selectors.active_user(
+            serializer.validated_data["user"], missing=errors.ValidationFailed
+        )
         enrollment = services.enrollment_create(
             actor=request.user, course=course, user=user, role=serializer.validated_data["role"]
         )
@@ -115,6 +109,6 @@ class CourseViewSet(viewsets.GenericViewSet):
     )
     def enrollment(self, request: Request, pk: str, user_id: str) -> Response:
         course = selectors.course_get_for_user(request.user, pk)
-        user = _user(int(user_id), missing=errors.NotFound)
+        user = selectors.active_user(int(user_id), missing=errors.NotFound)
         services.enrollment_end(actor=request.user, course=course, user=user)
         return Response(status=status.HTTP_204_NO_CONTENT)

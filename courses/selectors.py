@@ -39,3 +39,13 @@ def course_by_id(course_id: int) -> Course:
     if course is None:
         raise errors.ValidationFailed("No such course.", fields={"course": ["No such course."]})
     return course
+
+
+def active_user(user_id: int, *, missing: type[errors.ChatError]) -> User:
+    """An active user named by id; ``missing`` is raised (with a ``user`` field error) if none."""
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
+    if user is None:
+        raise missing("No such user.", fields={"user": ["No such user."]})
+    return user
