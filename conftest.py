@@ -30,11 +30,26 @@ class Published:
 
 class CapturedEvents(list[Published]):
     def payloads(self, group: str | None = None) -> list[dict[str, Any]]:
-        return [item.payload for item in self if "text" in item.message
-                and (group is None or item.group == group)]
+        return [
+            item.payload
+            for item in self
+            if "text" in item.message and (group is None or item.group == group)
+        ]
 
     def types(self, group: str | None = None) -> list[str]:
         return [payload["type"] for payload in self.payloads(group)]
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords_and_clean_cache(request: pytest.FixtureRequest, settings: Any) -> None:
+    """Cheap password hashing for the many test users (not where a real server
+    process must check the password), and no throttle counts or typing marks
+    left over in the cache from an earlier test."""
+    from django.core.cache import cache
+
+    if not any(request.node.get_closest_marker(m) for m in ("e2e", "integration")):
+        settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    cache.clear()
 
 
 @pytest.fixture
