@@ -104,6 +104,12 @@ def message_load(message_id: int) -> ChatMessage:
     return with_message_relations(ChatMessage.objects.all()).get(pk=message_id)
 
 
+def messages_loaded(messages: list[ChatMessage]) -> list[ChatMessage]:
+    """Reload several messages with their relations, in id order, in constant queries."""
+    ids = [message.pk for message in messages]
+    return list(with_message_relations(ChatMessage.objects.filter(pk__in=ids)).order_by("id"))
+
+
 @dataclass(frozen=True)
 class HistoryPage:
     messages: list[ChatMessage]

@@ -255,3 +255,14 @@ class PresenceUpdateSerializer(serializers.Serializer):
 
 class RoomQuerySerializer(serializers.Serializer):
     room = id_field()
+
+
+class SystemAlertSerializer(serializers.Serializer):
+    """A staff alert: to one room (``room``), or to every active room when it is omitted."""
+
+    content = serializers.CharField(trim_whitespace=False)
+    room = id_field(required=False, allow_null=True)
+
+
+class SystemAlertResultSerializer(serializers.Serializer):
+    messages = MessageSerializer(many=True)

@@ -11,5 +11,6 @@ urlpatterns = [
     path("presence/", views.PresenceView.as_view(), name="chat-presence"),
     path("presence/online/", views.PresenceOnlineView.as_view(), name="chat-presence-online"),
     path("presence/typing/", views.PresenceTypingView.as_view(), name="chat-presence-typing"),
+    path("alerts/", views.SystemAlertView.as_view(), name="chat-alerts"),
     *router.urls,
 ]

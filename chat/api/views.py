@@ -533,3 +533,23 @@ class PresenceTypingView(APIView):
         query = parse(s.RoomQuerySerializer, request.query_params)
         room = selectors.room_get_for_user(request.user, query["room"])
         return Response([payloads.presence_payload(p) for p in selectors.typing_in_room(room)])
+
+
+class SystemAlertView(APIView):
+    throttle_classes = [ChatWriteThrottle]
+
+    @extend_schema(
+        request=s.SystemAlertSerializer,
+        responses={201: s.SystemAlertResultSerializer},
+        summary="Staff: post a system alert to one room, or to every active room",
+    )
+    def post(self, request: Request) -> Response:
+        data = parse(s.SystemAlertSerializer, request.data)
+        room = None
+        if data.get("room") is not None:
+            room = selectors.room_get_for_user(request.user, data["room"])
+        sent = services.system_alert(actor=request.user, content=data["content"], room=room)
+        return Response(
+            {"messages": payloads.messages_payload(selectors.messages_loaded(sent))},
+            status=status.HTTP_201_CREATED,
+        )
