@@ -23,11 +23,6 @@ REGISTERED = sorted(
 CHANGELIST_MAX_QUERIES = 15
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hasher(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def changelist_url(label: str) -> str:
     app_label, model_name = label.split(".")
     return reverse(f"admin:{app_label}_{model_name}_changelist")
