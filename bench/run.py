@@ -15,7 +15,8 @@ by client_id), messages lost (expected receipts - receipts) and, when it started
 the server, the server's resident memory per idle socket.
 
 Without ``--rooms``/``--sockets`` it runs the standard shapes, 1 room x 200
-sockets and 50 rooms x 10 sockets, in both modes (docs/PERFORMANCE.md).
+sockets and 50 rooms x 10 sockets, in both modes
+(10 and 1 messages/s per room in rate mode; docs/PERFORMANCE.md).
 """
 
 from __future__ import annotations
@@ -50,7 +51,8 @@ from rest_framework.authtoken.models import Token  # noqa: E402
 
 from chat import services  # noqa: E402
 
-STANDARD_SHAPES = [(1, 200), (50, 10)]
+# (rooms, sockets per room, messages/s per room in rate mode)
+STANDARD_SHAPES = [(1, 200, 10.0), (50, 10, 1.0)]
 WS_LIMIT = "65536"
 GRACE_SECONDS = 5.0
 OPEN_BATCH = 10
@@ -327,15 +329,16 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--mode", choices=["window", "rate", "both"], default="both")
     parser.add_argument("--window", type=int, default=4)
-    parser.add_argument("--rate", type=float, default=10.0, help="messages/s per room (rate)")
+    parser.add_argument("--rate", type=float, help="messages/s per room in rate mode")
     parser.add_argument("--layer", help="CHAT_CHANNEL_LAYER_BACKEND for the started server")
     args = parser.parse_args()
     if not os.environ.get("DATABASE_URL") or not os.environ.get("REDIS_URL"):
         raise SystemExit("set DATABASE_URL (PostgreSQL) and REDIS_URL (Redis)")
     call_command("migrate", verbosity=0)
-    shapes = [(args.rooms, args.sockets)] if args.rooms and args.sockets else STANDARD_SHAPES
+    shapes = [(args.rooms, args.sockets, 10.0)] if args.rooms and args.sockets else STANDARD_SHAPES
     modes = ["window", "rate"] if args.mode == "both" else [args.mode]
-    for rooms, sockets in shapes:
+    for rooms, sockets, shape_rate in shapes:
+        rate = args.rate if args.rate is not None else shape_rate
         for mode in modes:
             # A fresh server per run, so one run's backlog never slows the next.
             process = None
@@ -351,7 +354,7 @@ def main() -> None:
                         mode=mode,
                         seconds=args.seconds,
                         window=args.window,
-                        rate=args.rate,
+                        rate=rate,
                         server_pid=process.pid if process else None,
                     )
                 )
