@@ -63,8 +63,9 @@ def send(group: str, message: dict[str, Any]) -> None:
         async_to_sync(layer.group_send)(group, message)
     except Exception:
         _failures.count = failed_sends() + 1
-        logger.warning("group_send to %s failed; clients will recover by replay", group,
-                       exc_info=True)
+        logger.warning(
+            "group_send to %s failed; clients will recover by replay", group, exc_info=True
+        )
 
 
 def on_commit(callback: Callable[[], None]) -> None:
@@ -81,8 +82,12 @@ def append_room_event(room: ChatRoom, event_type: str, body: dict[str, Any]) -> 
     ChatRoom.objects.filter(pk=room.pk).update(last_seq=room.last_seq)
     payload = {"type": event_type, "room_id": room.pk, "seq": room.last_seq, **body}
     event = RoomEvent.objects.create(room=room, seq=room.last_seq, type=event_type, payload=payload)
-    message = {"type": "room.event", "room_id": room.pk, "seq": room.last_seq,
-               "text": encode(payload)}
+    message = {
+        "type": "room.event",
+        "room_id": room.pk,
+        "seq": room.last_seq,
+        "text": encode(payload),
+    }
     on_commit(lambda: send(room_group(room.pk), message))
     return event
 

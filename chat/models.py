@@ -81,7 +81,8 @@ class ChatMessage(models.Model):
     thumbnail = models.FileField(upload_to="chat/thumbnails/", blank=True, max_length=255)
     image_width = models.PositiveIntegerField(null=True, blank=True)
     image_height = models.PositiveIntegerField(null=True, blank=True)
-    client_id = models.CharField(max_length=64, null=True, blank=True)
+    # NULL means "no client id": the partial unique constraint relies on it.
+    client_id = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
     reply_to = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="replies"
     )

@@ -32,7 +32,9 @@ class Enrollment(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["course", "user"], name="enrollment_unique_course_user"),
+            models.UniqueConstraint(
+                fields=["course", "user"], name="enrollment_unique_course_user"
+            ),
             models.CheckConstraint(
                 condition=models.Q(role__in=["student", "instructor"]),
                 name="enrollment_role_valid",

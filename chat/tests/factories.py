@@ -15,11 +15,15 @@ from courses.models import Course
 PASSWORD = "correct horse battery staple"
 
 
-def make_user(username: str, *, display_name: str = "", is_staff: bool = False,
-              is_superuser: bool = False) -> Any:
+def make_user(
+    username: str, *, display_name: str = "", is_staff: bool = False, is_superuser: bool = False
+) -> Any:
     return get_user_model().objects.create_user(
-        username=username, password=PASSWORD, display_name=display_name,
-        is_staff=is_staff, is_superuser=is_superuser,
+        username=username,
+        password=PASSWORD,
+        display_name=display_name,
+        is_staff=is_staff,
+        is_superuser=is_superuser,
     )
 
 
@@ -30,12 +34,17 @@ def make_support_user(username: str) -> Any:
     return user
 
 
-def make_course(staff: Any, *, code: str = "CS101", title: str = "Intro to CS",
-                instructors: list[Any] = (), students: list[Any] = ()) -> Course:
+def make_course(
+    staff: Any,
+    *,
+    code: str = "CS101",
+    title: str = "Intro to CS",
+    instructors: list[Any] = (),
+    students: list[Any] = (),
+) -> Course:
     course = course_services.course_create(actor=staff, title=title, code=code)
     for user in instructors:
-        course_services.enrollment_create(actor=staff, course=course, user=user,
-                                          role="instructor")
+        course_services.enrollment_create(actor=staff, course=course, user=user, role="instructor")
     for user in students:
         course_services.enrollment_create(actor=staff, course=course, user=user, role="student")
     return course
@@ -45,10 +54,18 @@ def course_room(course: Course) -> ChatRoom:
     return ChatRoom.objects.get(course=course, chat_type=ChatRoom.ChatType.COURSE)
 
 
-def make_room(owner: Any, *, chat_type: str = "public", name: str = "", members: list[Any] = (),
-              moderators: list[Any] = (), course: Course | None = None) -> ChatRoom:
-    room = services.room_create(actor=owner, name=name or f"{chat_type} room",
-                                chat_type=chat_type, course=course)
+def make_room(
+    owner: Any,
+    *,
+    chat_type: str = "public",
+    name: str = "",
+    members: list[Any] = (),
+    moderators: list[Any] = (),
+    course: Course | None = None,
+) -> ChatRoom:
+    room = services.room_create(
+        actor=owner, name=name or f"{chat_type} room", chat_type=chat_type, course=course
+    )
     for user in members:
         services.participant_invite(actor=owner, room=room, user=user)
     for user in moderators:
