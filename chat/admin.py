@@ -20,6 +20,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
 
 from chat import errors, selectors, services
 from chat.models import ChatMessage, ChatParticipant, ChatRoom, RoomEvent, UserPresence
@@ -114,6 +115,12 @@ class RoomForm(forms.ModelForm):
         )
 
 
+class AlertForm(forms.Form):
+    content = forms.CharField(
+        label="Alert", widget=forms.Textarea(attrs={"rows": 3}), max_length=10_000
+    )
+
+
 class ParticipantInline(admin.TabularInline):
     """Who is in the room. Moderate them from the participants table."""
 
@@ -153,7 +160,7 @@ class ChatRoomAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     raw_id_fields = ("course",)
     inlines = (ParticipantInline,)
-    actions = ("archive",)
+    actions = ("archive", "post_alert")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ChatRoom]:
         return selectors.with_participant_count(super().get_queryset(request))
@@ -223,6 +230,35 @@ class ChatRoomAdmin(admin.ModelAdmin):
             else:
                 done += 1
         report(self, request, done, "room(s) archived", failures)
+
+    @admin.action(description="Post a system alert to the selected rooms", permissions=["change"])
+    def post_alert(
+        self, request: HttpRequest, queryset: QuerySet[ChatRoom]
+    ) -> TemplateResponse | None:
+        """Ask for the alert's text on an intermediate page, then post it to each room."""
+        form = AlertForm(request.POST if "apply" in request.POST else None)
+        if not form.is_valid():
+            context = {
+                **self.admin_site.each_context(request),
+                "title": "Post a system alert",
+                "form": form,
+                "rooms": queryset,
+                "opts": self.model._meta,
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            }
+            return TemplateResponse(request, "admin/chat/chatroom/post_alert.html", context)
+        done, failures = 0, []
+        for room in queryset.filter(is_active=True):
+            try:
+                services.system_alert(
+                    actor=request.user, content=form.cleaned_data["content"], room=room
+                )
+            except errors.ChatError as exc:
+                failures.append(f"“{room.name}” got no alert: {exc.detail}")
+            else:
+                done += 1
+        report(self, request, done, "room(s) alerted", failures)
+        return None
 
 
 # --- Messages ---------------------------------------------------------------------------

@@ -116,6 +116,37 @@ def test_archive_action_reports_rooms_the_staff_member_may_not_archive(
     )
 
 
+def test_post_alert_action_asks_for_the_text_then_alerts_each_room(
+    admin_client: Client, alice: Any, captured_events: Any
+) -> None:
+    rooms = [factories.make_room(alice, name=name) for name in ("One", "Two")]
+    selected = [room.pk for room in rooms]
+    captured_events.clear()
+    page = admin_client.post(
+        changelist_url("chat.chatroom"), {"action": "post_alert", "_selected_action": selected}
+    )
+    assert page.status_code == 200
+    assert "Post the alert" in page.content.decode()
+    assert not captured_events.payloads()
+
+    response = admin_client.post(
+        changelist_url("chat.chatroom"),
+        {
+            "action": "post_alert",
+            "_selected_action": selected,
+            "apply": "1",
+            "content": "Fire drill at noon",
+        },
+        follow=True,
+    )
+    assert "2 room(s) alerted" in response.content.decode()
+    for room in rooms:
+        [event] = captured_events.payloads(f"room.{room.pk}")
+        assert event["type"] == "message.created"
+        assert event["message"]["message_type"] == "system"
+        assert event["message"]["content"] == "Fire drill at noon"
+
+
 def test_soft_delete_action_keeps_the_row(
     admin_client: Client, alice: Any, captured_events: Any
 ) -> None:
