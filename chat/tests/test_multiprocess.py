@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -54,7 +55,23 @@ def servers(transactional_db: None) -> Iterator[tuple[Server, Server]]:
     yield first, second
     for server in (first, second):
         server.stop()
+    wait_for_server_sessions_to_end()
     connections.close_all()
+
+
+def wait_for_server_sessions_to_end(timeout: float = 10.0) -> None:
+    """The servers' database sessions end a moment after their processes do;
+    the test database can only be dropped once they have."""
+    deadline = time.monotonic() + timeout
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            if cursor.fetchone()[0] == 0:
+                return
+            time.sleep(0.1)
 
 
 @pytest.fixture
