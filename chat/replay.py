@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import F
 from django.utils import timezone
 
 from chat import events
@@ -51,13 +50,3 @@ def history_kept(room_id: int, after_seq: int, last_seq: int) -> bool:
 def retention_cutoff(now: datetime | None = None) -> datetime:
     hours = getattr(settings, "CHAT_EVENT_RETENTION_HOURS", 72)
     return (now or timezone.now()) - timedelta(hours=hours)
-
-
-def prune_events(*, before: datetime) -> int:
-    """Delete events created before ``before``, except the newest event of each
-    room (it anchors ``last_seq`` for clients that are up to date). Returns the
-    number deleted."""
-    deleted, _ = (
-        RoomEvent.objects.filter(created_at__lt=before).exclude(seq=F("room__last_seq")).delete()
-    )
-    return deleted

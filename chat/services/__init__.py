@@ -13,6 +13,7 @@ from chat.services.messages import (
     system_alert,
 )
 from chat.services.presence import presence_get, presence_set, typing_set
+from chat.services.retention import room_events_prune
 from chat.services.rooms import (
     course_member_sync,
     course_room_open,
@@ -44,6 +45,7 @@ __all__ = [
     "reaction_remove",
     "room_archive",
     "room_create",
+    "room_events_prune",
     "room_join",
     "room_leave",
     "room_mark_read",

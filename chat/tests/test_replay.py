@@ -10,7 +10,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from chat import events, replay
+from chat import events, replay, services
 from chat.models import RoomEvent
 from chat.tests import factories
 from chat.tests.ws import db, open_room, socket_settings  # noqa: F401
@@ -169,7 +169,7 @@ def test_prune_keeps_recent_events_and_each_rooms_newest(alice: Any, room: Any) 
     factories.make_message(alice, room, "recent")
     other = factories.make_room(alice, chat_type="public", name="Quiet")
     RoomEvent.objects.filter(room=other).update(created_at=timezone.now() - timedelta(hours=100))
-    deleted = replay.prune_events(before=replay.retention_cutoff())
+    deleted = services.room_events_prune(before=replay.retention_cutoff())
     assert deleted == room.last_seq
     assert list(RoomEvent.objects.filter(room=room).values_list("seq", flat=True)) == [
         room.last_seq + 1

@@ -8,7 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
-from chat import replay
+from chat import replay, services
 
 
 class Command(BaseCommand):
@@ -27,5 +27,5 @@ class Command(BaseCommand):
             cutoff = timezone.now() - timedelta(hours=options["hours"])
         else:
             cutoff = replay.retention_cutoff()
-        deleted = replay.prune_events(before=cutoff)
+        deleted = services.room_events_prune(before=cutoff)
         self.stdout.write(f"Deleted {deleted} room events older than {cutoff.isoformat()}.")
