@@ -237,6 +237,32 @@ def presences_for(user_ids: QuerySet | list[int]) -> QuerySet[UserPresence]:
     return UserPresence.objects.filter(user_id__in=user_ids).select_related("user")
 
 
+def co_member_presences(user: User) -> list[UserPresence]:
+    """PRESENCE of every user who shares a room with ``user``, by username; those
+    who never connected are offline since they joined. Two queries."""
+    from django.contrib.auth import get_user_model
+
+    members = (
+        get_user_model()
+        .objects.filter(pk__in=co_member_ids(user))
+        .select_related("presence")
+        .order_by("username")
+    )
+    result = []
+    for member in members:
+        try:
+            presence = member.presence
+        except UserPresence.DoesNotExist:
+            presence = UserPresence(
+                user=member,
+                status=UserPresence.Status.OFFLINE,
+                last_seen=member.last_login or member.date_joined,
+            )
+        presence.user = member
+        result.append(presence)
+    return result
+
+
 def online_in_room(room: ChatRoom) -> QuerySet[UserPresence]:
     members = ChatParticipant.objects.filter(room=room, is_active=True).values("user_id")
     return (

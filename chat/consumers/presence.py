@@ -45,8 +45,7 @@ class PresenceConsumer(SocketConsumer):
     def _connect_sync(self) -> list[dict[str, Any]]:
         self.register_sync()
         self._load_unread(None)
-        presences = selectors.presences_for(selectors.co_member_ids(self.user))
-        return [presence_payload(item) for item in presences.order_by("user__username")]
+        return [presence_payload(item) for item in selectors.co_member_presences(self.user)]
 
     def _load_unread(self, room_ids: list[int] | None) -> None:
         for state in selectors.member_unread_states(self.user, room_ids):

@@ -42,6 +42,17 @@ async def test_snapshot_lists_the_users_who_share_a_room(
     await b.close()
 
 
+async def test_snapshot_shows_co_members_who_never_connected_as_offline(
+    alice: Any, bob: Any, room: Any
+) -> None:
+    b = await open_presence(bob)
+    [alice_entry] = [e for e in b.snapshot["users"] if e["user"]["id"] == alice.pk]
+    assert alice_entry["status"] == "offline"
+    assert alice_entry["is_typing"] is False
+    assert alice_entry["last_seen"] is not None
+    await b.close()
+
+
 async def test_coming_online_and_going_offline_reach_co_members_once(
     alice: Any, bob: Any, room: Any
 ) -> None:
