@@ -78,6 +78,8 @@ class ChatMessage(models.Model):
     file_name = models.CharField(max_length=255, blank=True)
     file_size = models.PositiveBigIntegerField(null=True, blank=True)
     file_content_type = models.CharField(max_length=100, blank=True)
+    # The first page of a text attachment, shown without downloading it.
+    file_preview = models.TextField(blank=True)
     thumbnail = models.FileField(upload_to="chat/thumbnails/", blank=True, max_length=255)
     image_width = models.PositiveIntegerField(null=True, blank=True)
     image_height = models.PositiveIntegerField(null=True, blank=True)

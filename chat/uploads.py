@@ -143,6 +143,7 @@ class ProcessedUpload:
     height: int | None
     force_download: bool
     thumbnail_content_type: str | None = None
+    preview: str = ""
 
 
 def process_upload(upload: UploadedFile) -> ProcessedUpload:
@@ -189,7 +190,21 @@ def process_upload(upload: UploadedFile) -> ProcessedUpload:
         width=None,
         height=None,
         force_download=True,
+        preview=text_preview(head) if content_type == "text/plain" else "",
     )
+
+
+PREVIEW_LINES = 20
+PREVIEW_CHARS = 1000
+
+
+def text_preview(head: bytes) -> str:
+    """The first page of a text file (at most 20 lines and 1000 characters), with
+    control characters other than tabs and newlines removed."""
+    text = head.decode("utf-8", errors="ignore").replace("\r\n", "\n")
+    lines = text.split("\n")[:PREVIEW_LINES]
+    page = "\n".join(lines)[:PREVIEW_CHARS]
+    return "".join(ch for ch in page if ch in "\t\n" or (ch.isprintable() and ch != "\x7f"))
 
 
 def sniff_content_type(head: bytes) -> str:

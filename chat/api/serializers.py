@@ -64,6 +64,7 @@ class FileSerializer(serializers.Serializer):
     thumbnail_url = serializers.CharField(allow_null=True)
     width = serializers.IntegerField(allow_null=True)
     height = serializers.IntegerField(allow_null=True)
+    preview = serializers.CharField(allow_null=True, help_text="First page of a text file.")
 
 
 class ReactionSummarySerializer(serializers.Serializer):
@@ -114,6 +115,7 @@ class MessageSerializer(serializers.Serializer):
             "thumbnail_url": thumbnail_url,
             "width": message.image_width,
             "height": message.image_height,
+            "preview": message.file_preview or None,
         }
 
     @extend_schema_field(ReactionSummarySerializer(many=True))

@@ -238,6 +238,7 @@ def _attach(message: ChatMessage, processed: Any, stored: list[str]) -> None:
     message.file_name = processed.name
     message.file_size = processed.size
     message.file_content_type = processed.content_type
+    message.file_preview = processed.preview
     message.image_width = processed.width
     message.image_height = processed.height
     if processed.thumbnail is not None:
@@ -309,6 +310,7 @@ def message_delete(*, actor: User, message: ChatMessage) -> ChatMessage:
     message.file_name = ""
     message.file_size = None
     message.file_content_type = ""
+    message.file_preview = ""
     message.image_width = None
     message.image_height = None
     message.save()

@@ -41,7 +41,16 @@ MESSAGE_KEYS = {
     "created_at",
     "updated_at",
 }
-FILE_KEYS = {"url", "name", "size", "content_type", "thumbnail_url", "width", "height"}
+FILE_KEYS = {
+    "url",
+    "name",
+    "size",
+    "content_type",
+    "thumbnail_url",
+    "width",
+    "height",
+    "preview",
+}
 PRESENCE_KEYS = {"user", "status", "last_seen", "is_typing", "current_room"}
 REACTION_KEYS = {"emoji", "count", "user_ids"}
 PAGE_KEYS = {"count", "next", "previous", "results"}

@@ -94,6 +94,7 @@ def test_each_image_format_becomes_an_image_message_with_a_thumbnail(
     assert (message["file"]["width"], message["file"]["height"]) == (64, 48)
     assert message["file"]["url"] == f"/chat/messages/{message['id']}/file/"
     assert message["file"]["thumbnail_url"] == f"/chat/messages/{message['id']}/thumbnail/"
+    assert message["file"]["preview"] is None
 
     file_response, body = download(client_for(alice), message["file"]["url"])
     assert file_response.status_code == 200
@@ -137,6 +138,7 @@ def test_text_named_png_is_stored_as_a_file_and_served_as_a_download(room: Any, 
     assert message["file"]["content_type"] == "text/plain"
     assert message["file"]["name"] == "photo.png"
     assert message["file"]["thumbnail_url"] is None
+    assert message["file"]["preview"] == "just some notes\n"
     file_response, body = download(client_for(bob), message["file"]["url"])
     assert body == b"just some notes\n"
     assert file_response["Content-Disposition"].startswith("attachment;")

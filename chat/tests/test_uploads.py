@@ -21,6 +21,7 @@ from chat.uploads import (
     random_storage_name,
     sanitize_filename,
     sniff_content_type,
+    text_preview,
 )
 
 
@@ -381,3 +382,20 @@ def test_stored_names_never_come_from_the_client() -> None:
     stored = random_storage_name(processed.content_type, "files")
     assert stored.endswith(".txt")
     assert "evil" not in stored
+
+
+def test_a_text_file_gets_a_first_page_preview() -> None:
+    lines = [f"line {n}" for n in range(1, 41)]
+    processed = process_upload(upload("\n".join(lines).encode(), "notes.txt"))
+    assert processed.message_type == "file"
+    assert processed.preview.splitlines() == lines[:20]
+
+
+def test_the_preview_drops_control_characters_and_stops_at_a_page() -> None:
+    assert text_preview(b"a\x1b[31mb\tc\r\nd") == "a[31mb\tc\nd"
+    assert len(text_preview(b"x" * 5000)) == 1000
+
+
+def test_binary_files_get_no_preview() -> None:
+    processed = process_upload(upload(b"%PDF-1.7\n" + bytes(range(256)), "paper.pdf"))
+    assert processed.preview == ""
