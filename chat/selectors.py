@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import connection
@@ -102,6 +102,23 @@ def message_get_for_user(user: User, message_id: object) -> ChatMessage:
 def message_load(message_id: int) -> ChatMessage:
     """Reload one message with its relations (after a write, for its payload)."""
     return with_message_relations(ChatMessage.objects.all()).get(pk=message_id)
+
+
+def prime_new_message(message: ChatMessage, *, sender: Any, mentions: list[Any]) -> None:
+    """Give a message created a moment ago what MESSAGE reads (its sender, no
+    reactions, its mentions) without querying the rows just written."""
+    from django.contrib.auth import get_user_model
+
+    message.sender = sender
+    # Real querysets whose results are filled in: iterating them costs nothing,
+    # and anything chained onto them (filter, values_list) still queries.
+    reactions = MessageReaction.objects.filter(message=message)
+    reactions._result_cache = []
+    users = get_user_model().objects.filter(mentioned_in=message)
+    users._result_cache = list(mentions)
+    for queryset in (reactions, users):
+        queryset._prefetch_done = True
+    message._prefetched_objects_cache = {"reactions": reactions, "mentions": users}
 
 
 def messages_loaded(messages: list[ChatMessage]) -> list[ChatMessage]:

@@ -141,7 +141,11 @@ def _notify_mentions(
 
 
 def _posting_participant(actor: User, room: ChatRoom) -> ChatParticipant:
+    """The actor's participant row if they may post in ``room``; NotFound if they
+    may not even see it (active participants always may, so one query usually)."""
     participant = policy.participant_of(actor, room)
+    if participant is None and not policy.can_see_room(actor, room):
+        raise errors.NotFound("No such room.")
     denial = policy.post_denial(room, participant)
     if denial is not None:
         raise denial
@@ -169,8 +173,6 @@ def message_send(
         existing = ChatMessage.objects.filter(sender=actor, client_id=client_id).first()
         if existing is not None:
             return SendResult(selectors.message_load(existing.pk), created=False)
-    if not policy.can_see_room(actor, room):
-        raise errors.NotFound("No such room.")
     _posting_participant(actor, room)
     content = _clean_content(content, allow_empty=upload is not None)
     parent: ChatMessage | None = None
@@ -209,7 +211,8 @@ def message_send(
             message.save()
             if rendered.mentioned:
                 message.mentions.set(rendered.mentioned)
-            payload = message_payload(selectors.message_load(message.pk))
+            selectors.prime_new_message(message, sender=actor, mentions=rendered.mentioned)
+            payload = message_payload(message)
             events.append_room_event(room, "message.created", {"message": payload})
             _notify_mentions(message, payload, rendered.mentioned, rendered.wildcard)
     except IntegrityError:
@@ -223,7 +226,7 @@ def message_send(
         for name in stored:
             default_storage.delete(name)
         raise
-    return SendResult(selectors.message_load(message.pk), created=True)
+    return SendResult(message, created=True)
 
 
 def _attach(message: ChatMessage, processed: Any, stored: list[str]) -> None:

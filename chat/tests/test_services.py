@@ -319,3 +319,23 @@ class TestValidation:
             services.room_join(actor=bob, room=room)
 
         assert not ChatParticipant.objects.filter(room=room, user=bob).exists()
+
+
+def test_published_message_equals_the_message_read_back(
+    alice: Any, bob: Any, captured_events: Any
+) -> None:
+    """message_send builds its payload without re-reading the rows it wrote."""
+    from chat import selectors
+    from chat.payloads import message_payload
+
+    room = factories.make_room(alice, members=[bob])
+    parent = factories.make_message(alice, room, "question")
+    captured_events.clear()
+    sent = services.message_send(
+        actor=bob, room=room, content="**yes** @alice", client_id="c-42", reply_to=parent.pk
+    ).message
+    [event] = captured_events.payloads(f"room.{room.pk}")
+    read_back = message_payload(selectors.message_load(sent.pk))
+    assert event["message"] == read_back
+    assert read_back["mentions"] == [alice.pk]
+    assert list(sent.mentions.values_list("username", flat=True)) == ["alice"]
