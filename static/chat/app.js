@@ -347,7 +347,7 @@ function updateComposerAccess() {
   if (state.denied) reason = state.denied;
   el.note.textContent = reason;
   el.note.hidden = !reason;
-  const disabled = Boolean(reason);
+  const disabled = Boolean(reason) || !room;
   el.input.disabled = disabled;
   el.fileInput.disabled = disabled;
   el.composer.classList.toggle("composer--disabled", disabled);
@@ -821,12 +821,17 @@ async function deleteMessage(message) {
 async function loadHistory(roomId, token) {
   const data = await api(`/chat/rooms/${roomId}/messages/`);
   if (token !== state.openToken) return;
+  // Local echoes of messages not yet confirmed stay below the reloaded history.
+  const echoes = [...el.messageList.querySelectorAll("li[data-pending]")];
   el.messageList.replaceChildren();
   state.messages.clear();
   for (const message of data.results) state.messages.set(message.id, message);
+  const confirmed = new Set(data.results.map((message) => message.client_id).filter(Boolean));
+  for (const clientId of confirmed) state.chat?.discard(clientId);
   const items = data.results.map((message) => renderMessage(message));
-  el.messageList.append(...items);
+  el.messageList.append(...items, ...echoes.filter((echo) => !confirmed.has(echo.dataset.clientId)));
   items.forEach(applyGrouping);
+  echoes.forEach(applyGrouping);
   state.olderUrl = data.older ? sameOriginPath(data.older) : null;
   scrollToBottom();
   scheduleRead();
@@ -1023,6 +1028,12 @@ function onParticipantFrame(frame) {
   renderParticipants();
   renderRoomHeader();
   rerenderAllMessages();
+  showSystemMessage(frame);
+}
+
+/** Room and membership events carry the system message that records them ("Ada joined the room."). */
+function showSystemMessage(frame) {
+  if (frame.message && frame.message.id && frame.message.message_type === "system") upsertMessage(frame.message);
 }
 
 function rerenderAllMessages() {
@@ -1058,6 +1069,7 @@ async function openRoom(roomId, { push = true } = {}) {
   state.lastReadSent = 0;
   el.messageList.replaceChildren();
   el.participantList.replaceChildren();
+  updateComposerAccess();
   el.emptyState.hidden = true;
   el.messagesWrap.hidden = false;
   el.composerWrap.hidden = false;
@@ -1090,13 +1102,14 @@ async function openRoom(roomId, { push = true } = {}) {
     heartbeatInterval: config.heartbeatInterval,
   });
   wireChat(chat);
+  // Messages sent while the history loads are echoed and queued until the socket opens.
+  state.chat = chat;
   try {
     await Promise.all([loadHistory(room.id, token), loadParticipants(room.id, token)]);
   } catch (error) {
     if (token === state.openToken) report(error);
   }
   if (token !== state.openToken) return;
-  state.chat = chat;
   chat.connect();
   if (!el.input.disabled) el.input.focus({ preventScroll: true });
 }
@@ -1141,6 +1154,7 @@ function wireChat(chat) {
     state.rooms.set(room.id, { ...state.rooms.get(room.id), ...room });
     renderRoomHeader();
     renderRoomList();
+    showSystemMessage(frame);
   }));
   chat.addEventListener("typing", live(onTypingFrame));
   chat.addEventListener("send.pending", live(showPending));
@@ -1289,25 +1303,44 @@ async function createRoom(event) {
   }
 }
 
+/** Show the viewer's new membership of the open room without reopening it (the socket stays). */
+function applyMembership(participant) {
+  if (participant) state.participants.set(me.id, participant);
+  else state.participants.delete(me.id);
+  state.room.my_role = participant ? participant.role : null;
+  state.room.participant_count = state.participants.size;
+  renderRoomList();
+  renderParticipants();
+  renderRoomHeader();
+  rerenderAllMessages();
+}
+
 async function joinRoom() {
-  if (!state.room) return;
+  const room = state.room;
+  const token = state.openToken;
+  if (!room) return;
   try {
-    await api(`/chat/rooms/${state.room.id}/join/`, { method: "POST" });
+    const participant = await api(`/chat/rooms/${room.id}/join/`, { method: "POST" });
     await loadRooms();
-    await openRoom(state.room.id, { push: false });
+    if (token !== state.openToken || !state.room) return;
+    applyMembership(participant);
+    scheduleRead();
+    if (!el.input.disabled) el.input.focus();
   } catch (error) {
     report(error);
   }
 }
 
 async function leaveRoom() {
-  if (!state.room) return;
   const room = state.room;
+  const token = state.openToken;
+  if (!room) return;
   try {
     await api(`/chat/rooms/${room.id}/leave/`, { method: "POST" });
     toast(`You left ${room.name}.`, "info");
     await loadRooms();
-    if (state.rooms.has(room.id)) await openRoom(room.id, { push: false });
+    if (token !== state.openToken || !state.room) return;
+    if (state.rooms.has(room.id)) applyMembership(null);
     else showHome();
   } catch (error) {
     report(error);

@@ -10,39 +10,10 @@ from PIL import Image
 
 from chat import services
 from chat.tests import factories
-from tests.e2e.conftest import WAIT_MS, Browser, UserPage
+from tests.e2e.conftest import WAIT_MS, Browser
+from tests.e2e.pages import exact_text, expect, message, send, wait_for_room
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-def expect(locator: Any) -> Any:
-    from playwright.sync_api import expect as playwright_expect
-
-    return playwright_expect(locator)
-
-
-def message(user_page: UserPage, text: str) -> Any:
-    return user_page.page.locator("#message-list li.msg", has_text=text)
-
-
-def exact_text(user_page: UserPage, text: str) -> Any:
-    return user_page.page.locator("#message-list").get_by_text(text, exact=True)
-
-
-def send(user_page: UserPage, text: str) -> None:
-    composer = user_page.page.get_by_label("Message", exact=True)
-    composer.fill(text)
-    composer.press("Enter")
-
-
-def wait_for_room(user_page: UserPage, name: str) -> None:
-    page = user_page.page
-    expect(page.locator("#room-title")).to_have_text(name)
-    expect(page.locator("#connection-banner")).to_be_hidden()
-    page.wait_for_function(
-        "() => !document.querySelector('#composer-input').disabled"
-        " && document.querySelector('#room-meta').textContent.length > 0"
-    )
 
 
 def png_bytes(width: int = 640, height: int = 400) -> bytes:
