@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import re
+import time
 from typing import Any
 
 import pytest
@@ -47,6 +48,22 @@ def tab_until_focused(user_page: UserPage, locator: Any, *, presses: int = 60) -
             )
         )
     raise AssertionError(f"Tab never reached {locator}; focused on the way: {visited}")
+
+
+def expect_read_marker(user: Any, room: ChatRoom, message_id: int) -> None:
+    """Poll the database (bounded) until ``user`` has read ``room`` up to ``message_id``."""
+    deadline = time.monotonic() + 10
+    marker = None
+    while time.monotonic() < deadline:
+        marker = (
+            ChatParticipant.objects.filter(room=room, user=user)
+            .values_list("last_read_message_id", flat=True)
+            .get()
+        )
+        if marker == message_id:
+            return
+        time.sleep(0.1)
+    assert marker == message_id
 
 
 def test_a_room_created_on_the_page_can_be_joined_and_left_by_another_user(
@@ -105,12 +122,10 @@ def test_a_room_created_on_the_page_can_be_joined_and_left_by_another_user(
     hello = message(creator, "Hello readers")
     expect(hello).to_have_count(1)
     expect(hello.locator(".msg__author")).to_have_text("Bob")
-    styles = [
-        item.evaluate("li => getComputedStyle(li.querySelector('p, .msg__content')).fontSize")
-        + item.evaluate("li => getComputedStyle(li).justifyContent")
-        for item in (joined, hello)
-    ]
-    assert styles[0] != styles[1]
+    expect(joined).to_have_css("justify-content", "center")
+    expect(joined).to_have_css("font-size", "13px")
+    expect(hello).to_have_css("justify-content", "normal")
+    expect(hello.locator(".msg__content")).not_to_have_css("font-size", "13px")
 
     reader.page.get_by_role("button", name="Leave").click()
     expect(reader.page.get_by_role("button", name="Join room")).to_be_visible()
@@ -170,24 +185,6 @@ def test_unread_counts_and_mention_badges_update_live_and_clear_when_the_room_is
     expect(room_link(reader, "Physics")).to_have_accessible_name("Physics, Private, 1 unread")
 
     browser.assert_no_console_errors()
-
-
-def expect_read_marker(user: Any, room: ChatRoom, message_id: int) -> None:
-    """Poll the database (bounded) until ``user`` has read ``room`` up to ``message_id``."""
-    import time
-
-    deadline = time.monotonic() + 10
-    marker = None
-    while time.monotonic() < deadline:
-        marker = (
-            ChatParticipant.objects.filter(room=room, user=user)
-            .values_list("last_read_message_id", flat=True)
-            .get()
-        )
-        if marker == message_id:
-            return
-        time.sleep(0.1)
-    assert marker == message_id
 
 
 def test_history_pruned_while_offline_is_reloaded_through_rest_with_each_message_once(
