@@ -405,14 +405,27 @@ def participant_remove(*, actor: User, room: ChatRoom, user_id: int) -> None:
     participant = selectors.participant_get(room, user_id)
     if participant.role != Role.MEMBER and not policy.can_administer(actor, room):
         raise errors.Forbidden("Only room admins may remove moderators and admins.")
-    _deactivate(room, participant)
-    _participant_event(
+    _remove(
         room,
-        "participant.left",
         participant,
         actor=actor,
         sentence=f"{_name(actor)} removed {_name(participant.user)}.",
         details={"action": "removed", "user_id": participant.user_id},
+    )
+
+
+def _remove(
+    room: ChatRoom,
+    participant: ChatParticipant,
+    *,
+    actor: User,
+    sentence: str,
+    details: dict[str, Any],
+) -> None:
+    """Deactivate a participant someone else removed; their sockets of the room close."""
+    _deactivate(room, participant)
+    _participant_event(
+        room, "participant.left", participant, actor=actor, sentence=sentence, details=details
     )
     events.publish_user_control(participant.user_id, "room.revoked", room.pk)
     events.publish_user_control(participant.user_id, "rooms.changed", room.pk)
@@ -431,19 +444,11 @@ def course_room_open(*, actor: User, course: Course) -> ChatRoom:
         created_by=actor,
     )
     room = selectors.lock_room(room.pk)
-    message = system_message(room, actor=actor, content=f"Course room of {course.code} opened.")
-    events.append_room_event(
+    _room_event(
         room,
-        "room.updated",
-        {
-            "room": room_payload(
-                selectors.with_participant_count(ChatRoom.objects.select_related("created_by")).get(
-                    pk=room.pk
-                )
-            ),
-            "message": message_payload(selectors.message_load(message.pk)),
-            "details": {"action": "created"},
-        },
+        actor=actor,
+        sentence=f"Course room of {course.code} opened.",
+        details={"action": "created"},
     )
     return room
 
@@ -464,17 +469,13 @@ def course_member_sync(*, actor: User, course: Course, user: User, role: str | N
             if participant is None or not participant.is_active:
                 continue
             participant.user = user
-            _deactivate(room, participant)
-            _participant_event(
+            _remove(
                 room,
-                "participant.left",
                 participant,
                 actor=actor,
                 sentence=f"{_name(user)} left the course.",
                 details={"action": "unenrolled", "user_id": user.pk},
             )
-            events.publish_user_control(user.pk, "room.revoked", room.pk)
-            events.publish_user_control(user.pk, "rooms.changed", room.pk)
             continue
         wanted = Role.MODERATOR if role == "instructor" else Role.MEMBER
         if participant is not None and participant.is_active:

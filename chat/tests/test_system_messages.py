@@ -227,3 +227,18 @@ def test_members_may_not_post_system_alerts(alice: Any) -> None:
     with pytest.raises(errors.Forbidden):
         services.system_alert(actor=alice, content="Free pizza", room=room)
     assert not ChatMessage.objects.filter(content="Free pizza").exists()
+
+
+def test_opening_a_course_room_writes_a_system_message(stella: Any, captured_events: Any) -> None:
+    course = course_services.course_create(actor=stella, title="Physics", code="PHY1")
+    room = factories.course_room(course)
+    event = assert_system_event(
+        captured_events,
+        room,
+        "room.updated",
+        actor=stella,
+        content="Course room of PHY1 opened.",
+        action="created",
+    )
+    assert event["seq"] == event["room"]["last_seq"] == 1
+    assert event["room"]["course"] == course.pk
