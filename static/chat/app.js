@@ -465,7 +465,10 @@ function attachmentFor(message) {
       node("span", { className: "msg__file-size", text: `${formatSize(file.size)}${file.content_type ? ` · ${file.content_type}` : ""}` }),
     ]),
   ]);
-  return box;
+  if (!file.preview) return box;
+  const preview = node("pre", { className: "msg__file-preview", text: file.preview });
+  preview.setAttribute("aria-label", `First lines of ${file.name}`);
+  return node("div", { className: "msg__file-block" }, [box, preview]);
 }
 
 function reactionsFor(message) {

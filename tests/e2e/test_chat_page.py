@@ -124,6 +124,9 @@ def test_image_and_file_uploads_appear_on_both_sides(browser: Browser, study_roo
         link = user_page.page.locator(".msg__file a.msg__file-name", has_text="notes.txt")
         expect(link).to_have_count(1)
         expect(user_page.page.locator(".msg__file-size").last).to_contain_text("520 B")
+        preview = user_page.page.locator(".msg__file-preview").last
+        expect(preview).to_contain_text("Week 3 notes")
+        assert preview.inner_text().count("Week 3 notes") == 20
     assert alice.page.locator(".msg__file a").get_attribute("href").endswith("/file/")
 
     browser.assert_no_console_errors()
