@@ -11,7 +11,7 @@ PORT ?= 8000
 WS_MAX_MESSAGE_SIZE ?= 65536
 WS_MAX_FRAME_SIZE ?= 65536
 
-.PHONY: venv run test lint format bench clean
+.PHONY: venv run test test-sqlite lint format bench clean
 
 venv: $(STAMP)
 
@@ -33,6 +33,10 @@ run: venv
 
 test: venv
 	$(BIN)/pytest
+
+# The database tests once more on SQLite (CI runs `test` on PostgreSQL first).
+test-sqlite: venv
+	env -u DATABASE_URL CI_SQLITE_PASS=1 $(BIN)/pytest -m "not integration and not e2e"
 
 lint: venv
 	$(BIN)/ruff check .

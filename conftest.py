@@ -105,8 +105,9 @@ def course(db: None, stella: Any, ines: Any, alice: Any, bob: Any) -> Any:
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    """In CI, PostgreSQL and Redis must be there: a missing service fails the run."""
-    if os.environ.get("CI") != "true":
+    """In CI, PostgreSQL and Redis must be there: a missing service fails the run.
+    (CI's second, SQLite pass of the database tests says so with CI_SQLITE_PASS=1.)"""
+    if os.environ.get("CI") != "true" or os.environ.get("CI_SQLITE_PASS") == "1":
         return
     missing = []
     if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
