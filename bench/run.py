@@ -14,9 +14,17 @@ It prints deliveries per second, latency from send to each receipt (p50/p95/p99,
 by client_id), messages lost (expected receipts - receipts) and, when it started
 the server, the server's resident memory per idle socket.
 
-Without ``--rooms``/``--sockets`` it runs the standard shapes, 1 room x 200
-sockets and 50 rooms x 10 sockets, in both modes
-(10 and 1 messages/s per room in rate mode; docs/PERFORMANCE.md).
+``--server`` picks the server: ``ours`` (Daphne and the whole application),
+``raw`` (bench/raw_server.py, a database-free ``websockets`` broadcast server,
+the Python ceiling) or ``both`` (the default: every run against ours, then the
+same runs against raw, and one more line per shape and mode with the ratio of
+their deliveries per second). When the machine has at least two cores, a
+started server is pinned to core 0 and this load client to core 1.
+
+Without ``--rooms``/``--sockets`` it runs the standard shapes: 1 room x 200
+sockets and 50 rooms x 10 sockets in both modes (10 and 1 messages/s per room in
+rate mode), and 1 room x 500 sockets at 200 messages/s in rate mode
+(docs/PERFORMANCE.md).
 """
 
 from __future__ import annotations
@@ -51,8 +59,15 @@ from rest_framework.authtoken.models import Token  # noqa: E402
 
 from chat import services  # noqa: E402
 
-# (rooms, sockets per room, messages/s per room in rate mode)
-STANDARD_SHAPES = [(1, 200, 10.0), (50, 10, 1.0)]
+# (rooms, sockets per room, modes, messages/s per room in rate mode)
+STANDARD_SHAPES: list[tuple[int, int, tuple[str, ...], float]] = [
+    (1, 200, ("window", "rate"), 10.0),
+    (50, 10, ("window", "rate"), 1.0),
+    (1, 500, ("rate",), 200.0),
+]
+RAW_SERVER = BASE_DIR / "bench" / "raw_server.py"
+SERVER_CORE = 0
+CLIENT_CORE = 1
 WS_LIMIT = "65536"
 GRACE_SECONDS = 5.0
 OPEN_BATCH = 10
@@ -102,13 +117,35 @@ def create_fixture(rooms: int, sockets: int) -> list[Room]:
     return result
 
 
+def create_raw_fixture(rooms: int, sockets: int) -> list[Room]:
+    """Rooms for the raw server, which keeps nothing: ids and placeholder tokens only."""
+    return [
+        Room(room_id=number + 1, tokens=[f"raw-{number}-{n}" for n in range(sockets)])
+        for number in range(rooms)
+    ]
+
+
+def can_pin() -> bool:
+    """Whether this process may run on both the server's and the client's core."""
+    if not hasattr(os, "sched_setaffinity"):
+        return False
+    return {SERVER_CORE, CLIENT_CORE} <= os.sched_getaffinity(0)
+
+
+def pin_to_server_core() -> None:
+    """Run in the server's child process before exec: every thread it starts inherits it."""
+    os.sched_setaffinity(0, {SERVER_CORE})
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
 
 
-def start_server(layer: str | None) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(
+    server: str, layer: str | None, *, pin: bool
+) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     env = dict(
         os.environ,
@@ -119,25 +156,34 @@ def start_server(layer: str | None) -> tuple[subprocess.Popen[bytes], str]:
     )
     if layer:
         env["CHAT_CHANNEL_LAYER_BACKEND"] = layer
-    command = [
-        sys.executable,
-        "-m",
-        "daphne",
-        "-b",
-        "127.0.0.1",
-        "-p",
-        str(port),
-        "--websocket-max-message-size",
-        WS_LIMIT,
-        "--websocket-max-frame-size",
-        WS_LIMIT,
-        "academia.asgi:application",
-    ]
-    process = subprocess.Popen(command, cwd=BASE_DIR, env=env, stdout=subprocess.DEVNULL)
+    if server == "raw":
+        command = [sys.executable, str(RAW_SERVER), "--port", str(port)]
+    else:
+        command = [
+            sys.executable,
+            "-m",
+            "daphne",
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "--websocket-max-message-size",
+            WS_LIMIT,
+            "--websocket-max-frame-size",
+            WS_LIMIT,
+            "academia.asgi:application",
+        ]
+    process = subprocess.Popen(
+        command,
+        cwd=BASE_DIR,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        preexec_fn=pin_to_server_core if pin else None,
+    )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise SystemExit("daphne exited during startup")
+            raise SystemExit(f"the {server} server exited during startup")
         with (
             contextlib.suppress(OSError),
             urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1),
@@ -145,7 +191,7 @@ def start_server(layer: str | None) -> tuple[subprocess.Popen[bytes], str]:
             return process, f"ws://127.0.0.1:{port}"
         time.sleep(0.2)
     process.kill()
-    raise SystemExit("daphne did not start")
+    raise SystemExit(f"the {server} server did not start")
 
 
 def rss_kb(pid: int) -> int | None:
@@ -321,9 +367,87 @@ async def run_shape(
     }
 
 
+def run_once(
+    server: str,
+    url: str | None,
+    layer: str | None,
+    rooms: int,
+    sockets: int,
+    *,
+    pin: bool,
+    mode: str,
+    seconds: float,
+    window: int,
+    rate: float,
+) -> dict[str, Any]:
+    """One run against a fresh server (one run's backlog never slows the next)."""
+    process = None
+    if url is None:
+        process, url = start_server(server, layer, pin=pin)
+    try:
+        if server == "ours":
+            fixture = create_fixture(rooms, sockets)
+        else:
+            fixture = create_raw_fixture(rooms, sockets)
+        result = asyncio.run(
+            run_shape(
+                url,
+                fixture,
+                mode=mode,
+                seconds=seconds,
+                window=window,
+                rate=rate,
+                server_pid=process.pid if process else None,
+            )
+        )
+    finally:
+        if process is not None:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+    result["server"] = server
+    result["layer"] = (
+        layer
+        or os.environ.get(
+            "CHAT_CHANNEL_LAYER_BACKEND", "channels_redis.pubsub.RedisPubSubChannelLayer"
+        )
+        if server == "ours"
+        else None
+    )
+    return result
+
+
+def ratio_line(ours: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any]:
+    """The ours/raw comparison of one shape and mode."""
+    return {
+        "ratio": "ours/raw",
+        "mode": ours["mode"],
+        "rooms": ours["rooms"],
+        "sockets_per_room": ours["sockets_per_room"],
+        "rate_per_room": ours["rate_per_room"],
+        "ours_deliveries_per_s": ours["deliveries_per_s"],
+        "raw_deliveries_per_s": raw["deliveries_per_s"],
+        "deliveries_per_s_ratio": (
+            round(ours["deliveries_per_s"] / raw["deliveries_per_s"], 3)
+            if raw["deliveries_per_s"]
+            else None
+        ),
+        "ours_p99_ms": ours["latency_ms"]["p99"],
+        "raw_p99_ms": raw["latency_ms"]["p99"],
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--url", help="ws://host:port of a running server (default: start one)")
+    parser.add_argument(
+        "--server",
+        choices=["ours", "raw", "both"],
+        help="server to measure (default: both, or ours with --url)",
+    )
     parser.add_argument("--rooms", type=int)
     parser.add_argument("--sockets", type=int, help="sockets per room")
     parser.add_argument("--seconds", type=float, default=8.0)
@@ -332,44 +456,52 @@ def main() -> None:
     parser.add_argument("--rate", type=float, help="messages/s per room in rate mode")
     parser.add_argument("--layer", help="CHAT_CHANNEL_LAYER_BACKEND for the started server")
     args = parser.parse_args()
-    if not os.environ.get("DATABASE_URL") or not os.environ.get("REDIS_URL"):
-        raise SystemExit("set DATABASE_URL (PostgreSQL) and REDIS_URL (Redis)")
-    call_command("migrate", verbosity=0)
-    shapes = [(args.rooms, args.sockets, 10.0)] if args.rooms and args.sockets else STANDARD_SHAPES
-    modes = ["window", "rate"] if args.mode == "both" else [args.mode]
-    for rooms, sockets, shape_rate in shapes:
-        rate = args.rate if args.rate is not None else shape_rate
-        for mode in modes:
-            # A fresh server per run, so one run's backlog never slows the next.
-            process = None
-            url = args.url
-            if url is None:
-                process, url = start_server(args.layer)
-            try:
-                fixture = create_fixture(rooms, sockets)
-                result = asyncio.run(
-                    run_shape(
-                        url,
-                        fixture,
-                        mode=mode,
-                        seconds=args.seconds,
-                        window=args.window,
-                        rate=rate,
-                        server_pid=process.pid if process else None,
-                    )
+    server_choice = args.server or ("ours" if args.url else "both")
+    if args.url and server_choice == "both":
+        parser.error("--url measures one running server: choose --server ours or raw")
+    servers = ["ours", "raw"] if server_choice == "both" else [server_choice]
+    if "ours" in servers:
+        if not os.environ.get("DATABASE_URL") or not os.environ.get("REDIS_URL"):
+            raise SystemExit("set DATABASE_URL (PostgreSQL) and REDIS_URL (Redis)")
+        call_command("migrate", verbosity=0)
+    # Decided before this process moves to its own core: the servers it starts
+    # inherit its affinity until they move to theirs.
+    pin = args.url is None and can_pin()
+    if pin:
+        os.sched_setaffinity(0, {CLIENT_CORE})
+    modes = ("window", "rate") if args.mode == "both" else (args.mode,)
+    if args.rooms and args.sockets:
+        shapes = [(args.rooms, args.sockets, modes, 10.0)]
+    else:
+        shapes = [
+            (rooms, sockets, tuple(m for m in shape_modes if m in modes), shape_rate)
+            for rooms, sockets, shape_modes, shape_rate in STANDARD_SHAPES
+        ]
+    results: dict[tuple[str, int, int, str], dict[str, Any]] = {}
+    for server in servers:
+        for rooms, sockets, shape_modes, shape_rate in shapes:
+            rate = args.rate if args.rate is not None else shape_rate
+            for mode in shape_modes:
+                result = run_once(
+                    server,
+                    args.url,
+                    args.layer,
+                    rooms,
+                    sockets,
+                    pin=pin,
+                    mode=mode,
+                    seconds=args.seconds,
+                    window=args.window,
+                    rate=rate,
                 )
-                result["layer"] = args.layer or os.environ.get(
-                    "CHAT_CHANNEL_LAYER_BACKEND", "channels_redis.pubsub.RedisPubSubChannelLayer"
-                )
+                results[(server, rooms, sockets, mode)] = result
                 print(json.dumps(result), flush=True)
-            finally:
-                if process is not None:
-                    process.terminate()
-                    try:
-                        process.wait(timeout=10)
-                    except subprocess.TimeoutExpired:
-                        process.kill()
-                        process.wait(timeout=10)
+    if len(servers) == 2:
+        for rooms, sockets, shape_modes, _ in shapes:
+            for mode in shape_modes:
+                ours = results[("ours", rooms, sockets, mode)]
+                raw = results[("raw", rooms, sockets, mode)]
+                print(json.dumps(ratio_line(ours, raw)), flush=True)
 
 
 if __name__ == "__main__":
