@@ -118,14 +118,17 @@ def _room_event(room: ChatRoom, *, actor: User, sentence: str, details: dict[str
     )
 
 
-def _upsert_participant(room: ChatRoom, user: User, role: str) -> tuple[ChatParticipant, bool]:
+def _upsert_participant(
+    room: ChatRoom, user: User, role: str, *, enforce_limit: bool = True
+) -> tuple[ChatParticipant, bool]:
     """Activate ``user`` in the locked ``room``; returns (participant, changed)."""
     participant = ChatParticipant.objects.filter(room=room, user=user).first()
     if participant is not None and participant.is_active:
         return participant, False
-    active = ChatParticipant.objects.filter(room=room, is_active=True).count()
-    if active >= room.max_participants:
-        raise errors.RoomFull()
+    if enforce_limit:
+        active = ChatParticipant.objects.filter(room=room, is_active=True).count()
+        if active >= room.max_participants:
+            raise errors.RoomFull()
     if participant is None:
         participant = ChatParticipant.objects.create(room=room, user=user, role=role)
     else:
@@ -266,16 +269,29 @@ def room_join(*, actor: User, room: ChatRoom) -> ChatParticipant:
         raise errors.RoomArchived()
     participant, changed = _upsert_participant(room, actor, _role_for(actor, room))
     if changed:
-        _participant_event(
+        _joined(
             room,
-            "participant.joined",
             participant,
             actor=actor,
             sentence=f"{_name(actor)} joined the room.",
             details={"action": "joined"},
         )
-        events.publish_user_control(actor.pk, "rooms.changed", room.pk)
     return participant
+
+
+def _joined(
+    room: ChatRoom,
+    participant: ChatParticipant,
+    *,
+    actor: User,
+    sentence: str,
+    details: dict[str, Any],
+) -> None:
+    """Announce a new participant; their presence sockets start following the room."""
+    _participant_event(
+        room, "participant.joined", participant, actor=actor, sentence=sentence, details=details
+    )
+    events.publish_user_control(participant.user_id, "rooms.changed", room.pk)
 
 
 def _deactivate(room: ChatRoom, participant: ChatParticipant) -> None:
@@ -337,15 +353,13 @@ def participant_invite(
     target = user if not isinstance(user, int) else _target_user(user)
     participant, changed = _upsert_participant(room, target, role)
     if changed:
-        _participant_event(
+        _joined(
             room,
-            "participant.joined",
             participant,
             actor=actor,
             sentence=f"{_name(actor)} added {_name(target)}.",
             details={"action": "invited", "user_id": target.pk},
         )
-        events.publish_user_control(target.pk, "rooms.changed", room.pk)
     return participant
 
 
@@ -493,19 +507,11 @@ def course_member_sync(*, actor: User, course: Course, user: User, role: str | N
                 details={"action": "updated", "changes": {"role": wanted}},
             )
             continue
-        if participant is None:
-            participant = ChatParticipant.objects.create(room=room, user=user, role=wanted)
-        else:
-            participant.is_active = True
-            participant.role = wanted
-            participant.save(update_fields=["is_active", "role"])
-        participant.user = user
-        _participant_event(
+        participant, _ = _upsert_participant(room, user, wanted, enforce_limit=False)
+        _joined(
             room,
-            "participant.joined",
             participant,
             actor=actor,
             sentence=f"{_name(user)} joined the course.",
             details={"action": "enrolled", "user_id": user.pk},
         )
-        events.publish_user_control(user.pk, "rooms.changed", room.pk)
