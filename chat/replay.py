@@ -12,7 +12,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from chat import events
-from chat.models import RoomEvent
+from chat.models import ChatMessage, RoomEvent
+from chat.payloads import message_payload
 
 REPLAY_BATCH = 500
 
@@ -50,3 +51,25 @@ def history_kept(room_id: int, after_seq: int, last_seq: int) -> bool:
 def retention_cutoff(now: datetime | None = None) -> datetime:
     hours = getattr(settings, "CHAT_EVENT_RETENTION_HOURS", 72)
     return (now or timezone.now()) - timedelta(hours=hours)
+
+
+def repeat_acknowledgement(message: ChatMessage) -> str | None:
+    """The ``message.created`` frame of an already stored message, at its original
+    seq and with the message as it is now; None once its event was pruned."""
+    seq = (
+        RoomEvent.objects.filter(
+            room_id=message.room_id, type="message.created", payload__message__id=message.pk
+        )
+        .values_list("seq", flat=True)
+        .first()
+    )
+    if seq is None:
+        return None
+    return events.encode(
+        {
+            "type": "message.created",
+            "room_id": message.room_id,
+            "seq": seq,
+            "message": message_payload(message),
+        }
+    )

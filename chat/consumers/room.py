@@ -16,6 +16,8 @@ import contextlib
 from typing import Any
 from urllib.parse import parse_qs
 
+import orjson
+
 from chat import errors, events, replay, selectors, services
 from chat.consumers.base import (
     CLOSE_FORBIDDEN,
@@ -170,16 +172,20 @@ class ChatConsumer(SocketConsumer):
             raise errors.NotFound("No such message.")
         return message
 
-    def _message_send(self, frame: dict[str, Any]) -> None:
+    def _message_send(self, frame: dict[str, Any]) -> str | None:
+        """Send; for a repeated ``client_id``, the acknowledgement to send again."""
         room = self._room()
         check_send_rate(self.user.pk)
-        services.message_send(
+        result = services.message_send(
             actor=self.user,
             room=room,
             content=frame["content"],
             client_id=frame.get("client_id"),
             reply_to=frame.get("reply_to"),
         )
+        if result.created:
+            return None
+        return replay.repeat_acknowledgement(result.message)
 
     def _message_edit(self, frame: dict[str, Any]) -> None:
         self._room()
@@ -214,15 +220,23 @@ class ChatConsumer(SocketConsumer):
     def _read(self, frame: dict[str, Any]) -> None:
         services.room_mark_read(actor=self.user, room=self._room(), message_id=frame["message_id"])
 
-    async def _write(self, function: Any, frame: dict[str, Any]) -> None:
-        _, broadcast_failed = await self.call(function, frame)
+    async def _write(self, function: Any, frame: dict[str, Any]) -> Any:
+        result, broadcast_failed = await self.call(function, frame)
         if broadcast_failed:
             # The change is committed but was not broadcast: serve it (and anything
             # else missed) from the log, so the sender still gets its acknowledgement.
             await self.catch_up()
+        return result
 
     async def frame_message_send(self, frame: dict[str, Any]) -> None:
-        await self._write(self._message_send, frame)
+        repeat = await self._write(self._message_send, frame)
+        if repeat is not None:
+            async with self.delivery:
+                # A client_id sent before: answer with its message.created again
+                # (its original seq, the message as it is now) unless this socket
+                # is still to deliver that seq in order anyway.
+                if orjson.loads(repeat)["seq"] <= self.last_sent:
+                    await self.send_text(repeat)
 
     async def frame_message_edit(self, frame: dict[str, Any]) -> None:
         await self._write(self._message_edit, frame)

@@ -152,6 +152,29 @@ async def test_sent_message_reaches_sender_and_other_member(
     await b.close()
 
 
+async def test_repeated_client_id_is_acknowledged_again_without_a_second_message(
+    alice: Any, bob: Any, room: Any
+) -> None:
+    first = await open_room(alice, room)
+    await first.send({"type": "message.send", "client_id": "c-again", "content": "once"})
+    original = await first.receive_type("message.created")
+    await first.close()
+
+    # A new socket starts after that seq: the repeat is answered with the original
+    # event's seq and the message, and nothing reaches the other members.
+    again = await open_room(alice, room)
+    b = await open_room(bob, room)
+    await again.send({"type": "message.send", "client_id": "c-again", "content": "once"})
+    repeat = await again.receive_type("message.created")
+    assert repeat["seq"] == original["seq"]
+    assert repeat["message"]["id"] == original["message"]["id"]
+    assert repeat["message"]["client_id"] == "c-again"
+    assert await b.no_more_events()
+    assert await db(ChatMessage.objects.filter(client_id="c-again").count)() == 1
+    await again.close()
+    await b.close()
+
+
 async def test_reply_is_sent_with_reply_to(alice: Any, bob: Any, room: Any) -> None:
     parent = await db(lambda: factories.make_message(bob, room, "question"))()
     a = await open_room(alice, room)

@@ -331,7 +331,16 @@ export class ChatClient extends ReconnectingSocket {
       return;
     }
     if (typeof frame.seq === "number") {
-      if (this.lastSeq !== null && frame.seq <= this.lastSeq) return;
+      if (this.lastSeq !== null && frame.seq <= this.lastSeq) {
+        // A repeat. The server answers a resent client_id with its original
+        // message.created, which still confirms a message waiting here.
+        const clientId = frame.type === "message.created" && frame.message && frame.message.client_id;
+        if (clientId && this.pending.has(clientId)) {
+          this.pending.delete(clientId);
+          this.emit(frame.type, frame);
+        }
+        return;
+      }
       if (this.lastSeq !== null && frame.seq > this.lastSeq + 1) {
         this.gapRetries += 1;
         if (this.gapRetries > 3) {
