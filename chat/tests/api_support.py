@@ -82,7 +82,3 @@ def assert_room_shape(room: dict[str, Any]) -> None:
 def assert_participant_shape(participant: dict[str, Any]) -> None:
     assert set(participant) == PARTICIPANT_KEYS
     assert set(participant["user"]) == USER_KEYS
-
-
-# Tests create many users; the default PBKDF2 work factor would dominate their runtime.
-FAST_PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

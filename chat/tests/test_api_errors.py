@@ -9,14 +9,9 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from chat.tests import factories
-from chat.tests.api_support import FAST_PASSWORD_HASHERS, USER_KEYS, client_for
+from chat.tests.api_support import USER_KEYS, client_for
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = FAST_PASSWORD_HASHERS
 
 
 @pytest.fixture(autouse=True)

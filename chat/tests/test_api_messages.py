@@ -15,7 +15,6 @@ from chat import services
 from chat.models import ChatMessage
 from chat.tests import factories
 from chat.tests.api_support import (
-    FAST_PASSWORD_HASHERS,
     FILE_KEYS,
     PAGE_KEYS,
     USER_KEYS,
@@ -24,11 +23,6 @@ from chat.tests.api_support import (
 )
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = FAST_PASSWORD_HASHERS
 
 
 @pytest.fixture(autouse=True)

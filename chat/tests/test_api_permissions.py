@@ -15,7 +15,7 @@ import pytest
 from chat import services
 from chat.models import ChatMessage, ChatRoom
 from chat.tests import factories
-from chat.tests.api_support import FAST_PASSWORD_HASHERS, client_for
+from chat.tests.api_support import client_for
 from courses import services as course_services
 
 ROOM_TYPES = ["public", "private", "course", "support"]
@@ -31,11 +31,6 @@ VISIBLE = {
     "course": PARTICIPANTS | {"staff"},
     "support": PARTICIPANTS | {"staff", "support"},
 }
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = FAST_PASSWORD_HASHERS
 
 
 def expected_status(room_type: str, persona: str, action: str) -> int:

@@ -8,14 +8,9 @@ import pytest
 
 from chat import services
 from chat.tests import factories
-from chat.tests.api_support import FAST_PASSWORD_HASHERS, PRESENCE_KEYS, USER_KEYS, client_for
+from chat.tests.api_support import PRESENCE_KEYS, USER_KEYS, client_for
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = FAST_PASSWORD_HASHERS
 
 
 def test_own_presence_defaults_to_offline(alice: Any) -> None:

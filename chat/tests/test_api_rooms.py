@@ -10,7 +10,6 @@ from chat import services
 from chat.models import ChatMessage, ChatParticipant, ChatRoom
 from chat.tests import factories
 from chat.tests.api_support import (
-    FAST_PASSWORD_HASHERS,
     HISTORY_KEYS,
     PAGE_KEYS,
     assert_message_shape,
@@ -20,11 +19,6 @@ from chat.tests.api_support import (
 )
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = FAST_PASSWORD_HASHERS
 
 
 def test_room_list_is_paginated_with_contract_fields(alice: Any, bob: Any) -> None:

@@ -10,14 +10,8 @@ from django.utils import timezone
 
 from chat import errors, policy, services
 from chat.tests import factories
-from chat.tests.api_support import FAST_PASSWORD_HASHERS
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = FAST_PASSWORD_HASHERS
 
 
 def test_public_room_is_visible_to_every_signed_in_user(alice: Any, charlie: Any) -> None:

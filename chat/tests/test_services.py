@@ -14,13 +14,8 @@ from django.utils import timezone
 from chat import errors, services
 from chat.models import ChatMessage, ChatParticipant, ChatRoom, RoomEvent
 from chat.tests import factories
-from chat.tests.api_support import FAST_PASSWORD_HASHERS, client_for
+from chat.tests.api_support import client_for
 from courses import services as course_services
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = FAST_PASSWORD_HASHERS
 
 
 class World:

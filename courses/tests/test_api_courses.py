@@ -8,15 +8,10 @@ import pytest
 
 from chat.models import ChatParticipant
 from chat.tests import factories
-from chat.tests.api_support import COURSE_KEYS, FAST_PASSWORD_HASHERS, USER_KEYS, client_for
+from chat.tests.api_support import COURSE_KEYS, USER_KEYS, client_for
 from courses.models import Enrollment
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = FAST_PASSWORD_HASHERS
 
 
 def test_staff_creates_a_course_and_its_room_opens(stella: Any) -> None:
