@@ -3,11 +3,15 @@
  *
  * No framework, no build step. Import it as an ES module:
  *
- *   import { ChatClient, PresenceClient, api } from "/static/chat/client.js";
+ *   import { ChatClient, PresenceClient, rest } from "/static/chat/client.js";
+ *   const room = await rest.getRoom(7);
  *   const chat = new ChatClient({ url: "wss://host/ws/chat/", roomId: 7, lastSeq: room.last_seq });
  *   chat.addEventListener("message.created", (e) => show(e.detail.message));
  *   chat.connect();
  *   chat.send("Hello");
+ *
+ * Every REST path lives here (`rest`), and so does the choice between the socket and
+ * REST for message actions (`messageActions`): the page never writes a URL.
  *
  * Every server frame is dispatched as a CustomEvent named after its `type`, with
  * the frame as `detail`. Besides those, the clients dispatch:
@@ -90,7 +94,7 @@ export function upload(path, formData, { onProgress = () => {} } = {}) {
       if (event.lengthComputable) onProgress(event.loaded / event.total);
     });
     xhr.addEventListener("load", () => {
-      let data = null;
+      let data;
       try {
         data = xhr.responseText ? JSON.parse(xhr.responseText) : null;
       } catch {
@@ -108,6 +112,166 @@ export function upload(path, formData, { onProgress = () => {} } = {}) {
     xhr.send(formData);
   });
 }
+
+/**
+ * A URL the server gave (a page link, a file) as a path on this page's origin, or
+ * null when it points elsewhere: the page follows and shows same-origin links only.
+ */
+export function sameOriginPath(url) {
+  try {
+    const parsed = new URL(url, window.location.href);
+    return parsed.origin === window.location.origin ? parsed.pathname + parsed.search : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The socket URL to open for a configured one (CHAT_WEBSOCKET_URL and friends).
+ * When the configured host is the built-in default `localhost:8000` and the page
+ * is served from another host, the page's own host is used with the configured
+ * path (ws: for http pages, wss: for https pages); an https page never opens ws:.
+ */
+export function resolveSocketUrl(configured) {
+  const url = new URL(configured, window.location.href);
+  if (url.host === "localhost:8000" && window.location.host !== "localhost:8000") {
+    url.host = window.location.host;
+    url.protocol = window.location.protocol === "https:" ? "wss:" : "ws:";
+  }
+  if (window.location.protocol === "https:" && url.protocol === "ws:") url.protocol = "wss:";
+  return url.toString();
+}
+
+const REST_ROOT = "/chat";
+const ROOM_LIST_MAX_PAGES = 20;
+
+/** A paginated answer's items (lists that are not paginated come as plain arrays). */
+function itemsOf(data) {
+  return Array.isArray(data) ? data : data.results;
+}
+
+/**
+ * The REST endpoints (README: "REST API"), one method each. Each resolves to the
+ * parsed answer (null for 204) and rejects with ApiError.
+ */
+export const rest = {
+  /** Every room the viewer can see: the paginated list followed to its end (20 pages at most). */
+  async listRooms() {
+    let path = `${REST_ROOT}/rooms/`;
+    const rooms = [];
+    for (let page = 0; path && page < ROOM_LIST_MAX_PAGES; page += 1) {
+      const data = await api(path);
+      rooms.push(...itemsOf(data));
+      path = Array.isArray(data) ? null : data.next && sameOriginPath(data.next);
+    }
+    return rooms;
+  },
+
+  getRoom(roomId) {
+    return api(`${REST_ROOT}/rooms/${roomId}/`);
+  },
+
+  /** `fields`: {name, description, chat_type}. Resolves to the new ROOM. */
+  createRoom(fields) {
+    return api(`${REST_ROOT}/rooms/`, { method: "POST", body: fields });
+  },
+
+  /** Resolves to the viewer's new PARTICIPANT. */
+  joinRoom(roomId) {
+    return api(`${REST_ROOT}/rooms/${roomId}/join/`, { method: "POST" });
+  },
+
+  leaveRoom(roomId) {
+    return api(`${REST_ROOT}/rooms/${roomId}/leave/`, { method: "POST" });
+  },
+
+  /** The newest page of a room's history: {results, older} (`older` links the page before). */
+  listMessages(roomId) {
+    return api(`${REST_ROOT}/rooms/${roomId}/messages/`);
+  },
+
+  /** A page that an earlier answer linked to (`older`, `next`), as a same-origin path. */
+  followPage(path) {
+    return api(path);
+  },
+
+  /** Resolves to the room's PARTICIPANT list. */
+  async listParticipants(roomId) {
+    return itemsOf(await api(`${REST_ROOT}/rooms/${roomId}/participants/`));
+  },
+
+  /** A moderator's change to a participant (`changes`: e.g. {is_muted}); resolves to the PARTICIPANT. */
+  updateParticipant(roomId, userId, changes) {
+    return api(`${REST_ROOT}/rooms/${roomId}/participants/${userId}/`, { method: "PATCH", body: changes });
+  },
+
+  removeParticipant(roomId, userId) {
+    return api(`${REST_ROOT}/rooms/${roomId}/participants/${userId}/`, { method: "DELETE" });
+  },
+
+  /** A file message: `formData` holds room, file, client_id and an optional content. */
+  postFile(formData, { onProgress } = {}) {
+    return upload(`${REST_ROOT}/messages/`, formData, { onProgress });
+  },
+
+  /** Resolves to the edited MESSAGE. */
+  editMessage(messageId, content) {
+    return api(`${REST_ROOT}/messages/${messageId}/`, { method: "PATCH", body: { content } });
+  },
+
+  deleteMessage(messageId) {
+    return api(`${REST_ROOT}/messages/${messageId}/`, { method: "DELETE" });
+  },
+
+  addReaction(messageId, emoji) {
+    return api(`${REST_ROOT}/messages/${messageId}/react/`, { method: "POST", body: { emoji } });
+  },
+
+  removeReaction(messageId, emoji) {
+    return api(`${REST_ROOT}/messages/${messageId}/react/`, { method: "DELETE", body: { emoji } });
+  },
+};
+
+/**
+ * Message actions over the room socket while it is open, else over REST (the socket
+ * is connecting, reconnecting, closed, or there is none). `chat` is the room's
+ * ChatClient or null. Each resolves to {via: "socket"} (the server's event follows
+ * on the socket) or {via: "rest", result} (the REST answer; nothing follows on a
+ * socket that is not open, so the caller shows the change itself).
+ */
+export const messageActions = {
+  async edit(chat, messageId, content) {
+    if (chat && chat.isOpen) {
+      chat.edit(messageId, content);
+      return { via: "socket" };
+    }
+    return { via: "rest", result: await rest.editMessage(messageId, content) };
+  },
+
+  async delete(chat, messageId) {
+    if (chat && chat.isOpen) {
+      chat.delete(messageId);
+      return { via: "socket" };
+    }
+    return { via: "rest", result: await rest.deleteMessage(messageId) };
+  },
+
+  async react(chat, messageId, emoji) {
+    if (chat && chat.isOpen) {
+      chat.react(messageId, emoji);
+      return { via: "socket" };
+    }
+    return { via: "rest", result: await rest.addReaction(messageId, emoji) };
+  },
+
+  async unreact(chat, messageId, emoji) {
+    if (chat && chat.isOpen) {
+      chat.unreact(messageId, emoji);
+      return { via: "socket" };
+    }
+    return { via: "rest", result: await rest.removeReaction(messageId, emoji) };
+  },
+};
 
 /** A random id for local echo and idempotent sends. */
 export function newClientId() {

@@ -1,0 +1,516 @@
+/**
+ * Messages of the open room: rendering, the list kept in id order with local
+ * echoes below, reactions, replies' quotes, editing and deleting, history pages.
+ */
+import { messageActions, rest, sameOriginPath } from "./client.js";
+import {
+  avatar, displayName, el, formatSize, formatTime, icon, isNearBottom, node, report,
+  scrollToBottom, setSanitisedHtml, snippet, toast,
+} from "./dom.js";
+import { startReply } from "./reply.js";
+import { scheduleRead } from "./roomlist.js";
+import { canDelete, canEdit, canPost, config, me, state } from "./state.js";
+import { forgetTyper } from "./typing.js";
+
+const QUICK_EMOJI = ["👍", "❤️", "😂", "🎉", "😮", "🙏"];
+
+const GROUP_WINDOW_MS = 5 * 60 * 1000;
+
+function messageElementId(message) {
+  return `message-${message.id}`;
+}
+
+function findMessageElement(id) {
+  return document.getElementById(`message-${id}`);
+}
+
+function findPendingElement(clientId) {
+  return el.messageList.querySelector(`li[data-client-id="${CSS.escape(clientId)}"][data-pending]`);
+}
+
+function quoteFor(message) {
+  if (!message.reply_to) return null;
+  const parent = state.messages.get(message.reply_to);
+  const quote = node("blockquote", { className: "msg__quote" });
+  if (!parent) {
+    quote.append(node("span", { className: "muted", text: "Reply to an earlier message" }));
+  } else if (parent.is_deleted) {
+    quote.append(node("span", { className: "muted", text: "Reply to a deleted message" }));
+  } else {
+    quote.append(
+      node("strong", { text: displayName(parent.sender) }),
+      node("span", { text: snippet(parent) }),
+    );
+    quote.tabIndex = 0;
+    quote.setAttribute("role", "link");
+    quote.setAttribute("aria-label", `Go to the message from ${displayName(parent.sender)}`);
+    const jump = () => {
+      const target = findMessageElement(parent.id);
+      if (target) {
+        target.scrollIntoView({ block: "center" });
+        target.classList.add("msg--flash");
+        setTimeout(() => target.classList.remove("msg--flash"), 1200);
+      }
+    };
+    quote.addEventListener("click", jump);
+    quote.addEventListener("keydown", (event) => {
+      if (event.key === "Enter") jump();
+    });
+  }
+  return quote;
+}
+
+function attachmentFor(message) {
+  const file = message.file;
+  if (!file) return null;
+  const url = sameOriginPath(file.url);
+  if (!url) return null;
+  if (message.message_type === "image" && file.thumbnail_url) {
+    const thumb = sameOriginPath(file.thumbnail_url);
+    const link = node("a", { className: "msg__image", attrs: { href: url, target: "_blank", rel: "noopener" } });
+    link.setAttribute("aria-label", `Open image ${file.name} full size`);
+    const img = node("img", { attrs: { src: thumb || url, alt: file.name, loading: "lazy", decoding: "async" } });
+    if (file.width && file.height) {
+      const scale = Math.min(1, 320 / Math.max(file.width, file.height));
+      img.width = Math.max(1, Math.round(file.width * scale));
+      img.height = Math.max(1, Math.round(file.height * scale));
+    }
+    link.append(img);
+    link.addEventListener("click", (event) => {
+      if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey) return;
+      event.preventDefault();
+      el.lightboxImage.src = url;
+      el.lightboxImage.alt = file.name;
+      el.lightboxLink.href = url;
+      el.lightbox.showModal();
+    });
+    return link;
+  }
+  const box = node("div", { className: "msg__file" }, [
+    node("span", { className: "msg__file-icon", text: "📄", attrs: { "aria-hidden": "true" } }),
+    node("div", { className: "msg__file-info" }, [
+      node("a", { className: "msg__file-name", text: file.name, attrs: { href: url, download: file.name } }),
+      node("span", { className: "msg__file-size", text: `${formatSize(file.size)}${file.content_type ? ` · ${file.content_type}` : ""}` }),
+    ]),
+  ]);
+  if (!file.preview) return box;
+  const preview = node("pre", { className: "msg__file-preview", text: file.preview });
+  preview.setAttribute("aria-label", `First lines of ${file.name}`);
+  return node("div", { className: "msg__file-block" }, [box, preview]);
+}
+
+function reactionsFor(message) {
+  if (!message.reactions || !message.reactions.length || message.is_deleted) return null;
+  const box = node("div", { className: "msg__reactions", attrs: { role: "group", "aria-label": "Reactions" } });
+  for (const reaction of message.reactions) {
+    const mine = reaction.user_ids.includes(me.id);
+    const chip = node("button", {
+      className: `chip${mine ? " chip--mine" : ""}`,
+      attrs: {
+        type: "button",
+        "aria-pressed": mine ? "true" : "false",
+        "aria-label": `${reaction.emoji} ${reaction.count}, ${mine ? "remove your reaction" : "react"}`,
+      },
+    }, [node("span", { text: reaction.emoji }), node("span", { className: "chip__count", text: String(reaction.count) })]);
+    chip.dataset.emoji = reaction.emoji;
+    chip.addEventListener("click", () => toggleReaction(message, reaction.emoji));
+    box.append(chip);
+  }
+  return box;
+}
+
+function actionsFor(message) {
+  if (message.is_deleted || message.message_type === "system" || !message.id) return null;
+  const bar = node("div", { className: "msg__actions", attrs: { role: "toolbar", "aria-label": "Message actions" } });
+  if (canPost()) {
+    for (const emoji of QUICK_EMOJI.slice(0, 4)) {
+      const button = node("button", { className: "icon-btn icon-btn--small", text: emoji, attrs: { type: "button", "aria-label": `React with ${emoji}` } });
+      button.dataset.action = "react";
+      button.dataset.emoji = emoji;
+      button.addEventListener("click", () => toggleReaction(message, emoji));
+      bar.append(button);
+    }
+    const reply = node("button", { className: "icon-btn icon-btn--small", attrs: { type: "button", "aria-label": "Reply", title: "Reply" } }, [icon("reply")]);
+    reply.dataset.action = "reply";
+    reply.addEventListener("click", () => startReply(message));
+    bar.append(reply);
+  }
+  if (canEdit(message)) {
+    const edit = node("button", { className: "icon-btn icon-btn--small", attrs: { type: "button", "aria-label": "Edit message", title: "Edit" } }, [icon("edit")]);
+    edit.dataset.action = "edit";
+    edit.addEventListener("click", () => startEdit(message));
+    bar.append(edit);
+  }
+  if (canDelete(message)) {
+    const del = node("button", { className: "icon-btn icon-btn--small icon-btn--danger", attrs: { type: "button", "aria-label": "Delete message", title: "Delete" } }, [icon("trash")]);
+    del.dataset.action = "delete";
+    del.addEventListener("click", () => deleteMessage(message));
+    bar.append(del);
+  }
+  return bar.childElementCount ? bar : null;
+}
+
+export function renderMessage(message, { pending = false, failed = null } = {}) {
+  if (message.message_type === "system") {
+    const li = node("li", { className: "msg msg--system", attrs: { id: messageElementId(message) } });
+    li.dataset.id = String(message.id);
+    const text = node("p", { className: "msg__system-text" });
+    if (message.content_html) setSanitisedHtml(text, message.content_html);
+    else text.textContent = message.content;
+    li.append(text, node("time", { text: formatTime(message.created_at), attrs: { datetime: message.created_at } }));
+    return li;
+  }
+  const li = node("li", { className: "msg" });
+  if (message.id) {
+    li.id = messageElementId(message);
+    li.dataset.id = String(message.id);
+  }
+  if (message.client_id) li.dataset.clientId = message.client_id;
+  li.dataset.senderId = String(message.sender.id);
+  li.dataset.createdAt = message.created_at;
+  if (message.sender.id === me.id) li.classList.add("msg--mine");
+  if (message.mentions && message.mentions.includes(me.id)) li.classList.add("msg--mention");
+  if (pending) {
+    li.dataset.pending = "true";
+    li.classList.add("msg--pending");
+  }
+  if (message.is_deleted) li.classList.add("msg--deleted");
+
+  const head = node("div", { className: "msg__head" }, [
+    node("span", { className: "msg__author", text: displayName(message.sender) }),
+    node("time", { text: formatTime(message.created_at), attrs: { datetime: message.created_at, title: new Date(message.created_at).toLocaleString() } }),
+  ]);
+  if (message.is_edited && !message.is_deleted) head.append(node("span", { className: "msg__edited", text: "(edited)" }));
+  if (pending && !failed) head.append(node("span", { className: "msg__status", text: "Sending…" }));
+
+  const body = node("div", { className: "msg__body" }, [head]);
+  if (message.is_deleted) {
+    body.append(node("p", { className: "msg__content msg__content--deleted", text: "This message was deleted." }));
+  } else {
+    const quote = quoteFor(message);
+    if (quote) body.append(quote);
+    if (message.content_html || message.content) {
+      const content = node("div", { className: "msg__content" });
+      if (message.content_html) setSanitisedHtml(content, message.content_html);
+      else content.textContent = message.content;
+      body.append(content);
+    }
+    const attachment = attachmentFor(message);
+    if (attachment) body.append(attachment);
+    const reactions = reactionsFor(message);
+    if (reactions) body.append(reactions);
+  }
+  if (failed) {
+    const row = node("div", { className: "msg__failed", attrs: { role: "alert" } }, [
+      node("span", { text: `Not sent: ${failed}` }),
+    ]);
+    const dismiss = node("button", { className: "link-btn", text: "Dismiss", attrs: { type: "button" } });
+    dismiss.addEventListener("click", () => li.remove());
+    row.append(dismiss);
+    body.append(row);
+  }
+  li.append(avatar(message.sender), body);
+  const actions = pending ? null : actionsFor(message);
+  if (actions) li.append(actions);
+  return li;
+}
+
+export function applyGrouping(li) {
+  if (!li || !li.classList.contains("msg") || li.classList.contains("msg--system")) return;
+  const prev = li.previousElementSibling;
+  const grouped = Boolean(
+    prev && prev.classList.contains("msg") && !prev.classList.contains("msg--system")
+      && prev.dataset.senderId === li.dataset.senderId
+      && Math.abs(new Date(li.dataset.createdAt) - new Date(prev.dataset.createdAt)) < GROUP_WINDOW_MS,
+  );
+  li.classList.toggle("msg--grouped", grouped);
+}
+
+function regroupAround(li) {
+  applyGrouping(li);
+  applyGrouping(li?.nextElementSibling);
+}
+
+// --- keeping the list ---------------------------------------------------------------------
+
+/** Insert or replace a confirmed message, kept in id order, before local echoes. */
+export function upsertMessage(message) {
+  const known = state.messages.get(message.id);
+  if (known && new Date(known.updated_at) > new Date(message.updated_at)) return;
+  state.messages.set(message.id, message);
+  const stickToBottom = isNearBottom();
+  const li = renderMessage(message);
+  const existing = findMessageElement(message.id);
+  if (existing) {
+    existing.replaceWith(li);
+  } else {
+    const echo = message.client_id ? findPendingElement(message.client_id) : null;
+    if (echo) echo.remove();
+    let before = null;
+    for (const item of el.messageList.children) {
+      if (item.dataset.pending || Number(item.dataset.id) > message.id) {
+        before = item;
+        break;
+      }
+    }
+    el.messageList.insertBefore(li, before);
+    if (!known) onNewMessageShown(message, stickToBottom);
+  }
+  regroupAround(li);
+  refreshRepliesTo(message.id);
+}
+
+function refreshRepliesTo(parentId) {
+  for (const child of state.messages.values()) {
+    if (child.reply_to === parentId) {
+      const existing = findMessageElement(child.id);
+      if (existing) {
+        const li = renderMessage(child);
+        existing.replaceWith(li);
+        applyGrouping(li);
+      }
+    }
+  }
+}
+
+function onNewMessageShown(message, stickToBottom) {
+  if (message.sender.id === me.id || stickToBottom) {
+    scrollToBottom();
+  } else {
+    el.newPill.hidden = false;
+  }
+  if (message.sender.id !== me.id) {
+    forgetTyper(message.sender.id);
+    scheduleRead();
+  }
+}
+
+export function showPending(item) {
+  const message = {
+    id: null,
+    client_id: item.client_id,
+    sender: me,
+    message_type: "text",
+    content: item.content,
+    content_html: "",
+    mentions: [],
+    reply_to: item.reply_to,
+    file: null,
+    reactions: [],
+    is_edited: false,
+    is_deleted: false,
+    created_at: new Date().toISOString(),
+    updated_at: new Date().toISOString(),
+  };
+  const li = renderMessage(message, { pending: true });
+  el.messageList.append(li);
+  applyGrouping(li);
+  scrollToBottom();
+}
+
+export function failPending(clientId, detail) {
+  const echo = findPendingElement(clientId);
+  if (!echo) return;
+  const message = {
+    id: null, client_id: clientId, sender: me, message_type: "text",
+    content: echo.querySelector(".msg__content")?.textContent || "", content_html: "",
+    mentions: [], reply_to: null, file: null, reactions: [], is_edited: false, is_deleted: false,
+    created_at: echo.dataset.createdAt, updated_at: echo.dataset.createdAt,
+  };
+  const li = renderMessage(message, { pending: true, failed: detail });
+  li.classList.add("msg--failed");
+  echo.replaceWith(li);
+}
+
+export function applyReaction(frame, added) {
+  const message = state.messages.get(frame.message_id);
+  if (!message) return;
+  const reactions = message.reactions.map((reaction) => ({ ...reaction, user_ids: [...reaction.user_ids] }));
+  let entry = reactions.find((reaction) => reaction.emoji === frame.emoji);
+  if (added) {
+    if (!entry) {
+      entry = { emoji: frame.emoji, count: 0, user_ids: [] };
+      reactions.push(entry);
+    }
+    if (!entry.user_ids.includes(frame.user.id)) {
+      entry.user_ids.push(frame.user.id);
+      entry.count = entry.user_ids.length;
+    }
+  } else if (entry) {
+    entry.user_ids = entry.user_ids.filter((id) => id !== frame.user.id);
+    entry.count = entry.user_ids.length;
+  }
+  const updated = { ...message, reactions: reactions.filter((reaction) => reaction.count > 0) };
+  state.messages.set(message.id, updated);
+  const existing = findMessageElement(message.id);
+  if (existing) {
+    const li = renderMessage(updated);
+    existing.replaceWith(li);
+    applyGrouping(li);
+  }
+}
+
+export function rerenderAllMessages() {
+  for (const message of state.messages.values()) {
+    const existing = findMessageElement(message.id);
+    if (existing && !existing.querySelector(".msg__edit")) {
+      const li = renderMessage(message);
+      existing.replaceWith(li);
+      applyGrouping(li);
+    }
+  }
+}
+
+/** Room and membership events carry the system message that records them ("Ada joined the room."). */
+export function showSystemMessage(frame) {
+  if (frame.message && frame.message.id && frame.message.message_type === "system") upsertMessage(frame.message);
+}
+
+// --- the viewer's actions -----------------------------------------------------------------
+
+async function toggleReaction(message, emoji) {
+  const current = state.messages.get(message.id) || message;
+  const mine = current.reactions.some((reaction) => reaction.emoji === emoji && reaction.user_ids.includes(me.id));
+  try {
+    if (mine) await messageActions.unreact(state.chat, message.id, emoji);
+    else await messageActions.react(state.chat, message.id, emoji);
+  } catch (error) {
+    report(error);
+  }
+}
+
+function startEdit(message) {
+  const li = findMessageElement(message.id);
+  if (!li) return;
+  const content = li.querySelector(".msg__content");
+  const form = node("form", { className: "msg__edit" });
+  const area = node("textarea", { className: "input", attrs: { "aria-label": "Edited message text", rows: "2" } });
+  area.value = message.content;
+  const save = node("button", { className: "btn btn--primary btn--small", text: "Save", attrs: { type: "submit" } });
+  const cancel = node("button", { className: "btn btn--ghost btn--small", text: "Cancel", attrs: { type: "button" } });
+  form.append(area, node("div", { className: "msg__edit-actions" }, [
+    node("span", { className: "muted", text: "Enter to save · Esc to cancel" }), cancel, save,
+  ]));
+  const restore = () => {
+    const fresh = renderMessage(state.messages.get(message.id) || message);
+    li.replaceWith(fresh);
+    applyGrouping(fresh);
+  };
+  cancel.addEventListener("click", restore);
+  area.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") {
+      event.preventDefault();
+      restore();
+      el.input.focus();
+    } else if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      form.requestSubmit();
+    }
+  });
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const text = area.value.trim();
+    if (!text || text === message.content) {
+      restore();
+      return;
+    }
+    if (text.length > config.maxMessageLength) {
+      toast(`Messages are limited to ${config.maxMessageLength} characters.`);
+      return;
+    }
+    try {
+      const sent = await messageActions.edit(state.chat, message.id, text);
+      if (sent.via === "rest") upsertMessage(sent.result);
+      restore();
+    } catch (error) {
+      report(error);
+    }
+  });
+  if (content) content.replaceWith(form);
+  else li.querySelector(".msg__body").append(form);
+  li.querySelector(".msg__actions")?.remove();
+  area.focus();
+  area.setSelectionRange(area.value.length, area.value.length);
+}
+
+async function deleteMessage(message) {
+  try {
+    const sent = await messageActions.delete(state.chat, message.id);
+    if (sent.via === "rest") {
+      upsertMessage({ ...message, is_deleted: true, content: "", content_html: "", file: null, updated_at: new Date().toISOString() });
+    }
+  } catch (error) {
+    report(error);
+  }
+}
+
+export function editLastOwnMessage() {
+  const mine = [...state.messages.values()].filter(canEdit).sort((a, b) => b.id - a.id);
+  if (mine.length) startEdit(mine[0]);
+}
+
+// --- history -------------------------------------------------------------------------------
+
+export async function loadHistory(roomId, token) {
+  const data = await rest.listMessages(roomId);
+  if (token !== state.openToken) return;
+  // Local echoes of messages not yet confirmed stay below the reloaded history.
+  const echoes = [...el.messageList.querySelectorAll("li[data-pending]")];
+  el.messageList.replaceChildren();
+  state.messages.clear();
+  for (const message of data.results) state.messages.set(message.id, message);
+  const confirmed = new Set(data.results.map((message) => message.client_id).filter(Boolean));
+  for (const clientId of confirmed) state.chat?.discard(clientId);
+  const items = data.results.map((message) => renderMessage(message));
+  el.messageList.append(...items, ...echoes.filter((echo) => !confirmed.has(echo.dataset.clientId)));
+  items.forEach(applyGrouping);
+  echoes.forEach(applyGrouping);
+  state.olderUrl = data.older ? sameOriginPath(data.older) : null;
+  scrollToBottom();
+  scheduleRead();
+}
+
+export async function loadOlder() {
+  if (!state.olderUrl || state.loadingOlder || !state.room) return;
+  state.loadingOlder = true;
+  const token = state.openToken;
+  el.messages.setAttribute("aria-busy", "true");
+  try {
+    const data = await rest.followPage(state.olderUrl);
+    if (token !== state.openToken) return;
+    const box = el.messages;
+    const previousHeight = box.scrollHeight;
+    const previousTop = box.scrollTop;
+    const fresh = data.results.filter((message) => !state.messages.has(message.id));
+    for (const message of fresh) state.messages.set(message.id, message);
+    const items = fresh.map((message) => renderMessage(message));
+    el.messageList.prepend(...items);
+    items.forEach(applyGrouping);
+    applyGrouping(items.length ? items[items.length - 1].nextElementSibling : null);
+    box.scrollTop = previousTop + (box.scrollHeight - previousHeight);
+    state.olderUrl = data.older ? sameOriginPath(data.older) : null;
+    for (const message of fresh) refreshRepliesTo(message.id);
+  } catch (error) {
+    report(error);
+  } finally {
+    state.loadingOlder = false;
+    el.messages.removeAttribute("aria-busy");
+  }
+}
+
+export function bindMessages() {
+  el.messages.addEventListener("scroll", () => {
+    if (el.messages.scrollTop < 120) loadOlder();
+    if (isNearBottom()) {
+      el.newPill.hidden = true;
+      scheduleRead();
+    }
+  }, { passive: true });
+  el.newPill.addEventListener("click", scrollToBottom);
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible") scheduleRead();
+  });
+  el.lightbox.addEventListener("click", (event) => {
+    if (event.target === el.lightbox) el.lightbox.close();
+  });
+}

@@ -1,0 +1,85 @@
+/**
+ * The participants panel of the open room: who is in it, their presence and
+ * role, and the moderators' mute and remove buttons.
+ */
+import { rest } from "./client.js";
+import { updateComposerAccess } from "./composer.js";
+import { $, avatar, displayName, el, node, report, toast } from "./dom.js";
+import { canModerate, me, state } from "./state.js";
+
+const STATUS_LABELS = { online: "Online", away: "Away", busy: "Busy", offline: "Offline" };
+
+export async function loadParticipants(roomId, token) {
+  const list = await rest.listParticipants(roomId);
+  if (token !== state.openToken) return;
+  state.participants = new Map(list.filter((p) => p.is_active !== false).map((p) => [p.user.id, p]));
+  renderParticipants();
+  updateComposerAccess();
+}
+
+export function renderParticipants() {
+  const people = [...state.participants.values()].sort((a, b) => {
+    const rank = (p) => (state.presence.get(p.user.id) || "offline") === "offline" ? 1 : 0;
+    return rank(a) - rank(b) || displayName(a.user).localeCompare(displayName(b.user));
+  });
+  el.participantCount.textContent = String(people.length);
+  const items = people.map((participant) => {
+    const status = state.presence.get(participant.user.id) || "offline";
+    const li = node("li", { className: "person" });
+    li.dataset.userId = String(participant.user.id);
+    const who = node("div", { className: "person__who" }, [
+      node("span", { className: "person__name", text: displayName(participant.user) + (participant.user.id === me.id ? " (you)" : "") }),
+      node("span", { className: "person__status", text: STATUS_LABELS[status] || status }),
+    ]);
+    li.append(avatar(participant.user, { withPresence: true }), who);
+    if (participant.role !== "member") li.append(node("span", { className: `role role--${participant.role}`, text: participant.role }));
+    if (participant.is_muted) li.append(node("span", { className: "role role--muted", text: "muted" }));
+    if (canModerate() && participant.user.id !== me.id && participant.role !== "admin") {
+      const actions = node("div", { className: "person__actions" });
+      const mute = node("button", {
+        className: "btn btn--ghost btn--small",
+        text: participant.is_muted ? "Unmute" : "Mute",
+        attrs: { type: "button", "aria-label": `${participant.is_muted ? "Unmute" : "Mute"} ${displayName(participant.user)}` },
+      });
+      mute.addEventListener("click", () => moderate(participant, { is_muted: !participant.is_muted }));
+      const remove = node("button", {
+        className: "btn btn--ghost btn--small btn--danger",
+        text: "Remove",
+        attrs: { type: "button", "aria-label": `Remove ${displayName(participant.user)} from the room` },
+      });
+      remove.addEventListener("click", () => moderate(participant, null));
+      actions.append(mute, remove);
+      li.append(actions);
+    }
+    return li;
+  });
+  el.participantList.replaceChildren(...items);
+}
+
+async function moderate(participant, changes) {
+  const roomId = state.room.id;
+  try {
+    if (changes === null) {
+      await rest.removeParticipant(roomId, participant.user.id);
+      state.participants.delete(participant.user.id);
+      toast(`${displayName(participant.user)} was removed.`, "info");
+    } else {
+      const updated = await rest.updateParticipant(roomId, participant.user.id, changes);
+      if (updated && updated.user) state.participants.set(updated.user.id, updated);
+    }
+    renderParticipants();
+  } catch (error) {
+    report(error);
+  }
+}
+
+export function toggleParticipants(show = el.participants.hidden) {
+  el.participants.hidden = !show;
+  el.participantsButton.setAttribute("aria-expanded", show ? "true" : "false");
+  el.layout.classList.toggle("layout--participants-open", show);
+}
+
+export function bindParticipants() {
+  el.participantsButton.addEventListener("click", () => toggleParticipants());
+  $("participants-close").addEventListener("click", () => toggleParticipants(false));
+}

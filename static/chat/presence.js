@@ -1,0 +1,53 @@
+/**
+ * The viewer's own socket: presence of the people they share rooms with, unread
+ * counts and mentions for the room list, and the viewer's status.
+ */
+import { PresenceClient, resolveSocketUrl } from "./client.js";
+import { displayName, el, goToLogin, report, toast } from "./dom.js";
+import { renderParticipants } from "./participants.js";
+import { loadRooms, renderRoomList } from "./roomlist.js";
+import { config, state } from "./state.js";
+
+function updatePresenceDots(userId) {
+  const status = state.presence.get(userId) || "offline";
+  for (const dot of document.querySelectorAll(`.presence-dot[data-user-id="${userId}"]`)) dot.dataset.status = status;
+}
+
+export function startPresence() {
+  const presence = new PresenceClient({
+    url: resolveSocketUrl(config.presenceWebsocketUrl),
+    heartbeatInterval: config.heartbeatInterval,
+  });
+  presence.addEventListener("presence.snapshot", (event) => {
+    for (const item of event.detail.users) state.presence.set(item.user.id, item.status);
+    for (const userId of state.presence.keys()) updatePresenceDots(userId);
+    renderParticipants();
+  });
+  presence.addEventListener("presence", (event) => {
+    state.presence.set(event.detail.user.id, event.detail.status);
+    updatePresenceDots(event.detail.user.id);
+    if (state.participants.has(event.detail.user.id)) renderParticipants();
+  });
+  presence.addEventListener("unread", (event) => {
+    const { room_id: roomId, unread_count: count } = event.detail;
+    const room = state.rooms.get(roomId);
+    if (!room) {
+      loadRooms().catch(report);
+      return;
+    }
+    room.unread_count = roomId === state.room?.id ? 0 : count;
+    renderRoomList();
+  });
+  presence.addEventListener("notification", (event) => {
+    const { room_id: roomId, message } = event.detail;
+    if (roomId === state.room?.id && document.visibilityState === "visible") return;
+    state.mentions.set(roomId, (state.mentions.get(roomId) || 0) + 1);
+    const room = state.rooms.get(roomId);
+    toast(`${displayName(message.sender)} mentioned you${room ? ` in ${room.name}` : ""}.`, "info");
+    renderRoomList();
+  });
+  presence.addEventListener("auth.required", goToLogin);
+  presence.connect();
+  el.statusSelect.addEventListener("change", () => presence.setStatus(el.statusSelect.value));
+  return presence;
+}
