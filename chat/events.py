@@ -10,14 +10,17 @@ socket forwards the same bytes without re-encoding (see docs/ARCHITECTURE.md):
 - ``{"type": "user.control", "action", "room_id"}`` on ``user.<id>``: ``room.revoked``
   (close that room's sockets with 4403) and ``rooms.changed`` (re-read memberships).
 
-The channel layer is best effort; consumers recover anything it drops from the
+Inside a server process the services publish through the process hub
+(chat.consumers.hub): the event reaches this process's sockets at once and the
+channel layer carries it to the others. Elsewhere (management commands, tests
+without a running socket loop) ``send`` hands it to the channel layer directly.
+The channel layer is best effort; sockets recover anything it drops from the
 RoomEvent log by ``seq``.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -29,7 +32,6 @@ from django.db import transaction
 from chat.models import ChatRoom, RoomEvent
 
 logger = logging.getLogger(__name__)
-_failures = threading.local()
 
 
 def room_group(room_id: int) -> str:
@@ -44,25 +46,29 @@ def encode(payload: dict[str, Any]) -> str:
     return orjson.dumps(payload).decode()
 
 
-def failed_sends() -> int:
-    """How many group sends have failed in the calling thread so far.
-
-    A consumer compares the count before and after a service call to learn that
-    the event it caused was not broadcast, and then serves it from the log.
-    """
-    return getattr(_failures, "count", 0)
+def for_layer(group: str, message: dict[str, Any]) -> dict[str, Any]:
+    """The message as the channel layer carries it: a user group's messages name
+    their user, so the receiving process knows whose sockets they are for."""
+    if group.startswith("user."):
+        return {**message, "user_id": int(group.removeprefix("user."))}
+    return message
 
 
 def send(group: str, message: dict[str, Any]) -> None:
     """Send one message to one group, now. Failures are logged, never raised:
     the change is already committed and clients recover it through replay."""
+    from chat.consumers.hub import running_hub
+
+    hub = running_hub()
+    if hub is not None:
+        hub.publish_threadsafe(group, message)
+        return
     layer = get_channel_layer()
     if layer is None:
         return
     try:
-        async_to_sync(layer.group_send)(group, message)
+        async_to_sync(layer.group_send)(group, for_layer(group, message))
     except Exception:
-        _failures.count = failed_sends() + 1
         logger.warning(
             "group_send to %s failed; clients will recover by replay", group, exc_info=True
         )

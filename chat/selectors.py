@@ -353,3 +353,8 @@ def member_unread_states(user: User, room_ids: list[int] | None = None) -> list[
         UnreadState(room_id=pk, unread_count=count, last_read_id=last_read or 0)
         for pk, count, last_read in rooms.values_list("pk", "unread_count", "my_last_read")
     ]
+
+
+def rooms_last_seq(room_ids: list[int]) -> list[tuple[int, int]]:
+    """``(room id, last_seq)`` of several rooms, in one query."""
+    return list(ChatRoom.objects.filter(pk__in=room_ids).values_list("pk", "last_seq"))

@@ -1,9 +1,8 @@
-"""What every socket shares: frame parsing, error frames, heartbeat, re-checking
-credentials, socket registration, and surviving a channel-layer outage."""
+"""What every socket shares: frame parsing, error frames, re-checking credentials,
+its place in the process hub (chat.consumers.hub) and its registration."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import math
@@ -15,16 +14,13 @@ from typing import Any, ClassVar
 import orjson
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
-from channels.layers import get_channel_layer
-from channels.utils import await_many_dispatch
 from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError
 
-from chat import errors, events
-from chat.consumers import sweeper
+from chat import errors
 from chat.consumers.db import run_sync
-from chat.services import presence as presence_services
+from chat.consumers.hub import Hub, get_hub, socket_key
 from chat.ws_auth import credentials_valid
 
 logger = logging.getLogger(__name__)
@@ -33,11 +29,10 @@ CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
 CLOSE_HEARTBEAT = 4408
-CLOSE_TOO_LARGE = 1009
+CLOSE_TOO_LARGE = 4413
 
 MAX_DEPTH = 8
 AUTH_CACHE_SECONDS = 1.0
-GROUP_REFRESH_SECONDS = 3600.0
 RATE_RE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*(s|sec|m|min|h|hour|d|day)\s*$")
 RATE_UNITS = {
     "s": 1,
@@ -123,17 +118,14 @@ def check_send_rate(user_id: int) -> None:
         raise errors.RateLimited(retry_after=math.ceil((window + 1) * period - now))
 
 
-def connection_timeout() -> float:
-    return float(settings.CHAT_CONNECTION_TIMEOUT)
-
-
 class SocketConsumer(AsyncWebsocketConsumer):
     """Base of the room and presence sockets.
 
-    Client frames are dispatched through ``frames`` (frame type → handler); a
-    client's ``type`` never names a method. Every outcome of a frame is a
-    broadcast event or an ``error`` frame; the socket stays open unless the
-    user's credentials or access ended.
+    A socket owns no channel-layer channel: the process hub receives each event
+    once and hands it to the sockets that want it. Client frames are dispatched
+    through ``frames`` (frame type → handler); a client's ``type`` never names a
+    method. Every outcome of a frame is a broadcast event or an ``error`` frame;
+    the socket stays open unless the user's credentials or access ended.
     """
 
     frames: ClassVar[dict[str, Callable[..., Any]]] = {}
@@ -142,78 +134,39 @@ class SocketConsumer(AsyncWebsocketConsumer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.user: Any = None
+        self.hub: Hub | None = None
+        self.key = ""
         self.closed = False
         self.registered = False
-        self.groups_wanted: set[str] = set()
-        self.groups_joined: set[str] = set()
-        self.groups_refreshed = time.monotonic()
         self.last_activity = time.monotonic()
+        self.next_check = 0.0
         self.auth_checked = 0.0
-        self.ticker: asyncio.Task[None] | None = None
-
-    # --- surviving the channel layer ------------------------------------------------
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        """AsyncConsumer.__call__, except that a channel layer that cannot be
-        reached (Redis down) neither fails the handshake nor ends the socket:
-        receiving retries with backoff, and the log fills what was missed."""
+        """Only the client's messages: no channel of its own (see chat.consumers.hub)."""
         self.scope = scope
-        self.channel_layer = get_channel_layer(self.channel_layer_alias)
-        self.channel_name = f"unjoined.{id(self)}"
-        try:
-            self.channel_name = await self.channel_layer.new_channel()
-        except Exception:
-            logger.warning("channel layer unavailable at connect", exc_info=True)
+        self.channel_layer = None
+        self.channel_name = ""
         self.base_send = send
         with contextlib.suppress(StopConsumer):
-            await await_many_dispatch([receive, self._layer_receive], self.dispatch)
+            while True:
+                await self.dispatch(await receive())
 
-    async def _layer_receive(self) -> dict[str, Any]:
-        delay = 0.5
-        while True:
-            try:
-                return await self.channel_layer.receive(self.channel_name)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                logger.warning("channel layer receive failed; retrying in %ss", delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
-
-    async def join(self, group: str) -> None:
-        self.groups_wanted.add(group)
-        try:
-            await self.channel_layer.group_add(group, self.channel_name)
-        except Exception:
-            logger.warning("group_add %s failed; retrying on the next tick", group)
-            self.groups_joined.discard(group)
-        else:
-            self.groups_joined.add(group)
-
-    async def leave(self, group: str) -> None:
-        self.groups_wanted.discard(group)
-        self.groups_joined.discard(group)
-        try:
-            await self.channel_layer.group_discard(group, self.channel_name)
-        except Exception:
-            logger.warning("group_discard %s failed", group)
-
-    async def rejoin_groups(self) -> bool:
-        """Join groups a layer failure kept us out of, and refresh all of them well
-        inside ``group_expiry``. True if some group had been missing."""
-        missing = self.groups_wanted - self.groups_joined
-        refresh = time.monotonic() - self.groups_refreshed > GROUP_REFRESH_SECONDS
-        if refresh:
-            self.groups_refreshed = time.monotonic()
-        for group in sorted(self.groups_wanted if refresh else missing):
-            await self.join(group)
-        return bool(missing)
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        kind = message["type"]
+        if kind == "websocket.receive":
+            await self.websocket_receive(message)
+        elif kind == "websocket.connect":
+            await self.websocket_connect(message)
+        elif kind == "websocket.disconnect":
+            await self.disconnect(message.get("code", 1000))
+            raise StopConsumer
 
     # --- sending ----------------------------------------------------------------------
 
     async def send_text(self, text: str) -> None:
         if not self.closed:
-            await self.send(text_data=text)
+            await self.base_send({"type": "websocket.send", "text": text})
 
     async def send_frame(self, frame: dict[str, Any]) -> None:
         await self.send_text(orjson.dumps(frame).decode())
@@ -231,13 +184,14 @@ class SocketConsumer(AsyncWebsocketConsumer):
 
     async def end(self, code: int) -> None:
         if not self.closed:
-            await self.close(code=code)
             self.closed = True
+            await self.close(code=code)
 
     # --- connect / disconnect -----------------------------------------------------------
 
     async def authenticate(self) -> bool:
-        """Accept, and close with 4401 if the handshake carried no valid credentials."""
+        """Accept, and close with 4401 if the handshake carried no valid credentials;
+        else take this socket's place in the process hub."""
         await self.accept()
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
@@ -245,61 +199,42 @@ class SocketConsumer(AsyncWebsocketConsumer):
             return False
         self.user = user
         self.auth_checked = time.monotonic()
+        self.key = socket_key()
+        self.hub = get_hub()
+        await self.hub.add_socket(self)
         return True
 
-    def register_sync(self) -> None:
-        presence_services.connection_open(user=self.user, channel_name=self.channel_name)
+    async def register(self) -> None:
+        """Count this socket for the user's presence (online across processes)."""
+        assert self.hub is not None
+        await self.hub.register("open", self.user, self.key)
         self.registered = True
 
     def start(self) -> None:
-        """The socket is set up: start its tick and this process's sweeper."""
+        """The socket is set up: the hub's ticker watches it from now on."""
         self.last_activity = time.monotonic()
-        self.ticker = asyncio.get_running_loop().create_task(self._tick_loop())
-        sweeper.ensure_started()
+        self.next_check = self.last_activity + float(
+            getattr(settings, "CHAT_WS_REVALIDATE_SECONDS", 15)
+        )
 
     async def disconnect(self, code: int) -> None:
         self.closed = True
-        if self.ticker is not None:
-            self.ticker.cancel()
-        for group in list(self.groups_wanted):
-            await self.leave(group)
-        if self.registered:
-            try:
-                await run_sync(presence_services.connection_close)(
-                    user_id=self.user.pk, channel_name=self.channel_name
-                )
-            except Exception:
-                logger.warning("could not unregister socket %s", self.channel_name, exc_info=True)
-        await self.on_disconnect()
+        if self.hub is None:
+            return
+        try:
+            await self.on_disconnect()
+        finally:
+            await self.hub.remove_socket(self)
+            if self.registered:
+                await self.hub.register("close", self.user, self.key)
 
     async def on_disconnect(self) -> None:
-        """Subclass hook: extra cleanup."""
+        """Subclass hook: leave the hub's feeds, extra cleanup."""
 
-    # --- heartbeat and re-validation -------------------------------------------------------
+    # --- heartbeat and re-validation (driven by the hub's ticker) ----------------------------
 
-    def tick_interval(self) -> float:
-        return max(
-            0.05, min(float(getattr(settings, "CHAT_WS_TICK_SECONDS", 5)), connection_timeout() / 3)
-        )
-
-    async def _tick_loop(self) -> None:
-        revalidate_every = float(getattr(settings, "CHAT_WS_REVALIDATE_SECONDS", 15))
-        next_check = time.monotonic() + revalidate_every
-        while not self.closed:
-            await asyncio.sleep(self.tick_interval())
-            if time.monotonic() - self.last_activity > connection_timeout():
-                await self.end(CLOSE_HEARTBEAT)
-                return
-            try:
-                rejoined = await self.rejoin_groups()
-                if rejoined or time.monotonic() >= next_check:
-                    next_check = time.monotonic() + revalidate_every
-                    await self.revalidate()
-            except CloseSocket as close:
-                await self.end(close.code)
-                return
-            except Exception:
-                logger.warning("socket tick failed", exc_info=True)
+    async def timed_out(self) -> None:
+        await self.end(CLOSE_HEARTBEAT)
 
     def check_credentials_sync(self, *, force: bool = False) -> None:
         """Raise CloseSocket(4401) if the session or token ended (cached ~1 s)."""
@@ -314,9 +249,12 @@ class SocketConsumer(AsyncWebsocketConsumer):
             raise CloseSocket(CLOSE_UNAUTHENTICATED)
         self.auth_checked = time.monotonic()
 
-    async def revalidate(self) -> None:
-        """Periodic check; subclasses extend it. Raises CloseSocket."""
-        await run_sync(self.check_credentials_sync)(force=True)
+    def revalidate_sync(self) -> None:
+        """Periodic check in a database thread; subclasses extend it. Raises CloseSocket."""
+        self.check_credentials_sync(force=True)
+
+    async def revalidated(self) -> None:
+        """After a periodic check passed: subclass hook."""
 
     # --- receiving frames ------------------------------------------------------------------
 
@@ -355,16 +293,13 @@ class SocketConsumer(AsyncWebsocketConsumer):
                 errors.BadRequest("The frame could not be handled."), frame_ref(frame)
             )
 
-    async def call(self, function: Callable[..., Any], *args: Any) -> tuple[Any, bool]:
+    async def call(self, function: Callable[..., Any], *args: Any) -> Any:
         """Run ``function`` (sync: services, selectors) in a database thread after
-        re-checking credentials. Returns its result and whether a broadcast it
-        caused failed (the caller then serves the event from the log)."""
+        re-checking credentials."""
 
-        def run() -> tuple[Any, bool]:
+        def run() -> Any:
             self.check_credentials_sync()
-            before = events.failed_sends()
-            result = function(*args)
-            return result, events.failed_sends() > before
+            return function(*args)
 
         return await run_sync(run)()
 

@@ -1,8 +1,9 @@
 """``/ws/presence/``: the user's own stream.
 
-It follows the groups of the user's rooms (presence is broadcast once per room
-group, so repeats are dropped) and ``user.<id>`` (mentions, unread counts, and
-``rooms.changed``, which makes it re-read the user's rooms). Unread counts are
+It watches the hub feeds of the user's rooms (presence is broadcast once per
+room, so repeats are dropped) and gets the messages of ``user.<id>`` (mentions,
+unread counts, and ``rooms.changed``, which makes it re-read the user's rooms;
+the periodic re-validation re-reads them too, in case that message was lost). Unread counts are
 loaded at connect and kept current from the rooms' ``message.created`` and
 ``message.deleted`` events, so a new message costs no query per socket.
 """
@@ -13,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from chat import events, selectors, services
+from chat import selectors, services
 from chat.consumers.base import SocketConsumer
 from chat.consumers.db import run_sync
 from chat.payloads import presence_payload
@@ -27,47 +28,61 @@ class PresenceConsumer(SocketConsumer):
         self.room_ids: set[int] = set()
         self.unread: dict[int, list[int]] = {}  # room id → [unread count, last read id]
         self.seen: dict[int, tuple[str, str]] = {}  # user id → (status, last_seen) sent
+        # Hub messages that arrive before the snapshot is sent wait here.
+        self.pending: list[tuple[Any, tuple[Any, ...]]] | None = []
 
     async def connect(self) -> None:
         if not await self.authenticate():
             return
+        assert self.hub is not None
         room_ids = await run_sync(selectors.user_room_ids)(self.user.pk)
-        await self.join(events.user_group(self.user.pk))
-        for room_id in room_ids:
-            await self.join(events.room_group(room_id))
         self.room_ids = set(room_ids)
+        await self.hub.watch(self.room_ids, self)
+        await self.register()
         snapshot = await run_sync(self._connect_sync)()
         for entry in snapshot:
             self.seen[entry["user"]["id"]] = (entry["status"], entry["last_seen"])
         await self.send_frame({"type": "presence.snapshot", "users": snapshot})
+        # What arrived while connecting follows the snapshot, repeats dropped.
+        pending, self.pending = self.pending, None
+        for handler, args in pending or ():
+            await handler(*args)
         self.start()
 
     def _connect_sync(self) -> list[dict[str, Any]]:
-        self.register_sync()
         self._load_unread(None)
         return [presence_payload(item) for item in selectors.co_member_presences(self.user)]
+
+    async def on_disconnect(self) -> None:
+        if self.hub is not None:
+            room_ids, self.room_ids = self.room_ids, set()
+            await self.hub.unwatch(room_ids, self)
 
     def _load_unread(self, room_ids: list[int] | None) -> None:
         for state in selectors.member_unread_states(self.user, room_ids):
             self.unread[state.room_id] = [state.unread_count, state.last_read_id]
 
-    # --- channel-layer messages -------------------------------------------------------------
+    # --- from the hub ------------------------------------------------------------------------
 
-    async def room_ephemeral(self, message: dict[str, Any]) -> None:
-        frame = orjson.loads(message["text"])
+    async def room_ephemeral(self, frame: dict[str, Any], text: str) -> None:
+        if self.pending is not None:
+            self.pending.append((self.room_ephemeral, (frame, text)))
+            return
         if frame.get("type") != "presence":
             return
         key = (frame["status"], frame["last_seen"])
         if self.seen.get(frame["user"]["id"]) == key:
             return
         self.seen[frame["user"]["id"]] = key
-        await self.send_text(message["text"])
+        await self.send_text(text)
 
-    async def room_event(self, message: dict[str, Any]) -> None:
-        state = self.unread.get(message["room_id"])
+    async def room_event(self, room_id: int, event: dict[str, Any]) -> None:
+        if self.pending is not None:
+            self.pending.append((self.room_event, (room_id, event)))
+            return
+        state = self.unread.get(room_id)
         if state is None:
             return
-        event = orjson.loads(message["text"])
         if event.get("type") not in COUNTED_EVENTS:
             return
         payload = event["message"]
@@ -81,11 +96,12 @@ class PresenceConsumer(SocketConsumer):
         before = state[0]
         state[0] = before + 1 if event["type"] == "message.created" else max(0, before - 1)
         if state[0] != before:
-            await self.send_frame(
-                {"type": "unread", "room_id": message["room_id"], "unread_count": state[0]}
-            )
+            await self.send_frame({"type": "unread", "room_id": room_id, "unread_count": state[0]})
 
     async def user_event(self, message: dict[str, Any]) -> None:
+        if self.pending is not None:
+            self.pending.append((self.user_event, (message,)))
+            return
         frame = orjson.loads(message["text"])
         if frame.get("type") == "unread" and frame.get("room_id") in self.unread:
             # The read marker moved: reload it with the count it produced.
@@ -93,23 +109,35 @@ class PresenceConsumer(SocketConsumer):
         await self.send_text(message["text"])
 
     async def user_control(self, message: dict[str, Any]) -> None:
-        if message.get("action") != "rooms.changed":
+        if self.pending is not None:
+            self.pending.append((self.user_control, (message,)))
             return
+        if message.get("action") == "rooms.changed":
+            await self.follow_rooms()
+
+    async def follow_rooms(self) -> None:
+        """Re-read the user's rooms: watch new ones, drop left ones, recount."""
+        assert self.hub is not None
         room_ids = set(await run_sync(selectors.user_room_ids)(self.user.pk))
-        for room_id in sorted(room_ids - self.room_ids):
-            await self.join(events.room_group(room_id))
-        for room_id in sorted(self.room_ids - room_ids):
-            await self.leave(events.room_group(room_id))
+        if room_ids == self.room_ids:
+            return
+        added, removed = room_ids - self.room_ids, self.room_ids - room_ids
+        await self.hub.watch(sorted(added), self)
+        await self.hub.unwatch(sorted(removed), self)
+        for room_id in removed:
             self.unread.pop(room_id, None)
         self.room_ids = room_ids
         before = {room_id: state[0] for room_id, state in self.unread.items()}
         await run_sync(self._load_unread)(sorted(room_ids))
-        # Events of a new room published before its group was joined are counted here.
+        # Events of a new room published before it was watched are counted here.
         for room_id, state in sorted(self.unread.items()):
             if before.get(room_id, 0) != state[0]:
                 await self.send_frame(
                     {"type": "unread", "room_id": room_id, "unread_count": state[0]}
                 )
+
+    async def revalidated(self) -> None:
+        await self.follow_rooms()
 
     # --- client frames ------------------------------------------------------------------------
 

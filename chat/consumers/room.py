@@ -1,17 +1,14 @@
 """``/ws/chat/<room_id>/[?after_seq=N]``: one room's socket.
 
 Ordering: the socket remembers ``last_sent`` (the seq of the newest room event
-it sent). Live events at or below it are dropped; an event above
-``last_sent + 1`` means something was missed (a dropped group send, commits of
-two processes published out of order, a Redis outage), so the missing range is
-read from the RoomEvent log and sent in order. On connect the socket joins its
-groups first and only then reads ``last_seq`` and replays, so a live event
-published meanwhile waits in the channel and is deduplicated by seq.
+it sent); its room's feed in the process hub (chat.consumers.hub) sends it the
+events that follow, in order, filling gaps from the RoomEvent log. On connect
+the socket joins the feed first and only then reads ``last_seq`` and replays,
+so an event published meanwhile is kept by the feed and deduplicated by seq.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from typing import Any
 from urllib.parse import parse_qs
@@ -27,6 +24,7 @@ from chat.consumers.base import (
     check_send_rate,
 )
 from chat.consumers.db import run_sync
+from chat.consumers.hub import RESYNC, RoomFeed
 from chat.payloads import room_payload, user_payload
 
 
@@ -46,7 +44,7 @@ class ChatConsumer(SocketConsumer):
         super().__init__(*args, **kwargs)
         self.room_id = 0
         self.last_sent = 0
-        self.delivery = asyncio.Lock()
+        self.feed: RoomFeed | None = None
         self.typing = False
 
     # --- connect ---------------------------------------------------------------------
@@ -54,37 +52,35 @@ class ChatConsumer(SocketConsumer):
     async def connect(self) -> None:
         if not await self.authenticate():
             return
+        assert self.hub is not None
         self.room_id = int(self.scope["url_route"]["kwargs"]["room_id"])
-        try:
-            await run_sync(selectors.room_get_visible)(self.user, self.room_id)
-        except errors.NotFound:
-            await self.end(CLOSE_NOT_FOUND)
-            return
-        await self.join(events.room_group(self.room_id))
-        await self.join(events.user_group(self.user.pk))
+        feed = await self.hub.feed(self.room_id)
+        self.feed = feed
         try:
             ready, last_seq = await run_sync(self._ready_sync)()
         except errors.NotFound:
             await self.end(CLOSE_NOT_FOUND)
             return
+        await self.register()
         await self.send_text(ready)
         after = _after_seq(self.scope)
-        async with self.delivery:
-            if after is None:
-                self.last_sent = last_seq
-            elif not await run_sync(replay.history_kept)(self.room_id, after, last_seq):
-                await self.send_text('{"type":"resync.required"}')
-                self.last_sent = last_seq
-            else:
-                self.last_sent = after
-                await self._fill(upto=last_seq)
+        if after is None:
+            self.last_sent = last_seq
+        elif not await feed.history_kept(after, last_seq):
+            await self.send_text(RESYNC)
+            self.last_sent = last_seq
+        else:
+            self.last_sent = after
+            await feed.replay_to(self, upto=last_seq)
+        feed.note_last_seq(last_seq)
+        feed.sockets.append(self)
+        await feed.pump()
         self.start()
 
     def _ready_sync(self) -> tuple[str, int]:
-        """Register the socket and build ``connection.ready``; reads ``last_seq``
-        after the groups were joined."""
+        """``connection.ready`` and ``last_seq``, read after the feed was joined;
+        NotFound if the room is not visible."""
         room = selectors.room_get_for_user(self.user, self.room_id)
-        self.register_sync()
         frame = {
             "type": "connection.ready",
             "room": room_payload(room),
@@ -93,62 +89,13 @@ class ChatConsumer(SocketConsumer):
         }
         return events.encode(frame), room.last_seq
 
-    # --- delivery ----------------------------------------------------------------------
-
-    async def _fill(self, *, upto: int | None = None) -> None:
-        """Send logged events after ``last_sent`` (up to ``upto``) in order. Hold
-        ``self.delivery``. If the log no longer has them, ask for a resync."""
-        while True:
-            batch = await run_sync(replay.events_after)(self.room_id, self.last_sent, upto=upto)
-            if not batch:
-                return
-            if batch[0][0] != self.last_sent + 1:
-                await self.send_text('{"type":"resync.required"}')
-                self.last_sent = await run_sync(selectors.room_last_seq)(self.room_id)
-                return
-            for seq, text in batch:
-                await self.send_text(text)
-                self.last_sent = seq
-            if len(batch) < replay.REPLAY_BATCH:
-                return
-
-    async def room_event(self, message: dict[str, Any]) -> None:
-        seq = message["seq"]
-        async with self.delivery:
-            if seq <= self.last_sent:
-                return
-            if seq == self.last_sent + 1:
-                await self.send_text(message["text"])
-                self.last_sent = seq
-            else:
-                await self._fill(upto=seq)
-
-    async def catch_up(self) -> None:
-        async with self.delivery:
-            await self._fill()
-
-    async def room_ephemeral(self, message: dict[str, Any]) -> None:
-        await self.send_text(message["text"])
-
-    async def user_event(self, message: dict[str, Any]) -> None:
-        """Notifications and unread counts belong to the presence socket."""
-
-    async def user_control(self, message: dict[str, Any]) -> None:
-        if message.get("action") == "room.revoked" and message.get("room_id") == self.room_id:
-            await self.leave(events.room_group(self.room_id))
-            await self.end(CLOSE_FORBIDDEN)
-
-    async def revalidate(self) -> None:
-        last_seq = await run_sync(self._revalidate_sync)()
-        if last_seq > self.last_sent:
-            await self.catch_up()
-
-    def _revalidate_sync(self) -> int:
-        self.check_credentials_sync(force=True)
-        self._room()
-        return selectors.room_last_seq(self.room_id)
-
     async def on_disconnect(self) -> None:
+        if self.feed is not None:
+            assert self.hub is not None
+            if self in self.feed.sockets:
+                self.feed.sockets.remove(self)
+            self.feed = None
+            await self.hub.release_feed(self.room_id)
         if self.typing and self.user is not None:
             # The socket is gone either way; a typing flag left behind expires.
             with contextlib.suppress(Exception):
@@ -156,6 +103,19 @@ class ChatConsumer(SocketConsumer):
 
     def _stop_typing_sync(self) -> None:
         services.typing_set(actor=self.user, room=self._room(), is_typing=False)
+
+    # --- from the hub ------------------------------------------------------------------------
+
+    async def user_event(self, message: dict[str, Any]) -> None:
+        """Notifications and unread counts belong to the presence socket."""
+
+    async def user_control(self, message: dict[str, Any]) -> None:
+        if message.get("action") == "room.revoked" and message.get("room_id") == self.room_id:
+            await self.end(CLOSE_FORBIDDEN)
+
+    def revalidate_sync(self) -> None:
+        self.check_credentials_sync(force=True)
+        self._room()
 
     # --- client frames (run in a database thread) ------------------------------------------
 
@@ -221,22 +181,15 @@ class ChatConsumer(SocketConsumer):
         services.room_mark_read(actor=self.user, room=self._room(), message_id=frame["message_id"])
 
     async def _write(self, function: Any, frame: dict[str, Any]) -> Any:
-        result, broadcast_failed = await self.call(function, frame)
-        if broadcast_failed:
-            # The change is committed but was not broadcast: serve it (and anything
-            # else missed) from the log, so the sender still gets its acknowledgement.
-            await self.catch_up()
-        return result
+        return await self.call(function, frame)
 
     async def frame_message_send(self, frame: dict[str, Any]) -> None:
         repeat = await self._write(self._message_send, frame)
-        if repeat is not None:
-            async with self.delivery:
-                # A client_id sent before: answer with its message.created again
-                # (its original seq, the message as it is now) unless this socket
-                # is still to deliver that seq in order anyway.
-                if orjson.loads(repeat)["seq"] <= self.last_sent:
-                    await self.send_text(repeat)
+        # A client_id sent before: answer with its message.created again (its
+        # original seq, the message as it is now) unless this socket is still to
+        # deliver that seq in order anyway.
+        if repeat is not None and orjson.loads(repeat)["seq"] <= self.last_sent:
+            await self.send_text(repeat)
 
     async def frame_message_edit(self, frame: dict[str, Any]) -> None:
         await self._write(self._message_edit, frame)

@@ -156,6 +156,63 @@ def connection_close(*, user_id: int, channel_name: str) -> bool:
     return _offline_if_no_socket(presence)
 
 
+@transaction.atomic
+def connections_apply(
+    *,
+    opened: list[tuple[User, str]],
+    closed: list[tuple[int, str]],
+    server_id: str = SERVER_ID,
+) -> None:
+    """Register and forget many sockets at once (a server process writes its
+    sockets' registrations in batches). Same rules as ``connection_open`` and
+    ``connection_close``: under the users' presence row locks, an offline user
+    with a live socket becomes online, a user whose last socket went becomes
+    offline; each change is broadcast. A constant number of queries, plus one
+    per user whose status changes."""
+    user_ids = sorted({user.pk for user, _ in opened} | {user_id for user_id, _ in closed})
+    if not user_ids:
+        return
+    UserPresence.objects.bulk_create(
+        [UserPresence(user_id=user_id) for user_id in user_ids], ignore_conflicts=True
+    )
+    presences = list(
+        UserPresence.objects.select_for_update()
+        .select_related("user")
+        .filter(user_id__in=user_ids)
+        .order_by("user_id")
+    )
+    now = timezone.now()
+    if opened:
+        PresenceConnection.objects.bulk_create(
+            [
+                PresenceConnection(
+                    user=user, channel_name=key, server_id=server_id, last_heartbeat=now
+                )
+                for user, key in opened
+            ],
+            update_conflicts=True,
+            unique_fields=["channel_name"],
+            update_fields=["user", "server_id", "last_heartbeat"],
+        )
+    if closed:
+        PresenceConnection.objects.filter(channel_name__in=[key for _, key in closed]).delete()
+    live = set(
+        PresenceConnection.objects.filter(
+            user_id__in=user_ids, last_heartbeat__gte=now - _live_cutoff()
+        ).values_list("user_id", flat=True)
+    )
+    for presence in presences:
+        if presence.user_id in live and presence.status == UserPresence.Status.OFFLINE:
+            presence.status = UserPresence.Status.ONLINE
+        elif presence.user_id not in live and presence.status != UserPresence.Status.OFFLINE:
+            presence.status = UserPresence.Status.OFFLINE
+            presence.is_typing = False
+        else:
+            continue
+        presence.save()
+        publish_presence(presence)
+
+
 def connection_heartbeat(*, channel_name: str) -> bool:
     """Refresh one socket's heartbeat; False if its row is gone (swept)."""
     return (

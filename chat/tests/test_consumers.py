@@ -517,13 +517,13 @@ async def test_binary_frame_is_a_bad_request(bob: Any, room: Any) -> None:
     await b.close()
 
 
-async def test_frame_over_the_size_limit_closes_with_1009(
+async def test_frame_over_the_size_limit_closes_with_4413(
     settings: Any, bob: Any, room: Any
 ) -> None:
     settings.CHAT_WS_MAX_FRAME_BYTES = 1024
     b = await open_room(bob, room)
     await b.send({"type": "message.send", "content": "x" * 2000})
-    assert await b.close_code() == 1009
+    assert await b.close_code() == 4413
 
 
 async def test_unexpected_failure_answers_an_error_frame_not_a_crash(
