@@ -122,15 +122,32 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: channel layer and cache --------------------------------------------
 REDIS_URL = env_str("REDIS_URL", "")
+# Redis Sentinel: "host:port,host:port" of the sentinels and the master's name;
+# REDIS_URL then only gives the master's database number and password.
+REDIS_SENTINELS = env_list("REDIS_SENTINELS", "")
+REDIS_SENTINEL_MASTER = env_str("REDIS_SENTINEL_MASTER", "academia")
+REDIS_SENTINEL_PASSWORD = env_str("REDIS_SENTINEL_PASSWORD", "")
 CHAT_CHANNEL_CAPACITY = env_int("CHAT_CHANNEL_CAPACITY", 1000)
 CHAT_GROUP_EXPIRY = env_int("CHAT_GROUP_EXPIRY", 7 * 24 * 3600)
-if REDIS_URL:
+if REDIS_URL or REDIS_SENTINELS:
+    _redis_host: str | dict = REDIS_URL
+    _cache_options: dict = {}
+    if REDIS_SENTINELS:
+        from academia import redis_sentinel
+
+        _sentinels = redis_sentinel.parse_sentinels(REDIS_SENTINELS)
+        _redis_host = redis_sentinel.channel_layer_host(
+            REDIS_URL, _sentinels, REDIS_SENTINEL_MASTER, REDIS_SENTINEL_PASSWORD
+        )
+        _cache_options = redis_sentinel.cache_options(
+            _sentinels, REDIS_SENTINEL_MASTER, REDIS_SENTINEL_PASSWORD
+        )
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": env_str(
                 "CHAT_CHANNEL_LAYER_BACKEND", "channels_redis.pubsub.RedisPubSubChannelLayer"
             ),
-            "CONFIG": {"hosts": [REDIS_URL]},
+            "CONFIG": {"hosts": [_redis_host]},
         }
     }
     if CHANNEL_LAYERS["default"]["BACKEND"] == "channels_redis.core.RedisChannelLayer":
@@ -140,8 +157,9 @@ if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": REDIS_URL,
+            "LOCATION": REDIS_URL or f"redis://{REDIS_SENTINEL_MASTER}/0",
             "KEY_PREFIX": "academia",
+            "OPTIONS": _cache_options,
         }
     }
 else:
@@ -268,6 +286,13 @@ CHAT_UPLOAD_DENY_TYPES = env_list(
 )
 CHAT_UPLOAD_ALLOW_TYPES = env_list("CHAT_UPLOAD_ALLOW_TYPES", "")
 CHAT_CLAMD_SOCKET = env_str("CHAT_CLAMD_SOCKET", "")
+# Behind nginx: attachments are handed over with X-Accel-Redirect to this internal
+# location (e.g. "/protected-media/") once the view has checked access; empty:
+# Django streams them itself.
+CHAT_X_ACCEL_REDIRECT_PREFIX = env_str("CHAT_X_ACCEL_REDIRECT_PREFIX", "")
+# Proxies (addresses or networks) whose X-Forwarded-For the throttles believe;
+# empty: the client is REMOTE_ADDR (see academia/client_ip.py).
+CHAT_TRUSTED_PROXIES = env_list("CHAT_TRUSTED_PROXIES", "")
 
 # Uploads larger than this are streamed to a temporary file, never held whole in memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440

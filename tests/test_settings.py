@@ -59,6 +59,8 @@ CHAT_OVERRIDES: dict[str, tuple[str, Any]] = {
     "CHAT_UPLOAD_DENY_TYPES": ("text/html, image/svg+xml", ["text/html", "image/svg+xml"]),
     "CHAT_UPLOAD_ALLOW_TYPES": ("image/png,application/pdf", ["image/png", "application/pdf"]),
     "CHAT_CLAMD_SOCKET": ("/run/clamav/clamd.ctl", "/run/clamav/clamd.ctl"),
+    "CHAT_X_ACCEL_REDIRECT_PREFIX": ("/protected-media/", "/protected-media/"),
+    "CHAT_TRUSTED_PROXIES": ("127.0.0.1, 10.0.0.0/8", ["127.0.0.1", "10.0.0.0/8"]),
     "CHAT_CHANNEL_CAPACITY": ("50", 50),
     "CHAT_GROUP_EXPIRY": ("3600", 3600),
 }

@@ -9,10 +9,16 @@ from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import UserRateThrottle
 
+from academia.client_ip import client_ip
+
 
 class ChatWriteThrottle(UserRateThrottle):
     """Counts only unsafe methods, per user (per address when anonymous); 429 with
-    ``Retry-After`` once the ``chat_write`` rate (CHAT_WRITE_THROTTLE_RATE) is spent."""
+    ``Retry-After`` once the ``chat_write`` rate (CHAT_WRITE_THROTTLE_RATE) is spent.
+
+    The address is ``academia.client_ip``'s: ``X-Forwarded-For`` counts only when
+    it comes from one of ``CHAT_TRUSTED_PROXIES`` (DRF alone would believe any
+    client's header)."""
 
     scope = "chat_write"
 
@@ -24,3 +30,6 @@ class ChatWriteThrottle(UserRateThrottle):
     def get_rate(self) -> str | None:
         # Read at request time, so a changed setting applies without a restart of tests.
         return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+
+    def get_ident(self, request: Request) -> str:
+        return client_ip(request)

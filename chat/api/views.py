@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import mimetypes
 from typing import Any
+from urllib.parse import quote
 
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db.models import Q
-from django.http import FileResponse
+from django.http import FileResponse, HttpResponse
+from django.http.response import HttpResponseBase
+from django.utils.http import content_disposition_header
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
@@ -292,7 +295,10 @@ def _reject_oversized_body(request: Request) -> None:
         )
 
 
-def _serve_attachment(message: ChatMessage, *, thumbnail: bool) -> FileResponse:
+def _serve_attachment(message: ChatMessage, *, thumbnail: bool) -> HttpResponseBase:
+    """The file once access is checked: streamed by Django, or, with
+    ``CHAT_X_ACCEL_REDIRECT_PREFIX`` set, handed to nginx's internal location of that
+    prefix (``X-Accel-Redirect``) with the same headers, so no Python process streams it."""
     field = message.thumbnail if thumbnail else message.file
     if message.is_deleted or not field:
         raise errors.NotFound("No such file.")
@@ -302,16 +308,23 @@ def _serve_attachment(message: ChatMessage, *, thumbnail: bool) -> FileResponse:
         content_type = mimetypes.guess_type(field.name)[0] or "image/jpeg"
     elif not is_image and any(marker in content_type for marker in ACTIVE_CONTENT_MARKERS):
         content_type = "application/octet-stream"
-    try:
-        handle = default_storage.open(field.name, "rb")
-    except FileNotFoundError:
-        raise errors.NotFound("No such file.") from None
-    response = FileResponse(
-        handle,
-        as_attachment=not (is_image or thumbnail),
-        filename=message.file_name or "file",
-        content_type=content_type,
-    )
+    as_attachment = not (is_image or thumbnail)
+    filename = message.file_name or "file"
+    response: HttpResponseBase
+    if prefix := settings.CHAT_X_ACCEL_REDIRECT_PREFIX:
+        if not default_storage.exists(field.name):
+            raise errors.NotFound("No such file.")
+        response = HttpResponse(content_type=content_type)
+        response["X-Accel-Redirect"] = f"{prefix.rstrip('/')}/{quote(field.name)}"
+        response["Content-Disposition"] = content_disposition_header(as_attachment, filename)
+    else:
+        try:
+            handle = default_storage.open(field.name, "rb")
+        except FileNotFoundError:
+            raise errors.NotFound("No such file.") from None
+        response = FileResponse(
+            handle, as_attachment=as_attachment, filename=filename, content_type=content_type
+        )
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = f"private, max-age={FILE_CACHE_SECONDS}"
     response["Content-Security-Policy"] = "sandbox"
@@ -472,7 +485,7 @@ class MessageViewSet(ChatViewSet):
         summary="The attachment (inline for images, else a download)",
     )
     @action(detail=True, methods=["get"], url_name="file")
-    def file(self, request: Request, pk: str) -> FileResponse:
+    def file(self, request: Request, pk: str) -> HttpResponseBase:
         return _serve_attachment(self._message(pk), thumbnail=False)
 
     @extend_schema(
@@ -481,7 +494,7 @@ class MessageViewSet(ChatViewSet):
         summary="The image's thumbnail",
     )
     @action(detail=True, methods=["get"], url_name="thumbnail")
-    def thumbnail(self, request: Request, pk: str) -> FileResponse:
+    def thumbnail(self, request: Request, pk: str) -> HttpResponseBase:
         return _serve_attachment(self._message(pk), thumbnail=True)
 
 
