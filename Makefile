@@ -38,9 +38,17 @@ test: venv
 test-sqlite: venv
 	env -u DATABASE_URL CI_SQLITE_PASS=1 $(BIN)/pytest -m "not integration and not e2e"
 
-lint: venv
+# ESLint for the page's modules; `npm ci` only when node_modules is missing or the lock changed.
+NODE_STAMP := node_modules/.package-lock.json
+
+$(NODE_STAMP): package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+lint: venv $(NODE_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	npx eslint static/chat
 
 format: venv
 	$(BIN)/ruff check --fix .
@@ -50,5 +58,5 @@ bench: venv
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) staticfiles artefacts .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) node_modules staticfiles artefacts .pytest_cache .ruff_cache .hypothesis
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
