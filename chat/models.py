@@ -33,6 +33,9 @@ class ChatRoom(models.Model):
     max_participants = models.PositiveIntegerField(default=default_max_participants)
     # The seq of the newest RoomEvent; bumped under the room's row lock.
     last_seq = models.BigIntegerField(default=0)
+    # Messages that count as unread for someone: not deleted, not ``system``.
+    # Kept by chat.services.counters under the room's row lock.
+    message_count = models.BigIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -110,7 +113,7 @@ class ChatMessage(models.Model):
             ),
         ]
         indexes = [
-            # History pages and unread counts: WHERE room = ? AND id > ? ORDER BY id.
+            # History pages and read-marker moves: WHERE room = ? AND id > ? ORDER BY id.
             models.Index(fields=["room", "id"], name="message_room_id"),
             models.Index(fields=["sender", "created_at"], name="message_sender_created"),
         ]
@@ -158,6 +161,10 @@ class ChatParticipant(models.Model):
     last_read_message = models.ForeignKey(
         ChatMessage, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # Counted messages (see ChatRoom.message_count) up to the read marker, and the
+    # user's own counted messages after it: unread = room.message_count - both.
+    read_count = models.BigIntegerField(default=0)
+    own_after_read_count = models.BigIntegerField(default=0)
 
     class Meta:
         ordering = ["id"]

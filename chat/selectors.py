@@ -8,7 +8,17 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
+from django.db.models import (
+    Count,
+    F,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -33,26 +43,19 @@ def with_participant_count(rooms: QuerySet[ChatRoom]) -> QuerySet[ChatRoom]:
 
 def visible_rooms(user: User) -> QuerySet[ChatRoom]:
     """Rooms the user may see, with ``participant_count``, ``my_role`` and
-    ``unread_count`` computed in the one query."""
+    ``unread_count`` computed in the one query. Unread is a subtraction of the
+    counters that chat.services.counters keeps, whatever the room's history."""
     mine = ChatParticipant.objects.filter(room=OuterRef("pk"), user=user, is_active=True)
+    read = mine.values(n=F("read_count") + F("own_after_read_count"))[:1]
     rooms = (
         ChatRoom.objects.filter(policy.visible_rooms_q(user))
         .select_related("created_by")
         .annotate(
             my_role=Subquery(mine.values("role")[:1]),
             my_last_read=Subquery(mine.values("last_read_message_id")[:1]),
+            unread_count=Coalesce(F("message_count") - Subquery(read), Value(0)),
         )
     )
-    unread = (
-        ChatMessage.objects.filter(
-            room=OuterRef("pk"),
-            is_deleted=False,
-            id__gt=Coalesce(OuterRef("my_last_read"), Value(0)),
-        )
-        .exclude(sender=user)
-        .exclude(message_type=ChatMessage.MessageType.SYSTEM)
-    )
-    rooms = rooms.annotate(unread_count=Coalesce(_count_subquery(unread, "room"), Value(0)))
     return with_participant_count(rooms).order_by("id")
 
 
@@ -219,17 +222,13 @@ def message_search(
 
 
 def unread_count(user: User, room: ChatRoom) -> int:
-    participant = ChatParticipant.objects.filter(room=room, user=user, is_active=True).first()
-    if participant is None:
-        return 0
-    return (
-        ChatMessage.objects.filter(
-            room=room, is_deleted=False, id__gt=participant.last_read_message_id or 0
-        )
-        .exclude(sender=user)
-        .exclude(message_type=ChatMessage.MessageType.SYSTEM)
-        .count()
+    """Counted messages after the user's read marker that others sent (0 for non-members)."""
+    unread = (
+        ChatParticipant.objects.filter(room=room, user=user, is_active=True)
+        .values_list(F("room__message_count") - F("read_count") - F("own_after_read_count"))
+        .first()
     )
+    return unread[0] if unread else 0
 
 
 def co_member_ids(user: User) -> QuerySet:

@@ -18,6 +18,7 @@ from chat import errors, events, policy, selectors
 from chat.models import ChatMessage, ChatParticipant, ChatRoom, MessageReaction
 from chat.payloads import message_payload, user_payload
 from chat.rendering import WILDCARD_MENTIONS, MentionTarget, extract_mentions, render_content
+from chat.services import counters
 
 if TYPE_CHECKING:
     from django.core.files.uploadedfile import UploadedFile
@@ -209,6 +210,7 @@ def message_send(
             if processed is not None:
                 _attach(message, processed, stored)
             message.save()
+            counters.message_added(message)
             if rendered.mentioned:
                 message.mentions.set(rendered.mentioned)
             selectors.prime_new_message(message, sender=actor, mentions=rendered.mentioned)
@@ -304,6 +306,7 @@ def message_delete(*, actor: User, message: ChatMessage) -> ChatMessage:
     denial = policy.delete_denial(actor, message, timezone.now())
     if denial is not None:
         raise denial
+    counters.message_deleted(message)
     files = [name for name in (message.file.name, message.thumbnail.name) if name]
     message.content = ""
     message.content_html = ""
@@ -384,9 +387,7 @@ def room_mark_read(*, actor: User, room: ChatRoom, message_id: object) -> int:
             "message_id must be a message of this room.",
             fields={"message_id": ["Not a message of this room."]},
         )
-    if participant.last_read_message_id is None or message_id > participant.last_read_message_id:
-        participant.last_read_message_id = message_id
-        participant.save(update_fields=["last_read_message"])
+    counters.read_marker_moved(participant, message_id)
     count = selectors.unread_count(actor, room)
     events.publish_to_user(actor.pk, {"type": "unread", "room_id": room.pk, "unread_count": count})
     return count
@@ -415,6 +416,7 @@ def system_alert(
                 content=text,
                 content_html=render_content(text),
             )
+            counters.message_added(message)
             payload = message_payload(selectors.message_load(message.pk))
             events.append_room_event(
                 locked, "message.created", {"message": payload, "details": {"action": "alert"}}

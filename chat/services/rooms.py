@@ -16,6 +16,7 @@ from django.db import transaction
 from chat import errors, events, policy, selectors
 from chat.models import ChatMessage, ChatParticipant, ChatRoom
 from chat.payloads import message_payload, participant_payload, room_payload
+from chat.services import counters
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -67,13 +68,15 @@ def system_message(room: ChatRoom, *, actor: User, content: str) -> ChatMessage:
     """Write a ``system`` message; its payload rides in the caller's event."""
     from chat.rendering import render_content
 
-    return ChatMessage.objects.create(
+    message = ChatMessage.objects.create(
         room=room,
         sender=actor,
         message_type=ChatMessage.MessageType.SYSTEM,
         content=content,
         content_html=render_content(content),
     )
+    counters.message_added(message)
+    return message
 
 
 def _name(user: User) -> str:
