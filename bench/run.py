@@ -1,128 +1,158 @@
-"""Load benchmark of the room sockets: one JSON line per run.
+"""Load benchmark of the room sockets, side by side: one JSON line per run.
 
-Against a running server (``--url``) or one Daphne it starts itself, on
-PostgreSQL and Redis (DATABASE_URL and REDIS_URL from the environment). For each
-shape it creates a fresh set of users, tokens and public rooms, opens
-``--sockets`` sockets in each of ``--rooms`` rooms (Token header auth), and lets
-one sender per room send for ``--seconds``:
+Every run starts a fresh server process, opens its sockets with the light
+client of ``bench/wsclient.py`` and measures one shape. The servers:
 
-- ``window``: full speed, at most ``--window`` unacknowledged messages (a sender's
-  own ``message.created`` is its acknowledgement);
-- ``rate``: ``--rate`` messages a second per room, whatever the acknowledgements.
+- ``raw``: ``bench/raw_server.py``, a ``websockets`` broadcast server without a
+  database (the Python ceiling);
+- ``tutorial``: ``bench/peer_tutorial.py``, the Channels tutorial consumer under
+  the same Daphne command line and channel layer as ours, without a database;
+- ``ours``: Daphne and the whole application (PostgreSQL, Redis);
+- ``ours-uvicorn``: the same application under uvicorn (fan-out shapes only,
+  when uvicorn is installed; flagged ``"server": "ours-uvicorn"``).
 
-It prints deliveries per second, latency from send to each receipt (p50/p95/p99,
-by client_id), messages lost (expected receipts - receipts) and, when it started
-the server, the server's resident memory per idle socket.
+The shapes (``--shape``, all by default):
 
-``--server`` picks the server: ``ours`` (Daphne and the whole application),
-``raw`` (bench/raw_server.py, a database-free ``websockets`` broadcast server,
-the Python ceiling) or ``both`` (the default: every run against ours, then the
-same runs against raw, and one more line per shape and mode with the ratio of
-their deliveries per second). When the machine has at least two cores, a
-started server is pinned to core 0 and this load client to core 1.
+- ``fanout-100``, ``fanout-500``: 1 room x 100 / 500 sockets, one sender at full
+  speed with at most ``--window`` (4) unacknowledged messages: deliveries/s;
+- ``writes``: 50 rooms x 10 sockets, 50 senders, window 4: messages/s;
+- ``latency``: 1 room x 500 sockets at 20 messages/s: p99, lost, out of order;
+- ``memory``: 2 000 idle sockets in 20 rooms (after one warm-up socket per room):
+  growth of the server's RSS per socket;
+- ``storm`` (ours only): 1 000 sockets of one room close, 20 messages are sent,
+  and all 1 000 reconnect at once with ``?after_seq=``: time until every socket
+  has the 20 missed messages in order, refused handshakes, and ``/healthz``
+  probed every 50 ms meanwhile.
 
-Without ``--rooms``/``--sockets`` it runs the standard shapes: 1 room x 200
-sockets and 50 rooms x 10 sockets in both modes (10 and 1 messages/s per room in
-rate mode), and 1 room x 500 sockets at 200 messages/s in rate mode
-(docs/PERFORMANCE.md).
+After the runs of a shape it prints a ratio line (``{"ratio": <shape>, ...}``)
+with every server's figure, ours/tutorial, ours/raw, and whether ours meets the
+target. Every line also goes to ``--out`` (``bench/results/latest.jsonl``), which
+``bench/plot.py`` turns into a picture. Started servers are pinned to core 0 and
+this client to core 1 when the machine has both. ``ours`` needs DATABASE_URL
+(PostgreSQL) and REDIS_URL; ``tutorial`` needs REDIS_URL; ``raw`` needs neither.
+
+    python bench/run.py                                   # everything (make bench)
+    python bench/run.py --shape fanout-500 --server ours,tutorial
+    python bench/run.py --server raw --rooms 1 --sockets 100 --seconds 10
+    python bench/run.py --shape latency --rate 50
+    python bench/run.py --url ws://127.0.0.1:8000 --server ours --shape fanout-100
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
+import importlib.util
 import json
 import os
+import resource
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(BASE_DIR))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "academia.settings")
+if str(BASE_DIR) not in sys.path:
+    sys.path.insert(0, str(BASE_DIR))
 
-import django  # noqa: E402
+from bench import load  # noqa: E402
 
-django.setup()
-
-import websockets  # noqa: E402
-from django.contrib.auth import get_user_model  # noqa: E402
-from django.core.management import call_command  # noqa: E402
-from rest_framework.authtoken.models import Token  # noqa: E402
-
-from chat import services  # noqa: E402
-
-# (rooms, sockets per room, modes, messages/s per room in rate mode)
-STANDARD_SHAPES: list[tuple[int, int, tuple[str, ...], float]] = [
-    (1, 200, ("window", "rate"), 10.0),
-    (50, 10, ("window", "rate"), 1.0),
-    (1, 500, ("rate",), 200.0),
-]
-RAW_SERVER = BASE_DIR / "bench" / "raw_server.py"
+RESULTS_DIR = BASE_DIR / "bench" / "results"
+DEFAULT_OUT = RESULTS_DIR / "latest.jsonl"
 SERVER_CORE = 0
 CLIENT_CORE = 1
 WS_LIMIT = "65536"
-GRACE_SECONDS = 5.0
-OPEN_BATCH = 10
+PEER_ROOM_BASE = 900_000  # room ids of the database-free peers, clear of real rooms
+DEFAULT_LAYER = "channels_redis.pubsub.RedisPubSubChannelLayer"
+SERVERS = ("raw", "tutorial", "ours", "ours-uvicorn")
+FANOUT_SERVERS = SERVERS
+PEERS = ("raw", "tutorial", "ours")
 
 
-@dataclass
-class Room:
-    room_id: int
-    tokens: list[str]  # the first one is the sender's
+@dataclass(frozen=True)
+class Shape:
+    key: str  # what --shape names
+    name: str  # what the lines say
+    kind: str  # load | memory | storm
+    rooms: int
+    sockets: int
+    mode: str = "window"
+    rate: float = 0.0
+    servers: tuple[str, ...] = PEERS
+    metric: str = "deliveries_per_s"
+    target: str = ""
 
 
-@dataclass
-class Stats:
-    sent_at: dict[str, float] = field(default_factory=dict)
-    room_of: dict[str, int] = field(default_factory=dict)
-    receipts: dict[str, int] = field(default_factory=dict)
-    latencies: list[float] = field(default_factory=list)
-    acked: dict[int, asyncio.Event] = field(default_factory=dict)
-    errors: list[dict[str, Any]] = field(default_factory=list)
+SHAPES = [
+    Shape(
+        "fanout-100",
+        "fanout-1x100",
+        "load",
+        1,
+        100,
+        servers=FANOUT_SERVERS,
+        target="ours/tutorial >= 2",
+    ),
+    Shape(
+        "fanout-500",
+        "fanout-1x500",
+        "load",
+        1,
+        500,
+        servers=FANOUT_SERVERS,
+        target="ours/tutorial >= 3",
+    ),
+    Shape(
+        "writes",
+        "writes-50x10",
+        "load",
+        50,
+        10,
+        metric="messages_per_s",
+        target="ours/tutorial >= 0.5, ours p99 < 250 ms",
+    ),
+    Shape(
+        "latency",
+        "latency-1x500-20/s",
+        "load",
+        1,
+        500,
+        mode="rate",
+        rate=20.0,
+        metric="p99_ms",
+        target="ours p99 < 100 ms, none lost, in order",
+    ),
+    Shape(
+        "memory",
+        "memory-2000",
+        "memory",
+        20,
+        100,
+        mode="idle",
+        metric="rss_kib_per_socket",
+        target="ours < 24 KiB per socket",
+    ),
+    Shape(
+        "storm",
+        "storm-1x1000",
+        "storm",
+        1,
+        1000,
+        mode="storm",
+        servers=("ours",),
+        metric="served_s",
+        target="ours: all served in order within 5 s, none refused",
+    ),
+]
+SHAPES_BY_KEY = {shape.key: shape for shape in SHAPES}
 
 
-# --- setup ---------------------------------------------------------------------------------------
-
-
-def create_fixture(rooms: int, sockets: int) -> list[Room]:
-    """Fresh users, tokens and public rooms for one run (through the services for rooms)."""
-    prefix = f"bench-{uuid.uuid4().hex[:8]}"
-    user_model = get_user_model()
-    users = user_model.objects.bulk_create(
-        [
-            user_model(username=f"{prefix}-{number}", password="!")
-            for number in range(rooms * sockets)
-        ]
-    )
-    users = list(user_model.objects.filter(username__startswith=f"{prefix}-").order_by("id"))
-    tokens = Token.objects.bulk_create(
-        [Token(user=user, key=Token.generate_key()) for user in users]
-    )
-    result = []
-    for number in range(rooms):
-        members = users[number * sockets : (number + 1) * sockets]
-        room = services.room_create(
-            actor=members[0], name=f"{prefix} room {number}", chat_type="public"
-        )
-        keys = [token.key for token in tokens[number * sockets : (number + 1) * sockets]]
-        result.append(Room(room_id=room.pk, tokens=keys))
-    return result
-
-
-def create_raw_fixture(rooms: int, sockets: int) -> list[Room]:
-    """Rooms for the raw server, which keeps nothing: ids and placeholder tokens only."""
-    return [
-        Room(room_id=number + 1, tokens=[f"raw-{number}-{n}" for n in range(sockets)])
-        for number in range(rooms)
-    ]
+# --- servers ---------------------------------------------------------------------------
 
 
 def can_pin() -> bool:
@@ -143,47 +173,87 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_server(
-    server: str, layer: str | None, *, pin: bool
-) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    env = dict(
-        os.environ,
-        CHAT_WS_SEND_RATE="1000000/1s",
-        DJANGO_LOG_LEVEL="WARNING",
-        DJANGO_DEBUG="false",
-        DJANGO_SECURE_SSL_REDIRECT="false",
-    )
-    if layer:
-        env["CHAT_CHANNEL_LAYER_BACKEND"] = layer
+def uvicorn_installed() -> bool:
+    return importlib.util.find_spec("uvicorn") is not None
+
+
+def server_command(server: str, port: int) -> list[str]:
+    daphne = [
+        sys.executable,
+        "-m",
+        "daphne",
+        "-b",
+        "127.0.0.1",
+        "-p",
+        str(port),
+        "--websocket-max-message-size",
+        WS_LIMIT,
+        "--websocket-max-frame-size",
+        WS_LIMIT,
+    ]
     if server == "raw":
-        command = [sys.executable, str(RAW_SERVER), "--port", str(port)]
-    else:
-        command = [
+        return [sys.executable, str(BASE_DIR / "bench" / "raw_server.py"), "--port", str(port)]
+    if server == "tutorial":
+        return [*daphne, "bench.peer_tutorial:application"]
+    if server == "ours":
+        return [*daphne, "academia.asgi:application"]
+    if server == "ours-uvicorn":
+        return [
             sys.executable,
             "-m",
-            "daphne",
-            "-b",
+            "uvicorn",
+            "--host",
             "127.0.0.1",
-            "-p",
+            "--port",
             str(port),
-            "--websocket-max-message-size",
+            "--ws-max-size",
             WS_LIMIT,
-            "--websocket-max-frame-size",
-            WS_LIMIT,
+            "--lifespan",
+            "off",
+            "--no-access-log",
+            "--log-level",
+            "warning",
             "academia.asgi:application",
         ]
+    raise ValueError(server)
+
+
+def server_env(server: str, layer: str | None) -> dict[str, str]:
+    env = dict(os.environ)
+    if layer:
+        env["CHAT_CHANNEL_LAYER_BACKEND"] = layer
+    if server.startswith("ours"):
+        env.update(
+            DJANGO_SETTINGS_MODULE="academia.settings",
+            CHAT_WS_SEND_RATE="1000000/1s",
+            DJANGO_LOG_LEVEL="WARNING",
+            DJANGO_DEBUG="false",
+            DJANGO_SECURE_SSL_REDIRECT="false",
+        )
+    else:
+        env.pop("DJANGO_SETTINGS_MODULE", None)
+    return env
+
+
+def start_server(
+    server: str, layer: str | None, *, pin: bool, log: IO[bytes]
+) -> tuple[subprocess.Popen[bytes], str]:
+    """Start ``server`` on a free port and wait for ``/healthz``; its stderr goes to ``log``."""
+    port = free_port()
+    log.write(f"\n=== {server} on port {port} at {time.strftime('%H:%M:%S')}\n".encode())
+    log.flush()
     process = subprocess.Popen(
-        command,
+        server_command(server, port),
         cwd=BASE_DIR,
-        env=env,
+        env=server_env(server, layer),
         stdout=subprocess.DEVNULL,
+        stderr=log,
         preexec_fn=pin_to_server_core if pin else None,
     )
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise SystemExit(f"the {server} server exited during startup")
+            raise SystemExit(f"the {server} server exited during startup (see {log.name})")
         with (
             contextlib.suppress(OSError),
             urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1),
@@ -191,317 +261,336 @@ def start_server(
             return process, f"ws://127.0.0.1:{port}"
         time.sleep(0.2)
     process.kill()
-    raise SystemExit(f"the {server} server did not start")
+    raise SystemExit(f"the {server} server did not start (see {log.name})")
 
 
-def rss_kb(pid: int) -> int | None:
+def stop_server(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    except OSError:
-        return None
-    return None
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
 
 
-# --- load ----------------------------------------------------------------------------------------
+def raise_open_files_limit() -> None:
+    """Thousands of sockets need as many descriptors, here and in the servers started here."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft < hard:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
-def percentile(values: list[float], fraction: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))
-    return round(ordered[index] * 1000, 2)
+# --- fixtures --------------------------------------------------------------------------
+
+_django_ready = False
 
 
-async def open_socket(url: str, room: Room, token: str) -> Any:
-    for attempt in range(3):
-        try:
-            return await _open_socket(url, room, token)
-        except (OSError, websockets.InvalidHandshake, websockets.InvalidMessage):
-            if attempt == 2:
-                raise
-            await asyncio.sleep(1.0)
-    raise AssertionError("unreachable")
+def setup_django() -> None:
+    """Django for the fixtures of ``ours`` (and a migrated database), once."""
+    global _django_ready
+    if _django_ready:
+        return
+    if not os.environ.get("DATABASE_URL") or not os.environ.get("REDIS_URL"):
+        raise SystemExit("ours needs DATABASE_URL (PostgreSQL) and REDIS_URL (Redis)")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "academia.settings")
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0)
+    _django_ready = True
 
 
-async def _open_socket(url: str, room: Room, token: str) -> Any:
-    connection = await websockets.connect(
-        f"{url}/ws/chat/{room.room_id}/",
-        additional_headers={"Authorization": f"Token {token}"},
-        open_timeout=30,
-        max_size=2**20,
+def ours_fixture(rooms: int, sockets: int) -> list[load.Room]:
+    """Fresh users and tokens (in bulk) and public rooms; each room's creator sends."""
+    setup_django()
+    from django.contrib.auth import get_user_model
+    from rest_framework.authtoken.models import Token
+
+    from chat import services
+
+    prefix = f"bench-{uuid.uuid4().hex[:8]}"
+    user_model = get_user_model()
+    user_model.objects.bulk_create(
+        [
+            user_model(username=f"{prefix}-{number:05d}", password="!")
+            for number in range(rooms * sockets)
+        ],
+        batch_size=1000,
     )
-    ready = json.loads(await connection.recv())
-    if ready.get("type") != "connection.ready":
-        raise SystemExit(f"unexpected first frame: {ready}")
-    return connection
-
-
-async def receive_loop(connection: Any, stats: Stats, sender_of: int | None) -> None:
-    with contextlib.suppress(websockets.ConnectionClosed, asyncio.CancelledError):
-        async for text in connection:
-            now = time.perf_counter()
-            frame = json.loads(text)
-            if frame.get("type") == "error":
-                stats.errors.append(frame)
-                continue
-            if frame.get("type") != "message.created":
-                continue
-            client_id = frame["message"].get("client_id")
-            sent = stats.sent_at.get(client_id or "")
-            if sent is None:
-                continue
-            stats.receipts[client_id] = stats.receipts.get(client_id, 0) + 1
-            stats.latencies.append(now - sent)
-            if sender_of is not None:
-                stats.acked[sender_of].set()
-
-
-async def send_loop(
-    connection: Any, room: Room, stats: Stats, mode: str, window: int, rate: float, until: float
-) -> None:
-    in_flight: list[str] = []
-    interval = 1.0 / rate if rate > 0 else 0.0
-    next_send = time.perf_counter()
-    number = 0
-    while time.perf_counter() < until:
-        if mode == "window":
-            in_flight = [cid for cid in in_flight if cid not in stats.receipts]
-            if len(in_flight) >= window:
-                stats.acked[room.room_id].clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stats.acked[room.room_id].wait(), 1.0)
-                continue
-        else:
-            delay = next_send - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            next_send += interval
-        client_id = f"b{room.room_id}-{number}"
-        number += 1
-        stats.sent_at[client_id] = time.perf_counter()
-        stats.room_of[client_id] = room.room_id
-        in_flight.append(client_id)
-        await connection.send(
-            json.dumps(
-                {"type": "message.send", "client_id": client_id, "content": f"load {number}"}
-            )
-        )
-
-
-async def run_shape(
-    url: str,
-    rooms: list[Room],
-    *,
-    mode: str,
-    seconds: float,
-    window: int,
-    rate: float,
-    server_pid: int | None,
-) -> dict[str, Any]:
-    stats = Stats()
-    before = rss_kb(server_pid) if server_pid else None
-    pairs = [(room, token) for room in rooms for token in room.tokens]
-    connections: list[Any] = []
-    for start in range(0, len(pairs), OPEN_BATCH):
-        batch = pairs[start : start + OPEN_BATCH]
-        connections += await asyncio.gather(*(open_socket(url, r, t) for r, t in batch))
-    await asyncio.sleep(1.0)
-    after = rss_kb(server_pid) if server_pid else None
-    receivers = []
-    senders = {}
-    for (room, token), connection in zip(pairs, connections, strict=True):
-        is_sender = token == room.tokens[0]
-        if is_sender:
-            stats.acked[room.room_id] = asyncio.Event()
-            senders[room.room_id] = connection
-        receivers.append(
-            asyncio.ensure_future(
-                receive_loop(connection, stats, room.room_id if is_sender else None)
-            )
-        )
-    started = time.perf_counter()
-    until = started + seconds
-    await asyncio.gather(
-        *(
-            send_loop(senders[room.room_id], room, stats, mode, window, rate, until)
-            for room in rooms
-        )
+    users = list(user_model.objects.filter(username__startswith=f"{prefix}-").order_by("username"))
+    tokens = Token.objects.bulk_create(
+        [Token(user=user, key=Token.generate_key()) for user in users], batch_size=1000
     )
-    sockets_of = {room.room_id: len(room.tokens) for room in rooms}
-    expected = sum(sockets_of[stats.room_of[cid]] for cid in stats.sent_at)
-    deadline = time.perf_counter() + GRACE_SECONDS
-    while sum(stats.receipts.values()) < expected and time.perf_counter() < deadline:
-        await asyncio.sleep(0.05)
-    elapsed = time.perf_counter() - started
-    for task in receivers:
-        task.cancel()
-    await asyncio.gather(*(c.close() for c in connections), return_exceptions=True)
-    received = sum(
-        min(count, sockets_of[stats.room_of[cid]]) for cid, count in stats.receipts.items()
-    )
-    return {
-        "mode": mode,
-        "rooms": len(rooms),
-        "sockets_per_room": len(rooms[0].tokens),
-        "seconds": seconds,
-        "window": window if mode == "window" else None,
-        "rate_per_room": rate if mode == "rate" else None,
-        "sent": len(stats.sent_at),
-        "deliveries": received,
-        "deliveries_per_s": round(received / elapsed, 1),
-        "latency_ms": {
-            "p50": percentile(stats.latencies, 0.50),
-            "p95": percentile(stats.latencies, 0.95),
-            "p99": percentile(stats.latencies, 0.99),
-        },
-        "lost": expected - received,
-        "errors": len(stats.errors),
-        "rss_kb_per_idle_socket": (
-            round((after - before) / len(pairs), 1)
-            if before is not None and after is not None
-            else None
-        ),
-    }
-
-
-def run_once(
-    server: str,
-    url: str | None,
-    layer: str | None,
-    rooms: int,
-    sockets: int,
-    *,
-    pin: bool,
-    mode: str,
-    seconds: float,
-    window: int,
-    rate: float,
-) -> dict[str, Any]:
-    """One run against a fresh server (one run's backlog never slows the next)."""
-    process = None
-    if url is None:
-        process, url = start_server(server, layer, pin=pin)
-    try:
-        if server == "ours":
-            fixture = create_fixture(rooms, sockets)
-        else:
-            fixture = create_raw_fixture(rooms, sockets)
-        result = asyncio.run(
-            run_shape(
-                url,
-                fixture,
-                mode=mode,
-                seconds=seconds,
-                window=window,
-                rate=rate,
-                server_pid=process.pid if process else None,
-            )
+    result = []
+    for number in range(rooms):
+        members = users[number * sockets : (number + 1) * sockets]
+        room = services.room_create(
+            actor=members[0], name=f"{prefix} room {number}", chat_type="public"
         )
-    finally:
-        if process is not None:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
-    result["server"] = server
-    result["layer"] = (
-        layer
-        or os.environ.get(
-            "CHAT_CHANNEL_LAYER_BACKEND", "channels_redis.pubsub.RedisPubSubChannelLayer"
-        )
-        if server == "ours"
-        else None
-    )
+        keys: list[str | None] = [
+            token.key for token in tokens[number * sockets : (number + 1) * sockets]
+        ]
+        result.append(load.Room(room_id=room.pk, tokens=keys))
     return result
 
 
-def ratio_line(ours: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any]:
-    """The ours/raw comparison of one shape and mode."""
+def peer_fixture(rooms: int, sockets: int) -> list[load.Room]:
+    """The peers keep nothing: room ids and placeholder tokens (sent, and ignored)."""
+    base = PEER_ROOM_BASE + int(time.time()) % 50_000 * 10
+    return [
+        load.Room(room_id=base + number, tokens=[f"peer{number}x{n}" for n in range(sockets)])
+        for number in range(rooms)
+    ]
+
+
+# --- runs ------------------------------------------------------------------------------
+
+
+@dataclass
+class Options:
+    seconds: float
+    window: int
+    layer: str | None
+    url: str | None
+    pin: bool
+
+
+def run_once(shape: Shape, server: str, options: Options, log: IO[bytes]) -> dict[str, Any]:
+    """One shape against one fresh server process (a backlog never slows the next run)."""
+    sockets = shape.sockets + (1 if shape.kind == "memory" else 0)
+    sockets += 1 if shape.kind == "storm" else 0
+    if server.startswith("ours"):
+        fixture = ours_fixture(shape.rooms, sockets)
+    else:
+        fixture = peer_fixture(shape.rooms, sockets)
+    process = None
+    base = options.url
+    if base is None:
+        process, base = start_server(server, options.layer, pin=options.pin, log=log)
+    target = load.Target(
+        name=server,
+        base=base.rstrip("/"),
+        pid=process.pid if process else None,
+        numbered=server != "tutorial",
+    )
+    started = time.perf_counter()
+    try:
+        if shape.kind == "memory":
+            result = load.run(lambda: load.run_memory(target, fixture))
+        elif shape.kind == "storm":
+            result = load.run(lambda: load.run_storm(target, fixture[0]))
+        else:
+            result = load.run(
+                lambda: load.run_load(
+                    target,
+                    fixture,
+                    mode=shape.mode,
+                    seconds=options.seconds,
+                    window=options.window,
+                    rate=shape.rate,
+                )
+            )
+    finally:
+        if process is not None:
+            stop_server(process)
     return {
-        "ratio": "ours/raw",
-        "mode": ours["mode"],
-        "rooms": ours["rooms"],
-        "sockets_per_room": ours["sockets_per_room"],
-        "rate_per_room": ours["rate_per_room"],
-        "ours_deliveries_per_s": ours["deliveries_per_s"],
-        "raw_deliveries_per_s": raw["deliveries_per_s"],
-        "deliveries_per_s_ratio": (
-            round(ours["deliveries_per_s"] / raw["deliveries_per_s"], 3)
-            if raw["deliveries_per_s"]
-            else None
-        ),
-        "ours_p99_ms": ours["latency_ms"]["p99"],
-        "raw_p99_ms": raw["latency_ms"]["p99"],
+        "shape": shape.name,
+        "server": server,
+        **result,
+        "run_s": round(time.perf_counter() - started, 1),
+        "layer": (options.layer or os.environ.get("CHAT_CHANNEL_LAYER_BACKEND", DEFAULT_LAYER))
+        if server != "raw"
+        else None,
+        "client_loop": load.client_loop(),
+        "pinned": options.pin,
     }
 
 
+def figure(line: dict[str, Any], metric: str) -> float | None:
+    if metric == "p99_ms":
+        return (line.get("latency_ms") or {}).get("p99")
+    return line.get(metric)
+
+
+def ratio(numerator: float | None, denominator: float | None) -> float | None:
+    if numerator is None or not denominator:
+        return None
+    return round(numerator / denominator, 3)
+
+
+def ratio_line(shape: Shape, lines: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Every server's figure of one shape, ours against the peers, and the target."""
+    values = {server: figure(line, shape.metric) for server, line in lines.items()}
+    summary: dict[str, Any] = {"ratio": shape.name, "metric": shape.metric, "values": values}
+    for ours in ("ours", "ours-uvicorn"):
+        if ours not in values:
+            continue
+        for peer in ("tutorial", "raw"):
+            if peer in values:
+                summary[f"{ours}/{peer}"] = ratio(values[ours], values[peer])
+    if shape.kind == "load":
+        if shape.metric != "deliveries_per_s":
+            summary["deliveries_per_s"] = {s: line["deliveries_per_s"] for s, line in lines.items()}
+        if shape.metric != "p99_ms":
+            summary["p99_ms"] = {s: line["latency_ms"]["p99"] for s, line in lines.items()}
+        summary["lost"] = {s: line["lost"] for s, line in lines.items()}
+        summary["out_of_order"] = {s: line["out_of_order"] for s, line in lines.items()}
+    summary["target"] = shape.target
+    summary["met"] = target_met(shape, lines, summary)
+    return summary
+
+
+def target_met(shape: Shape, lines: dict[str, dict[str, Any]], summary: dict[str, Any]) -> Any:
+    """Whether ours (Daphne) meets the shape's target; None when it cannot be told."""
+    ours = lines.get("ours")
+    if ours is None:
+        return None
+    versus_tutorial = summary.get("ours/tutorial")
+    p99 = (ours.get("latency_ms") or {}).get("p99")
+    if shape.key == "fanout-100":
+        return None if versus_tutorial is None else versus_tutorial >= 2
+    if shape.key == "fanout-500":
+        return None if versus_tutorial is None else versus_tutorial >= 3
+    if shape.key == "writes":
+        if versus_tutorial is None or p99 is None:
+            return None
+        return versus_tutorial >= 0.5 and p99 < 250
+    if shape.key == "latency":
+        return p99 is not None and p99 < 100 and ours["lost"] == 0 and ours["out_of_order"] == 0
+    if shape.key == "memory":
+        per_socket = ours.get("rss_kib_per_socket")
+        return None if per_socket is None else per_socket < 24
+    if shape.key == "storm":
+        served = ours.get("served_s")
+        return (
+            served is not None
+            and served <= 5
+            and ours["handshakes_refused"] == 0
+            and ours["out_of_order_sockets"] == 0
+            and ours["duplicates"] == 0
+        )
+    return None
+
+
+def choose_shapes(args: argparse.Namespace, parser: argparse.ArgumentParser) -> list[Shape]:
+    keys = [key for part in args.shape for key in part.split(",") if key] if args.shape else []
+    unknown = [key for key in keys if key not in SHAPES_BY_KEY and key != "all"]
+    if unknown:
+        parser.error(f"unknown shape {unknown[0]!r}: choose from {', '.join(SHAPES_BY_KEY)}")
+    if not keys and (args.rooms or args.sockets):
+        base = SHAPES_BY_KEY["fanout-100"]
+        keys = ["custom"]
+        shapes = [replace(base, key="custom", target="", servers=SERVERS)]
+    elif not keys or "all" in keys:
+        shapes = list(SHAPES)
+    else:
+        shapes = [SHAPES_BY_KEY[key] for key in keys]
+    adjusted = []
+    for shape in shapes:
+        changes: dict[str, Any] = {}
+        if args.rooms:
+            changes["rooms"] = args.rooms
+        if args.sockets:
+            changes["sockets"] = args.sockets
+        if args.mode and shape.kind == "load":
+            changes["mode"] = args.mode
+            if args.mode == "rate" and not shape.rate:
+                changes["rate"] = 10.0
+        if args.rate is not None and shape.kind == "load":
+            changes["rate"] = args.rate
+        if changes:
+            shape = replace(shape, **changes)
+            if shape.key == "custom" or shape.kind == "load":
+                mode = f"{shape.rate:g}/s" if shape.mode == "rate" else f"window{args.window}"
+                label = shape.key.split("-")[0]
+                shape = replace(shape, name=f"{label}-{shape.rooms}x{shape.sockets}-{mode}")
+        adjusted.append(shape)
+    return adjusted
+
+
+def choose_servers(args: argparse.Namespace, parser: argparse.ArgumentParser) -> list[str] | None:
+    if not args.server or args.server == "all":
+        return None
+    names = [name for name in args.server.split(",") if name]
+    for name in names:
+        if name not in SERVERS:
+            parser.error(f"unknown server {name!r}: choose from {', '.join(SERVERS)}, all")
+    return names
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--url", help="ws://host:port of a running server (default: start one)")
-    parser.add_argument(
-        "--server",
-        choices=["ours", "raw", "both"],
-        help="server to measure (default: both, or ours with --url)",
+    parser = argparse.ArgumentParser(
+        description=(__doc__ or "").split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--rooms", type=int)
-    parser.add_argument("--sockets", type=int, help="sockets per room")
-    parser.add_argument("--seconds", type=float, default=8.0)
-    parser.add_argument("--mode", choices=["window", "rate", "both"], default="both")
-    parser.add_argument("--window", type=int, default=4)
+    parser.add_argument(
+        "--shape",
+        action="append",
+        help=f"shape(s) to run, comma separated or repeated: {', '.join(SHAPES_BY_KEY)}, all",
+    )
+    parser.add_argument(
+        "--server", help=f"server(s), comma separated: {', '.join(SERVERS)}, all (default)"
+    )
+    parser.add_argument("--rooms", type=int, help="rooms (overrides the shape's)")
+    parser.add_argument("--sockets", type=int, help="sockets per room (overrides the shape's)")
+    parser.add_argument("--mode", choices=["window", "rate"], help="load shapes: sending mode")
     parser.add_argument("--rate", type=float, help="messages/s per room in rate mode")
-    parser.add_argument("--layer", help="CHAT_CHANNEL_LAYER_BACKEND for the started server")
+    parser.add_argument("--window", type=int, default=4, help="unacknowledged messages (4)")
+    parser.add_argument("--seconds", type=float, default=5.0, help="sending time per run (5)")
+    parser.add_argument("--layer", help="CHAT_CHANNEL_LAYER_BACKEND for ours and the tutorial")
+    parser.add_argument("--url", help="ws://host:port of a running server (one --server)")
+    parser.add_argument("--no-uvicorn", action="store_true", help="skip ours-uvicorn")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON lines file")
     args = parser.parse_args()
-    server_choice = args.server or ("ours" if args.url else "both")
-    if args.url and server_choice == "both":
-        parser.error("--url measures one running server: choose --server ours or raw")
-    servers = ["ours", "raw"] if server_choice == "both" else [server_choice]
-    if "ours" in servers:
-        if not os.environ.get("DATABASE_URL") or not os.environ.get("REDIS_URL"):
-            raise SystemExit("set DATABASE_URL (PostgreSQL) and REDIS_URL (Redis)")
-        call_command("migrate", verbosity=0)
+
+    shapes = choose_shapes(args, parser)
+    wanted = choose_servers(args, parser)
+    if args.url and (wanted is None or len(wanted) != 1):
+        parser.error("--url measures one running server: name it with --server")
+    plan: list[tuple[Shape, list[str]]] = []
+    for shape in shapes:
+        servers = [s for s in shape.servers if wanted is None or s in wanted]
+        if "ours-uvicorn" in servers and (args.no_uvicorn or not uvicorn_installed()):
+            servers.remove("ours-uvicorn")
+        if servers:
+            plan.append((shape, servers))
+    if not plan:
+        parser.error("nothing to run: no chosen server takes part in the chosen shapes")
+    if any(s.startswith("ours") for _, servers in plan for s in servers):
+        setup_django()
+    if any("tutorial" in servers for _, servers in plan) and not os.environ.get("REDIS_URL"):
+        raise SystemExit("the tutorial peer needs REDIS_URL (Redis)")
+    raise_open_files_limit()
     # Decided before this process moves to its own core: the servers it starts
     # inherit its affinity until they move to theirs.
     pin = args.url is None and can_pin()
     if pin:
         os.sched_setaffinity(0, {CLIENT_CORE})
-    modes = ("window", "rate") if args.mode == "both" else (args.mode,)
-    if args.rooms and args.sockets:
-        shapes = [(args.rooms, args.sockets, modes, 10.0)]
-    else:
-        shapes = [
-            (rooms, sockets, tuple(m for m in shape_modes if m in modes), shape_rate)
-            for rooms, sockets, shape_modes, shape_rate in STANDARD_SHAPES
-        ]
-    results: dict[tuple[str, int, int, str], dict[str, Any]] = {}
-    for server in servers:
-        for rooms, sockets, shape_modes, shape_rate in shapes:
-            rate = args.rate if args.rate is not None else shape_rate
-            for mode in shape_modes:
-                result = run_once(
-                    server,
-                    args.url,
-                    args.layer,
-                    rooms,
-                    sockets,
-                    pin=pin,
-                    mode=mode,
-                    seconds=args.seconds,
-                    window=args.window,
-                    rate=rate,
-                )
-                results[(server, rooms, sockets, mode)] = result
-                print(json.dumps(result), flush=True)
-    if len(servers) == 2:
-        for rooms, sockets, shape_modes, _ in shapes:
-            for mode in shape_modes:
-                ours = results[("ours", rooms, sockets, mode)]
-                raw = results[("raw", rooms, sockets, mode)]
-                print(json.dumps(ratio_line(ours, raw)), flush=True)
+    options = Options(
+        seconds=args.seconds, window=args.window, layer=args.layer, url=args.url, pin=pin
+    )
+    RESULTS_DIR.mkdir(exist_ok=True)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    with (
+        args.out.open("w") as out,
+        (RESULTS_DIR / "servers.log").open("wb") as log,
+    ):
+
+        def emit(line: dict[str, Any]) -> None:
+            text = json.dumps(line)
+            print(text, flush=True)
+            out.write(text + "\n")
+            out.flush()
+
+        for shape, servers in plan:
+            lines = {}
+            for server in servers:
+                lines[server] = run_once(shape, server, options, log)
+                emit(lines[server])
+            if len(lines) > 1 or shape.kind == "storm":
+                emit(ratio_line(shape, lines))
 
 
 if __name__ == "__main__":
