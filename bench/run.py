@@ -68,6 +68,7 @@ SERVER_CORE = 0
 CLIENT_CORE = 1
 WS_LIMIT = "65536"
 PEER_ROOM_BASE = 900_000  # room ids of the database-free peers, clear of real rooms
+CLIENT_BOUND_CPU = 0.9
 DEFAULT_LAYER = "channels_redis.pubsub.RedisPubSubChannelLayer"
 SERVERS = ("raw", "tutorial", "ours", "ours-uvicorn")
 FANOUT_SERVERS = SERVERS
@@ -395,11 +396,15 @@ def run_once(shape: Shape, server: str, options: Options, log: IO[bytes]) -> dic
     finally:
         if process is not None:
             stop_server(process)
+    client_cpu = result.get("client_cpu")
     return {
         "shape": shape.name,
         "server": server,
         **result,
+        # A figure measured with this client at (nearly) a whole core is a lower bound.
+        "client_bound": client_cpu is not None and client_cpu >= CLIENT_BOUND_CPU,
         "run_s": round(time.perf_counter() - started, 1),
+        "at": time.strftime("%Y-%m-%dT%H:%M:%S"),
         "layer": (options.layer or os.environ.get("CHAT_CHANNEL_LAYER_BACKEND", DEFAULT_LAYER))
         if server != "raw"
         else None,
