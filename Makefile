@@ -11,7 +11,7 @@ PORT ?= 8000
 WS_MAX_MESSAGE_SIZE ?= 65536
 WS_MAX_FRAME_SIZE ?= 65536
 
-.PHONY: venv run test test-sqlite lint format bench clean
+.PHONY: venv run test test-sqlite lint format bench bench-plot clean
 
 venv: $(STAMP)
 
@@ -54,8 +54,22 @@ format: venv
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: venv
-	$(BIN)/python bench/run.py
+# Every server side by side (bench/run.py): the JSON lines go to docs/bench.jsonl and
+# the picture to docs/bench.png. BENCH_ARGS picks shapes or servers, e.g.
+# BENCH_ARGS="--shape fanout-500 --server ours,tutorial". Needs DATABASE_URL and REDIS_URL.
+BENCH_STAMP := $(VENV)/.bench-requirements-installed
+
+$(BENCH_STAMP): bench/requirements.txt $(STAMP)
+	$(BIN)/python -m pip install --quiet -r bench/requirements.txt
+	touch $@
+
+bench: venv $(BENCH_STAMP)
+	$(BIN)/python bench/run.py --out docs/bench.jsonl $(BENCH_ARGS)
+	$(BIN)/python bench/plot.py docs/bench.jsonl docs/bench.png
+
+# The picture again from docs/bench.jsonl, without running anything.
+bench-plot: $(BENCH_STAMP)
+	$(BIN)/python bench/plot.py docs/bench.jsonl docs/bench.png
 
 clean:
 	rm -rf $(VENV) node_modules staticfiles artefacts .pytest_cache .ruff_cache .hypothesis
