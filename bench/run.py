@@ -69,6 +69,7 @@ CLIENT_CORE = 1
 WS_LIMIT = "65536"
 PEER_ROOM_BASE = 900_000  # room ids of the database-free peers, clear of real rooms
 CLIENT_BOUND_CPU = 0.9
+DEFAULT_WINDOW = 4
 DEFAULT_LAYER = "channels_redis.pubsub.RedisPubSubChannelLayer"
 SERVERS = ("raw", "tutorial", "ours", "ours-uvicorn")
 FANOUT_SERVERS = SERVERS
@@ -217,6 +218,15 @@ def server_command(server: str, port: int) -> list[str]:
             "academia.asgi:application",
         ]
     raise ValueError(server)
+
+
+def server_loop(server: str) -> str:
+    """The event loop of a started server: uvicorn takes uvloop when it is installed."""
+    if server == "raw":
+        return "asyncio"
+    if server == "ours-uvicorn":
+        return load.client_loop()
+    return "twisted-asyncio"
 
 
 def server_env(server: str, layer: str | None) -> dict[str, str]:
@@ -409,6 +419,7 @@ def run_once(shape: Shape, server: str, options: Options, log: IO[bytes]) -> dic
         if server != "raw"
         else None,
         "client_loop": load.client_loop(),
+        "server_loop": server_loop(server),
         "pinned": options.pin,
     }
 
@@ -450,7 +461,7 @@ def ratio_line(shape: Shape, lines: dict[str, dict[str, Any]]) -> dict[str, Any]
 def target_met(shape: Shape, lines: dict[str, dict[str, Any]], summary: dict[str, Any]) -> Any:
     """Whether ours (Daphne) meets the shape's target; None when it cannot be told."""
     ours = lines.get("ours")
-    if ours is None:
+    if ours is None or not shape.target:
         return None
     versus_tutorial = summary.get("ours/tutorial")
     p99 = (ours.get("latency_ms") or {}).get("p99")
@@ -480,39 +491,42 @@ def target_met(shape: Shape, lines: dict[str, dict[str, Any]], summary: dict[str
 
 
 def choose_shapes(args: argparse.Namespace, parser: argparse.ArgumentParser) -> list[Shape]:
+    """The shapes asked for; one changed by an option gets a name of its own and no target."""
     keys = [key for part in args.shape for key in part.split(",") if key] if args.shape else []
     unknown = [key for key in keys if key not in SHAPES_BY_KEY and key != "all"]
     if unknown:
-        parser.error(f"unknown shape {unknown[0]!r}: choose from {', '.join(SHAPES_BY_KEY)}")
+        parser.error(f"unknown shape {unknown[0]!r}: choose from {', '.join(SHAPES_BY_KEY)}, all")
     if not keys and (args.rooms or args.sockets):
-        base = SHAPES_BY_KEY["fanout-100"]
-        keys = ["custom"]
-        shapes = [replace(base, key="custom", target="", servers=SERVERS)]
+        shapes = [replace(SHAPES_BY_KEY["fanout-100"], key="custom", servers=SERVERS)]
     elif not keys or "all" in keys:
         shapes = list(SHAPES)
     else:
         shapes = [SHAPES_BY_KEY[key] for key in keys]
-    adjusted = []
+    chosen = []
     for shape in shapes:
         changes: dict[str, Any] = {}
         if args.rooms:
             changes["rooms"] = args.rooms
         if args.sockets:
             changes["sockets"] = args.sockets
-        if args.mode and shape.kind == "load":
-            changes["mode"] = args.mode
-            if args.mode == "rate" and not shape.rate:
-                changes["rate"] = 10.0
-        if args.rate is not None and shape.kind == "load":
-            changes["rate"] = args.rate
-        if changes:
-            shape = replace(shape, **changes)
-            if shape.key == "custom" or shape.kind == "load":
-                mode = f"{shape.rate:g}/s" if shape.mode == "rate" else f"window{args.window}"
-                label = shape.key.split("-")[0]
-                shape = replace(shape, name=f"{label}-{shape.rooms}x{shape.sockets}-{mode}")
-        adjusted.append(shape)
-    return adjusted
+        if shape.kind == "load":
+            if args.mode:
+                changes["mode"] = args.mode
+                if args.mode == "rate" and not shape.rate:
+                    changes["rate"] = 10.0
+            if args.rate is not None:
+                changes["rate"] = args.rate
+            if args.window != DEFAULT_WINDOW:
+                changes["window"] = args.window
+        if changes or shape.key == "custom":
+            window = changes.pop("window", DEFAULT_WINDOW)
+            shape = replace(shape, **changes, target="")
+            name = f"{shape.key}-{shape.rooms}x{shape.sockets}"
+            if shape.kind == "load":
+                name += f"-{shape.rate:g}/s" if shape.mode == "rate" else f"-window{window}"
+            shape = replace(shape, name=name)
+        chosen.append(shape)
+    return chosen
 
 
 def choose_servers(args: argparse.Namespace, parser: argparse.ArgumentParser) -> list[str] | None:
@@ -542,7 +556,9 @@ def main() -> None:
     parser.add_argument("--sockets", type=int, help="sockets per room (overrides the shape's)")
     parser.add_argument("--mode", choices=["window", "rate"], help="load shapes: sending mode")
     parser.add_argument("--rate", type=float, help="messages/s per room in rate mode")
-    parser.add_argument("--window", type=int, default=4, help="unacknowledged messages (4)")
+    parser.add_argument(
+        "--window", type=int, default=DEFAULT_WINDOW, help="unacknowledged messages (4)"
+    )
     parser.add_argument("--seconds", type=float, default=5.0, help="sending time per run (5)")
     parser.add_argument("--layer", help="CHAT_CHANNEL_LAYER_BACKEND for ours and the tutorial")
     parser.add_argument("--url", help="ws://host:port of a running server (one --server)")
