@@ -7,9 +7,10 @@ STAMP := $(VENV)/.requirements-installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 # Daphne refuses larger WebSocket messages and frames (close 1009) before the
-# application sees them; the application's own limit is CHAT_WS_MAX_FRAME_BYTES.
-WS_MAX_MESSAGE_SIZE ?= 65536
-WS_MAX_FRAME_SIZE ?= 65536
+# application sees them: a backstop well above the application's own limit,
+# CHAT_WS_MAX_FRAME_BYTES (64 KiB, close 4413).
+WS_MAX_MESSAGE_SIZE ?= 1048576
+WS_MAX_FRAME_SIZE ?= 1048576
 
 .PHONY: venv run test test-sqlite lint format bench bench-plot clean
 

@@ -2,8 +2,8 @@
 
 Run it with explicit WebSocket size limits (see README.md)::
 
-    daphne -b 0.0.0.0 -p 8000 --websocket-max-message-size 65536 \
-        --websocket-max-frame-size 65536 academia.asgi:application
+    daphne -b 127.0.0.1 -p 8000 --websocket-max-message-size 1048576 \
+        --websocket-max-frame-size 1048576 academia.asgi:application
 """
 
 import os

@@ -26,7 +26,7 @@ import websockets
 from django.conf import settings
 
 BASE_DIR = Path(__file__).resolve().parents[2]
-WS_LIMIT = "65536"
+WS_LIMIT = "1048576"  # Daphne's backstop; the app closes above 64 KiB itself
 START_TIMEOUT = 30.0
 
 

@@ -92,8 +92,8 @@ class LiveServer:
         command = [
             sys.executable, "-m", "daphne",
             "-b", "127.0.0.1", "-p", str(self.port),
-            "--websocket-max-message-size", "65536",
-            "--websocket-max-frame-size", "65536",
+            "--websocket-max-message-size", "1048576",
+            "--websocket-max-frame-size", "1048576",
             "academia.asgi:application",
         ]  # fmt: skip
         log = self.log_path.open("ab")
