@@ -25,6 +25,7 @@ import random
 import re
 import resource
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -460,6 +461,7 @@ class Resume:
     handshake_at: float | None = None
     served_at: float | None = None
     refused: int = 0
+    refusals: dict[str, int] = field(default_factory=dict)
     closed: int = 0
     in_order: bool = True
     duplicates: int = 0
@@ -471,11 +473,12 @@ async def _resume(target: Target, resume: Resume, wanted: set[bytes], t0: float)
     """Reconnect with ``after_seq`` until the missed messages are all in.
 
     A refused handshake, or a socket the server closes before it has sent them, is
-    tried again after a jittered second, as a browser's reconnect does, until
+    tried again after the page's reconnect delay (:func:`reconnect_delay`), until
     STORM_DEADLINE_SECONDS after the first handshake.
     """
     url = socket_url(target, resume.room_id, resume.after_seq)
     deadline = t0 + STORM_DEADLINE_SECONDS
+    attempt = 0
     while time.perf_counter() < deadline:
         try:
             async with asyncio.timeout(max(0.1, deadline - time.perf_counter())):
@@ -483,6 +486,8 @@ async def _resume(target: Target, resume: Resume, wanted: set[bytes], t0: float)
         except (OSError, TimeoutError, wsclient.HandshakeError) as error:
             resume.refused += 1
             resume.error = repr(error)
+            kind = refusal_kind(error)
+            resume.refusals[kind] = resume.refusals.get(kind, 0) + 1
         else:
             if resume.handshake_at is None:
                 resume.handshake_at = time.perf_counter() - t0
@@ -498,7 +503,33 @@ async def _resume(target: Target, resume: Resume, wanted: set[bytes], t0: float)
                 ws.abort()
             if resume.resync:
                 return
-        await asyncio.sleep(random.uniform(0.5, 1.5))
+        await asyncio.sleep(reconnect_delay(attempt))
+        attempt += 1
+
+
+def refusal_kind(error: BaseException) -> str:
+    """``http_<status>``, ``reset``, ``refused``, ``timeout`` or the exception's name."""
+    if isinstance(error, wsclient.HandshakeError):
+        if error.status is not None:
+            return f"http_{error.status}"
+        text = str(error)
+        if "reset" in text.lower():
+            return "reset"
+        return "closed"
+    if isinstance(error, TimeoutError):
+        return "timeout"
+    if isinstance(error, ConnectionRefusedError):
+        return "refused"
+    if isinstance(error, ConnectionResetError):
+        return "reset"
+    return type(error).__name__
+
+
+def reconnect_delay(attempt: int) -> float:
+    """Seconds before reconnect number ``attempt`` + 1, as static/chat/client.js waits:
+    exponential from 0.5 s up to 15 s, the second half of each step drawn at random."""
+    cap = min(15.0, 0.5 * 2**attempt)
+    return cap / 2 + random.random() * cap / 2
 
 
 async def _replayed(ws: wsclient.WebSocket, resume: Resume, wanted: set[bytes]) -> bool:
@@ -581,6 +612,7 @@ async def run_storm(
         "served_p50_s": _seconds_at(served, 0.5),
         "handshake_p99_s": _seconds_at(handshakes, 0.99),
         "handshakes_refused": sum(r.refused for r in resumes),
+        "refusals": dict(sum((Counter(r.refusals) for r in resumes), Counter())),
         "closed_before_served": sum(r.closed for r in resumes),
         "never_connected": sum(1 for r in resumes if r.handshake_at is None),
         "out_of_order_sockets": sum(1 for r in resumes if not r.in_order),
