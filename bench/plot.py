@@ -139,7 +139,7 @@ def storm_text(runs: dict[tuple[str, str], dict[str, Any]]) -> str:
     when = (
         f"all served in {served:.1f} s"
         if served is not None
-        else f"{storm.get('served_sockets')} served within the deadline"
+        else f"only {storm.get('served_sockets')} served within 60 s"
     )
     return (
         f"Reconnect storm ({storm['server']}): {storm['sockets']} sockets resume with after_seq,\n"
