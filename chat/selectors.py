@@ -66,6 +66,24 @@ def room_get_for_user(user: User, room_id: object) -> ChatRoom:
         room_pk = int(room_id)  # type: ignore[call-overload]
     except (TypeError, ValueError):
         raise errors.NotFound("No such room.") from None
+    if user.is_authenticated and user.is_active:
+        # An active participant always sees the room: one indexed read and a count.
+        participant = (
+            ChatParticipant.objects.filter(room_id=room_pk, user=user, is_active=True)
+            .select_related("room__created_by")
+            .first()
+        )
+        if participant is not None:
+            room = participant.room
+            room.my_role = participant.role  # type: ignore[attr-defined]
+            room.my_last_read = participant.last_read_message_id  # type: ignore[attr-defined]
+            room.unread_count = (  # type: ignore[attr-defined]
+                room.message_count - participant.read_count - participant.own_after_read_count
+            )
+            room.participant_count = ChatParticipant.objects.filter(  # type: ignore[attr-defined]
+                room=room, is_active=True
+            ).count()
+            return room
     room = visible_rooms(user).filter(pk=room_pk).first()
     if room is None:
         raise errors.NotFound("No such room.")

@@ -88,7 +88,7 @@ class RoomViewSet(ChatViewSet):
         for room in page:
             if room.my_role is None:
                 room.unread_count = 0
-        return self.get_paginated_response([payloads.room_payload(room) for room in page])
+        return self.get_paginated_response(payloads.rooms_payload(page))
 
     @extend_schema(
         request=s.RoomCreateSerializer,
