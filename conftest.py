@@ -52,6 +52,19 @@ def _fast_passwords_and_clean_cache(request: pytest.FixtureRequest, settings: An
     cache.clear()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _close_database_pools(django_db_setup: None) -> Any:
+    """Give the connection pool's idle connections back before pytest-django
+    drops the test database (set up first, so torn down after this)."""
+    yield
+    from django.db import connections
+
+    for connection in connections.all():
+        connection.close()
+        if getattr(connection, "pool", None) is not None:
+            connection.close_pool()
+
+
 @pytest.fixture
 def captured_events(monkeypatch: pytest.MonkeyPatch, transactional_db: None) -> CapturedEvents:
     """Capture what chat.events publishes, round-tripped through JSON.

@@ -22,12 +22,17 @@ from importlib import import_module
 from typing import Any
 from urllib.parse import urlsplit
 
-from channels.auth import AuthMiddlewareStack
-from channels.db import database_sync_to_async
 from channels.security.websocket import WebsocketDenier
 from django.conf import settings
-from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, get_user_model
+from django.contrib.auth import (
+    BACKEND_SESSION_KEY,
+    HASH_SESSION_KEY,
+    SESSION_KEY,
+    get_user_model,
+    load_backend,
+)
 from django.contrib.auth.models import AnonymousUser
+from django.http import parse_cookie
 from django.http.request import validate_host
 from django.utils.crypto import constant_time_compare
 from rest_framework.authtoken.models import Token
@@ -107,12 +112,34 @@ def _token_key(scope: dict[str, Any]) -> str | None:
     return key.strip()
 
 
-@database_sync_to_async
 def _token_user(key: str) -> Any:
     token = Token.objects.select_related("user").filter(key=key).first()
     if token is None or not token.user.is_active:
         return AnonymousUser()
     return token.user
+
+
+def _session_cookie(scope: dict[str, Any]) -> str | None:
+    raw = _header(scope, b"cookie")
+    if not raw:
+        return None
+    return parse_cookie(raw).get(settings.SESSION_COOKIE_NAME) or None
+
+
+def _session_user(session_key: str | None) -> tuple[Any, Any]:
+    """The session's user (Django's own rules: a known backend, a matching
+    session auth hash, an active user) and the session store."""
+    store = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+    user_id = store.get(SESSION_KEY)
+    backend_path = store.get(BACKEND_SESSION_KEY)
+    if user_id is None or backend_path not in settings.AUTHENTICATION_BACKENDS:
+        return AnonymousUser(), store
+    user = load_backend(backend_path).get_user(user_id)
+    if user is None or not constant_time_compare(
+        store.get(HASH_SESSION_KEY) or "", user.get_session_auth_hash()
+    ):
+        return AnonymousUser(), store
+    return user, store
 
 
 class WebsocketAuthMiddleware:
@@ -124,17 +151,20 @@ class WebsocketAuthMiddleware:
 
     def __init__(self, inner: Any) -> None:
         self.inner = inner
-        self.session_stack = AuthMiddlewareStack(inner)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
+        from chat.consumers.db import run_sync
+
         key = _token_key(scope)
         if key is not None:
-            user = await _token_user(key) if key else AnonymousUser()
+            user = await run_sync(_token_user)(key) if key else AnonymousUser()
             scope = dict(scope, user=user, auth="token", token_key=key)
             return await self.inner(scope, receive, send)
         if not origin_allowed(scope):
             return await WebsocketDenier()(scope, receive, send)
-        return await self.session_stack(dict(scope, auth="session"), receive, send)
+        user, session = await run_sync(_session_user)(_session_cookie(scope))
+        scope = dict(scope, user=user, session=session, auth="session")
+        return await self.inner(scope, receive, send)
 
 
 def credentials_valid(auth: str, user_id: int, secret: str | None) -> bool:

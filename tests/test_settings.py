@@ -134,7 +134,7 @@ def test_every_chat_setting_defined_is_covered_here() -> None:
     assert sorted(name for name in config if name.startswith("CHAT_")) == sorted(CHAT_OVERRIDES)
 
 
-def test_database_url_selects_postgresql_with_connection_reuse() -> None:
+def test_database_url_selects_postgresql_with_a_connection_pool() -> None:
     config = load_settings(DATABASE_URL="postgres://chat:secret@db.example.com:5432/academia")
     database = config["DATABASES"]["default"]
     assert database["ENGINE"] == "django.db.backends.postgresql"
@@ -144,8 +144,13 @@ def test_database_url_selects_postgresql_with_connection_reuse() -> None:
         "academia",
     )
     assert (database["USER"], database["PASSWORD"]) == ("chat", "secret")
-    assert database["CONN_MAX_AGE"] > 0
-    assert database["CONN_HEALTH_CHECKS"] is True
+    # No connection kept per thread under ASGI: a bounded pool per process instead.
+    assert database["CONN_MAX_AGE"] == 0
+    assert database["OPTIONS"]["pool"] == {"min_size": 2, "max_size": 10, "timeout": 10.0}
+    sized = load_settings(
+        DATABASE_URL="postgres://chat@db.example.com/academia", DATABASE_POOL_MAX_SIZE="4"
+    )
+    assert sized["DATABASES"]["default"]["OPTIONS"]["pool"]["max_size"] == 4
 
 
 def test_redis_url_selects_channels_redis_and_the_redis_cache() -> None:

@@ -2,16 +2,36 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
 from channels.db import database_sync_to_async
-from django.db import connection
+from django.conf import settings
+from django.db import close_old_connections
 
 
 def run_sync(function: Callable[..., Any]) -> Callable[..., Any]:
     """``database_sync_to_async`` for services and selectors. On a server database
     the calls run on a pool of threads (one connection each), so one slow write
     does not queue every socket of the process behind it; SQLite serialises
-    writes anyway and keeps the single shared thread."""
-    return database_sync_to_async(function, thread_sensitive=connection.vendor == "sqlite")
+    writes anyway and keeps the single shared thread.
+
+    The connection is given back inside the call: Django keeps it in
+    context-local storage, and the worker runs the call in a copy of the
+    caller's context that channels' own cleanup, outside the call, does not
+    see; with a connection pool that connection would never return to the
+    pool. (For the same reason the engine is read from the settings, not from
+    ``django.db.connection``, which would make a connection object in the event
+    loop's context.)
+    """
+
+    @functools.wraps(function)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        finally:
+            close_old_connections()
+
+    sqlite = settings.DATABASES["default"]["ENGINE"].endswith("sqlite3")
+    return database_sync_to_async(call, thread_sensitive=sqlite)

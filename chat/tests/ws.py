@@ -7,7 +7,6 @@ import json
 from typing import Any
 
 import pytest
-from channels.db import database_sync_to_async
 from channels.layers import channel_layers
 from channels.testing import WebsocketCommunicator
 from django.core.cache import cache
@@ -16,6 +15,7 @@ from django.test import Client
 from rest_framework.authtoken.models import Token
 
 from academia.asgi import application
+from chat.consumers.db import run_sync
 
 ORIGIN = "http://testserver"
 WAIT = 5  # seconds: the bound of every wait for a frame
@@ -110,7 +110,7 @@ async def open_socket(
     path: str, user: Any = None, *, headers: list[tuple[bytes, bytes]] | None = None
 ) -> Socket:
     if headers is None:
-        headers = await database_sync_to_async(token_headers)(user)
+        headers = await run_sync(token_headers)(user)
     return await Socket(path, headers).open()
 
 
@@ -136,8 +136,8 @@ async def open_presence(user: Any) -> Socket:
 
 
 def db(function: Any) -> Any:
-    """Run a sync callable (services, ORM) in a database thread."""
-    return database_sync_to_async(function)
+    """Run a sync callable (services, ORM) in a database thread, as consumers do."""
+    return run_sync(function)
 
 
 def roundtrip(frame: dict[str, Any]) -> dict[str, Any]:
