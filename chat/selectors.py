@@ -156,6 +156,24 @@ class HistoryPage:
     has_newer: bool
 
 
+# Keyset reads of one room walk the (room, id) index in its own order. The room
+# is matched as a one-value range, not ``room = X``: with an equality PostgreSQL
+# also sees the primary key as ordered for ``ORDER BY id`` and, for a big room
+# that went quiet, may walk it past every newer message of the other rooms
+# (0.6 s instead of 0.1 ms for the newest page, measured with 3 M messages).
+KEYSET_UP = ("room_id", "id")
+KEYSET_DOWN = ("-room_id", "-id")
+
+
+def room_messages(room_id: int) -> QuerySet[ChatMessage]:
+    """A room's messages, for reads ordered by ``KEYSET_UP``/``KEYSET_DOWN``."""
+    return ChatMessage.objects.filter(room_id__gte=room_id, room_id__lte=room_id)
+
+
+def _any(messages: QuerySet[ChatMessage], order: tuple[str, str]) -> bool:
+    return bool(messages.order_by(*order).values_list("id", flat=True)[:1])
+
+
 def room_history(
     room: ChatRoom, *, before: int | None = None, after: int | None = None, limit: int = 50
 ) -> HistoryPage:
@@ -165,14 +183,15 @@ def room_history(
     ``before`` (with or without ``after``): the newest page below ``before``.
     At most three queries for the page and its edges, whatever the room's size.
     """
-    base = ChatMessage.objects.filter(room=room)
+    base = room_messages(room.pk)
     window = base
     if after is not None:
         window = window.filter(id__gt=after)
     if before is not None:
         window = window.filter(id__lt=before)
     forward = after is not None and before is None
-    rows = list(with_message_relations(window.order_by("id" if forward else "-id"))[: limit + 1])
+    order = KEYSET_UP if forward else KEYSET_DOWN
+    rows = list(with_message_relations(window.order_by(*order))[: limit + 1])
     more = len(rows) > limit
     rows = rows[:limit]
     messages = rows if forward else rows[::-1]
@@ -180,10 +199,12 @@ def room_history(
         return HistoryPage(messages=[], has_older=False, has_newer=False)
     if forward:
         has_newer = more
-        has_older = base.filter(id__lt=messages[0].pk).exists()
+        has_older = _any(base.filter(id__lt=messages[0].pk), KEYSET_DOWN)
     else:
-        has_older = more or (after is not None and base.filter(id__lt=messages[0].pk).exists())
-        has_newer = before is not None and base.filter(id__gt=messages[-1].pk).exists()
+        has_older = more or (
+            after is not None and _any(base.filter(id__lt=messages[0].pk), KEYSET_DOWN)
+        )
+        has_newer = before is not None and _any(base.filter(id__gt=messages[-1].pk), KEYSET_UP)
     return HistoryPage(messages=messages, has_older=has_older, has_newer=has_newer)
 
 
@@ -226,8 +247,10 @@ def message_search(
     messages = ChatMessage.objects.filter(
         room__in=ChatRoom.objects.filter(policy.visible_rooms_q(user)), is_deleted=False
     )
+    order: tuple[str, ...] = ("-id",)
     if room_id is not None:
-        messages = messages.filter(room_id=room_id)
+        messages = messages.filter(room_id__gte=room_id, room_id__lte=room_id)
+        order = KEYSET_DOWN
     if sender_id is not None:
         messages = messages.filter(sender_id=sender_id)
     if message_type:
@@ -246,7 +269,7 @@ def message_search(
             )
         else:
             messages = messages.filter(content__icontains=q)
-    return with_message_relations(messages.order_by("-id"))
+    return with_message_relations(messages.order_by(*order))
 
 
 def unread_count(user: User, room: ChatRoom) -> int:

@@ -99,12 +99,14 @@ def _tail(participant: ChatParticipant, after: int) -> tuple[int, int, int, int]
         " COALESCE(SUM(counted), 0),"
         " COALESCE(SUM(CASE WHEN sender_id = %s THEN counted ELSE 0 END), 0)"
         " FROM (SELECT sender_id, CASE WHEN is_deleted OR message_type = %s THEN 0 ELSE 1 END"
-        f" AS counted FROM {message} WHERE room_id = %s AND id > %s ORDER BY id LIMIT %s) AS tail"
+        f" AS counted FROM {message} WHERE room_id BETWEEN %s AND %s AND id > %s"
+        " ORDER BY room_id, id LIMIT %s) AS tail"  # the (room, id) index: see selectors.KEYSET_UP
     )
     params = [
         participant.room_id,
         participant.user_id,
         ChatMessage.MessageType.SYSTEM.value,
+        participant.room_id,
         participant.room_id,
         after,
         TAIL_PROBE + 1,
