@@ -141,12 +141,19 @@ def edit_denial(user: User, message: ChatMessage, now: datetime) -> errors.ChatE
 
 
 def delete_denial(user: User, message: ChatMessage, now: datetime) -> errors.ChatError | None:
+    """An archived room is read-only for everyone, moderators included; a muted
+    sender may not delete (muted means no writes)."""
     if message.is_deleted:
         return errors.NotFound()
-    if can_moderate(user, message.room):
+    if not message.room.is_active:
+        return errors.RoomArchived()
+    participant = participant_of(user, message.room)
+    if can_moderate(user, message.room, participant):
         return None
     if message.sender_id != user.pk or message.message_type == ChatMessage.MessageType.SYSTEM:
         return errors.Forbidden("Only the sender or a moderator may delete this message.")
+    if participant is not None and participant.is_muted:
+        return errors.Muted()
     if now - message.created_at > timedelta(seconds=settings.CHAT_MESSAGE_DELETE_TIMEOUT):
         return errors.EditWindowClosed("The time to delete this message has passed.")
     return None

@@ -354,9 +354,10 @@ def reaction_add(*, actor: User, message: ChatMessage, emoji: object) -> bool:
 
 @transaction.atomic
 def reaction_remove(*, actor: User, message: ChatMessage, emoji: object) -> bool:
-    """Remove the actor's reaction; True if there was one (and it was published)."""
+    """Remove the actor's reaction; True if there was one (and it was published).
+    The same rule as adding: a muted member, or anyone in an archived room, may not."""
     value = clean_emoji(emoji)
-    room = selectors.lock_room(message.room_id)
+    room = _reaction_target(actor, message)
     deleted, _ = MessageReaction.objects.filter(message=message, user=actor, emoji=value).delete()
     if deleted:
         events.append_room_event(

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from chat import errors, services
-from chat.models import ChatMessage, ChatParticipant, ChatRoom, RoomEvent
+from chat.models import ChatMessage, ChatParticipant, ChatRoom, MessageReaction, RoomEvent
 from chat.tests import factories
 from chat.tests.api_support import client_for
 from courses import services as course_services
@@ -334,3 +334,84 @@ def test_published_message_equals_the_message_read_back(
     assert event["message"] == read_back
     assert read_back["mentions"] == [alice.pk]
     assert list(sent.mentions.values_list("username", flat=True)) == ["alice"]
+
+
+@pytest.mark.django_db
+class TestMutedAndArchivedMeanNoWrites:
+    """Muted means no writes; an archived room is read-only for everyone."""
+
+    def _world(self, alice: Any, bob: Any) -> tuple[ChatRoom, ChatMessage]:
+        room = factories.make_room(alice, name="Quiet", members=[bob])
+        message = factories.make_message(bob, room, "mine")
+        services.reaction_add(actor=bob, message=message, emoji="👍")
+        services.reaction_add(actor=alice, message=message, emoji="🎉")
+        return room, message
+
+    def _seq(self, room: ChatRoom) -> int:
+        return ChatRoom.objects.get(pk=room.pk).last_seq
+
+    def test_muted_member_may_not_remove_a_reaction(self, alice: Any, bob: Any) -> None:
+        room, message = self._world(alice, bob)
+        services.participant_update(actor=alice, room=room, user_id=bob.pk, is_muted=True)
+        before = self._seq(room)
+
+        with pytest.raises(errors.Muted):
+            services.reaction_remove(actor=bob, message=message, emoji="👍")
+
+        assert self._seq(room) == before
+        assert list(message.reactions.values_list("user__username", "emoji")) == [
+            ("bob", "👍"),
+            ("alice", "🎉"),
+        ]
+
+    def test_muted_sender_may_not_delete_their_message(self, alice: Any, bob: Any) -> None:
+        room, message = self._world(alice, bob)
+        services.participant_update(actor=alice, room=room, user_id=bob.pk, is_muted=True)
+
+        with pytest.raises(errors.Muted):
+            services.message_delete(actor=bob, message=message)
+
+        assert ChatMessage.objects.get(pk=message.pk).is_deleted is False
+
+    @pytest.mark.parametrize("who", ["alice", "bob"])
+    def test_nobody_removes_a_reaction_in_an_archived_room(
+        self, alice: Any, bob: Any, who: str
+    ) -> None:
+        room, message = self._world(alice, bob)
+        services.room_archive(actor=alice, room=room)
+        before = self._seq(room)
+        actor, emoji = (alice, "🎉") if who == "alice" else (bob, "👍")
+
+        with pytest.raises(errors.RoomArchived):
+            services.reaction_remove(actor=actor, message=message, emoji=emoji)
+
+        assert self._seq(room) == before
+        assert MessageReaction.objects.filter(message=message).count() == 2
+
+    @pytest.mark.parametrize("who", ["alice", "bob"])
+    def test_nobody_deletes_a_message_in_an_archived_room(
+        self, alice: Any, bob: Any, who: str
+    ) -> None:
+        room, message = self._world(alice, bob)
+        services.room_archive(actor=alice, room=room)
+        before = self._seq(room)
+
+        with pytest.raises(errors.RoomArchived):
+            services.message_delete(actor=alice if who == "alice" else bob, message=message)
+
+        assert self._seq(room) == before
+        assert ChatMessage.objects.get(pk=message.pk).content == "mine"
+
+    def test_archived_room_refuses_deletes_and_reaction_removal_over_rest(
+        self, alice: Any, bob: Any
+    ) -> None:
+        room, message = self._world(alice, bob)
+        services.room_archive(actor=alice, room=room)
+
+        unreact = client_for(bob).delete(
+            f"/chat/messages/{message.pk}/react/", {"emoji": "👍"}, format="json"
+        )
+        delete = client_for(alice).delete(f"/chat/messages/{message.pk}/")
+
+        assert (unreact.status_code, unreact.data["code"]) == (403, "room_archived")
+        assert (delete.status_code, delete.data["code"]) == (403, "room_archived")
