@@ -84,18 +84,36 @@ def append_room_event(room: ChatRoom, event_type: str, body: dict[str, Any]) -> 
     Must be called inside the service's transaction while holding the room's row
     lock (``selectors.lock_room``): it takes ``seq = last_seq + 1``.
     """
-    room.last_seq += 1
+    return append_room_events(room, [(event_type, body)])[0]
+
+
+def append_room_events(room: ChatRoom, items: list[tuple[str, dict[str, Any]]]) -> list[RoomEvent]:
+    """Several events of ``room`` at once, in order (one insert and one update),
+    published in that order after commit. Same lock rule as ``append_room_event``."""
+    rows = []
+    messages = []
+    for event_type, body in items:
+        room.last_seq += 1
+        payload = {"type": event_type, "room_id": room.pk, "seq": room.last_seq, **body}
+        rows.append(RoomEvent(room=room, seq=room.last_seq, type=event_type, payload=payload))
+        messages.append(
+            {
+                "type": "room.event",
+                "room_id": room.pk,
+                "seq": room.last_seq,
+                "text": encode(payload),
+            }
+        )
     ChatRoom.objects.filter(pk=room.pk).update(last_seq=room.last_seq)
-    payload = {"type": event_type, "room_id": room.pk, "seq": room.last_seq, **body}
-    event = RoomEvent.objects.create(room=room, seq=room.last_seq, type=event_type, payload=payload)
-    message = {
-        "type": "room.event",
-        "room_id": room.pk,
-        "seq": room.last_seq,
-        "text": encode(payload),
-    }
-    on_commit(lambda: send(room_group(room.pk), message))
-    return event
+    created = RoomEvent.objects.bulk_create(rows)
+    group = room_group(room.pk)
+
+    def publish() -> None:
+        for message in messages:
+            send(group, message)
+
+    on_commit(publish)
+    return created
 
 
 def publish_room_ephemeral(room_id: int, payload: dict[str, Any]) -> None:

@@ -7,7 +7,11 @@ computed once per event. Callers load what the serializers touch
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
+
+from django.urls import reverse
+from django.utils import timezone
 
 from chat.api import serializers as s
 from chat.models import ChatMessage, ChatParticipant, ChatRoom, UserPresence
@@ -48,12 +52,67 @@ def participant_payload(participant: ChatParticipant) -> dict[str, Any]:
     return dict(s.ParticipantSerializer(participant).data)
 
 
+def _datetime(value: datetime | None) -> str | None:
+    """As DRF's DateTimeField writes it: ISO 8601 in the current time zone, UTC as Z."""
+    if value is None:
+        return None
+    text = value.astimezone(timezone.get_current_timezone()).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def _file(message: ChatMessage) -> dict[str, Any] | None:
+    if message.is_deleted or not message.file:
+        return None
+    thumbnail_url = None
+    if message.thumbnail:
+        thumbnail_url = reverse("chat-message-thumbnail", kwargs={"pk": message.pk})
+    return {
+        "url": reverse("chat-message-file", kwargs={"pk": message.pk}),
+        "name": message.file_name,
+        "size": message.file_size or 0,
+        "content_type": message.file_content_type,
+        "thumbnail_url": thumbnail_url,
+        "width": message.image_width,
+        "height": message.image_height,
+        "preview": message.file_preview or None,
+    }
+
+
+def _reactions(message: ChatMessage) -> list[dict[str, Any]]:
+    summary: dict[str, dict[str, Any]] = {}
+    for reaction in message.reactions.all():
+        entry = summary.setdefault(
+            reaction.emoji, {"emoji": reaction.emoji, "count": 0, "user_ids": []}
+        )
+        entry["count"] += 1
+        entry["user_ids"].append(reaction.user_id)
+    return list(summary.values())
+
+
 def message_payload(message: ChatMessage) -> dict[str, Any]:
-    return dict(s.MessageSerializer(message).data)
+    """MESSAGE, exactly as ``MessageSerializer`` (which documents it in the OpenAPI
+    schema) writes it, built directly: every send builds one, so it is hot."""
+    return {
+        "id": message.pk,
+        "room_id": message.room_id,
+        "sender": user_payload(message.sender),
+        "message_type": message.message_type,
+        "content": message.content,
+        "content_html": message.content_html,
+        "mentions": sorted(user.pk for user in message.mentions.all()),
+        "reply_to": message.reply_to_id,
+        "client_id": message.client_id,
+        "file": _file(message),
+        "reactions": _reactions(message),
+        "is_edited": message.is_edited,
+        "is_deleted": message.is_deleted,
+        "created_at": _datetime(message.created_at),
+        "updated_at": _datetime(message.updated_at),
+    }
 
 
 def messages_payload(messages: list[ChatMessage]) -> list[dict[str, Any]]:
-    return [dict(item) for item in s.MessageSerializer(messages, many=True).data]
+    return [message_payload(message) for message in messages]
 
 
 def presence_payload(presence: UserPresence) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -141,6 +142,14 @@ def prime_new_message(message: ChatMessage, *, sender: Any, mentions: list[Any])
     for queryset in (reactions, users):
         queryset._prefetch_done = True
     message._prefetched_objects_cache = {"reactions": reactions, "mentions": users}
+
+
+def messages_loaded_by_id(ids: Iterable[int]) -> list[ChatMessage]:
+    """Messages by id with their relations, in id order, in constant queries."""
+    ids = list(ids)
+    if not ids:
+        return []
+    return list(with_message_relations(ChatMessage.objects.filter(pk__in=ids)).order_by("id"))
 
 
 def messages_loaded(messages: list[ChatMessage]) -> list[ChatMessage]:

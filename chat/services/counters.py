@@ -50,6 +50,24 @@ def message_added(message: ChatMessage) -> None:
     )
 
 
+def messages_added(room_id: int, messages: Iterable[ChatMessage]) -> None:
+    """After inserting several messages of one room under its lock (one query
+    for the room and one per sender, whatever their number)."""
+    senders: dict[int, int] = {}
+    for message in messages:
+        if counts(message):
+            senders[message.sender_id] = senders.get(message.sender_id, 0) + 1
+    if not senders:
+        return
+    ChatRoom.objects.filter(pk=room_id).update(
+        message_count=F("message_count") + sum(senders.values())
+    )
+    for sender_id, added in sorted(senders.items()):
+        ChatParticipant.objects.filter(room_id=room_id, user_id=sender_id).update(
+            own_after_read_count=F("own_after_read_count") + added
+        )
+
+
 def message_deleted(message: ChatMessage) -> None:
     """Before soft-deleting ``message`` (as loaded under its room's lock)."""
     if not counts(message):

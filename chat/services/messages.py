@@ -165,17 +165,30 @@ def message_send(
 ) -> SendResult:
     """Send a message (text, or an ``image``/``file`` upload with an optional caption).
 
-    Idempotent per sender and ``client_id``: the same id again returns the first
-    message with ``created=False`` and publishes nothing. Mentioned users who may
-    see the room are stored in ``mentions`` and notified on their own stream.
+    Idempotent per sender and ``client_id``: the same id again in the same room
+    returns the first message with ``created=False`` and publishes nothing (in
+    another room it is refused). Mentioned users who may see the room are stored
+    in ``mentions`` and notified on their own stream. Text goes through
+    ``chat.services.sending``, one path with the socket's batched sends.
     """
+    if upload is None:
+        from chat.services.sending import message_send_text
+
+        return message_send_text(
+            actor=actor, room=room, content=content, client_id=client_id, reply_to=reply_to
+        )
+    _posting_participant(actor, room)
     client_id = _clean_client_id(client_id)
     if client_id is not None:
         existing = ChatMessage.objects.filter(sender=actor, client_id=client_id).first()
         if existing is not None:
+            if existing.room_id != room.pk:
+                raise errors.ValidationFailed(
+                    "This client_id was already used for another message.",
+                    fields={"client_id": ["Already used."]},
+                )
             return SendResult(selectors.message_load(existing.pk), created=False)
-    _posting_participant(actor, room)
-    content = _clean_content(content, allow_empty=upload is not None)
+    content = _clean_content(content, allow_empty=True)
     parent: ChatMessage | None = None
     if reply_to is not None:
         if isinstance(reply_to, bool) or not isinstance(reply_to, int):

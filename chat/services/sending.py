@@ -1,0 +1,250 @@
+"""Sending text messages, one or many to a room in one transaction.
+
+A busy room's socket hands over every ``message.send`` its senders queued
+meanwhile, and they are written together: one row lock, one commit, and a
+constant number of queries whatever their count. Each request is still
+checked and answered on its own, with the same rules and the same errors as a
+single send (``message_send`` in chat.services.messages uses this path for
+text): access first (``not_found`` for a room the sender may not see, then
+archived, not a participant, muted), then validation, then the ``client_id``
+deduplication, which is scoped to the room: an id used before in another room
+is refused without showing that message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from django.db import IntegrityError, transaction
+
+from chat import errors, events, policy, selectors
+from chat.models import ChatMessage, ChatParticipant, ChatRoom
+from chat.payloads import message_payload
+from chat.services import counters
+from chat.services.messages import (
+    SendResult,
+    _clean_client_id,
+    _clean_content,
+    _notify_mentions,
+    _render,
+    _Rendered,
+)
+
+if TYPE_CHECKING:
+    from accounts.models import User
+
+MAX_BATCH = 64
+
+
+@dataclass(frozen=True)
+class SendRequest:
+    actor: User
+    content: object
+    client_id: object = None
+    reply_to: object = None
+
+
+@dataclass
+class _Draft:
+    request: SendRequest
+    client_id: str | None = None
+    content: str = ""
+    parent_id: int | None = None
+    rendered: _Rendered = field(default_factory=lambda: _Rendered("", [], False))
+    invalid: errors.ChatError | None = None
+    outcome: SendResult | errors.ChatError | None = None
+    message: ChatMessage | None = None
+    repeat_of: int | None = None
+
+
+def _parent_id(room_id: int, reply_to: object) -> int | None:
+    if reply_to is None:
+        return None
+    if isinstance(reply_to, bool) or not isinstance(reply_to, int):
+        raise errors.ValidationFailed(
+            "reply_to must be a message id.", fields={"reply_to": ["Not an id."]}
+        )
+    if not ChatMessage.objects.filter(pk=reply_to, room_id=room_id, is_deleted=False).exists():
+        raise errors.ValidationFailed(
+            "reply_to must be a message of this room.",
+            fields={"reply_to": ["Not a message of this room."]},
+        )
+    return reply_to
+
+
+def _draft(room: ChatRoom, request: SendRequest) -> _Draft:
+    """Validate and render one request, outside the room lock; a problem is kept
+    and reported only once the sender's access is known."""
+    draft = _Draft(request)
+    try:
+        draft.client_id = _clean_client_id(request.client_id)
+        draft.content = _clean_content(request.content, allow_empty=False)
+        draft.parent_id = _parent_id(room.pk, request.reply_to)
+        draft.rendered = _render(request.actor, room, draft.content)
+    except errors.ChatError as error:
+        draft.invalid = error
+    return draft
+
+
+def _check_access(room: ChatRoom, drafts: list[_Draft]) -> None:
+    """Under the lock: who may post; the first refusal of each draft becomes its outcome."""
+    actor_ids = {draft.request.actor.pk for draft in drafts}
+    participants = {
+        participant.user_id: participant
+        for participant in ChatParticipant.objects.filter(
+            room_id=room.pk, user_id__in=actor_ids, is_active=True
+        )
+    }
+    for draft in drafts:
+        participant = participants.get(draft.request.actor.pk)
+        if participant is None and not policy.can_see_room(draft.request.actor, room):
+            draft.outcome = errors.NotFound("No such room.")
+        else:
+            draft.outcome = policy.post_denial(room, participant) or draft.invalid
+
+
+def _deduplicate(room: ChatRoom, drafts: list[_Draft]) -> None:
+    """A ``client_id`` its sender used before answers with that first message."""
+    pending = [draft for draft in drafts if draft.outcome is None and draft.client_id]
+    if not pending:
+        return
+    earlier = {
+        (sender_id, client_id): (pk, room_id)
+        for pk, sender_id, client_id, room_id in ChatMessage.objects.filter(
+            sender_id__in={draft.request.actor.pk for draft in pending},
+            client_id__in={draft.client_id for draft in pending},
+        ).values_list("pk", "sender_id", "client_id", "room_id")
+    }
+    in_batch: dict[tuple[int, str], _Draft] = {}
+    for draft in pending:
+        key = (draft.request.actor.pk, str(draft.client_id))
+        if key in earlier:
+            pk, room_id = earlier[key]
+            if room_id != room.pk:
+                draft.outcome = errors.ValidationFailed(
+                    "This client_id was already used for another message.",
+                    fields={"client_id": ["Already used."]},
+                )
+            else:
+                draft.repeat_of = pk
+        elif key in in_batch:
+            draft.repeat_of = -1  # the first of the batch, filled in once it exists
+            draft.message = None
+        else:
+            in_batch[key] = draft
+
+
+def _store(room: ChatRoom, drafts: list[_Draft]) -> list[_Draft]:
+    """Insert the accepted drafts, their mentions, counters and events."""
+    new = [draft for draft in drafts if draft.outcome is None and draft.repeat_of is None]
+    if not new:
+        return []
+    messages = ChatMessage.objects.bulk_create(
+        [
+            ChatMessage(
+                room=room,
+                sender=draft.request.actor,
+                content=draft.content,
+                content_html=draft.rendered.html,
+                client_id=draft.client_id,
+                reply_to_id=draft.parent_id,
+            )
+            for draft in new
+        ]
+    )
+    through = ChatMessage.mentions.through
+    links = [
+        through(chatmessage_id=message.pk, user_id=user.pk)
+        for draft, message in zip(new, messages, strict=True)
+        for user in draft.rendered.mentioned
+    ]
+    if links:
+        through.objects.bulk_create(links)
+    counters.messages_added(room.pk, messages)
+    created = []
+    for draft, message in zip(new, messages, strict=True):
+        draft.message = message
+        selectors.prime_new_message(
+            message, sender=draft.request.actor, mentions=draft.rendered.mentioned
+        )
+        created.append((draft, message, message_payload(message)))
+    events.append_room_events(
+        room, [("message.created", {"message": payload}) for _, _, payload in created]
+    )
+    for draft, message, payload in created:
+        _notify_mentions(message, payload, draft.rendered.mentioned, draft.rendered.wildcard)
+    return new
+
+
+def _outcomes(drafts: list[_Draft]) -> list[SendResult | errors.ChatError]:
+    firsts = {
+        (draft.request.actor.pk, draft.client_id): draft.message
+        for draft in drafts
+        if draft.message is not None and draft.client_id
+    }
+    repeats = {
+        draft.repeat_of
+        for draft in drafts
+        if draft.repeat_of and draft.repeat_of > 0 and draft.outcome is None
+    }
+    loaded = {message.pk: message for message in selectors.messages_loaded_by_id(repeats)}
+    results: list[SendResult | errors.ChatError] = []
+    for draft in drafts:
+        if draft.outcome is not None:
+            results.append(draft.outcome)
+        elif draft.message is not None:
+            results.append(SendResult(draft.message, created=True))
+        elif draft.repeat_of == -1:
+            first = firsts[(draft.request.actor.pk, draft.client_id)]
+            results.append(SendResult(first, created=False))
+        else:
+            results.append(SendResult(loaded[draft.repeat_of], created=False))
+    return results
+
+
+def message_send_many(
+    *, room: ChatRoom, requests: Sequence[SendRequest], retry: bool = True
+) -> list[SendResult | errors.ChatError]:
+    """Send text messages to ``room``, in order, in one transaction; one outcome
+    per request: its SendResult (``created=False`` for a repeated ``client_id``)
+    or the ChatError that refused it. Nothing is written for a refused request,
+    and a refusal never affects the others."""
+    batch, rest = list(requests[:MAX_BATCH]), requests[MAX_BATCH:]
+    drafts = [_draft(room, request) for request in batch]
+    try:
+        with transaction.atomic():
+            locked = selectors.lock_room(room.pk)
+            _check_access(locked, drafts)
+            _deduplicate(locked, drafts)
+            _store(locked, drafts)
+    except IntegrityError:
+        # Another process stored one of these client_ids a moment ago: once more,
+        # one by one; each now finds its earlier message.
+        if not retry:
+            raise
+        return [
+            outcome
+            for request in requests
+            for outcome in message_send_many(room=room, requests=[request], retry=False)
+        ]
+    results = _outcomes(drafts)
+    if rest:
+        results += message_send_many(room=room, requests=rest, retry=retry)
+    return results
+
+
+def message_send_text(
+    *, actor: User, room: ChatRoom, content: object, client_id: object, reply_to: object
+) -> SendResult:
+    """One text message (the REST path and ``message_send``); raises its refusal."""
+    (outcome,) = message_send_many(
+        room=room,
+        requests=[
+            SendRequest(actor=actor, content=content, client_id=client_id, reply_to=reply_to)
+        ],
+    )
+    if isinstance(outcome, errors.ChatError):
+        raise outcome
+    return outcome
