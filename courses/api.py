@@ -9,7 +9,7 @@ from drf_spectacular.utils import (
     extend_schema,
     extend_schema_field,
 )
-from rest_framework import serializers, status, viewsets
+from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from chat import errors
 from chat.api.serializers import EnrollmentSerializer, id_field
 from chat.api.throttles import ChatWriteThrottle
+from chat.api.viewsets import ApiViewSet
 from courses import selectors, services
 from courses.models import Enrollment
 
@@ -54,9 +55,12 @@ class EnrollmentCreateSerializer(serializers.Serializer):
     role = EnrollmentRoleField()
 
 
-class CourseViewSet(viewsets.GenericViewSet):
+class CourseViewSet(ApiViewSet):
     throttle_classes = [ChatWriteThrottle]
-    lookup_value_regex = "[0-9]+"
+    request_serializers = {
+        "create": CourseCreateSerializer,
+        "enrollments": EnrollmentCreateSerializer,
+    }
 
     @extend_schema(
         responses=CourseSerializer(many=True),

@@ -18,9 +18,9 @@ from django.http.response import HttpResponseBase
 from django.utils.http import content_disposition_header
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import status, viewsets
+from rest_framework import status
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import Serializer
@@ -29,7 +29,9 @@ from rest_framework.views import APIView
 from chat import errors, payloads, selectors, services
 from chat.api import serializers as s
 from chat.api.pagination import ChatPagination
+from chat.api.parsers import JSONParser
 from chat.api.throttles import ChatWriteThrottle
+from chat.api.viewsets import ApiViewSet
 from chat.models import ChatMessage, ChatRoom
 from courses import selectors as course_selectors
 
@@ -52,18 +54,28 @@ def parse(serializer_class: type[Serializer], data: Any, **kwargs: Any) -> dict[
     return dict(serializer.validated_data)
 
 
-class ChatViewSet(viewsets.GenericViewSet):
+class ChatViewSet(ApiViewSet):
     throttle_classes = [ChatWriteThrottle]
-    lookup_value_regex = "[0-9]+"
 
 
 class RoomViewSet(ChatViewSet):
     """Rooms the user may see; membership; history; read markers."""
 
     pagination_class = ChatPagination
+    request_serializers = {
+        "create": s.RoomCreateSerializer,
+        "update": s.RoomUpdateSerializer,
+        "partial_update": s.RoomUpdateSerializer,
+        "participants": s.ParticipantInviteSerializer,
+        "participant": s.ParticipantUpdateSerializer,
+        "read": s.MarkReadSerializer,
+    }
 
     def _room(self, pk: object) -> ChatRoom:
         return selectors.room_get_for_user(self.request.user, pk)
+
+    def fetch_object(self, pk: str) -> ChatRoom:
+        return self._room(pk)
 
     def _room_answer(self, room_id: int, status_code: int = status.HTTP_200_OK) -> Response:
         return Response(payloads.room_payload(self._room(room_id)), status=status_code)
@@ -336,9 +348,19 @@ class MessageViewSet(ChatViewSet):
 
     pagination_class = ChatPagination
     parser_classes = [JSONParser, MultiPartParser, FormParser]
+    request_serializers = {
+        "create": s.MessageCreateSerializer,
+        "update": s.MessageEditSerializer,
+        "partial_update": s.MessageEditSerializer,
+        "react": s.ReactionSerializer,
+        "reply": s.MessageReplySerializer,
+    }
 
     def _message(self, pk: object) -> ChatMessage:
         return selectors.message_get_for_user(self.request.user, pk)
+
+    def fetch_object(self, pk: str) -> ChatMessage:
+        return self._message(pk)
 
     def _sent(self, result: services.SendResult) -> Response:
         code = status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
