@@ -38,6 +38,7 @@ from django.conf import settings
 from chat import events, replay
 from chat.consumers import sweeper
 from chat.consumers.db import run_sync
+from chat.consumers.writer import RoomWriter
 from chat.services import presence as presence_services
 from chat.services.presence import SERVER_ID
 
@@ -92,6 +93,7 @@ class RoomFeed:
         self.repump = False
         self.fill_task: asyncio.Task[None] | None = None
         self.fill_lock = asyncio.Lock()
+        self.writer = RoomWriter(hub.loop, room_id)
 
     # --- events in ---------------------------------------------------------------
 

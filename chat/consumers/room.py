@@ -9,19 +9,22 @@ so an event published meanwhile is kept by the feed and deduplicated by seq.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from typing import Any
 from urllib.parse import parse_qs
 
 import orjson
+from django.db import DatabaseError
 
-from chat import errors, events, replay, selectors, services
+from chat import errors, events, selectors, services
 from chat.consumers.base import (
     CLOSE_FORBIDDEN,
     CLOSE_NOT_FOUND,
     CloseSocket,
     SocketConsumer,
     check_send_rate,
+    frame_ref,
 )
 from chat.consumers.db import run_sync
 from chat.consumers.hub import RESYNC, RoomFeed
@@ -39,13 +42,21 @@ def _after_seq(scope: dict[str, Any]) -> int | None:
         return -1
 
 
+MAX_PENDING_SENDS = 32  # a socket's unanswered message.send frames before it stops reading
+
+
 class ChatConsumer(SocketConsumer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.room_id = 0
         self.last_sent = 0
         self.feed: RoomFeed | None = None
+        self.room: Any = None
         self.typing = False
+        # message.send frames queued in the room's writer and not answered yet
+        self.pending_sends = 0
+        self.sends_settled = asyncio.Event()
+        self.sends_settled.set()
 
     # --- connect ---------------------------------------------------------------------
 
@@ -81,6 +92,7 @@ class ChatConsumer(SocketConsumer):
         """``connection.ready`` and ``last_seq``, read after the feed was joined;
         NotFound if the room is not visible."""
         room = selectors.room_get_for_user(self.user, self.room_id)
+        self.room = room
         frame = {
             "type": "connection.ready",
             "room": room_payload(room),
@@ -132,21 +144,6 @@ class ChatConsumer(SocketConsumer):
             raise errors.NotFound("No such message.")
         return message
 
-    def _message_send(self, frame: dict[str, Any]) -> str | None:
-        """Send; for a repeated ``client_id``, the acknowledgement to send again."""
-        room = self._room()
-        check_send_rate(self.user.pk)
-        result = services.message_send(
-            actor=self.user,
-            room=room,
-            content=frame["content"],
-            client_id=frame.get("client_id"),
-            reply_to=frame.get("reply_to"),
-        )
-        if result.created:
-            return None
-        return replay.repeat_acknowledgement(result.message)
-
     def _message_edit(self, frame: dict[str, Any]) -> None:
         self._room()
         check_send_rate(self.user.pk)
@@ -181,15 +178,45 @@ class ChatConsumer(SocketConsumer):
         services.room_mark_read(actor=self.user, room=self._room(), message_id=frame["message_id"])
 
     async def _write(self, function: Any, frame: dict[str, Any]) -> Any:
+        # After this socket's sends, so a client's frames keep their order.
+        await self.sends_settled.wait()
         return await self.call(function, frame)
 
     async def frame_message_send(self, frame: dict[str, Any]) -> None:
-        repeat = await self._write(self._message_send, frame)
-        # A client_id sent before: answer with its message.created again (its
-        # original seq, the message as it is now) unless this socket is still to
-        # deliver that seq in order anyway.
-        if repeat is not None and orjson.loads(repeat)["seq"] <= self.last_sent:
-            await self.send_text(repeat)
+        """Queued in the room's writer (chat.consumers.writer), not waited for: the
+        next frame is read at once; ``sent`` answers this one."""
+        assert self.feed is not None
+        while self.pending_sends >= MAX_PENDING_SENDS:
+            await self.sends_settled.wait()
+        self.pending_sends += 1
+        self.sends_settled.clear()
+        self.feed.writer.submit(self, frame)
+
+    async def sent(self, frame: dict[str, Any], outcome: Any) -> None:
+        """The writer's answer for one ``message.send`` of this socket."""
+        self.pending_sends -= 1
+        if self.pending_sends == 0:
+            self.sends_settled.set()
+        if outcome is None:
+            return
+        if isinstance(outcome, str):
+            # A client_id sent before: its message.created again (its original seq,
+            # the message as it is now) unless this socket is still to deliver that
+            # seq in order anyway.
+            if orjson.loads(outcome)["seq"] <= self.last_sent:
+                await self.send_text(outcome)
+        elif isinstance(outcome, CloseSocket):
+            await self.end(outcome.code)
+        elif isinstance(outcome, errors.NotFound):
+            await self.end(CLOSE_FORBIDDEN)  # the room went out of sight
+        elif isinstance(outcome, errors.ChatError):
+            await self.send_error(outcome, frame_ref(frame))
+        elif isinstance(outcome, DatabaseError | OSError):
+            await self.send_error(errors.Unavailable(), frame_ref(frame))
+        else:
+            await self.send_error(
+                errors.BadRequest("The frame could not be handled."), frame_ref(frame)
+            )
 
     async def frame_message_edit(self, frame: dict[str, Any]) -> None:
         await self._write(self._message_edit, frame)

@@ -536,10 +536,10 @@ async def test_unexpected_failure_answers_an_error_frame_not_a_crash(
         raise OperationalError("connection refused")
 
     b = await open_room(bob, room)
-    monkeypatch.setattr(services, "message_send", broken)
+    monkeypatch.setattr("chat.consumers.writer.message_send_many", broken)
     error = await send_and_error(b, {"type": "message.send", "client_id": "c-9", "content": "x"})
     assert (error["code"], error["ref"]) == ("bad_request", "c-9")
-    monkeypatch.setattr(services, "message_send", database_down)
+    monkeypatch.setattr("chat.consumers.writer.message_send_many", database_down)
     error = await send_and_error(b, {"type": "message.send", "content": "x"})
     assert error["code"] == "unavailable"
     await b.send({"type": "ping"})
@@ -643,3 +643,30 @@ async def test_room_socket_counts_as_online(bob: Any, room: Any) -> None:
     assert await db(lambda: UserPresence.objects.get(user=bob).status)() == "online"
     await b.close()
     assert await db(lambda: UserPresence.objects.get(user=bob).status)() == "offline"
+
+
+async def test_a_burst_of_sends_is_written_and_acknowledged_in_order(
+    alice: Any, bob: Any, room: Any
+) -> None:
+    a = await open_room(alice, room)
+    b = await open_room(bob, room)
+    start = a.ready["last_seq"]
+    for number in range(12):
+        content = "" if number == 5 else f"burst {number}"
+        await a.send({"type": "message.send", "client_id": f"burst-{number}", "content": content})
+    await a.send({"type": "message.edit", "message_id": -1, "content": "after the burst"})
+    acks, errors_seen = [], []
+    while len(acks) < 11 or len(errors_seen) < 2:
+        frame = await a.receive()
+        if frame["type"] == "message.created":
+            acks.append((frame["seq"], frame["message"]["client_id"]))
+        elif frame["type"] == "error":
+            errors_seen.append((frame["code"], frame["ref"]))
+    sent = [f"burst-{number}" for number in range(12) if number != 5]
+    assert acks == [(start + 1 + index, client_id) for index, client_id in enumerate(sent)]
+    # The empty one is refused alone; the edit is answered after every send of the burst.
+    assert errors_seen == [("validation_error", "burst-5"), ("not_found", "message.edit")]
+    seen_by_b = [(await b.receive_type("message.created"))["seq"] for _ in sent]
+    assert seen_by_b == [seq for seq, _ in acks]
+    await a.close()
+    await b.close()

@@ -1,0 +1,87 @@
+"""One room's ``message.send`` frames of this process, written in batches.
+
+A room socket does not wait for its send to be written before it reads the
+client's next frame: it queues the frame here. While one batch is being
+written (``chat.services.sending``: one lock, one commit), the next collects,
+so a busy room commits many messages at once and a sender with several
+messages in flight is not held to one commit per message. Batches are written
+one after another, in arrival order, so each sender's messages keep their order.
+Each frame's outcome goes back to its socket: nothing (the ``message.created``
+it caused is its acknowledgement), the acknowledgement again for a repeated
+``client_id``, or an error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from chat import errors, replay
+from chat.consumers.db import run_sync
+from chat.services.sending import MAX_BATCH, SendRequest, message_send_many
+
+logger = logging.getLogger(__name__)
+
+
+class RoomWriter:
+    def __init__(self, loop: asyncio.AbstractEventLoop, room_id: int) -> None:
+        self.loop = loop
+        self.room_id = room_id
+        self.queue: list[tuple[Any, dict[str, Any]]] = []
+        self.task: asyncio.Task[None] | None = None
+
+    def submit(self, socket: Any, frame: dict[str, Any]) -> None:
+        self.queue.append((socket, frame))
+        if self.task is None or self.task.done():
+            self.task = self.loop.create_task(self._run())
+
+    async def _run(self) -> None:
+        while self.queue:
+            batch, self.queue = self.queue[:MAX_BATCH], self.queue[MAX_BATCH:]
+            try:
+                outcomes = await run_sync(write_batch)(batch)
+            except Exception as error:
+                logger.exception("writing %s messages failed", len(batch))
+                outcomes = [error] * len(batch)
+            for (socket, frame), outcome in zip(batch, outcomes, strict=True):
+                try:
+                    await socket.sent(frame, outcome)
+                except Exception:
+                    logger.exception("answering a sent frame failed")
+
+
+def write_batch(batch: list[tuple[Any, dict[str, Any]]]) -> list[Any]:
+    """In a database thread: each frame's outcome, in order (see ``RoomWriter``)."""
+    from chat.consumers.base import CloseSocket, check_send_rate
+
+    outcomes: list[Any] = [None] * len(batch)
+    requests: list[SendRequest] = []
+    positions: list[int] = []
+    for position, (socket, frame) in enumerate(batch):
+        try:
+            socket.check_credentials_sync()
+            check_send_rate(socket.user.pk)
+        except (CloseSocket, errors.ChatError) as refusal:
+            outcomes[position] = refusal
+            continue
+        requests.append(
+            SendRequest(
+                actor=socket.user,
+                content=frame["content"],
+                client_id=frame.get("client_id"),
+                reply_to=frame.get("reply_to"),
+            )
+        )
+        positions.append(position)
+    if not requests:
+        return outcomes
+    room = batch[positions[0]][0].room
+    for position, result in zip(
+        positions, message_send_many(room=room, requests=requests), strict=True
+    ):
+        if isinstance(result, errors.ChatError):
+            outcomes[position] = result
+        elif not result.created:
+            outcomes[position] = replay.repeat_acknowledgement(result.message)
+    return outcomes
