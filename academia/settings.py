@@ -73,6 +73,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # A view that failed on the database answers 503 unavailable, not 500.
+    "academia.unavailable.DatabaseUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -249,6 +251,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "chat.api.exceptions.exception_handler",
     "DEFAULT_THROTTLE_RATES": {
         "chat_write": env_str("CHAT_WRITE_THROTTLE_RATE", "120/min"),
+        # Search and history pages, per user.
+        "chat_read": env_str("CHAT_READ_THROTTLE_RATE", "60/min"),
     },
 }
 SPECTACULAR_SETTINGS = {

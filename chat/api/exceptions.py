@@ -1,4 +1,8 @@
-"""Maps the domain error family onto DRF's JSON error responses."""
+"""Maps the domain error family onto DRF's JSON error responses.
+
+Database outages (``OperationalError``, ``InterfaceError``) become ``Unavailable``:
+503 ``unavailable`` with ``Retry-After`` (see ``academia.unavailable``).
+"""
 
 from __future__ import annotations
 
@@ -7,16 +11,22 @@ from typing import Any
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from chat.errors import ChatError, RateLimited
+from academia.unavailable import DATABASE_ERRORS, RETRY_AFTER_SECONDS, log_database_error
+from chat.errors import ChatError, RateLimited, Unavailable
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, DATABASE_ERRORS):
+        log_database_error(context["request"], exc)
+        exc = Unavailable()
     if isinstance(exc, ChatError):
         body: dict[str, Any] = {"detail": exc.detail, "code": exc.code, **exc.fields}
         headers = {}
         if isinstance(exc, RateLimited):
             body["retry_after"] = exc.retry_after
             headers["Retry-After"] = str(exc.retry_after)
+        elif isinstance(exc, Unavailable):
+            headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return Response(body, status=exc.status, headers=headers)
     response = drf_exception_handler(exc, context)
     if response is not None and isinstance(response.data, dict) and "detail" in response.data:

@@ -1,9 +1,21 @@
-"""Per-user throttling of writes (rate: ``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]``)."""
+"""Per-user throttles of writes and of expensive reads.
+
+Rates: ``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]`` (CHAT_WRITE_THROTTLE_RATE,
+CHAT_READ_THROTTLE_RATE).
+
+Counts live in the cache (Redis in production). When the cache cannot be
+reached the throttles fail open: the request goes through and a warning is
+logged (at most once a minute per process), so a Redis outage slows nothing
+down and breaks no write; counting resumes by itself when Redis is back.
+"""
 
 from __future__ import annotations
 
+import logging
+import time
 from typing import Any
 
+from redis.exceptions import RedisError
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
@@ -11,14 +23,48 @@ from rest_framework.throttling import UserRateThrottle
 
 from academia.client_ip import client_ip
 
+logger = logging.getLogger(__name__)
 
-class ChatWriteThrottle(UserRateThrottle):
-    """Counts only unsafe methods, per user (per address when anonymous); 429 with
-    ``Retry-After`` once the ``chat_write`` rate (CHAT_WRITE_THROTTLE_RATE) is spent.
+# What a cache backend raises when its server is unreachable (redis-py, sockets).
+CACHE_ERRORS = (RedisError, OSError)
+WARNING_INTERVAL = 60.0  # seconds between two "not throttled" warnings of one process
+
+_last_warning = 0.0
+
+
+def warn_cache_unreachable(what: str) -> None:
+    """Log that ``what`` went unchecked because the cache is down, at most once a minute."""
+    global _last_warning
+    now = time.monotonic()
+    if now - _last_warning >= WARNING_INTERVAL:
+        _last_warning = now
+        logger.warning("cache unreachable: %s not enforced (failing open)", what, exc_info=True)
+
+
+class CacheThrottle(UserRateThrottle):
+    """Per user (per address when anonymous); 429 ``throttled`` with ``Retry-After``.
 
     The address is ``academia.client_ip``'s: ``X-Forwarded-For`` counts only when
     it comes from one of ``CHAT_TRUSTED_PROXIES`` (DRF alone would believe any
     client's header)."""
+
+    def allow_request(self, request: Request, view: Any) -> bool:
+        try:
+            return super().allow_request(request, view)
+        except CACHE_ERRORS:
+            warn_cache_unreachable(f"the {self.scope} throttle")
+            return True
+
+    def get_rate(self) -> str | None:
+        # Read at request time, so a changed setting applies without a restart of tests.
+        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+
+    def get_ident(self, request: Request) -> str:
+        return client_ip(request)
+
+
+class ChatWriteThrottle(CacheThrottle):
+    """Counts only unsafe methods, at the ``chat_write`` rate (CHAT_WRITE_THROTTLE_RATE)."""
 
     scope = "chat_write"
 
@@ -27,9 +73,15 @@ class ChatWriteThrottle(UserRateThrottle):
             return True
         return super().allow_request(request, view)
 
-    def get_rate(self) -> str | None:
-        # Read at request time, so a changed setting applies without a restart of tests.
-        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
 
-    def get_ident(self, request: Request) -> str:
-        return client_ip(request)
+class ChatReadThrottle(CacheThrottle):
+    """Counts reads (search, history pages) at the ``chat_read`` rate (CHAT_READ_THROTTLE_RATE).
+
+    Views add it to the actions whose reads are expensive (``ApiViewSet.read_throttled``)."""
+
+    scope = "chat_read"
+
+    def allow_request(self, request: Request, view: Any) -> bool:
+        if request.method not in SAFE_METHODS:
+            return True
+        return super().allow_request(request, view)

@@ -70,6 +70,7 @@ class RoomViewSet(ChatViewSet):
         "participant": s.ParticipantUpdateSerializer,
         "read": s.MarkReadSerializer,
     }
+    read_throttled = frozenset({"messages"})
 
     def _room(self, pk: object) -> ChatRoom:
         return selectors.room_get_for_user(self.request.user, pk)
@@ -355,6 +356,7 @@ class MessageViewSet(ChatViewSet):
         "react": s.ReactionSerializer,
         "reply": s.MessageReplySerializer,
     }
+    read_throttled = frozenset({"list"})
 
     def _message(self, pk: object) -> ChatMessage:
         return selectors.message_get_for_user(self.request.user, pk)

@@ -18,6 +18,7 @@ from django.http import Http404
 from rest_framework import serializers, viewsets
 
 from chat import errors
+from chat.api.throttles import ChatReadThrottle
 
 
 class NoBody(serializers.Serializer):
@@ -28,6 +29,14 @@ class ApiViewSet(viewsets.GenericViewSet):
     lookup_value_regex = "[0-9]+"
     # action name → the serializer that validates that action's request body
     request_serializers: ClassVar[dict[str, type[serializers.Serializer]]] = {}
+    # actions whose reads are expensive (search, history): also counted by ChatReadThrottle
+    read_throttled: ClassVar[frozenset[str]] = frozenset()
+
+    def get_throttles(self) -> list[Any]:
+        throttles = list(super().get_throttles())
+        if self.action in self.read_throttled:
+            throttles.append(ChatReadThrottle())
+        return throttles
 
     def get_serializer_class(self) -> type[serializers.Serializer]:
         action = self.action

@@ -100,15 +100,17 @@ class Server:
 
 
 def start_server(redis_url: str, extra_env: dict[str, str] | None = None) -> Server:
+    return start_daphne(
+        {"DATABASE_URL": database_url(), "REDIS_URL": redis_url, **(extra_env or {})}
+    )
+
+
+def start_daphne(env_overrides: dict[str, str]) -> Server:
+    """A Daphne process with this environment plus ``env_overrides``, once /healthz answers."""
     port = free_port()
     env = dict(os.environ)
-    env.update(
-        DATABASE_URL=database_url(),
-        REDIS_URL=redis_url,
-        DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
-        DJANGO_LOG_LEVEL="WARNING",
-        **(extra_env or {}),
-    )
+    env.update(DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost", DJANGO_LOG_LEVEL="WARNING")
+    env.update(env_overrides)
     log = tempfile.TemporaryFile()  # noqa: SIM115 - closed by Server.stop()
     process = subprocess.Popen(
         daphne_command(port), cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT

@@ -284,3 +284,36 @@ def test_throttle_counts_each_user_separately(
 
     assert by_bob == [201, 429]
     assert by_alice.status_code == 201
+
+
+def test_search_and_history_pages_share_a_read_throttle(
+    world: dict[str, Any], alice: Any, bob: Any, settings: Any
+) -> None:
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"chat_write": "100/min", "chat_read": "3/min"},
+    }
+    client = client_for(bob)
+
+    reads = [
+        client.get("/chat/messages/", {"q": "hello"}).status_code,
+        client.get(f"/chat/rooms/{world['room']}/messages/").status_code,
+        client.get("/chat/messages/", {"room": world["room"]}).status_code,
+    ]
+    throttled = client.get(f"/chat/rooms/{world['room']}/messages/", {"limit": 1000})
+    cheap = [
+        client.get("/chat/rooms/").status_code,
+        client.get(f"/chat/messages/{world['message']}/").status_code,
+    ]
+    write = client.post(
+        "/chat/messages/", {"room": world["room"], "content": "still"}, format="json"
+    )
+    by_alice = client_for(alice).get("/chat/messages/", {"q": "hello"})
+
+    assert reads == [200, 200, 200]
+    assert throttled.status_code == 429
+    assert throttled.data["code"] == "throttled"
+    assert 1 <= int(throttled["Retry-After"]) <= 60
+    assert cheap == [200, 200]
+    assert write.status_code == 201
+    assert by_alice.status_code == 200

@@ -1,0 +1,58 @@
+"""A dependency that is down is a 503 ``unavailable`` with ``Retry-After``, never a 500.
+
+PostgreSQL restarting, a full connection pool (``DATABASE_POOL_TIMEOUT``), a lost
+connection: Django raises ``OperationalError`` or ``InterfaceError``. DRF views
+answer them through ``chat.api.exceptions``; every other view (the chat page,
+the login page, the admin) through ``DatabaseUnavailableMiddleware``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from django.db import InterfaceError, OperationalError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+logger = logging.getLogger(__name__)
+
+DATABASE_ERRORS = (OperationalError, InterfaceError)
+RETRY_AFTER_SECONDS = 5
+DETAIL = "The service is temporarily unavailable; try again shortly."
+
+
+def log_database_error(request: HttpRequest, exc: BaseException) -> None:
+    logger.warning(
+        "database unavailable for %s %s: %s: %s",
+        request.method,
+        request.path,
+        type(exc).__name__,
+        exc,
+    )
+
+
+class DatabaseUnavailableMiddleware:
+    """503 with ``Retry-After`` for a view that failed on the database: JSON
+    (``{"detail", "code": "unavailable"}``) unless the client asked for HTML."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exc: Exception) -> HttpResponse | None:
+        if not isinstance(exc, DATABASE_ERRORS):
+            return None
+        log_database_error(request, exc)
+        response: HttpResponse
+        if "text/html" in request.headers.get("Accept", ""):
+            response = HttpResponse(
+                f"<!doctype html><title>Unavailable</title><h1>Unavailable</h1><p>{DETAIL}</p>",
+                status=503,
+                content_type="text/html; charset=utf-8",
+            )
+        else:
+            response = JsonResponse({"detail": DETAIL, "code": "unavailable"}, status=503)
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
