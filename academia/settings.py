@@ -280,6 +280,8 @@ CHAT_CONNECTION_TIMEOUT = env_int("CHAT_CONNECTION_TIMEOUT", 60)  # s
 CHAT_MESSAGE_EDIT_TIMEOUT = env_int("CHAT_MESSAGE_EDIT_TIMEOUT", 300)  # s
 CHAT_MESSAGE_DELETE_TIMEOUT = env_int("CHAT_MESSAGE_DELETE_TIMEOUT", 300)  # s
 CHAT_FILE_UPLOAD_LIMIT = env_int("CHAT_FILE_UPLOAD_LIMIT", 10 * 1024 * 1024)
+# Bytes one user may upload per UTC day (0: no quota); past it 429 upload_quota_exceeded.
+CHAT_UPLOAD_DAILY_QUOTA = env_int("CHAT_UPLOAD_DAILY_QUOTA", 100 * 1024 * 1024)
 CHAT_IMAGE_OPTIMIZATION = env_bool("CHAT_IMAGE_OPTIMIZATION", True)
 
 # Settings beyond the contract (documented in README.md).

@@ -1,24 +1,45 @@
-"""A dependency that is down is a 503 ``unavailable`` with ``Retry-After``, never a 500.
+"""Dependencies that are down: never a 500.
 
-PostgreSQL restarting, a full connection pool (``DATABASE_POOL_TIMEOUT``), a lost
+The database: a 503 ``unavailable`` with ``Retry-After``. PostgreSQL
+restarting, a full connection pool (``DATABASE_POOL_TIMEOUT``), a lost
 connection: Django raises ``OperationalError`` or ``InterfaceError``. DRF views
 answer them through ``chat.api.exceptions``; every other view (the chat page,
 the login page, the admin) through ``DatabaseUnavailableMiddleware``.
+
+The cache (Redis): what only counts (throttles, the upload quota) fails open,
+with a warning at most once a minute per process (``warn_cache_unreachable``).
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from redis.exceptions import RedisError
 
 logger = logging.getLogger(__name__)
 
 DATABASE_ERRORS = (OperationalError, InterfaceError)
 RETRY_AFTER_SECONDS = 5
 DETAIL = "The service is temporarily unavailable; try again shortly."
+
+# What a cache backend raises when its server is unreachable (redis-py, sockets).
+CACHE_ERRORS = (RedisError, OSError)
+CACHE_WARNING_INTERVAL = 60.0  # seconds between two warnings of one process
+
+_last_cache_warning = 0.0
+
+
+def warn_cache_unreachable(what: str) -> None:
+    """Log that ``what`` went unchecked because the cache is down, at most once a minute."""
+    global _last_cache_warning
+    now = time.monotonic()
+    if now - _last_cache_warning >= CACHE_WARNING_INTERVAL:
+        _last_cache_warning = now
+        logger.warning("cache unreachable: %s not enforced (failing open)", what, exc_info=True)
 
 
 def log_database_error(request: HttpRequest, exc: BaseException) -> None:

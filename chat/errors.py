@@ -13,6 +13,7 @@
 | UploadTooLarge       | upload_too_large          | 413  |
 | UnsupportedFileType  | unsupported_file_type     | 415  |
 | RateLimited          | rate_limited              | 429  |
+| UploadQuotaExceeded  | upload_quota_exceeded     | 429  |
 | Unavailable          | unavailable               | 503  |
 """
 
@@ -98,6 +99,11 @@ class RateLimited(ChatError):
     def __init__(self, detail: str | None = None, *, retry_after: int = 1) -> None:
         super().__init__(detail)
         self.retry_after = max(1, int(retry_after))
+
+
+class UploadQuotaExceeded(RateLimited):
+    code = "upload_quota_exceeded"
+    default_detail = "Daily upload quota reached."
 
 
 class Unavailable(ChatError):

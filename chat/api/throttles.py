@@ -11,34 +11,15 @@ down and breaks no write; counting resumes by itself when Redis is back.
 
 from __future__ import annotations
 
-import logging
-import time
 from typing import Any
 
-from redis.exceptions import RedisError
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import UserRateThrottle
 
 from academia.client_ip import client_ip
-
-logger = logging.getLogger(__name__)
-
-# What a cache backend raises when its server is unreachable (redis-py, sockets).
-CACHE_ERRORS = (RedisError, OSError)
-WARNING_INTERVAL = 60.0  # seconds between two "not throttled" warnings of one process
-
-_last_warning = 0.0
-
-
-def warn_cache_unreachable(what: str) -> None:
-    """Log that ``what`` went unchecked because the cache is down, at most once a minute."""
-    global _last_warning
-    now = time.monotonic()
-    if now - _last_warning >= WARNING_INTERVAL:
-        _last_warning = now
-        logger.warning("cache unreachable: %s not enforced (failing open)", what, exc_info=True)
+from academia.unavailable import CACHE_ERRORS, warn_cache_unreachable
 
 
 class CacheThrottle(UserRateThrottle):

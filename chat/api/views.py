@@ -396,21 +396,27 @@ class MessageViewSet(ChatViewSet):
         description=(
             "201 with the new message. The same `client_id` from the same sender again "
             "answers 200 with the first message. 413 when the upload exceeds "
-            "CHAT_FILE_UPLOAD_LIMIT, 415 for refused file types."
+            "CHAT_FILE_UPLOAD_LIMIT, 415 for refused file types, 429 "
+            "`upload_quota_exceeded` past CHAT_UPLOAD_DAILY_QUOTA bytes in a UTC day."
         ),
     )
     def create(self, request: Request) -> Response:
         _reject_oversized_body(request)
         data = parse(s.MessageCreateSerializer, request.data)
         room = selectors.room_get_for_user(request.user, data["room"])
-        result = services.message_send(
-            actor=request.user,
-            room=room,
-            content=data.get("content", ""),
-            client_id=data.get("client_id"),
-            reply_to=data.get("reply_to"),
-            upload=data.get("file"),
-        )
+        upload = data.get("file")
+        size = (upload.size or 0) if upload is not None else 0
+        with services.upload_quota(actor=request.user, size=size) as quota:
+            result = services.message_send(
+                actor=request.user,
+                room=room,
+                content=data.get("content", ""),
+                client_id=data.get("client_id"),
+                reply_to=data.get("reply_to"),
+                upload=upload,
+            )
+            if not result.created:
+                quota.refund()  # a resent client_id stores nothing
         return self._sent(result)
 
     @extend_schema(parameters=[ID_PATH], responses=s.MessageSerializer, summary="One message")

@@ -13,6 +13,7 @@ from chat.services.messages import (
     system_alert,
 )
 from chat.services.presence import presence_get, presence_set, typing_set
+from chat.services.quota import upload_quota
 from chat.services.retention import room_events_prune
 from chat.services.rooms import (
     course_member_sync,
@@ -52,4 +53,5 @@ __all__ = [
     "room_update",
     "system_alert",
     "typing_set",
+    "upload_quota",
 ]

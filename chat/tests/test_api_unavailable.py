@@ -20,8 +20,8 @@ from channels.layers import channel_layers
 from django.db import InterfaceError, OperationalError
 from rest_framework.test import APIClient
 
+from academia import unavailable
 from academia.unavailable import RETRY_AFTER_SECONDS
-from chat.api import throttles
 from chat.tests import factories
 from chat.tests.api_support import client_for
 from chat.tests.servers import free_port, start_daphne
@@ -147,7 +147,7 @@ def write_rate(settings: Any, rate: str) -> None:
 
 @pytest.fixture
 def fresh_warning(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(throttles, "_last_warning", 0.0)
+    monkeypatch.setattr(unavailable, "_last_cache_warning", 0.0)
 
 
 def test_writes_and_sign_in_keep_working_while_redis_is_unreachable(
@@ -162,7 +162,7 @@ def test_writes_and_sign_in_keep_working_while_redis_is_unreachable(
     write_rate(settings, "2/min")
     client = client_for(bob)
 
-    with caplog.at_level(logging.WARNING, logger="chat.api.throttles"):
+    with caplog.at_level(logging.WARNING, logger="academia.unavailable"):
         sent = [
             client.post(
                 "/chat/messages/", {"room": room.pk, "content": f"m{i}"}, format="json"
@@ -179,7 +179,7 @@ def test_writes_and_sign_in_keep_working_while_redis_is_unreachable(
     assert [m["content"] for m in searched.json()["results"]] == ["m1"]
     assert token.status_code == 200
     assert set(token.json()) == {"token"}
-    warnings = [r for r in caplog.records if r.name == "chat.api.throttles"]
+    warnings = [r for r in caplog.records if r.name == "academia.unavailable"]
     assert [r.getMessage() for r in warnings] == [
         "cache unreachable: the chat_write throttle not enforced (failing open)"
     ]

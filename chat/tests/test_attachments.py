@@ -6,11 +6,13 @@ from __future__ import annotations
 import io
 import struct
 import zlib
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 from PIL import Image
 
 from chat.models import ChatMessage
@@ -285,3 +287,53 @@ async def test_an_upload_over_rest_reaches_the_room_socket(alice: Any, bob: Any)
     assert frame["message"]["message_type"] == "image"
     assert frame["message"]["file"] == response.json()["file"]
     await socket.close()
+
+
+def test_uploads_past_the_daily_quota_are_429_until_utc_midnight(
+    room: Any, alice: Any, bob: Any, settings: Any
+) -> None:
+    settings.CHAT_UPLOAD_DAILY_QUOTA = 2500
+    client = client_for(bob)
+    text = b"notes\n" * 200  # 1200 bytes
+
+    first = upload(client, room, text, "a.txt")
+    refused = upload(client, room, b"<!doctype html><p>x", "page.html")  # 415 costs nothing
+    second = upload(client, room, text, "b.txt")
+    third = upload(client, room, text, "c.txt")
+    words = client.post("/chat/messages/", {"room": room.pk, "content": "still"}, format="json")
+    by_alice = upload(client_for(alice), room, text, "d.txt")
+
+    assert [first.status_code, refused.status_code, second.status_code] == [201, 415, 201]
+    assert third.status_code == 429
+    body = third.json()
+    assert body["code"] == "upload_quota_exceeded"
+    assert body["detail"] == (
+        "Daily upload quota reached: 2400 of 2500 bytes used today (UTC); this file needs 1200."
+    )
+    now = timezone.now()
+    midnight = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    assert abs(int(third["Retry-After"]) - (midnight - now).total_seconds()) <= 5
+    assert body["retry_after"] == int(third["Retry-After"])
+    assert words.status_code == 201
+    assert by_alice.status_code == 201
+    assert ChatMessage.objects.filter(sender=bob, message_type="file").count() == 2
+
+
+def test_a_resent_upload_with_the_same_client_id_is_not_counted_twice(
+    room: Any, bob: Any, settings: Any
+) -> None:
+    settings.CHAT_UPLOAD_DAILY_QUOTA = 3000
+    client = client_for(bob)
+
+    def send(client_id: str) -> int:
+        file = SimpleUploadedFile("a.txt", b"x" * 1200, content_type="text/plain")
+        return client.post(
+            "/chat/messages/",
+            {"room": room.pk, "file": file, "client_id": client_id},
+            format="multipart",
+        ).status_code
+
+    codes = [send("upload-1"), send("upload-1"), send("upload-1"), send("upload-2")]
+
+    assert codes == [201, 200, 200, 201]
+    assert send("upload-3") == 429
