@@ -12,7 +12,7 @@ PORT ?= 8000
 WS_MAX_MESSAGE_SIZE ?= 1048576
 WS_MAX_FRAME_SIZE ?= 1048576
 
-.PHONY: venv run test test-sqlite lint format bench bench-plot clean
+.PHONY: venv run test test-sqlite lint format bench bench-plot bench-history clean
 
 venv: $(STAMP)
 
@@ -71,6 +71,11 @@ bench: venv $(BENCH_STAMP)
 # The picture again from docs/bench.jsonl, without running anything.
 bench-plot: $(BENCH_STAMP)
 	$(BIN)/python bench/plot.py docs/bench.jsonl docs/bench.png
+
+# Read latencies at 10 k and 2 M stored messages, in a database of its own on
+# DATABASE_URL's PostgreSQL server (bench/history.py --help).
+bench-history: venv
+	$(BIN)/python bench/history.py $(HISTORY_ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules staticfiles artefacts .pytest_cache .ruff_cache .hypothesis
