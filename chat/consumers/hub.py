@@ -449,15 +449,32 @@ class Hub:
         while self.registrations:
             batch, self.registrations = self.registrations, []
             try:
-                await run_sync(presence_services.connections_apply)(
+                waiting = await run_sync(presence_services.connections_apply)(
                     opened=[(user, key) for action, user, key, _ in batch if action == "open"],
                     closed=[(user.pk, key) for action, user, key, _ in batch if action == "close"],
                 )
             except Exception:
                 logger.warning("writing %s socket registrations failed", len(batch), exc_info=True)
+            else:
+                if waiting:
+                    self.loop.call_later(
+                        presence_services.offline_grace() + 0.05, self._settle_later, waiting
+                    )
             for *_, done in batch:
                 if not done.done():
                     done.set_result(None)
+
+    def _settle_later(self, user_ids: list[int]) -> None:
+        """The grace of users whose last socket closed has passed: offline now,
+        unless a socket of theirs came back (on any process)."""
+
+        async def settle() -> None:
+            try:
+                await run_sync(presence_services.presence_settle)(user_ids)
+            except Exception:
+                logger.warning("settling the presence of %s users failed", len(user_ids))
+
+        self.loop.create_task(settle())
 
     # --- the process-wide ticker --------------------------------------------------------------
 

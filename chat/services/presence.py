@@ -10,6 +10,8 @@ own rows (``connections_refresh``) and sweeps rows whose heartbeat is older than
 CHAT_CONNECTION_TIMEOUT (``presence_sweep``), so the sockets of a process that
 died stop counting. Opening, closing and sweeping lock the user's UserPresence
 row, so "the last socket closed" and "a new socket opened" cannot interleave.
+A user whose last socket closed goes offline after CHAT_PRESENCE_OFFLINE_GRACE
+seconds without a new one (a reload or a server restart does not flicker).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -25,8 +27,8 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
-from chat import errors, events, policy, selectors
-from chat.models import ChatRoom, PresenceConnection, UserPresence
+from chat import errors, events, policy
+from chat.models import ChatParticipant, ChatRoom, PresenceConnection, UserPresence
 from chat.payloads import user_payload
 
 if TYPE_CHECKING:
@@ -53,9 +55,22 @@ def presence_frame(presence: UserPresence) -> dict[str, object]:
 
 
 def publish_presence(presence: UserPresence) -> None:
-    frame = presence_frame(presence)
-    for room_id in selectors.user_room_ids(presence.user_id):
-        events.publish_room_ephemeral(room_id, frame)
+    publish_presences([presence])
+
+
+def publish_presences(presences: list[UserPresence]) -> None:
+    """Each user's PRESENCE to each of their rooms (one query for all their rooms)."""
+    if not presences:
+        return
+    rooms: dict[int, list[int]] = {}
+    for user_id, room_id in ChatParticipant.objects.filter(
+        user_id__in=[presence.user_id for presence in presences], is_active=True
+    ).values_list("user_id", "room_id"):
+        rooms.setdefault(user_id, []).append(room_id)
+    for presence in presences:
+        frame = presence_frame(presence)
+        for room_id in rooms.get(presence.user_id, ()):
+            events.publish_room_ephemeral(room_id, frame)
 
 
 @transaction.atomic
@@ -107,53 +122,22 @@ def typing_set(*, actor: User, room: ChatRoom, is_typing: object) -> bool:
     return True
 
 
-def _locked_presence(user_id: int) -> UserPresence:
-    UserPresence.objects.get_or_create(user_id=user_id)
-    return UserPresence.objects.select_for_update().select_related("user").get(user_id=user_id)
-
-
 def _live_cutoff() -> timedelta:
     return timedelta(seconds=settings.CHAT_CONNECTION_TIMEOUT)
 
 
-def _offline_if_no_socket(presence: UserPresence) -> bool:
-    """Under the presence row lock: go offline (and broadcast) when no live socket is left."""
-    if presence.status == UserPresence.Status.OFFLINE:
-        return False
-    cutoff = timezone.now() - _live_cutoff()
-    if PresenceConnection.objects.filter(
-        user_id=presence.user_id, last_heartbeat__gte=cutoff
-    ).exists():
-        return False
-    presence.status = UserPresence.Status.OFFLINE
-    presence.is_typing = False
-    presence.save()
-    publish_presence(presence)
-    return True
-
-
-@transaction.atomic
 def connection_open(*, user: User, channel_name: str, server_id: str = SERVER_ID) -> UserPresence:
     """Register one socket of ``user``; an offline user becomes online (and it is
     broadcast). ``away`` and ``busy`` are kept."""
-    presence = _locked_presence(user.pk)
-    PresenceConnection.objects.update_or_create(
-        channel_name=channel_name,
-        defaults={"user": user, "server_id": server_id, "last_heartbeat": timezone.now()},
-    )
-    if presence.status == UserPresence.Status.OFFLINE:
-        presence.status = UserPresence.Status.ONLINE
-        presence.save()
-        publish_presence(presence)
-    return presence
+    connections_apply(opened=[(user, channel_name)], closed=[], server_id=server_id)
+    return presence_get(user)
 
 
-@transaction.atomic
-def connection_close(*, user_id: int, channel_name: str) -> bool:
-    """Forget one socket; returns True if that made the user offline (broadcast)."""
-    presence = _locked_presence(user_id)
-    PresenceConnection.objects.filter(channel_name=channel_name).delete()
-    return _offline_if_no_socket(presence)
+def offline_grace() -> float:
+    """Seconds a user whose last socket closed stays as they were: a page reload
+    or a server restart reconnects within it, and nobody sees them flicker
+    offline and online again."""
+    return max(0.0, float(getattr(settings, "CHAT_PRESENCE_OFFLINE_GRACE", 2.0)))
 
 
 @transaction.atomic
@@ -162,16 +146,17 @@ def connections_apply(
     opened: list[tuple[User, str]],
     closed: list[tuple[int, str]],
     server_id: str = SERVER_ID,
-) -> None:
+) -> list[int]:
     """Register and forget many sockets at once (a server process writes its
-    sockets' registrations in batches). Same rules as ``connection_open`` and
-    ``connection_close``: under the users' presence row locks, an offline user
-    with a live socket becomes online, a user whose last socket went becomes
-    offline; each change is broadcast. A constant number of queries, plus one
-    per user whose status changes."""
+    sockets' registrations in batches). Under the users' presence row locks: an
+    offline user with a live socket becomes online; a user whose last socket
+    went becomes offline, at once when CHAT_PRESENCE_OFFLINE_GRACE is 0, else
+    once the grace has passed (``presence_settle``; the sweep is the backstop).
+    Each change is broadcast. Returns the users waiting out their grace. A
+    constant number of queries, whatever the number of sockets and users."""
     user_ids = sorted({user.pk for user, _ in opened} | {user_id for user_id, _ in closed})
     if not user_ids:
-        return
+        return []
     UserPresence.objects.bulk_create(
         [UserPresence(user_id=user_id) for user_id in user_ids], ignore_conflicts=True
     )
@@ -196,21 +181,62 @@ def connections_apply(
         )
     if closed:
         PresenceConnection.objects.filter(channel_name__in=[key for _, key in closed]).delete()
-    live = set(
+    live = _live_users(user_ids, now)
+    grace = offline_grace()
+    changed, waiting = [], []
+    for presence in presences:
+        if presence.user_id in live:
+            if presence.status == UserPresence.Status.OFFLINE:
+                presence.status = UserPresence.Status.ONLINE
+                changed.append(presence)
+        elif presence.status != UserPresence.Status.OFFLINE:
+            if grace:
+                waiting.append(presence)
+            else:
+                presence.status = UserPresence.Status.OFFLINE
+                presence.is_typing = False
+                changed.append(presence)
+    for presence in changed:
+        presence.save()
+    if waiting:
+        # last_seen marks when the last socket went; the grace counts from it.
+        UserPresence.objects.filter(pk__in=[presence.pk for presence in waiting]).update(
+            last_seen=now
+        )
+    publish_presences(changed)
+    return [presence.user_id for presence in waiting]
+
+
+def _live_users(user_ids: list[int], now: datetime) -> set[int]:
+    return set(
         PresenceConnection.objects.filter(
             user_id__in=user_ids, last_heartbeat__gte=now - _live_cutoff()
         ).values_list("user_id", flat=True)
     )
-    for presence in presences:
-        if presence.user_id in live and presence.status == UserPresence.Status.OFFLINE:
-            presence.status = UserPresence.Status.ONLINE
-        elif presence.user_id not in live and presence.status != UserPresence.Status.OFFLINE:
-            presence.status = UserPresence.Status.OFFLINE
-            presence.is_typing = False
-        else:
-            continue
+
+
+@transaction.atomic
+def presence_settle(user_ids: list[int]) -> list[int]:
+    """Users whose grace has passed with no socket back become offline (broadcast).
+    Returns them."""
+    now = timezone.now()
+    presences = list(
+        UserPresence.objects.select_for_update()
+        .select_related("user")
+        .filter(
+            user_id__in=sorted(user_ids), last_seen__lte=now - timedelta(seconds=offline_grace())
+        )
+        .exclude(status=UserPresence.Status.OFFLINE)
+        .order_by("user_id")
+    )
+    live = _live_users([presence.user_id for presence in presences], now)
+    gone = [presence for presence in presences if presence.user_id not in live]
+    for presence in gone:
+        presence.status = UserPresence.Status.OFFLINE
+        presence.is_typing = False
         presence.save()
-        publish_presence(presence)
+    publish_presences(gone)
+    return [presence.user_id for presence in gone]
 
 
 def connection_heartbeat(*, channel_name: str) -> bool:
@@ -232,21 +258,20 @@ def connections_refresh(server_id: str = SERVER_ID) -> int:
 
 def presence_sweep() -> list[int]:
     """Delete sockets whose heartbeat is older than CHAT_CONNECTION_TIMEOUT, then
-    set offline (and broadcast) every user not offline who has no live socket left.
+    set offline (and broadcast) every user not offline who has no live socket
+    left and whose grace has passed.
 
     Safe to run from every process at once. Returns the users made offline.
     """
-    cutoff = timezone.now() - _live_cutoff()
-    PresenceConnection.objects.filter(last_heartbeat__lt=cutoff).delete()
+    now = timezone.now()
+    PresenceConnection.objects.filter(last_heartbeat__lt=now - _live_cutoff()).delete()
     live = PresenceConnection.objects.values("user_id")
     candidates = list(
         UserPresence.objects.exclude(status=UserPresence.Status.OFFLINE)
         .exclude(user_id__in=live)
+        .filter(last_seen__lte=now - timedelta(seconds=offline_grace()))
         .values_list("user_id", flat=True)
     )
-    offline = []
-    for user_id in candidates:
-        with transaction.atomic():
-            if _offline_if_no_socket(_locked_presence(user_id)):
-                offline.append(user_id)
-    return offline
+    if not candidates:
+        return []
+    return presence_settle(candidates)

@@ -190,9 +190,9 @@ def test_sweep_turns_users_of_a_dead_process_offline(
 ) -> None:
     presence_services.connection_open(user=bob, channel_name="dead.1", server_id="dead")
     presence_services.connection_open(user=alice, channel_name="live.1", server_id="live")
-    PresenceConnection.objects.filter(server_id="dead").update(
-        last_heartbeat=timezone.now() - timedelta(seconds=120)
-    )
+    long_ago = timezone.now() - timedelta(seconds=120)
+    PresenceConnection.objects.filter(server_id="dead").update(last_heartbeat=long_ago)
+    UserPresence.objects.filter(user=bob).update(last_seen=long_ago)
     captured_events.clear()
     assert presence_services.presence_sweep() == [bob.pk]
     assert status_of(bob) == "offline"
@@ -204,7 +204,9 @@ def test_sweep_turns_users_of_a_dead_process_offline(
 
 def test_presence_sweep_command(bob: Any, room: Any) -> None:
     presence_services.connection_open(user=bob, channel_name="dead.2", server_id="dead")
-    PresenceConnection.objects.update(last_heartbeat=timezone.now() - timedelta(seconds=120))
+    long_ago = timezone.now() - timedelta(seconds=120)
+    PresenceConnection.objects.update(last_heartbeat=long_ago)
+    UserPresence.objects.update(last_seen=long_ago)
     call_command("presence_sweep")
     assert status_of(bob) == "offline"
 
@@ -222,3 +224,33 @@ def test_sweep_interval_stays_within_the_timeout(settings: Any) -> None:
     assert sweeper.sweep_interval() == 1.0
     settings.CHAT_PRESENCE_SWEEP_INTERVAL = 0
     assert sweeper.sweep_interval() == 0.0
+
+
+async def test_last_socket_closing_goes_offline_once_the_grace_has_passed(
+    settings: Any, alice: Any, bob: Any, room: Any
+) -> None:
+    settings.CHAT_PRESENCE_OFFLINE_GRACE = 0.5
+    a = await open_presence(alice)
+    b = await open_room(bob, room)
+    assert (await a.receive_type("presence"))["status"] == "online"
+    await b.close()
+    assert await db(status_of)(bob) == "online"
+    frame = await a.receive_type("presence")
+    assert (frame["user"]["id"], frame["status"]) == (bob.pk, "offline")
+    assert await db(status_of)(bob) == "offline"
+    await a.close()
+
+
+async def test_a_reconnect_within_the_grace_does_not_flicker(
+    settings: Any, alice: Any, bob: Any, room: Any
+) -> None:
+    settings.CHAT_PRESENCE_OFFLINE_GRACE = 0.5
+    a = await open_presence(alice)
+    b = await open_room(bob, room)
+    assert (await a.receive_type("presence"))["status"] == "online"
+    await b.close()
+    again = await open_room(bob, room)
+    assert await a.nothing(timeout=1.0)
+    assert await db(status_of)(bob) == "online"
+    await again.close()
+    await a.close()

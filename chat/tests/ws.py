@@ -23,12 +23,15 @@ WAIT = 5  # seconds: the bound of every wait for a frame
 
 @pytest.fixture(autouse=True)
 def socket_settings(settings: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """A fresh in-memory layer and cache per test, no background sweeper, and
+    """A fresh in-memory layer and cache per test, no background sweeper, no
+    offline grace, and
     database connections closed after each call (consumers use a thread pool
     on PostgreSQL; no connection may outlive the test database)."""
     monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 0)
     settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     settings.CHAT_PRESENCE_SWEEP_INTERVAL = 0
+    # Offline as soon as the last socket closes (test_presence tests the grace).
+    settings.CHAT_PRESENCE_OFFLINE_GRACE = 0
     channel_layers.backends.clear()
     cache.clear()
     yield settings
