@@ -296,12 +296,13 @@ CHAT_IMAGE_MAX_PIXELS = env_int("CHAT_IMAGE_MAX_PIXELS", 25_000_000)
 CHAT_IMAGE_MAX_SIDE = env_int("CHAT_IMAGE_MAX_SIDE", 12_000)
 CHAT_IMAGE_MAX_FRAMES = env_int("CHAT_IMAGE_MAX_FRAMES", 200)
 CHAT_THUMBNAIL_SIZE = env_int("CHAT_THUMBNAIL_SIZE", 320)
+# Sniffed types (chat.uploads.SNIFFABLE_TYPES) always refused. Scripts without a
+# "#!" line are text: they are kept, and offered under a ".txt" name.
 CHAT_UPLOAD_DENY_TYPES = env_list(
     "CHAT_UPLOAD_DENY_TYPES",
-    "application/x-dosexec,application/x-executable,application/x-elf,"
-    "application/x-mach-binary,application/x-sh,application/x-msdownload,"
-    "application/java-archive,text/html,image/svg+xml,application/xhtml+xml,"
-    "application/javascript,text/javascript",
+    "application/x-dosexec,application/x-executable,application/x-mach-binary,"
+    "application/x-sh,application/java-archive,text/html,image/svg+xml,"
+    "application/xhtml+xml",
 )
 CHAT_UPLOAD_ALLOW_TYPES = env_list("CHAT_UPLOAD_ALLOW_TYPES", "")
 CHAT_CLAMD_SOCKET = env_str("CHAT_CLAMD_SOCKET", "")

@@ -9,6 +9,7 @@ class ChatConfig(AppConfig):
         from django.conf import settings
         from django.db.models.signals import post_delete, pre_delete
 
+        from chat import checks  # noqa: F401 - registers the system checks
         from chat.services import counters
 
         # Deleting a user deletes their messages outright: keep unread counters exact.

@@ -5,6 +5,10 @@ stored name is random with an extension chosen from the sniffed type, and the or
 is kept only (sanitised) for display. Images are always re-encoded, which applies the EXIF
 orientation and drops EXIF, XMP and comments; everything else is stored as uploaded and
 served as a download.
+
+The display name (and so the downloaded file's name) always ends in an extension of the
+sniffed type: ``run.bat`` whose bytes are text is offered as ``run.bat.txt``, so no
+operating system opens a download as a script or program its bytes do not claim to be.
 """
 
 from __future__ import annotations
@@ -69,6 +73,56 @@ STORAGE_EXTENSIONS = {
     "video/webm": ".webm",
 }
 DEFAULT_EXTENSION = ".bin"
+
+# Extensions a display name may keep for each sniffed type (the first is the one added to
+# any other name). Text keeps the extensions of documents, data and compiled languages'
+# sources; scripts an operating system runs when opened (.bat, .cmd, .ps1, .vbs, .js,
+# .hta, .reg, .sh, .py, ...) get ".txt" added.
+TEXT_EXTENSIONS = (
+    ".txt",
+    ".text",
+    ".md",
+    ".markdown",
+    ".rst",
+    ".csv",
+    ".tsv",
+    ".log",
+    ".json",
+    ".yaml",
+    ".yml",
+    ".toml",
+    ".ini",
+    ".cfg",
+    ".conf",
+    ".tex",
+    ".bib",
+    ".sql",
+    ".c",
+    ".h",
+    ".cc",
+    ".cpp",
+    ".hpp",
+    ".java",
+    ".kt",
+    ".rs",
+    ".go",
+    ".r",
+    ".m",
+    ".hs",
+    ".ml",
+    ".scala",
+    ".swift",
+)
+NAME_EXTENSIONS: dict[str, tuple[str, ...]] = {
+    **{content_type: (extension,) for content_type, extension in STORAGE_EXTENSIONS.items()},
+    "image/jpeg": (".jpg", ".jpeg", ".jpe", ".jfif"),
+    "image/tiff": (".tif", ".tiff"),
+    "text/plain": TEXT_EXTENSIONS,
+    "application/gzip": (".gz", ".tgz"),
+    "application/msword": (".doc", ".xls", ".ppt"),  # OLE compound files
+    "audio/ogg": (".ogg", ".oga", ".opus"),
+    "video/mp4": (".mp4", ".m4v", ".m4a", ".mov"),
+}
 
 _MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"\xff\xd8\xff", "image/jpeg"),
@@ -176,7 +230,7 @@ def process_upload(upload: UploadedFile) -> ProcessedUpload:
     if not result.clean:
         raise InfectedUpload(fields={"signature": result.signature})
 
-    name = sanitize_filename(upload.name or "")
+    name = name_for_type(sanitize_filename(upload.name or ""), content_type)
     if content_type in IMAGE_FORMATS:
         return _process_image(stream, name=name, content_type=content_type)
     upload.seek(0)
@@ -228,6 +282,32 @@ def sniff_content_type(head: bytes) -> str:
     return "application/octet-stream"
 
 
+# Every type ``sniff_content_type`` returns: what CHAT_UPLOAD_DENY_TYPES and
+# CHAT_UPLOAD_ALLOW_TYPES can name (chat.checks warns about anything else).
+SNIFFABLE_TYPES = frozenset(
+    {content_type for _, content_type in _MAGIC}
+    | {
+        "image/webp",
+        "audio/wav",
+        "video/mp4",
+        "application/zip",
+        "application/java-archive",
+        "application/vnd.oasis.opendocument.text",
+        "application/vnd.oasis.opendocument.spreadsheet",
+        "application/vnd.oasis.opendocument.presentation",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        "image/svg+xml",
+        "application/xml",
+        "application/xhtml+xml",
+        "text/html",
+        "text/plain",
+        "application/octet-stream",
+    }
+)
+
+
 def sanitize_filename(name: str) -> str:
     """A display name: basename only, no control characters, NFC, at most 200 characters."""
     name = unicodedata.normalize("NFC", name)
@@ -242,6 +322,15 @@ def sanitize_filename(name: str) -> str:
             stem, extension = name, ""
         name = stem[: MAX_NAME_LENGTH - len(extension)].rstrip() + extension
     return name
+
+
+def name_for_type(name: str, content_type: str) -> str:
+    """``name`` if its extension is one of ``content_type``'s, else ``name`` plus that
+    type's extension (``.bin`` for types with none): ``run.bat`` of text → ``run.bat.txt``."""
+    allowed = NAME_EXTENSIONS.get(content_type, (DEFAULT_EXTENSION,))
+    if os.path.splitext(name)[1].lower() in allowed:
+        return name
+    return name + allowed[0]
 
 
 def random_storage_name(content_type: str, kind: str) -> str:

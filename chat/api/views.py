@@ -33,6 +33,7 @@ from chat.api.parsers import JSONParser
 from chat.api.throttles import ChatWriteThrottle
 from chat.api.viewsets import ApiViewSet
 from chat.models import ChatMessage, ChatRoom
+from chat.uploads import name_for_type
 from courses import selectors as course_selectors
 
 # Room for the multipart envelope (boundaries, part headers, caption, client_id).
@@ -322,7 +323,8 @@ def _serve_attachment(message: ChatMessage, *, thumbnail: bool) -> HttpResponseB
     elif not is_image and any(marker in content_type for marker in ACTIVE_CONTENT_MARKERS):
         content_type = "application/octet-stream"
     as_attachment = not (is_image or thumbnail)
-    filename = message.file_name or "file"
+    # Files stored before names followed the sniffed type get its extension here too.
+    filename = name_for_type(message.file_name or "file", message.file_content_type)
     response: HttpResponseBase
     if prefix := settings.CHAT_X_ACCEL_REDIRECT_PREFIX:
         if not default_storage.exists(field.name):

@@ -138,7 +138,7 @@ def test_text_named_png_is_stored_as_a_file_and_served_as_a_download(room: Any, 
     message = response.json()
     assert message["message_type"] == "file"
     assert message["file"]["content_type"] == "text/plain"
-    assert message["file"]["name"] == "photo.png"
+    assert message["file"]["name"] == "photo.png.txt"
     assert message["file"]["thumbnail_url"] is None
     assert message["file"]["preview"] == "just some notes\n"
     file_response, body = download(client_for(bob), message["file"]["url"])
@@ -337,3 +337,28 @@ def test_a_resent_upload_with_the_same_client_id_is_not_counted_twice(
 
     assert codes == [201, 200, 200, 201]
     assert send("upload-3") == 429
+
+
+def test_a_text_file_named_as_a_script_is_downloaded_as_text(
+    room: Any, alice: Any, bob: Any
+) -> None:
+    sent = upload(client_for(bob), room, b"@echo off\r\nformat c:\r\n", "run.bat")
+    # An upload stored before names followed the sniffed type.
+    old = ChatMessage.objects.get(pk=sent.json()["id"])
+    older = ChatMessage.objects.create(
+        room=room,
+        sender=bob,
+        message_type="file",
+        file=old.file.name,
+        file_name="invoice.js",
+        file_size=old.file_size,
+        file_content_type="text/plain",
+    )
+
+    new_response, _ = download(client_for(alice), sent.json()["file"]["url"])
+    old_response, _ = download(client_for(alice), f"/chat/messages/{older.pk}/file/")
+
+    assert sent.json()["file"]["name"] == "run.bat.txt"
+    assert new_response["Content-Type"] == "text/plain"
+    assert new_response["Content-Disposition"] == 'attachment; filename="run.bat.txt"'
+    assert old_response["Content-Disposition"] == 'attachment; filename="invoice.js.txt"'

@@ -12,9 +12,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image, ImageFile
 from pytest_django.fixtures import Settings
 
+from chat.checks import upload_type_lists
 from chat.errors import UnsupportedFileType, UploadTooLarge, ValidationFailed
 from chat.scanning import EICAR_SIGNATURE, ScanResult
 from chat.uploads import (
+    SNIFFABLE_TYPES,
     InfectedUpload,
     ProcessedUpload,
     process_upload,
@@ -69,7 +71,8 @@ def test_each_image_format_is_accepted_as_an_image(
     assert processed.content_type == content_type
     assert (processed.width, processed.height) == (640, 480)
     assert processed.force_download is False
-    assert processed.name == "pic"
+    extension = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif"}[image_format]
+    assert processed.name == f"pic.{extension}"
     reopened = reopen(processed)
     assert reopened.format == image_format
     assert reopened.size == (640, 480)
@@ -228,7 +231,7 @@ def test_text_named_png_becomes_a_text_file() -> None:
     assert processed.force_download is True
     assert processed.thumbnail is None
     assert (processed.width, processed.height) == (None, None)
-    assert processed.name == "photo.png"
+    assert processed.name == "photo.png.txt"
     assert processed.size == 16
     processed.content.seek(0)
     assert processed.content.read() == b"just some notes\n"
@@ -399,3 +402,66 @@ def test_the_preview_drops_control_characters_and_stops_at_a_page() -> None:
 def test_binary_files_get_no_preview() -> None:
     processed = process_upload(upload(b"%PDF-1.7\n" + bytes(range(256)), "paper.pdf"))
     assert processed.preview == ""
+
+
+# --- names follow the sniffed type ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "offered"),
+    [
+        ("run.bat", b"@echo off\r\ndel /q *\r\n", "run.bat.txt"),
+        ("setup.ps1", b"Remove-Item -Recurse C:\\", "setup.ps1.txt"),
+        ("payload.js", b"WScript.Shell.Run('calc')", "payload.js.txt"),
+        ("macro.vbs", b'CreateObject("WScript.Shell")', "macro.vbs.txt"),
+        ("tool.exe", b"just text", "tool.exe.txt"),
+        ("page.html", b"hello, no tags here", "page.html.txt"),
+        ("script.py", b"print('hi')", "script.py.txt"),
+        ("README", b"read me", "README.txt"),
+        ("notes.TXT", b"kept", "notes.TXT"),
+        ("data.csv", b"a,b\n1,2\n", "data.csv"),
+        ("main.c", b"int main(void) { return 0; }", "main.c"),
+        ("report.exe", b"%PDF-1.7\n", "report.exe.pdf"),
+        ("paper.pdf", b"%PDF-1.7\n", "paper.pdf"),
+        ("blob.dat", b"\x00\x01\x02binary", "blob.dat.bin"),
+    ],
+)
+def test_files_are_offered_under_an_extension_of_their_sniffed_type(
+    name: str, content: bytes, offered: str
+) -> None:
+    assert process_upload(upload(content, name)).name == offered
+
+
+@pytest.mark.parametrize(
+    ("name", "offered"), [("photo.jpeg", "photo.jpeg"), ("photo.png", "photo.png.jpg")]
+)
+def test_images_are_offered_under_an_extension_of_their_format(name: str, offered: str) -> None:
+    assert process_upload(upload(image_bytes("JPEG"), name)).name == offered
+
+
+def test_every_default_deny_entry_is_a_type_the_sniffer_returns() -> None:
+    from django.conf import settings
+
+    assert set(settings.CHAT_UPLOAD_DENY_TYPES) <= SNIFFABLE_TYPES
+    assert "text/javascript" not in settings.CHAT_UPLOAD_DENY_TYPES
+    assert upload_type_lists() == []
+
+
+def test_a_deny_entry_the_sniffer_never_returns_is_a_check_warning(settings: Settings) -> None:
+    settings.CHAT_UPLOAD_DENY_TYPES = ["text/html", "application/javascript"]
+    settings.CHAT_UPLOAD_ALLOW_TYPES = ["image/png", "image/heic"]
+
+    warnings = upload_type_lists()
+
+    assert [(w.id, w.msg) for w in warnings] == [
+        (
+            "chat.W001",
+            "CHAT_UPLOAD_DENY_TYPES names application/javascript: no upload is ever sniffed "
+            "as that type, so the entry has no effect.",
+        ),
+        (
+            "chat.W001",
+            "CHAT_UPLOAD_ALLOW_TYPES names image/heic: no upload is ever sniffed as that "
+            "type, so the entry has no effect.",
+        ),
+    ]
