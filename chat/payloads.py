@@ -7,14 +7,19 @@ computed once per event. Callers load what the serializers touch
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.urls import reverse
 from django.utils import timezone
 
+from chat import policy
 from chat.api import serializers as s
 from chat.models import ChatMessage, ChatParticipant, ChatRoom, UserPresence
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 
 def user_payload(user: Any) -> dict[str, Any]:
@@ -115,5 +120,28 @@ def messages_payload(messages: list[ChatMessage]) -> list[dict[str, Any]]:
     return [message_payload(message) for message in messages]
 
 
-def presence_payload(presence: UserPresence) -> dict[str, Any]:
-    return dict(s.PresenceSerializer(presence).data)
+def presences_payload(
+    presences: Iterable[UserPresence], *, viewer: User | None
+) -> list[dict[str, Any]]:
+    """PRESENCE of each, as ``viewer`` may see it: ``current_room`` only when the viewer
+    may see that room (else null, so a private room's id never reaches outsiders);
+    always null without a viewer. One query for the lot."""
+    presences = list(presences)
+    data = [dict(item) for item in s.PresenceSerializer(presences, many=True).data]
+    room_ids = {p.current_room_id for p in presences if p.current_room_id is not None}
+    visible: set[int] = set()
+    if room_ids and viewer is not None:
+        visible = set(
+            ChatRoom.objects.filter(policy.visible_rooms_q(viewer), pk__in=room_ids).values_list(
+                "pk", flat=True
+            )
+        )
+    for item in data:
+        if item["current_room"] not in visible:
+            item["current_room"] = None
+    return data
+
+
+def presence_payload(presence: UserPresence, *, viewer: User | None = None) -> dict[str, Any]:
+    """PRESENCE as ``viewer`` may see it (see ``presences_payload``)."""
+    return presences_payload([presence], viewer=viewer)[0]

@@ -135,7 +135,11 @@ class PresenceSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=UserPresence.Status.choices)
     last_seen = serializers.DateTimeField()
     is_typing = serializers.BooleanField()
-    current_room = serializers.IntegerField(source="current_room_id", allow_null=True)
+    current_room = serializers.IntegerField(
+        source="current_room_id",
+        allow_null=True,
+        help_text="The room the user last typed in; null unless the viewer may see it.",
+    )
 
 
 class HistoryPageSerializer(serializers.Serializer):

@@ -543,7 +543,8 @@ class PresenceView(APIView):
         user = request.user
         if query.get("user") is not None and query["user"] != user.pk:
             user = selectors.co_member_get(user, query["user"])
-        return Response(payloads.presence_payload(services.presence_get(user)))
+        presence = services.presence_get(user)
+        return Response(payloads.presence_payload(presence, viewer=request.user))
 
     @extend_schema(
         request=s.PresenceUpdateSerializer,
@@ -553,7 +554,7 @@ class PresenceView(APIView):
     def put(self, request: Request) -> Response:
         data = parse(s.PresenceUpdateSerializer, request.data)
         presence = services.presence_set(actor=request.user, status=data["status"])
-        return Response(payloads.presence_payload(presence))
+        return Response(payloads.presence_payload(presence, viewer=request.user))
 
 
 class PresenceOnlineView(APIView):
@@ -565,7 +566,8 @@ class PresenceOnlineView(APIView):
     def get(self, request: Request) -> Response:
         query = parse(s.RoomQuerySerializer, request.query_params)
         room = selectors.room_get_for_user(request.user, query["room"])
-        return Response([payloads.presence_payload(p) for p in selectors.online_in_room(room)])
+        online = selectors.online_in_room(room)
+        return Response(payloads.presences_payload(online, viewer=request.user))
 
 
 class PresenceTypingView(APIView):
@@ -577,7 +579,8 @@ class PresenceTypingView(APIView):
     def get(self, request: Request) -> Response:
         query = parse(s.RoomQuerySerializer, request.query_params)
         room = selectors.room_get_for_user(request.user, query["room"])
-        return Response([payloads.presence_payload(p) for p in selectors.typing_in_room(room)])
+        typing = selectors.typing_in_room(room)
+        return Response(payloads.presences_payload(typing, viewer=request.user))
 
 
 class SystemAlertView(APIView):

@@ -92,3 +92,67 @@ def test_online_and_typing_need_a_visible_room(alice: Any, charlie: Any) -> None
     assert client.get("/chat/presence/online/", {"room": secret.pk}).status_code == 404
     assert client.get("/chat/presence/typing/", {"room": secret.pk}).status_code == 404
     assert client.get("/chat/presence/online/").status_code == 400
+
+
+@pytest.fixture
+def bob_typing_in_private(alice: Any, bob: Any, charlie: Any) -> dict[str, Any]:
+    """bob types in a private room with alice; charlie shares only a public room with bob."""
+    private = factories.make_room(alice, chat_type="private", name="Secret", members=[bob])
+    lobby = factories.make_room(charlie, chat_type="public", name="Lobby", members=[bob])
+    services.presence_set(actor=bob, status="online")
+    services.typing_set(actor=bob, room=private, is_typing=True)
+    return {"private": private, "lobby": lobby}
+
+
+def test_current_room_is_shown_only_to_viewers_who_may_see_that_room(
+    alice: Any, bob: Any, charlie: Any, bob_typing_in_private: dict[str, Any]
+) -> None:
+    private, lobby = bob_typing_in_private["private"], bob_typing_in_private["lobby"]
+
+    by_alice = client_for(alice).get("/chat/presence/", {"user": bob.pk})
+    by_charlie = client_for(charlie).get("/chat/presence/", {"user": bob.pk})
+    own = client_for(bob).get("/chat/presence/")
+    online = client_for(charlie).get("/chat/presence/online/", {"room": lobby.pk})
+
+    assert by_alice.data["current_room"] == private.pk
+    assert (by_charlie.status_code, by_charlie.data["current_room"]) == (200, None)
+    assert by_charlie.data["is_typing"] is True
+    assert own.data["current_room"] == private.pk
+    assert [(p["user"]["username"], p["current_room"]) for p in online.data] == [("bob", None)]
+
+
+def test_current_room_is_hidden_once_the_viewer_no_longer_sees_the_room(
+    alice: Any, bob: Any, charlie: Any, bob_typing_in_private: dict[str, Any]
+) -> None:
+    private = bob_typing_in_private["private"]
+    services.participant_invite(actor=alice, room=private, user=charlie.pk)
+    shown = client_for(charlie).get("/chat/presence/", {"user": bob.pk}).data["current_room"]
+    services.participant_remove(actor=alice, room=private, user_id=charlie.pk)
+
+    hidden = client_for(charlie).get("/chat/presence/", {"user": bob.pk}).data["current_room"]
+
+    assert (shown, hidden) == (private.pk, None)
+
+
+def test_presence_payloads_check_every_current_room_at_once(
+    alice: Any, bob: Any, charlie: Any, django_assert_max_num_queries: Any
+) -> None:
+    from chat import payloads, selectors
+
+    rooms = [factories.make_room(alice, chat_type="private", members=[bob]) for _ in range(3)]
+    lobby = factories.make_room(alice, chat_type="public", members=[bob, charlie])
+    for room in [lobby, *rooms]:
+        services.typing_set(actor=bob, room=room, is_typing=True)
+    services.typing_set(actor=alice, room=lobby, is_typing=True)
+    presences = list(selectors.presences_for([alice.pk, bob.pk]).order_by("user__username"))
+
+    # The visible rooms among the current rooms (and the viewer's support group, once).
+    with django_assert_max_num_queries(2):
+        seen = payloads.presences_payload(presences, viewer=charlie)
+    without_viewer = payloads.presence_payload(presences[0])
+
+    assert [(p["user"]["username"], p["current_room"]) for p in seen] == [
+        ("alice", lobby.pk),
+        ("bob", None),
+    ]
+    assert without_viewer["current_room"] is None
