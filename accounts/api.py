@@ -2,37 +2,70 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import serializers
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.authentication import BaseAuthentication
 from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.serializers import AuthTokenSerializer
-from rest_framework.permissions import AllowAny
+from rest_framework.exceptions import Throttled, ValidationError
+from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.lockout import cooloff_seconds, lockout_detail
+from accounts.services import tokens_revoke
 from chat.api.serializers import UserSerializer
 from chat.api.throttles import ChatWriteThrottle
 from chat.payloads import user_payload
 
 
 class TokenView(APIView):
-    """``POST {"username", "password"}`` → ``{"token"}``; wrong credentials → 400."""
+    """``POST {"username", "password"}`` → ``{"token"}``; wrong credentials → 400;
+    a username or client address with CHAT_LOGIN_FAILURE_LIMIT recent failures → 429.
+    ``DELETE`` (token or session) revokes the caller's token → 204."""
 
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
     throttle_classes = [ChatWriteThrottle]
+
+    def _signing_in(self) -> bool:
+        # (No request when the schema is generated without one.)
+        return getattr(self.request, "method", None) != "DELETE"
+
+    def get_authenticators(self) -> list[BaseAuthentication]:
+        # Signing in takes no credentials but the body's: a stale Authorization
+        # header must not turn it into a 401.
+        return [] if self._signing_in() else super().get_authenticators()
+
+    def get_permissions(self) -> list[BasePermission]:
+        return [AllowAny()] if self._signing_in() else super().get_permissions()
 
     @extend_schema(
         request=AuthTokenSerializer,
         responses=inline_serializer("TokenResponse", {"token": serializers.CharField()}),
         summary="Exchange a username and password for an API token",
+        description=(
+            "400 for wrong credentials; 429 `throttled` with `Retry-After` once the "
+            "username or the client address has CHAT_LOGIN_FAILURE_LIMIT recent failures."
+        ),
     )
     def post(self, request: Request) -> Response:
         serializer = AuthTokenSerializer(data=request.data, context={"request": request})
-        serializer.is_valid(raise_exception=True)
+        if not serializer.is_valid():
+            # django-axes flags the request when the username or address is locked out.
+            if getattr(request, "axes_locked_out", False):
+                raise Throttled(wait=cooloff_seconds(), detail=lockout_detail())
+            raise ValidationError(serializer.errors)
         token, _ = Token.objects.get_or_create(user=serializer.validated_data["user"])
         return Response({"token": token.key})
+
+    @extend_schema(
+        request=None,
+        responses={204: OpenApiResponse(description="The token is revoked.")},
+        summary="Revoke the caller's API token (sign out a script)",
+    )
+    def delete(self, request: Request) -> Response:
+        tokens_revoke(user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class MeView(APIView):

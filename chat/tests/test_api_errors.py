@@ -163,7 +163,7 @@ def test_unauthenticated_session_client_gets_403_without_csrf(
     world: dict[str, Any], bob: Any
 ) -> None:
     client = APIClient(enforce_csrf_checks=True)
-    client.login(username="bob", password=factories.PASSWORD)
+    client.force_login(bob)
 
     without_csrf = client.post(
         "/chat/messages/", {"room": world["room"], "content": "hi"}, format="json"
@@ -175,7 +175,7 @@ def test_unauthenticated_session_client_gets_403_without_csrf(
 
 def test_session_client_with_csrf_token_may_post(world: dict[str, Any], bob: Any) -> None:
     client = APIClient(enforce_csrf_checks=True)
-    client.login(username="bob", password=factories.PASSWORD)
+    client.force_login(bob)
     secret = "a" * 32
     client.cookies["csrftoken"] = secret
 

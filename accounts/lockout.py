@@ -1,0 +1,37 @@
+"""The answer to a sign-in refused because of repeated failures (django-axes' lockout).
+
+429 with ``Retry-After`` (the cool-off): JSON ``{"detail", "code": "throttled"}`` for
+the token endpoint and scripts, the sign-in page with the reason for browsers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+
+def cooloff_seconds() -> int:
+    return int(settings.AXES_COOLOFF_TIME.total_seconds())
+
+
+def lockout_detail() -> str:
+    minutes = max(1, round(cooloff_seconds() / 60))
+    return f"Too many failed sign-ins; try again in {minutes} minutes."
+
+
+def lockout_response(
+    request: HttpRequest, original_response: HttpResponse | None, credentials: Any = None
+) -> HttpResponse:
+    """AXES_LOCKOUT_CALLABLE: the login page (and the admin's) answer a locked-out
+    username or address with the page and the reason, status 429."""
+    response = render(
+        request,
+        "registration/login.html",
+        {"locked_out": lockout_detail(), "next": request.POST.get("next", "")},
+        status=settings.AXES_HTTP_RESPONSE_CODE,
+    )
+    response["Retry-After"] = str(cooloff_seconds())
+    return response
