@@ -196,7 +196,33 @@ def test_django_settings_are_read_from_the_environment() -> None:
 
 @pytest.mark.parametrize("value", ["0", "false", "no", "off"])
 def test_debug_can_be_switched_off_in_several_spellings(value: str) -> None:
-    assert load_settings(DJANGO_DEBUG=value)["DEBUG"] is False
+    key = PRODUCTION["DJANGO_SECRET_KEY"]
+    assert load_settings(DJANGO_DEBUG=value, DJANGO_SECRET_KEY=key)["DEBUG"] is False
+
+
+@pytest.mark.parametrize(
+    "key",
+    [None, "", "django-insecure-academia-chat-development-key-change-me-in-production"],
+)
+def test_production_refuses_to_start_with_the_development_secret_key(key: str | None) -> None:
+    env = {"DJANGO_DEBUG": "0"} if key is None else {"DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": key}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env=clean_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1
+    assert (
+        "ImproperlyConfigured: DJANGO_DEBUG is off but DJANGO_SECRET_KEY is unset "
+        "(the development key)" in result.stderr
+    )
+
+
+def test_development_may_use_the_development_secret_key() -> None:
+    assert load_settings()["SECRET_KEY"].startswith("django-insecure-")
 
 
 def test_check_deploy_is_clean_in_production() -> None:
