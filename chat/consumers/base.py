@@ -21,6 +21,7 @@ from django.db import DatabaseError
 from chat import errors
 from chat.consumers.db import run_sync
 from chat.consumers.hub import Hub, get_hub, socket_key
+from chat.consumers.wire import send_prepared, wire_of
 from chat.ws_auth import credentials_valid
 
 logger = logging.getLogger(__name__)
@@ -141,6 +142,7 @@ class SocketConsumer(AsyncWebsocketConsumer):
         self.last_activity = time.monotonic()
         self.next_check = 0.0
         self.auth_checked = 0.0
+        self.wire: Any = None
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         """Only the client's messages: no channel of its own (see chat.consumers.hub)."""
@@ -148,6 +150,7 @@ class SocketConsumer(AsyncWebsocketConsumer):
         self.channel_layer = None
         self.channel_name = ""
         self.base_send = send
+        self.wire = wire_of(send)
         with contextlib.suppress(StopConsumer):
             while True:
                 await self.dispatch(await receive())
@@ -167,6 +170,12 @@ class SocketConsumer(AsyncWebsocketConsumer):
     async def send_text(self, text: str) -> None:
         if not self.closed:
             await self.base_send({"type": "websocket.send", "text": text})
+
+    def send_prepared(self, prepared: Any) -> None:
+        """A frame the hub framed once for every socket of the server (chat.consumers.wire)."""
+        wire = self.wire
+        if not self.closed and wire.state == wire.STATE_OPEN:
+            send_prepared(wire, prepared)
 
     async def send_frame(self, frame: dict[str, Any]) -> None:
         await self.send_text(orjson.dumps(frame).decode())

@@ -38,6 +38,7 @@ from django.conf import settings
 from chat import events, replay
 from chat.consumers import sweeper
 from chat.consumers.db import run_sync
+from chat.consumers.wire import prepare
 from chat.consumers.writer import RoomWriter
 from chat.services import presence as presence_services
 from chat.services.presence import SERVER_ID
@@ -48,6 +49,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 RECENT_EVENTS = 2048  # events a feed keeps in memory for replay and gap filling
+FRAMED_EVENTS = 64  # of which framed for the wire at most
 GAP_GRACE_SECONDS = 0.05  # how long a gap may wait for a late publish before the log is read
 GROUP_REFRESH_SECONDS = 3600.0
 RESYNC = '{"type":"resync.required"}'
@@ -88,6 +90,7 @@ class RoomFeed:
         self.sockets: list[Any] = []  # live room sockets (ChatConsumer)
         self.watchers: list[Any] = []  # presence sockets of members
         self.recent: dict[int, str] = {}
+        self.framed: dict[int, Any] = {}  # seq → the event framed once (Daphne)
         self.max_seen = 0
         self.pumping = False
         self.repump = False
@@ -96,6 +99,15 @@ class RoomFeed:
         self.writer = RoomWriter(hub.loop, room_id)
 
     # --- events in ---------------------------------------------------------------
+
+    def prepared(self, seq: int, wire: Any) -> Any:
+        """Event ``seq`` framed once for every socket (see ``base.wire_of``)."""
+        prepared = self.framed.get(seq)
+        if prepared is None:
+            if len(self.framed) >= FRAMED_EVENTS:
+                self.framed.clear()
+            prepared = self.framed[seq] = prepare(wire, self.recent[seq])
+        return prepared
 
     def remember(self, seq: int, text: str) -> bool:
         """Keep one event; False if it was already known."""
@@ -123,8 +135,14 @@ class RoomFeed:
             await watcher.room_event(self.room_id, event)
 
     async def ephemeral(self, text: str) -> None:
+        prepared = None
         for socket in list(self.sockets):
-            await socket.send_text(text)
+            if socket.wire is not None:
+                if prepared is None:
+                    prepared = prepare(socket.wire, text)
+                socket.send_prepared(prepared)
+            else:
+                await socket.send_text(text)
         if self.watchers:
             frame = orjson.loads(text)
             for watcher in list(self.watchers):
@@ -155,7 +173,10 @@ class RoomFeed:
                 for socket in list(self.sockets):
                     following = socket.last_sent + 1
                     while following in recent:
-                        await socket.send_text(recent[following])
+                        if socket.wire is not None:
+                            socket.send_prepared(self.prepared(following, socket.wire))
+                        else:
+                            await socket.send_text(recent[following])
                         socket.last_sent = following
                         following += 1
                     if socket.last_sent < self.max_seen and not socket.closed:
