@@ -24,6 +24,12 @@ MODELS = (
 )
 
 
+@pytest.fixture(autouse=True)
+def development(settings: Any) -> None:
+    """The demo is for development (DEBUG on); tests run with DEBUG off by default."""
+    settings.DEBUG = True
+
+
 def seed(*args: str) -> str:
     out = StringIO()
     call_command("seed_demo", *args, stdout=out)
@@ -92,3 +98,25 @@ def test_seed_demo_if_empty_leaves_a_used_database_alone(alice: Any) -> None:
     output = seed("--if-empty")
     assert ChatRoom.objects.count() == 0
     assert "not loaded" in output
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("args", [(), ("--if-empty",)])
+def test_seed_demo_refuses_known_passwords_with_debug_off(settings: Any, args: tuple[str]) -> None:
+    from django.core.management import CommandError
+
+    settings.DEBUG = False
+
+    with pytest.raises(CommandError, match=r"DEBUG is off: .*only with --force"):
+        seed(*args)
+
+    assert get_user_model().objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_seed_demo_with_force_seeds_with_debug_off(settings: Any) -> None:
+    settings.DEBUG = False
+
+    seed("--force")
+
+    assert get_user_model().objects.filter(username="admin", is_superuser=True).exists()

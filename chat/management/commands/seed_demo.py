@@ -4,15 +4,19 @@ Everything goes through the services, so the rooms have their events and
 system messages exactly as if people had used the app. Running the command
 again changes nothing: users, the course and rooms are looked up first, and
 messages carry fixed ``client_id``s, which the service treats as idempotent.
+
+The demo users share a published password, so with DEBUG off (production) the
+command refuses to run unless given ``--force``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from chat import policy, services
@@ -44,8 +48,20 @@ class Command(BaseCommand):
             action="store_true",
             help="Only seed when the database has no users yet; print the logins either way.",
         )
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="Seed even with DEBUG off (the demo users' password is published).",
+        )
 
-    def handle(self, *args: Any, if_empty: bool = False, **options: Any) -> None:
+    def handle(
+        self, *args: Any, if_empty: bool = False, force: bool = False, **options: Any
+    ) -> None:
+        if not settings.DEBUG and not force:
+            raise CommandError(
+                f"DEBUG is off: the demo users' password ({DEMO_PASSWORD!r}) is published, "
+                "so seed_demo creates them only with --force."
+            )
         user_model = get_user_model()
         if if_empty and user_model.objects.exists():
             if user_model.objects.filter(username="admin").exists():
