@@ -36,6 +36,7 @@ import http.client
 import json
 import os
 import random
+import secrets
 import socket
 import statistics
 import subprocess
@@ -103,6 +104,7 @@ def setup_django(url: str) -> None:
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "academia.settings")
     os.environ["DJANGO_DEBUG"] = "false"  # no query log growing in this process
+    os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(50))  # here and the server
     os.environ["DJANGO_SECURE_SSL_REDIRECT"] = "false"
     import django
     from django.core.management import call_command
