@@ -46,6 +46,7 @@ import importlib.util
 import json
 import os
 import resource
+import secrets
 import socket
 import subprocess
 import sys
@@ -229,6 +230,9 @@ def server_loop(server: str) -> str:
     return "twisted-asyncio"
 
 
+BENCH_SECRET_KEY = secrets.token_urlsafe(50)
+
+
 def server_env(server: str, layer: str | None) -> dict[str, str]:
     env = dict(os.environ)
     if layer:
@@ -241,6 +245,8 @@ def server_env(server: str, layer: str | None) -> dict[str, str]:
             DJANGO_DEBUG="false",
             DJANGO_SECURE_SSL_REDIRECT="false",
         )
+        # Production settings refuse the development key.
+        env.setdefault("DJANGO_SECRET_KEY", BENCH_SECRET_KEY)
     else:
         env.pop("DJANGO_SETTINGS_MODULE", None)
     return env
