@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -73,6 +74,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "channels",
     "axes",
+    "csp",
     "accounts",
     "courses",
     "chat",
@@ -88,6 +90,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     # Last: turns a login refused for too many failures into the lockout answer.
     "axes.middleware.AxesMiddleware",
 ]
@@ -335,6 +338,29 @@ CHAT_X_ACCEL_REDIRECT_PREFIX = env_str("CHAT_X_ACCEL_REDIRECT_PREFIX", "")
 # Proxies (addresses or networks) whose X-Forwarded-For the throttles believe;
 # empty: the client is REMOTE_ADDR (see academia/client_ip.py).
 CHAT_TRUSTED_PROXIES = env_list("CHAT_TRUSTED_PROXIES", "")
+
+
+# Content-Security-Policy on every response that has none of its own (attachments
+# keep their "sandbox"): the pages are ES modules with no inline script, style or
+# handler, so only the server's own origin is needed, plus the socket origins when
+# CHAT_WEBSOCKET_URL / CHAT_PRESENCE_WEBSOCKET_URL name another one.
+_socket_origins = {
+    "{0.scheme}://{0.netloc}".format(urlsplit(url))
+    for url in (CHAT_WEBSOCKET_URL, CHAT_PRESENCE_WEBSOCKET_URL)
+}
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "connect-src": ["'self'", *sorted(_socket_origins)],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 # Uploads larger than this are streamed to a temporary file, never held whole in memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440

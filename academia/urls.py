@@ -1,3 +1,4 @@
+from csp.decorators import csp_update
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
@@ -8,8 +9,9 @@ from academia import health
 
 class ApiDocsView(SpectacularSwaggerSplitView):
     """Swagger UI with its script served apart from the page (no inline script, so it
-    runs under the Content-Security-Policy); ``OPTIONS`` answers DRF's metadata in JSON
-    (the page's HTML renderer has no template for it)."""
+    runs under the Content-Security-Policy, which lets this page alone apply inline
+    styles: Swagger UI sets some); ``OPTIONS`` answers DRF's metadata in JSON (the
+    page's HTML renderer has no template for it)."""
 
     def get_renderers(self) -> list[BaseRenderer]:
         if self.request.method == "OPTIONS":
@@ -23,7 +25,11 @@ urlpatterns = [
     path("courses/", include("courses.urls")),
     path("chat/", include("chat.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", ApiDocsView.as_view(url_name="schema"), name="api-docs"),
+    path(
+        "api/docs/",
+        csp_update({"style-src": ["'unsafe-inline'"]})(ApiDocsView.as_view(url_name="schema")),
+        name="api-docs",
+    ),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("", include("chat.urls")),

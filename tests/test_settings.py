@@ -236,3 +236,17 @@ def test_check_deploy_is_clean_in_production() -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+def test_the_content_security_policy_lets_pages_reach_the_configured_sockets() -> None:
+    config = load_settings(
+        CHAT_WEBSOCKET_URL="wss://realtime.example.com/ws/chat/",
+        CHAT_PRESENCE_WEBSOCKET_URL="wss://realtime.example.com:8443/ws/presence/",
+    )
+    directives = config["CONTENT_SECURITY_POLICY"]["DIRECTIVES"]
+    assert directives["connect-src"] == [
+        "'self'",
+        "wss://realtime.example.com",
+        "wss://realtime.example.com:8443",
+    ]
+    assert directives["script-src"] == ["'self'"]
