@@ -27,7 +27,7 @@ run: venv
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo --if-empty
 	@echo "Serving on http://$(HOST):$(PORT)/ (admin: http://$(HOST):$(PORT)/admin/)"
-	$(BIN)/daphne --bind $(HOST) --port $(PORT) \
+	$(BIN)/python -m academia.serve --bind $(HOST) --port $(PORT) \
 		--websocket-max-message-size $(WS_MAX_MESSAGE_SIZE) \
 		--websocket-max-frame-size $(WS_MAX_FRAME_SIZE) \
 		academia.asgi:application

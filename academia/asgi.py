@@ -1,8 +1,9 @@
 """ASGI entry point: HTTP through Django, WebSockets through Channels.
 
-Run it with explicit WebSocket size limits (see README.md)::
+Serve it with Daphne through ``academia.serve`` (Daphne's arguments, plus a
+request body limit) and explicit WebSocket size limits (see README.md)::
 
-    daphne -b 127.0.0.1 -p 8000 --websocket-max-message-size 1048576 \
+    python -m academia.serve -b 127.0.0.1 -p 8000 --websocket-max-message-size 1048576 \
         --websocket-max-frame-size 1048576 academia.asgi:application
 """
 

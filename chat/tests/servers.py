@@ -31,11 +31,12 @@ START_TIMEOUT = 30.0
 
 
 def daphne_command(port: int) -> list[str]:
-    """How the project runs Daphne: explicit WebSocket size limits, always."""
+    """How the project runs Daphne: through ``academia.serve`` (the request body
+    limit), with explicit WebSocket size limits, always."""
     return [
         sys.executable,
         "-m",
-        "daphne",
+        "academia.serve",
         "-b",
         "127.0.0.1",
         "-p",

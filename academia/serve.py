@@ -1,0 +1,118 @@
+"""Daphne with a request body limit: ``python -m academia.serve`` takes Daphne's arguments.
+
+Daphne reads a request's whole body (to a temporary file past 100 kB) before the
+application sees the request, so without a limit here any client, signed in or
+not, could make a process receive and store gigabytes before its 401 or 413.
+Twisted learns the length from the headers first (``gotLength``), so this server
+answers a declared ``Content-Length`` above the limit with 413 and closes the
+connection before the body is read; a chunked body is cut off the same way as
+soon as what arrived passes the limit.
+
+The limit is the largest body the API takes: an upload of CHAT_FILE_UPLOAD_LIMIT
+bytes plus its multipart envelope (``chat.api.views.MULTIPART_OVERHEAD``).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from daphne.cli import CommandLineInterface
+from daphne.http_protocol import HTTPFactory, WebRequest
+from daphne.server import Server
+
+
+def max_request_body() -> int:
+    from django.conf import settings
+
+    from chat.api.views import MULTIPART_OVERHEAD
+
+    return int(settings.CHAT_FILE_UPLOAD_LIMIT) + MULTIPART_OVERHEAD
+
+
+class BoundedWebRequest(WebRequest):
+    """A request whose body may not exceed the server's ``max_request_body``."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.refused = False
+        self.received = 0
+
+    def gotLength(self, length: int | None) -> None:
+        if length is not None and length > self.server.max_request_body:
+            self.refuse()
+            return
+        super().gotLength(length)
+
+    def handleContentChunk(self, data: bytes) -> None:
+        if self.refused:
+            return
+        self.received += len(data)
+        if self.received > self.server.max_request_body:
+            self.refuse()
+            return
+        super().handleContentChunk(data)
+
+    def requestReceived(self, command: bytes, path: bytes, version: bytes) -> None:
+        if self.refused:  # the body arrived with the headers, but the answer is given
+            return
+        super().requestReceived(command, path, version)
+
+    def refuse(self) -> None:
+        """413 and close, without reading (or storing) the rest of the body."""
+        if self.refused:
+            return
+        self.refused = True
+        content = getattr(self, "content", None)
+        if content is not None:
+            content.close()  # drop what was stored of the body
+        self.content = None
+        # Twisted would answer "Expect: 100-continue" right after this method.
+        self.requestHeaders.removeHeader(b"expect")
+        limit = self.server.max_request_body
+        body = json.dumps(
+            {
+                "detail": f"The request body is too large (at most {limit} bytes).",
+                "code": "upload_too_large",
+            }
+        ).encode()
+        head = (
+            "HTTP/1.1 413 Content Too Large\r\n"
+            "Content-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n"
+            "Connection: close\r\n\r\n"
+        ).encode()
+        self.channel.transport.write(head + body)
+        self.channel.loseConnection()
+
+
+class BoundedHTTPFactory(HTTPFactory):
+    def buildProtocol(self, addr: Any) -> Any:
+        protocol = super().buildProtocol(addr)
+        protocol.requestFactory = BoundedWebRequest
+        return protocol
+
+
+class BoundedServer(Server):
+    """Daphne's server with ``BoundedHTTPFactory`` (``Server.run`` assigns
+    ``self.http_factory = HTTPFactory(self)``; the property swaps in ours)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.max_request_body = max_request_body()
+
+    @property
+    def http_factory(self) -> HTTPFactory:
+        return self._http_factory
+
+    @http_factory.setter
+    def http_factory(self, factory: HTTPFactory) -> None:
+        self._http_factory = BoundedHTTPFactory(self)
+
+
+class BoundedCommandLineInterface(CommandLineInterface):
+    server_class = BoundedServer
+
+
+if __name__ == "__main__":
+    BoundedCommandLineInterface.entrypoint()
