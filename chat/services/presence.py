@@ -196,8 +196,7 @@ def connections_apply(
                 presence.status = UserPresence.Status.OFFLINE
                 presence.is_typing = False
                 changed.append(presence)
-    for presence in changed:
-        presence.save()
+    _save_statuses(changed, now)
     if waiting:
         # last_seen marks when the last socket went; the grace counts from it.
         UserPresence.objects.filter(pk__in=[presence.pk for presence in waiting]).update(
@@ -205,6 +204,19 @@ def connections_apply(
         )
     publish_presences(changed)
     return [presence.user_id for presence in waiting]
+
+
+def _save_statuses(presences: list[UserPresence], now: datetime) -> None:
+    """Store changed statuses: one update per status, however many users."""
+    by_status: dict[str, list[UserPresence]] = {}
+    for presence in presences:
+        presence.last_seen = now
+        by_status.setdefault(presence.status, []).append(presence)
+    for status, group in by_status.items():
+        fields: dict[str, object] = {"status": status, "last_seen": now}
+        if status == UserPresence.Status.OFFLINE:
+            fields["is_typing"] = False
+        UserPresence.objects.filter(pk__in=[presence.pk for presence in group]).update(**fields)
 
 
 def _live_users(user_ids: list[int], now: datetime) -> set[int]:
@@ -234,7 +246,7 @@ def presence_settle(user_ids: list[int]) -> list[int]:
     for presence in gone:
         presence.status = UserPresence.Status.OFFLINE
         presence.is_typing = False
-        presence.save()
+    _save_statuses(gone, now)
     publish_presences(gone)
     return [presence.user_id for presence in gone]
 
