@@ -12,9 +12,10 @@ unless ``--reuse``) and grows it to each of ``--sizes`` in turn:
   full-text index is rebuilt once after a big load), then the unread counters
   are backfilled with ``chat.services.counters.recount`` and tables analysed.
 
-Then it starts one Daphne process on that database (with ``--pin``: on core 0,
-this client on core 1) and times ``--repeat`` sequential requests of each case
-after a short warm-up, as a client sees them:
+Then it starts one Daphne process on that database (``python -m academia.serve``,
+as ``make run`` does; with ``--pin``: on core 0, this client on core 1) and times
+``--repeat`` sequential requests of each case after a short warm-up, as a client
+sees them (and the server's CPU time per request, steadier on a busy machine):
 
 - ``newest_page``: GET /chat/rooms/<big>/messages/ (50 messages)
 - ``deep_page``:   GET /chat/rooms/<big>/messages/?before=<an id near the start>
@@ -283,7 +284,7 @@ def start_daphne(url: str, *, pin: bool, log: IO[bytes]) -> tuple[subprocess.Pop
         [
             sys.executable,
             "-m",
-            "daphne",
+            "academia.serve",  # Daphne as make run starts it
             "-b",
             "127.0.0.1",
             "-p",
@@ -499,7 +500,7 @@ def main() -> None:
                 "messages": ChatMessage.objects.count(),
                 "messages_in_big_room": in_room.count(),
                 "repeat": args.repeat,
-                "client": "HTTP/1.1 keep-alive and WebSocket against one Daphne process",
+                "client": "HTTP/1.1 keep-alive and WebSocket, one Daphne process (academia.serve)",
                 "pinned": pin,
                 **loading,
             }
