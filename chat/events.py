@@ -46,12 +46,23 @@ def encode(payload: dict[str, Any]) -> str:
     return orjson.dumps(payload).decode()
 
 
-def for_layer(group: str, message: dict[str, Any]) -> dict[str, Any]:
-    """The message as the channel layer carries it: a user group's messages name
-    their user, so the receiving process knows whose sockets they are for."""
+USER_SHARDS = 64
+
+
+def for_layer(group: str, message: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The group and message as the channel layer carries them. A user's messages
+    travel on one of USER_SHARDS shared groups and name their user: a process
+    subscribes to a handful of groups, not one per user it serves (each
+    subscription costs memory in the layer), and hands them to that user's
+    sockets."""
     if group.startswith("user."):
-        return {**message, "user_id": int(group.removeprefix("user."))}
-    return message
+        user_id = int(group.removeprefix("user."))
+        return user_shard_group(user_id), {**message, "user_id": user_id}
+    return group, message
+
+
+def user_shard_group(user_id: int) -> str:
+    return f"users.{user_id % USER_SHARDS}"
 
 
 def send(group: str, message: dict[str, Any]) -> None:
@@ -67,7 +78,7 @@ def send(group: str, message: dict[str, Any]) -> None:
     if layer is None:
         return
     try:
-        async_to_sync(layer.group_send)(group, for_layer(group, message))
+        async_to_sync(layer.group_send)(*for_layer(group, message))
     except Exception:
         logger.warning(
             "group_send to %s failed; clients will recover by replay", group, exc_info=True

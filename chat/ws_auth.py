@@ -155,15 +155,20 @@ class WebsocketAuthMiddleware:
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
         from chat.consumers.db import run_sync
 
+        # The server makes a new scope per connection; it is filled in place (a
+        # copy per layer would stay alive as long as each socket).
         key = _token_key(scope)
         if key is not None:
             user = await run_sync(_token_user)(key) if key else AnonymousUser()
-            scope = dict(scope, user=user, auth="token", token_key=key)
-            return await self.inner(scope, receive, send)
-        if not origin_allowed(scope):
+            scope.update(user=user, auth="token", token_key=key)
+        elif not origin_allowed(scope):
             return await WebsocketDenier()(scope, receive, send)
-        user, session = await run_sync(_session_user)(_session_cookie(scope))
-        scope = dict(scope, user=user, session=session, auth="session")
+        else:
+            user, session = await run_sync(_session_user)(_session_cookie(scope))
+            scope.update(user=user, session=session, auth="session")
+        app_for = getattr(self.inner, "app_for", None)
+        if app_for is not None:
+            return await app_for(scope)(scope, receive, send)
         return await self.inner(scope, receive, send)
 
 

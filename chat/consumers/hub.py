@@ -1,9 +1,10 @@
 """The process-local fan-out hub: one channel-layer subscription per process.
 
 Every socket of a process registers here instead of owning a channel of its
-own. The hub joins ``room.<id>`` once per room that has a local socket and
-``user.<id>`` once per user, reads its one channel, and hands each event's
-already-encoded text to the local sockets:
+own. The hub joins ``room.<id>`` once per room that has a local socket and the
+user shard groups (``users.<n>``, see ``chat.events.for_layer``) of its users,
+reads its one channel, and hands each event's already-encoded text to the
+local sockets:
 
 - ``RoomFeed`` (one per room): keeps the recent events of the room by ``seq``
   and delivers them to each room socket strictly in order, from its
@@ -97,6 +98,7 @@ class RoomFeed:
         self.fill_task: asyncio.Task[None] | None = None
         self.fill_lock = asyncio.Lock()
         self.writer = RoomWriter(hub.loop, room_id)
+        self.room: Any = None  # the room as the writer's sends need it (its id)
 
     # --- events in ---------------------------------------------------------------
 
@@ -381,15 +383,14 @@ class Hub:
         while True:
             group, message = await self.outbox.get()
             try:
-                await self.dispatch(events.for_layer(group, message))
+                layer_group, message = events.for_layer(group, message)
+                await self.dispatch(message)
             except Exception:
                 logger.exception("local delivery failed")
             if self.layer is None:
                 continue
             try:
-                await self.layer.group_send(
-                    group, {**events.for_layer(group, message), "origin": SERVER_ID}
-                )
+                await self.layer.group_send(layer_group, {**message, "origin": SERVER_ID})
             except Exception:
                 logger.warning(
                     "group_send to %s failed; other processes will catch up from the log",
@@ -419,7 +420,7 @@ class Hub:
     async def add_socket(self, socket: SocketConsumer) -> None:
         self.sockets.add(socket)
         self.user_sockets.setdefault(socket.user.pk, set()).add(socket)
-        await self.want(events.user_group(socket.user.pk))
+        await self.want(events.user_shard_group(socket.user.pk))
 
     async def remove_socket(self, socket: SocketConsumer) -> None:
         self.sockets.discard(socket)
@@ -428,7 +429,7 @@ class Hub:
             mine.discard(socket)
             if not mine:
                 del self.user_sockets[socket.user.pk]
-        await self.unwant(events.user_group(socket.user.pk))
+        await self.unwant(events.user_shard_group(socket.user.pk))
 
     async def feed(self, room_id: int) -> RoomFeed:
         feed = self.feeds.get(room_id)

@@ -28,6 +28,7 @@ from chat.consumers.base import (
 )
 from chat.consumers.db import run_sync
 from chat.consumers.hub import RESYNC, RoomFeed
+from chat.models import ChatRoom
 from chat.payloads import room_payload, user_payload
 
 
@@ -51,12 +52,11 @@ class ChatConsumer(SocketConsumer):
         self.room_id = 0
         self.last_sent = 0
         self.feed: RoomFeed | None = None
-        self.room: Any = None
         self.typing = False
-        # message.send frames queued in the room's writer and not answered yet
+        # message.send frames queued in the room's writer and not answered yet,
+        # and who waits for them to be (made only when someone does).
         self.pending_sends = 0
-        self.sends_settled = asyncio.Event()
-        self.sends_settled.set()
+        self.settled: asyncio.Future[None] | None = None
 
     # --- connect ---------------------------------------------------------------------
 
@@ -92,7 +92,8 @@ class ChatConsumer(SocketConsumer):
         """``connection.ready`` and ``last_seq``, read after the feed was joined;
         NotFound if the room is not visible."""
         room = selectors.room_get_for_user(self.user, self.room_id)
-        self.room = room
+        if self.feed is not None and self.feed.room is None:
+            self.feed.room = ChatRoom(pk=room.pk)
         frame = {
             "type": "connection.ready",
             "room": room_payload(room),
@@ -179,24 +180,31 @@ class ChatConsumer(SocketConsumer):
 
     async def _write(self, function: Any, frame: dict[str, Any]) -> Any:
         # After this socket's sends, so a client's frames keep their order.
-        await self.sends_settled.wait()
+        await self.sends_settled()
         return await self.call(function, frame)
+
+    async def sends_settled(self) -> None:
+        """Return once every queued ``message.send`` of this socket is answered."""
+        while self.pending_sends:
+            if self.settled is None:
+                self.settled = asyncio.get_running_loop().create_future()
+            await asyncio.shield(self.settled)
 
     async def frame_message_send(self, frame: dict[str, Any]) -> None:
         """Queued in the room's writer (chat.consumers.writer), not waited for: the
         next frame is read at once; ``sent`` answers this one."""
         assert self.feed is not None
-        while self.pending_sends >= MAX_PENDING_SENDS:
-            await self.sends_settled.wait()
+        if self.pending_sends >= MAX_PENDING_SENDS:
+            await self.sends_settled()
         self.pending_sends += 1
-        self.sends_settled.clear()
         self.feed.writer.submit(self, frame)
 
     async def sent(self, frame: dict[str, Any], outcome: Any) -> None:
         """The writer's answer for one ``message.send`` of this socket."""
         self.pending_sends -= 1
-        if self.pending_sends == 0:
-            self.sends_settled.set()
+        if self.pending_sends == 0 and self.settled is not None:
+            self.settled.set_result(None)
+            self.settled = None
         if outcome is None:
             return
         if isinstance(outcome, str):

@@ -76,7 +76,7 @@ def write_batch(batch: list[tuple[Any, dict[str, Any]]]) -> list[Any]:
         positions.append(position)
     if not requests:
         return outcomes
-    room = batch[positions[0]][0].room
+    room = batch[positions[0]][0].feed.room
     for position, result in zip(
         positions, message_send_many(room=room, requests=requests), strict=True
     ):
