@@ -289,6 +289,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Bodies are JSON (uploads declare multipart themselves); form encodings, which
+    # DRF also parses, cannot carry the JSON types the schema describes (null).
+    "PARSER_WHITELIST": ["chat.api.parsers.JSONParser"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "chat.api.schema.forbid_nul_characters",
+    ],
 }
 
 # --- Chat (names and defaults from the wire contract) -------------------------------

@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from accounts.lockout import cooloff_seconds, lockout_detail
 from accounts.services import tokens_revoke
+from chat import errors
 from chat.api.serializers import UserSerializer
 from chat.api.throttles import ChatWriteThrottle
 from chat.payloads import user_payload
@@ -54,6 +55,11 @@ class TokenView(APIView):
             # django-axes flags the request when the username or address is locked out.
             if getattr(request, "axes_locked_out", False):
                 raise Throttled(wait=cooloff_seconds(), detail=lockout_detail())
+            if set(serializer.errors) == {"non_field_errors"}:
+                # Well-formed but wrong: a refusal with a code, like the domain's.
+                raise errors.ValidationFailed(
+                    "Unable to log in with provided credentials.", fields=dict(serializer.errors)
+                )
             raise ValidationError(serializer.errors)
         token, _ = Token.objects.get_or_create(user=serializer.validated_data["user"])
         return Response({"token": token.key})

@@ -57,6 +57,7 @@ class EnrollmentCreateSerializer(serializers.Serializer):
 
 class CourseViewSet(ApiViewSet):
     throttle_classes = [ChatWriteThrottle]
+    pagination_class = None  # a user's courses are few: one list
     request_serializers = {
         "create": CourseCreateSerializer,
         "enrollments": EnrollmentCreateSerializer,

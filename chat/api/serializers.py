@@ -174,7 +174,10 @@ def id_field(**kwargs: Any) -> serializers.IntegerField:
 class RoomListQuerySerializer(serializers.Serializer):
     chat_type = serializers.ChoiceField(choices=ChatRoom.ChatType.choices, required=False)
     course = id_field(required=False)
-    search = serializers.CharField(required=False, max_length=200, trim_whitespace=True)
+    # Blank (after trimming) is no filter, so the schema's every string is accepted.
+    search = serializers.CharField(
+        required=False, allow_blank=True, max_length=200, trim_whitespace=True
+    )
 
 
 class RoomCreateSerializer(serializers.Serializer):
@@ -225,7 +228,7 @@ class MessageSearchQuerySerializer(serializers.Serializer):
 
 
 class MessageCreateSerializer(serializers.Serializer):
-    """JSON, or multipart with ``file`` (then ``content`` is an optional caption)."""
+    """A message as JSON."""
 
     room = id_field()
     content = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
@@ -233,6 +236,16 @@ class MessageCreateSerializer(serializers.Serializer):
         required=False, allow_null=True, allow_blank=True, max_length=64
     )
     reply_to = id_field(required=False, allow_null=True)
+
+
+class MessageUploadSerializer(serializers.Serializer):
+    """A message as multipart form data: a ``file`` (``content`` is then an optional
+    caption). Form fields are strings, so nothing here is null: leave a field out."""
+
+    room = id_field()
+    content = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
+    client_id = serializers.CharField(required=False, allow_blank=True, max_length=64)
+    reply_to = id_field(required=False)
     file = serializers.FileField(required=False, allow_empty_file=True, use_url=False)
 
 
@@ -248,7 +261,8 @@ class MessageReplySerializer(serializers.Serializer):
 
 
 class ReactionSerializer(serializers.Serializer):
-    emoji = serializers.CharField(max_length=64)
+    # Untrimmed: whether it is one emoji is the service's rule (a 400 with a code).
+    emoji = serializers.CharField(max_length=64, trim_whitespace=False)
 
 
 class PresenceQuerySerializer(serializers.Serializer):

@@ -44,7 +44,6 @@ ACTIVE_CONTENT_MARKERS = ("html", "xml", "javascript", "ecmascript", "svg")
 
 ID_PATH = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH)
 USER_ID_PATH = OpenApiParameter("user_id", OpenApiTypes.INT, OpenApiParameter.PATH)
-ROOM_QUERY = OpenApiParameter("room", OpenApiTypes.INT, required=True)
 NO_CONTENT = OpenApiResponse(description="Done; no body.")
 
 
@@ -391,7 +390,7 @@ class MessageViewSet(ChatViewSet):
     @extend_schema(
         request={
             "application/json": s.MessageCreateSerializer,
-            "multipart/form-data": s.MessageCreateSerializer,
+            "multipart/form-data": s.MessageUploadSerializer,
         },
         responses={201: s.MessageSerializer, 200: s.MessageSerializer},
         summary="Send a message (JSON) or a file (multipart with `file`)",
@@ -404,7 +403,10 @@ class MessageViewSet(ChatViewSet):
     )
     def create(self, request: Request) -> Response:
         _reject_oversized_body(request)
-        data = parse(s.MessageCreateSerializer, request.data)
+        multipart = request.content_type.startswith("multipart/")
+        data = parse(
+            s.MessageUploadSerializer if multipart else s.MessageCreateSerializer, request.data
+        )
         room = selectors.room_get_for_user(request.user, data["room"])
         upload = data.get("file")
         size = (upload.size or 0) if upload is not None else 0
@@ -432,8 +434,13 @@ class MessageViewSet(ChatViewSet):
         summary="Edit (the sender, within CHAT_MESSAGE_EDIT_TIMEOUT)",
     )
     def update(self, request: Request, pk: str) -> Response:
+        return self._edit(request, pk, partial=False)
+
+    def _edit(self, request: Request, pk: str, *, partial: bool) -> Response:
         message = self._message(pk)
-        data = parse(s.MessageEditSerializer, request.data)
+        data = parse(s.MessageEditSerializer, request.data, partial=partial)
+        if "content" not in data:  # a PATCH that changes nothing
+            return Response(payloads.message_payload(message))
         edited = services.message_edit(actor=request.user, message=message, content=data["content"])
         return Response(payloads.message_payload(edited))
 
@@ -444,7 +451,7 @@ class MessageViewSet(ChatViewSet):
         summary="Edit (the sender, within CHAT_MESSAGE_EDIT_TIMEOUT)",
     )
     def partial_update(self, request: Request, pk: str) -> Response:
-        return self.update(request, pk)
+        return self._edit(request, pk, partial=True)
 
     @extend_schema(
         parameters=[ID_PATH],
@@ -464,7 +471,7 @@ class MessageViewSet(ChatViewSet):
     )
     @extend_schema(
         methods=["DELETE"],
-        parameters=[ID_PATH],
+        parameters=[ID_PATH, s.ReactionSerializer],
         request=s.ReactionSerializer,
         responses={204: NO_CONTENT},
         summary="Remove the user's reaction (`emoji` in the body or the query string)",
@@ -559,7 +566,7 @@ class PresenceView(APIView):
 
 class PresenceOnlineView(APIView):
     @extend_schema(
-        parameters=[ROOM_QUERY],
+        parameters=[s.RoomQuerySerializer],
         responses=s.PresenceSerializer(many=True),
         summary="Participants of the room who are not offline",
     )
@@ -572,7 +579,7 @@ class PresenceOnlineView(APIView):
 
 class PresenceTypingView(APIView):
     @extend_schema(
-        parameters=[ROOM_QUERY],
+        parameters=[s.RoomQuerySerializer],
         responses=s.PresenceSerializer(many=True),
         summary="Participants typing in the room now",
     )
