@@ -62,28 +62,36 @@ def visible_rooms(user: User) -> QuerySet[ChatRoom]:
 
 
 def room_get_for_user(user: User, room_id: object) -> ChatRoom:
-    """The room with its per-viewer annotations, or NotFound if it is not visible."""
+    """The room with its per-viewer annotations, or NotFound if it is not visible.
+
+    One query in the usual cases (the handshake of every room socket comes
+    here): the room with the viewer's participant row; an active participant
+    sees it, and everyone signed in sees a public room. Other rooms go through
+    the full visibility rule."""
     try:
         room_pk = int(room_id)  # type: ignore[call-overload]
     except (TypeError, ValueError):
         raise errors.NotFound("No such room.") from None
     if user.is_authenticated and user.is_active:
-        # An active participant always sees the room: one indexed read and a count.
-        participant = (
-            ChatParticipant.objects.filter(room_id=room_pk, user=user, is_active=True)
-            .select_related("room__created_by")
+        mine = ChatParticipant.objects.filter(room=OuterRef("pk"), user=user, is_active=True)
+        room = (
+            with_participant_count(ChatRoom.objects.filter(pk=room_pk))
+            .select_related("created_by")
+            .annotate(
+                my_role=Subquery(mine.values("role")[:1]),
+                my_last_read=Subquery(mine.values("last_read_message_id")[:1]),
+                my_read=Subquery(mine.values(n=F("read_count") + F("own_after_read_count"))[:1]),
+            )
             .first()
         )
-        if participant is not None:
-            room = participant.room
-            room.my_role = participant.role  # type: ignore[attr-defined]
-            room.my_last_read = participant.last_read_message_id  # type: ignore[attr-defined]
+        if room is not None and (
+            room.my_role is not None  # type: ignore[attr-defined]
+            or room.chat_type == ChatRoom.ChatType.PUBLIC
+        ):
+            member = room.my_role is not None  # type: ignore[attr-defined]
             room.unread_count = (  # type: ignore[attr-defined]
-                room.message_count - participant.read_count - participant.own_after_read_count
+                room.message_count - room.my_read if member else 0  # type: ignore[attr-defined]
             )
-            room.participant_count = ChatParticipant.objects.filter(  # type: ignore[attr-defined]
-                room=room, is_active=True
-            ).count()
             return room
     room = visible_rooms(user).filter(pk=room_pk).first()
     if room is None:
