@@ -10,6 +10,11 @@ soon as what arrived passes the limit.
 
 The limit is the largest body the API takes: an upload of CHAT_FILE_UPLOAD_LIMIT
 bytes plus its multipart envelope (``chat.api.views.MULTIPART_OVERHEAD``).
+
+It also listens with a queue of CHAT_LISTEN_BACKLOG pending connections
+(Twisted's default is 50): when a restarted process comes back, every client
+reconnects at once, and connections beyond the queue would wait out TCP's SYN
+retries (1, 3, 7, 15 s...) instead of being served.
 """
 
 from __future__ import annotations
@@ -28,6 +33,15 @@ def max_request_body() -> int:
     from chat.api.views import MULTIPART_OVERHEAD
 
     return int(settings.CHAT_FILE_UPLOAD_LIMIT) + MULTIPART_OVERHEAD
+
+
+def with_backlog(endpoint: str) -> str:
+    """A TCP endpoint description with CHAT_LISTEN_BACKLOG, unless it sets its own."""
+    from django.conf import settings
+
+    if endpoint.startswith(("tcp:", "tcp6:")) and "backlog=" not in endpoint:
+        return f"{endpoint}:backlog={int(settings.CHAT_LISTEN_BACKLOG)}"
+    return endpoint
 
 
 class BoundedWebRequest(WebRequest):
@@ -100,6 +114,7 @@ class BoundedServer(Server):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.max_request_body = max_request_body()
+        self.endpoints = [with_backlog(endpoint) for endpoint in self.endpoints]
 
     @property
     def http_factory(self) -> HTTPFactory:

@@ -565,8 +565,12 @@ async def run_storm(
     messages: int = 20,
     probe_interval: float = 0.05,
     settle: float = 1.0,
+    restart: Callable[[], Any] | None = None,
 ) -> dict[str, Any]:
-    """Every socket but the sender's closes, ``messages`` are sent, all reconnect at once."""
+    """Every socket but the sender's goes away, ``messages`` are sent, all reconnect
+    at once. With ``restart`` (a server started here) the server restarts on the
+    same port, as in a deployment, and the sender reconnects before sending;
+    otherwise the sockets close and the server stays up."""
     sender_token, *tokens = room.tokens
     (sender_ws, _), *_ = await open_sockets(target, [(room.room_id, sender_token)])
     opened = await open_sockets(target, [(room.room_id, token) for token in tokens])
@@ -574,7 +578,14 @@ async def run_storm(
         Resume(room.room_id, token, _last_seq(ready))
         for token, (_, ready) in zip(tokens, opened, strict=True)
     ]
-    await close_all([ws for ws, _ in opened], timeout=5.0)
+    if restart is not None:
+        await asyncio.to_thread(restart)
+        for ws, _ in opened:
+            ws.abort()
+        sender_ws.abort()
+        (sender_ws, _), *_ = await open_sockets(target, [(room.room_id, sender_token)])
+    else:
+        await close_all([ws for ws, _ in opened], timeout=5.0)
     await asyncio.sleep(settle)
     tally = Tally()
     receiver = Receiver(tally, numbered=False)

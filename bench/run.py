@@ -199,7 +199,8 @@ def server_command(server: str, port: int) -> list[str]:
     if server == "tutorial":
         return [*daphne, "bench.peer_tutorial:application"]
     if server == "ours":
-        return [*daphne, "academia.asgi:application"]
+        # The documented start command: Daphne with a body limit and a listen queue.
+        return [sys.executable, "-m", "academia.serve", *daphne[3:], "academia.asgi:application"]
     if server == "ours-uvicorn":
         return [
             sys.executable,
@@ -253,10 +254,11 @@ def server_env(server: str, layer: str | None) -> dict[str, str]:
 
 
 def start_server(
-    server: str, layer: str | None, *, pin: bool, log: IO[bytes]
+    server: str, layer: str | None, *, pin: bool, log: IO[bytes], port: int | None = None
 ) -> tuple[subprocess.Popen[bytes], str]:
-    """Start ``server`` on a free port and wait for ``/healthz``; its stderr goes to ``log``."""
-    port = free_port()
+    """Start ``server`` on ``port`` (else a free one) and wait for ``/healthz``; its
+    stderr goes to ``log``."""
+    port = port or free_port()
     log.write(f"\n=== {server} on port {port} at {time.strftime('%H:%M:%S')}\n".encode())
     log.flush()
     process = subprocess.Popen(
@@ -397,7 +399,25 @@ def run_once(shape: Shape, server: str, options: Options, log: IO[bytes]) -> dic
         if shape.kind == "memory":
             result = load.run(lambda: load.run_memory(target, fixture))
         elif shape.kind == "storm":
-            result = load.run(lambda: load.run_storm(target, fixture[0]))
+
+            def restart() -> None:
+                nonlocal process
+                assert process is not None
+                stop_server(process)
+                process, _ = start_server(
+                    server,
+                    options.layer,
+                    pin=options.pin,
+                    log=log,
+                    port=int(base.rsplit(":", 1)[1]),
+                )
+                target.pid = process.pid
+
+            result = load.run(
+                lambda: load.run_storm(
+                    target, fixture[0], restart=restart if process is not None else None
+                )
+            )
         else:
             result = load.run(
                 lambda: load.run_load(

@@ -263,13 +263,6 @@ class RoomFeed:
                 for seq, text in batch:
                     self.remember(seq, text)
 
-    async def history_kept(self, after: int, last_seq: int) -> bool:
-        if after < 0 or after > last_seq:
-            return False
-        if after == last_seq or (after + 1) in self.recent:
-            return True
-        return await run_sync(replay.history_kept)(self.room_id, after, last_seq)
-
 
 class Hub:
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:

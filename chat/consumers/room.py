@@ -77,10 +77,12 @@ class ChatConsumer(SocketConsumer):
         after = _after_seq(self.scope)
         if after is None:
             self.last_sent = last_seq
-        elif not await feed.history_kept(after, last_seq):
+        elif not 0 <= after <= last_seq:
             await self.send_text(RESYNC)
             self.last_sent = last_seq
         else:
+            # From the feed's memory, or the log read once for every socket
+            # resuming at the same time; resync.required if the log lost them.
             self.last_sent = after
             await feed.replay_to(self, upto=last_seq)
         feed.note_last_seq(last_seq)
