@@ -294,7 +294,7 @@ SPECTACULAR_SETTINGS = {
     "PARSER_WHITELIST": ["chat.api.parsers.JSONParser"],
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "chat.api.schema.forbid_nul_characters",
+        "chat.api.schema.strings_as_validated",
     ],
 }
 
