@@ -120,7 +120,7 @@ DATABASE_URL = env_str("DATABASE_URL", "")
 # borrows from a psycopg pool of at most DATABASE_POOL_MAX_SIZE connections,
 # so N processes use at most N x that many of PostgreSQL's connections.
 DATABASE_POOL_MIN_SIZE = env_int("DATABASE_POOL_MIN_SIZE", 2)
-DATABASE_POOL_MAX_SIZE = env_int("DATABASE_POOL_MAX_SIZE", 10)
+DATABASE_POOL_MAX_SIZE = env_int("DATABASE_POOL_MAX_SIZE", 16)
 DATABASE_POOL_TIMEOUT = env_float("DATABASE_POOL_TIMEOUT", 10.0)
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}

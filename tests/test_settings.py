@@ -149,7 +149,7 @@ def test_database_url_selects_postgresql_with_a_connection_pool() -> None:
     assert (database["USER"], database["PASSWORD"]) == ("chat", "secret")
     # No connection kept per thread under ASGI: a bounded pool per process instead.
     assert database["CONN_MAX_AGE"] == 0
-    assert database["OPTIONS"]["pool"] == {"min_size": 2, "max_size": 10, "timeout": 10.0}
+    assert database["OPTIONS"]["pool"] == {"min_size": 2, "max_size": 16, "timeout": 10.0}
     sized = load_settings(
         DATABASE_URL="postgres://chat@db.example.com/academia", DATABASE_POOL_MAX_SIZE="4"
     )

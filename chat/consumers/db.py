@@ -4,16 +4,31 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import close_old_connections
 
+_executor: ThreadPoolExecutor | None = None
+
+
+def database_threads() -> ThreadPoolExecutor:
+    """The sockets' database threads: as many as the connection pool has
+    connections (DATABASE_POOL_MAX_SIZE), so every room's writes and every
+    handshake can use a connection at once. The event loop's default executor
+    has only min(32, cores + 4) threads, which made busy rooms queue."""
+    global _executor
+    if _executor is None:
+        size = int(getattr(settings, "DATABASE_POOL_MAX_SIZE", 10))
+        _executor = ThreadPoolExecutor(max_workers=max(4, size), thread_name_prefix="db")
+    return _executor
+
 
 def run_sync(function: Callable[..., Any]) -> Callable[..., Any]:
     """``database_sync_to_async`` for services and selectors. On a server database
-    the calls run on a pool of threads (one connection each), so one slow write
+    the calls run on ``database_threads`` (one connection each), so one slow write
     does not queue every socket of the process behind it; SQLite serialises
     writes anyway and keeps the single shared thread.
 
@@ -33,5 +48,6 @@ def run_sync(function: Callable[..., Any]) -> Callable[..., Any]:
         finally:
             close_old_connections()
 
-    sqlite = settings.DATABASES["default"]["ENGINE"].endswith("sqlite3")
-    return database_sync_to_async(call, thread_sensitive=sqlite)
+    if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+        return database_sync_to_async(call, thread_sensitive=True)
+    return database_sync_to_async(call, thread_sensitive=False, executor=database_threads())
