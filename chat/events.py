@@ -98,9 +98,15 @@ def append_room_event(room: ChatRoom, event_type: str, body: dict[str, Any]) -> 
     return append_room_events(room, [(event_type, body)])[0]
 
 
-def append_room_events(room: ChatRoom, items: list[tuple[str, dict[str, Any]]]) -> list[RoomEvent]:
-    """Several events of ``room`` at once, in order (one insert and one update),
-    published in that order after commit. Same lock rule as ``append_room_event``."""
+def append_room_events(
+    room: ChatRoom,
+    items: list[tuple[str, dict[str, Any]]],
+    *,
+    room_fields: dict[str, Any] | None = None,
+) -> list[RoomEvent]:
+    """Several events of ``room`` at once, in order (one insert and one update of
+    the room row, which also sets ``room_fields``), published in that order after
+    commit. Same lock rule as ``append_room_event``."""
     rows = []
     messages = []
     for event_type, body in items:
@@ -115,7 +121,7 @@ def append_room_events(room: ChatRoom, items: list[tuple[str, dict[str, Any]]]) 
                 "text": encode(payload),
             }
         )
-    ChatRoom.objects.filter(pk=room.pk).update(last_seq=room.last_seq)
+    ChatRoom.objects.filter(pk=room.pk).update(last_seq=room.last_seq, **(room_fields or {}))
     created = RoomEvent.objects.bulk_create(rows)
     group = room_group(room.pk)
 

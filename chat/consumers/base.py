@@ -105,18 +105,27 @@ def parse_rate(rate: str) -> tuple[int, int]:
 def check_send_rate(user_id: int) -> None:
     """Count one write of the user against CHAT_WS_SEND_RATE, shared by all their
     sockets on every process (the counter lives in the cache); RateLimited when over."""
+    refused = count_sends(user_id, 1)
+    if refused:
+        raise refused[0]
+
+
+def count_sends(user_id: int, count: int) -> list[errors.RateLimited]:
+    """Count ``count`` writes of the user at once (two cache round trips); the
+    refusal of each write over CHAT_WS_SEND_RATE, in order (empty: all allowed)."""
     limit, period = parse_rate(getattr(settings, "CHAT_WS_SEND_RATE", "20/10s"))
     now = time.time()
     window = int(now // period)
     key = f"chat:ws-rate:{user_id}:{window}"
     cache.add(key, 0, timeout=period + 1)
     try:
-        used = cache.incr(key)
+        used = cache.incr(key, count)
     except ValueError:
-        cache.set(key, 1, timeout=period + 1)
-        used = 1
-    if used > limit:
-        raise errors.RateLimited(retry_after=math.ceil((window + 1) * period - now))
+        cache.set(key, count, timeout=period + 1)
+        used = count
+    over = min(count, max(0, used - limit))
+    retry_after = math.ceil((window + 1) * period - now)
+    return [errors.RateLimited(retry_after=retry_after) for _ in range(over)]
 
 
 class SocketConsumer(AsyncWebsocketConsumer):

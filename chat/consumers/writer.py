@@ -53,17 +53,32 @@ class RoomWriter:
 
 def write_batch(batch: list[tuple[Any, dict[str, Any]]]) -> list[Any]:
     """In a database thread: each frame's outcome, in order (see ``RoomWriter``)."""
-    from chat.consumers.base import CloseSocket, check_send_rate
+    from chat.consumers.base import CloseSocket, count_sends
 
     outcomes: list[Any] = [None] * len(batch)
+    allowed: list[int] = []
+    for position, (socket, _) in enumerate(batch):
+        try:
+            socket.check_credentials_sync()
+        except CloseSocket as refusal:
+            outcomes[position] = refusal
+        else:
+            allowed.append(position)
+    # The send rate, counted once per user for the whole batch; a user's last
+    # writes are the ones over the limit.
+    by_user: dict[int, list[int]] = {}
+    for position in allowed:
+        by_user.setdefault(batch[position][0].user.pk, []).append(position)
+    for user_id, positions_of_user in by_user.items():
+        refusals = count_sends(user_id, len(positions_of_user))
+        for position, refusal in zip(
+            positions_of_user[len(positions_of_user) - len(refusals) :], refusals, strict=True
+        ):
+            outcomes[position] = refusal
     requests: list[SendRequest] = []
     positions: list[int] = []
     for position, (socket, frame) in enumerate(batch):
-        try:
-            socket.check_credentials_sync()
-            check_send_rate(socket.user.pk)
-        except (CloseSocket, errors.ChatError) as refusal:
-            outcomes[position] = refusal
+        if outcomes[position] is not None:
             continue
         requests.append(
             SendRequest(

@@ -50,22 +50,25 @@ def message_added(message: ChatMessage) -> None:
     )
 
 
-def messages_added(room_id: int, messages: Iterable[ChatMessage]) -> None:
+def messages_added(
+    room_id: int, messages: Iterable[ChatMessage], *, room_row_updated: bool = False
+) -> int:
     """After inserting several messages of one room under its lock (one query
-    for the room and one per sender, whatever their number)."""
+    for the room and one per sender, whatever their number). Returns how many
+    count; with ``room_row_updated`` the caller adds that to the room's
+    ``message_count`` in its own update of the room row."""
     senders: dict[int, int] = {}
     for message in messages:
         if counts(message):
             senders[message.sender_id] = senders.get(message.sender_id, 0) + 1
-    if not senders:
-        return
-    ChatRoom.objects.filter(pk=room_id).update(
-        message_count=F("message_count") + sum(senders.values())
-    )
-    for sender_id, added in sorted(senders.items()):
+    added = sum(senders.values())
+    if added and not room_row_updated:
+        ChatRoom.objects.filter(pk=room_id).update(message_count=F("message_count") + added)
+    for sender_id, count in sorted(senders.items()):
         ChatParticipant.objects.filter(room_id=room_id, user_id=sender_id).update(
-            own_after_read_count=F("own_after_read_count") + added
+            own_after_read_count=F("own_after_read_count") + count
         )
+    return added
 
 
 def message_deleted(message: ChatMessage) -> None:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
+from django.db.models import F
 
 from chat import errors, events, policy, selectors
 from chat.models import ChatMessage, ChatParticipant, ChatRoom
@@ -162,7 +163,7 @@ def _store(room: ChatRoom, drafts: list[_Draft]) -> list[_Draft]:
     ]
     if links:
         through.objects.bulk_create(links)
-    counters.messages_added(room.pk, messages)
+    added = counters.messages_added(room.pk, messages, room_row_updated=True)
     created = []
     for draft, message in zip(new, messages, strict=True):
         draft.message = message
@@ -171,7 +172,9 @@ def _store(room: ChatRoom, drafts: list[_Draft]) -> list[_Draft]:
         )
         created.append((draft, message, message_payload(message)))
     events.append_room_events(
-        room, [("message.created", {"message": payload}) for _, _, payload in created]
+        room,
+        [("message.created", {"message": payload}) for _, _, payload in created],
+        room_fields={"message_count": F("message_count") + added} if added else None,
     )
     for draft, message, payload in created:
         _notify_mentions(message, payload, draft.rendered.mentioned, draft.rendered.wildcard)
