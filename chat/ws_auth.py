@@ -112,8 +112,27 @@ def _token_key(scope: dict[str, Any]) -> str | None:
     return key.strip()
 
 
+# What a socket's user is used for (policy, payloads, services); the rest of the
+# row (password hash, e-mail, dates) is left out of the many long-lived sockets.
+SOCKET_USER_FIELDS = (
+    "user__id",
+    "user__username",
+    "user__display_name",
+    "user__first_name",
+    "user__last_name",
+    "user__is_active",
+    "user__is_staff",
+    "user__is_superuser",
+)
+
+
 def _token_user(key: str) -> Any:
-    token = Token.objects.select_related("user").filter(key=key).first()
+    token = (
+        Token.objects.select_related("user")
+        .only("key", "user_id", *SOCKET_USER_FIELDS)
+        .filter(key=key)
+        .first()
+    )
     if token is None or not token.user.is_active:
         return AnonymousUser()
     return token.user

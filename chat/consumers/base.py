@@ -31,6 +31,7 @@ CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
 CLOSE_HEARTBEAT = 4408
 CLOSE_TOO_LARGE = 4413
+CLOSE_TOO_MANY_SOCKETS = 4429
 
 MAX_DEPTH = 8
 AUTH_CACHE_SECONDS = 1.0
@@ -117,12 +118,18 @@ def count_sends(user_id: int, count: int) -> list[errors.RateLimited]:
     now = time.time()
     window = int(now // period)
     key = f"chat:ws-rate:{user_id}:{window}"
-    cache.add(key, 0, timeout=period + 1)
     try:
-        used = cache.incr(key, count)
-    except ValueError:
-        cache.set(key, count, timeout=period + 1)
-        used = count
+        cache.add(key, 0, timeout=period + 1)
+        try:
+            used = cache.incr(key, count)
+        except ValueError:
+            cache.set(key, count, timeout=period + 1)
+            used = count
+    except Exception:
+        # The cache (Redis) is down: sends keep working, unlimited, as the REST
+        # throttles do (chat.api.throttles), and the outage is logged.
+        logger.warning("send rate not counted: the cache is unavailable", exc_info=True)
+        return []
     over = min(count, max(0, used - limit))
     retry_after = math.ceil((window + 1) * period - now)
     return [errors.RateLimited(retry_after=retry_after) for _ in range(over)]
@@ -222,11 +229,16 @@ class SocketConsumer(AsyncWebsocketConsumer):
         await self.hub.add_socket(self)
         return True
 
-    async def register(self) -> None:
-        """Count this socket for the user's presence (online across processes)."""
+    async def register(self) -> bool:
+        """Count this socket for the user's presence (online across processes).
+        False, and the socket closed with 4429, when the user has
+        CHAT_WS_MAX_SOCKETS_PER_USER sockets already."""
         assert self.hub is not None
-        await self.hub.register("open", self.user, self.key)
+        if not await self.hub.register("open", self.user, self.key):
+            await self.end(CLOSE_TOO_MANY_SOCKETS)
+            return False
         self.registered = True
+        return True
 
     def start(self) -> None:
         """The socket is set up: the hub's ticker watches it from now on."""

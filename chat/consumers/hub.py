@@ -451,33 +451,38 @@ class Hub:
 
     # --- registrations (PresenceConnection rows), in batches --------------------------------
 
-    async def register(self, action: str, user: Any, key: str) -> None:
-        """Open or close one socket's registration; returns once it is written."""
+    async def register(self, action: str, user: Any, key: str) -> bool:
+        """Open or close one socket's registration; returns once it is written,
+        False if the socket was refused (its user has too many)."""
         done = self.loop.create_future()
         self.registrations.append((action, user, key, done))
         if self.registering is None or self.registering.done():
             self.registering = self.loop.create_task(self._write_registrations())
-        await done
+        return bool(await done)
 
     async def _write_registrations(self) -> None:
         """Write what has queued up, again and again while more arrives."""
         while self.registrations:
             batch, self.registrations = self.registrations, []
+            refused: set[str] = set()
             try:
-                waiting = await run_sync(presence_services.connections_apply)(
+                applied = await run_sync(presence_services.connections_apply)(
                     opened=[(user, key) for action, user, key, _ in batch if action == "open"],
                     closed=[(user.pk, key) for action, user, key, _ in batch if action == "close"],
                 )
             except Exception:
                 logger.warning("writing %s socket registrations failed", len(batch), exc_info=True)
             else:
-                if waiting:
+                refused = applied.refused
+                if applied.waiting:
                     self.loop.call_later(
-                        presence_services.offline_grace() + 0.05, self._settle_later, waiting
+                        presence_services.offline_grace() + 0.05,
+                        self._settle_later,
+                        applied.waiting,
                     )
-            for *_, done in batch:
+            for _, _, key, done in batch:
                 if not done.done():
-                    done.set_result(None)
+                    done.set_result(key not in refused)
 
     def _settle_later(self, user_ids: list[int]) -> None:
         """The grace of users whose last socket closed has passed: offline now,

@@ -17,7 +17,7 @@ import orjson
 from chat import selectors, services
 from chat.consumers.base import SocketConsumer
 from chat.consumers.db import run_sync
-from chat.payloads import presence_payload
+from chat.payloads import presences_payload
 
 COUNTED_EVENTS = frozenset({"message.created", "message.deleted"})
 
@@ -38,7 +38,8 @@ class PresenceConsumer(SocketConsumer):
         room_ids = await run_sync(selectors.user_room_ids)(self.user.pk)
         self.room_ids = set(room_ids)
         await self.hub.watch(self.room_ids, self)
-        await self.register()
+        if not await self.register():
+            return
         snapshot = await run_sync(self._connect_sync)()
         for entry in snapshot:
             self.seen[entry["user"]["id"]] = (entry["status"], entry["last_seen"])
@@ -51,7 +52,7 @@ class PresenceConsumer(SocketConsumer):
 
     def _connect_sync(self) -> list[dict[str, Any]]:
         self._load_unread(None)
-        return [presence_payload(item) for item in selectors.co_member_presences(self.user)]
+        return presences_payload(selectors.co_member_presences(self.user), viewer=self.user)
 
     async def on_disconnect(self) -> None:
         if self.hub is not None:

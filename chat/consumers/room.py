@@ -30,6 +30,7 @@ from chat.consumers.db import run_sync
 from chat.consumers.hub import RESYNC, RoomFeed
 from chat.models import ChatRoom
 from chat.payloads import room_payload, user_payload
+from chat.services import presence as presence_services
 
 
 def _after_seq(scope: dict[str, Any]) -> int | None:
@@ -72,7 +73,8 @@ class ChatConsumer(SocketConsumer):
         except errors.NotFound:
             await self.end(CLOSE_NOT_FOUND)
             return
-        await self.register()
+        if not await self.register():
+            return
         await self.send_text(ready)
         after = _after_seq(self.scope)
         if after is None:
@@ -105,16 +107,21 @@ class ChatConsumer(SocketConsumer):
         return events.encode(frame), room.last_seq
 
     async def on_disconnect(self) -> None:
-        if self.feed is not None:
-            assert self.hub is not None
-            if self in self.feed.sockets:
-                self.feed.sockets.remove(self)
-            self.feed = None
-            await self.hub.release_feed(self.room_id)
         if self.typing and self.user is not None:
             # The socket is gone either way; a typing flag left behind expires.
             with contextlib.suppress(Exception):
                 await run_sync(self._stop_typing_sync)()
+        if self.feed is not None:
+            assert self.hub is not None
+            if self in self.feed.sockets:
+                self.feed.sockets.remove(self)
+            last_here = not any(s.user.pk == self.user.pk for s in self.feed.sockets)
+            self.feed = None
+            await self.hub.release_feed(self.room_id)
+            if last_here:
+                # The user's last socket of the room (in this process) closed.
+                with contextlib.suppress(Exception):
+                    await run_sync(presence_services.room_left)(self.user.pk, self.room_id)
 
     def _stop_typing_sync(self) -> None:
         services.typing_set(actor=self.user, room=self._room(), is_typing=False)

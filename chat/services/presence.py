@@ -19,12 +19,14 @@ from __future__ import annotations
 import os
 import socket
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import Count
 from django.utils import timezone
 
 from chat import errors, events, policy
@@ -146,17 +148,18 @@ def connections_apply(
     opened: list[tuple[User, str]],
     closed: list[tuple[int, str]],
     server_id: str = SERVER_ID,
-) -> list[int]:
+) -> Applied:
     """Register and forget many sockets at once (a server process writes its
-    sockets' registrations in batches). Under the users' presence row locks: an
-    offline user with a live socket becomes online; a user whose last socket
-    went becomes offline, at once when CHAT_PRESENCE_OFFLINE_GRACE is 0, else
-    once the grace has passed (``presence_settle``; the sweep is the backstop).
-    Each change is broadcast. Returns the users waiting out their grace. A
-    constant number of queries, whatever the number of sockets and users."""
+    sockets' registrations in batches). Under the users' presence row locks: a
+    socket beyond a user's CHAT_WS_MAX_SOCKETS_PER_USER live ones (on every
+    process) is refused and not registered; an offline user with a live socket
+    becomes online; a user whose last socket went becomes offline, at once when
+    CHAT_PRESENCE_OFFLINE_GRACE is 0, else once the grace has passed
+    (``presence_settle``; the sweep is the backstop). Each change is broadcast.
+    A constant number of queries, whatever the number of sockets and users."""
     user_ids = sorted({user.pk for user, _ in opened} | {user_id for user_id, _ in closed})
     if not user_ids:
-        return []
+        return Applied([], set())
     UserPresence.objects.bulk_create(
         [UserPresence(user_id=user_id) for user_id in user_ids], ignore_conflicts=True
     )
@@ -167,6 +170,9 @@ def connections_apply(
         .order_by("user_id")
     )
     now = timezone.now()
+    if closed:
+        PresenceConnection.objects.filter(channel_name__in=[key for _, key in closed]).delete()
+    opened, refused = _within_socket_limit(opened, now)
     if opened:
         PresenceConnection.objects.bulk_create(
             [
@@ -179,8 +185,6 @@ def connections_apply(
             unique_fields=["channel_name"],
             update_fields=["user", "server_id", "last_heartbeat"],
         )
-    if closed:
-        PresenceConnection.objects.filter(channel_name__in=[key for _, key in closed]).delete()
     live = _live_users(user_ids, now)
     grace = offline_grace()
     changed, waiting = [], []
@@ -203,7 +207,53 @@ def connections_apply(
             last_seen=now
         )
     publish_presences(changed)
-    return [presence.user_id for presence in waiting]
+    return Applied([presence.user_id for presence in waiting], refused)
+
+
+@dataclass(frozen=True)
+class Applied:
+    waiting: list[int]  # users waiting out their offline grace
+    refused: set[str]  # sockets over their user's limit, not registered
+
+
+def max_sockets_per_user() -> int:
+    return int(getattr(settings, "CHAT_WS_MAX_SOCKETS_PER_USER", 20))
+
+
+def _within_socket_limit(
+    opened: list[tuple[User, str]], now: datetime
+) -> tuple[list[tuple[User, str]], set[str]]:
+    """The sockets that fit in their user's limit (in order), and the keys of the rest."""
+    if not opened:
+        return [], set()
+    limit = max_sockets_per_user()
+    keys = [key for _, key in opened]
+    counts = dict(
+        PresenceConnection.objects.filter(
+            user_id__in={user.pk for user, _ in opened},
+            last_heartbeat__gte=now - _live_cutoff(),
+        )
+        .exclude(channel_name__in=keys)
+        .values_list("user_id")
+        .annotate(n=Count("pk"))
+        .values_list("user_id", "n")
+    )
+    allowed, refused = [], set()
+    for user, key in opened:
+        if counts.get(user.pk, 0) >= limit:
+            refused.add(key)
+        else:
+            counts[user.pk] = counts.get(user.pk, 0) + 1
+            allowed.append((user, key))
+    return allowed, refused
+
+
+def room_left(user_id: int, room_id: int) -> None:
+    """The user's last socket of a room closed: they are no longer "in" it (nor
+    typing there)."""
+    UserPresence.objects.filter(user_id=user_id, current_room_id=room_id).update(
+        current_room=None, is_typing=False, typing_at=None
+    )
 
 
 def _save_statuses(presences: list[UserPresence], now: datetime) -> None:

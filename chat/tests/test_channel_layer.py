@@ -89,3 +89,22 @@ async def test_unreachable_redis_neither_crashes_sockets_nor_loses_sends(
     await a.send({"type": "ping"})
     assert await a.receive_type("pong") == {"type": "pong"}
     await a.close()
+
+
+async def test_sends_keep_working_while_the_cache_is_down(
+    monkeypatch: pytest.MonkeyPatch, alice: Any, room: Any
+) -> None:
+    """The send rate lives in the cache (Redis); when it cannot be reached the
+    socket's sends are still written and acknowledged, as REST writes are."""
+    from django.core.cache import cache
+
+    def down(*args: Any, **kwargs: Any) -> None:
+        raise ConnectionError("redis is down")
+
+    a = await open_room(alice, room)
+    monkeypatch.setattr(cache, "add", down)
+    monkeypatch.setattr(cache, "incr", down)
+    await a.send({"type": "message.send", "client_id": "cache-down", "content": "still here"})
+    ack = await a.receive_type("message.created", "error")
+    assert (ack["type"], ack["message"]["client_id"]) == ("message.created", "cache-down")
+    await a.close()

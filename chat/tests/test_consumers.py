@@ -11,7 +11,7 @@ from django.db import OperationalError
 from rest_framework.authtoken.models import Token
 
 from chat import services
-from chat.models import ChatMessage, UserPresence
+from chat.models import ChatMessage, PresenceConnection, UserPresence
 from chat.selectors import typing_in_room
 from chat.tests import factories
 from chat.tests.ws import (
@@ -670,3 +670,19 @@ async def test_a_burst_of_sends_is_written_and_acknowledged_in_order(
     assert seen_by_b == [seq for seq, _ in acks]
     await a.close()
     await b.close()
+
+
+async def test_a_socket_beyond_the_users_limit_is_closed_with_4429(
+    settings: Any, bob: Any, room: Any
+) -> None:
+    settings.CHAT_WS_MAX_SOCKETS_PER_USER = 2
+    first = await open_room(bob, room)
+    second = await open_presence(bob)
+    third = await open_room(bob, room, ready=False)
+    assert await third.close_code() == 4429
+    assert await db(PresenceConnection.objects.filter(user=bob).count)() == 2
+    await first.close()
+    fourth = await open_room(bob, room)
+    assert fourth.ready["type"] == "connection.ready"
+    await second.close()
+    await fourth.close()

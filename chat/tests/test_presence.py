@@ -254,3 +254,41 @@ async def test_a_reconnect_within_the_grace_does_not_flicker(
     assert await db(status_of)(bob) == "online"
     await again.close()
     await a.close()
+
+
+async def test_snapshot_shows_current_room_only_to_who_may_see_it(
+    alice: Any, bob: Any, charlie: Any, room: Any
+) -> None:
+    secret = await db(factories.make_room)(bob, chat_type="private", name="Secret")
+    await db(factories.make_room)(bob, chat_type="private", name="Shared", members=[charlie])
+    b = await open_room(bob, secret)
+    await b.send({"type": "typing", "is_typing": True})
+    await b.send({"type": "ping"})
+    await b.receive_type("pong")
+    assert await db(lambda: UserPresence.objects.get(user=bob).current_room_id)() == secret.pk
+    seen_by = {}
+    for viewer in (charlie, bob):
+        socket = await open_presence(viewer)
+        seen_by[viewer.username] = {
+            item["user"]["username"]: item["current_room"] for item in socket.snapshot["users"]
+        }
+        await socket.close()
+    assert seen_by["charlie"]["bob"] is None
+    assert seen_by["bob"]["bob"] == secret.pk
+    await b.close()
+
+
+async def test_current_room_is_cleared_when_the_last_socket_of_that_room_closes(
+    bob: Any, room: Any
+) -> None:
+    first = await open_room(bob, room)
+    second = await open_room(bob, room)
+    await first.send({"type": "typing", "is_typing": True})
+    await first.send({"type": "ping"})
+    await first.receive_type("pong")
+    assert await db(lambda: UserPresence.objects.get(user=bob).current_room_id)() == room.pk
+    await first.close()
+    assert await db(lambda: UserPresence.objects.get(user=bob).current_room_id)() == room.pk
+    await second.close()
+    presence = await db(lambda: UserPresence.objects.get(user=bob))()
+    assert (presence.current_room_id, presence.is_typing) == (None, False)
