@@ -65,7 +65,7 @@ def _datetime(value: datetime | None) -> str | None:
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
-def _file(message: ChatMessage) -> dict[str, Any] | None:
+def file_payload(message: ChatMessage) -> dict[str, Any] | None:
     if message.is_deleted or not message.file:
         return None
     thumbnail_url = None
@@ -83,7 +83,7 @@ def _file(message: ChatMessage) -> dict[str, Any] | None:
     }
 
 
-def _reactions(message: ChatMessage) -> list[dict[str, Any]]:
+def reactions_payload(message: ChatMessage) -> list[dict[str, Any]]:
     summary: dict[str, dict[str, Any]] = {}
     for reaction in message.reactions.all():
         entry = summary.setdefault(
@@ -107,8 +107,8 @@ def message_payload(message: ChatMessage) -> dict[str, Any]:
         "mentions": sorted(user.pk for user in message.mentions.all()),
         "reply_to": message.reply_to_id,
         "client_id": message.client_id,
-        "file": _file(message),
-        "reactions": _reactions(message),
+        "file": file_payload(message),
+        "reactions": reactions_payload(message),
         "is_edited": message.is_edited,
         "is_deleted": message.is_deleted,
         "created_at": _datetime(message.created_at),

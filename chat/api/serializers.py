@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -102,32 +101,15 @@ class MessageSerializer(serializers.Serializer):
 
     @extend_schema_field(FileSerializer(allow_null=True))
     def get_file(self, message: ChatMessage) -> dict[str, Any] | None:
-        if message.is_deleted or not message.file:
-            return None
-        thumbnail_url = None
-        if message.thumbnail:
-            thumbnail_url = reverse("chat-message-thumbnail", kwargs={"pk": message.pk})
-        return {
-            "url": reverse("chat-message-file", kwargs={"pk": message.pk}),
-            "name": message.file_name,
-            "size": message.file_size or 0,
-            "content_type": message.file_content_type,
-            "thumbnail_url": thumbnail_url,
-            "width": message.image_width,
-            "height": message.image_height,
-            "preview": message.file_preview or None,
-        }
+        from chat.payloads import file_payload
+
+        return file_payload(message)
 
     @extend_schema_field(ReactionSummarySerializer(many=True))
     def get_reactions(self, message: ChatMessage) -> list[dict[str, Any]]:
-        summary: dict[str, dict[str, Any]] = {}
-        for reaction in message.reactions.all():
-            entry = summary.setdefault(
-                reaction.emoji, {"emoji": reaction.emoji, "count": 0, "user_ids": []}
-            )
-            entry["count"] += 1
-            entry["user_ids"].append(reaction.user_id)
-        return list(summary.values())
+        from chat.payloads import reactions_payload
+
+        return reactions_payload(message)
 
 
 class PresenceSerializer(serializers.Serializer):
