@@ -11,6 +11,13 @@ soon as what arrived passes the limit.
 The limit is the largest body the API takes: an upload of CHAT_FILE_UPLOAD_LIMIT
 bytes plus its multipart envelope (``chat.api.views.MULTIPART_OVERHEAD``).
 
+On SIGTERM it stops gracefully, for rolling restarts: it stops listening,
+closes every WebSocket with 1001 (going away; clients reconnect, to another
+process or to this one restarted, and resume with ``after_seq``), lets each
+socket's cleanup run and the writes in flight (requests, queued sends) finish,
+for at most CHAT_SHUTDOWN_GRACE seconds, and only then cancels what is left
+(plain Daphne cancels everything at once: no close frame, no cleanup).
+
 It also listens with a queue of CHAT_LISTEN_BACKLOG pending connections
 (Twisted's default is 50): when a restarted process comes back, every client
 reconnects at once, and connections beyond the queue would wait out TCP's SYN
@@ -19,12 +26,14 @@ retries (1, 3, 7, 15 s...) instead of being served.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
 from daphne.cli import CommandLineInterface
 from daphne.http_protocol import HTTPFactory, WebRequest
 from daphne.server import Server
+from twisted.internet import defer, reactor
 
 
 def max_request_body() -> int:
@@ -42,6 +51,9 @@ def with_backlog(endpoint: str) -> str:
     if endpoint.startswith(("tcp:", "tcp6:")) and "backlog=" not in endpoint:
         return f"{endpoint}:backlog={int(settings.CHAT_LISTEN_BACKLOG)}"
     return endpoint
+
+
+GOING_AWAY = 1001
 
 
 class BoundedWebRequest(WebRequest):
@@ -115,6 +127,56 @@ class BoundedServer(Server):
         super().__init__(*args, **kwargs)
         self.max_request_body = max_request_body()
         self.endpoints = [with_backlog(endpoint) for endpoint in self.endpoints]
+
+    def kill_all_applications(self) -> Any:
+        """At shutdown: close gracefully first (see the module's docstring)."""
+        import time
+
+        from django.conf import settings
+        from twisted.internet import tcp
+
+        for reader in reactor.getReaders():
+            if isinstance(reader, tcp.Port):
+                reader.stopListening()  # no new connections while draining
+        for protocol in list(self.connections):
+            if getattr(protocol, "state", None) == getattr(protocol, "STATE_OPEN", object()):
+                # autobahn's sendClose refuses 1001 from an application; the frame
+                # itself is what Daphne sends for its own errors.
+                protocol.sendCloseFrame(code=GOING_AWAY, isReply=False)
+        deadline = time.monotonic() + float(settings.CHAT_SHUTDOWN_GRACE)
+        finished: defer.Deferred[None] = defer.Deferred()
+
+        def check() -> None:
+            if self._busy() and time.monotonic() < deadline:
+                reactor.callLater(0.05, check)
+                return
+            # What is left is cancelled, as Daphne does (a connection that was
+            # upgraded to a WebSocket has no application of its own).
+            left = [instance for instance in self._applications() if not instance.done()]
+            for instance in left:
+                instance.cancel()
+            waited = defer.Deferred.fromFuture(asyncio.gather(*left, return_exceptions=True))
+            waited.addBoth(lambda _: finished.callback(None))
+
+        check()
+        return finished
+
+    def _applications(self) -> list[Any]:
+        return [
+            details["application_instance"]
+            for details in list(self.connections.values())
+            if details.get("application_instance") is not None
+        ]
+
+    def _busy(self) -> bool:
+        """Applications still running (a socket's cleanup, a request) or sends
+        still being written."""
+        from chat.consumers.hub import running_hub
+
+        if any(not instance.done() for instance in self._applications()):
+            return True
+        hub = running_hub()
+        return hub is not None and hub.busy()
 
     @property
     def http_factory(self) -> HTTPFactory:

@@ -68,10 +68,11 @@ def unit_exec_start(path: Path) -> list[str]:
 
 
 def daphne_unit_command(port: int) -> list[str]:
-    """The unit's ExecStart for instance ``port``, with this interpreter's Daphne."""
+    """The unit's ExecStart for instance ``port``, with this interpreter
+    (``python -m academia.serve``: Daphne with the project's additions)."""
     argv = unit_exec_start(DAPHNE_UNIT)
-    assert Path(argv[0]).name == "daphne", argv
-    return [sys.executable, "-m", "daphne", *(arg.replace("%i", str(port)) for arg in argv[1:])]
+    assert Path(argv[0]).name == "python" and argv[1:3] == ["-m", "academia.serve"], argv
+    return [sys.executable, *(arg.replace("%i", str(port)) for arg in argv[1:])]
 
 
 def start_daphne(port: int, env: dict[str, str]) -> Server:

@@ -180,7 +180,8 @@ def test_compose_volumes_and_networks_are_declared() -> None:
 # --- Daphne start commands ---------------------------------------------------------------
 
 DAPHNE_COMMAND = re.compile(
-    r"(?:^|[\s\"'\[/])daphne\s+(-[^\n]*?)\bacademia\.asgi:application", re.MULTILINE
+    r"(?:(?:^|[\s\"'\[/])daphne|\bacademia\.serve)\s+(-[^\n]*?)\bacademia\.asgi:application",
+    re.MULTILINE,
 )
 
 

@@ -288,6 +288,16 @@ class Hub:
         ]
         sweeper.ensure_started()
 
+    def busy(self) -> bool:
+        """Work a graceful stop waits for: sends being written, registrations,
+        events not yet delivered or published."""
+        writing = any(
+            feed.writer.queue or (feed.writer.task is not None and not feed.writer.task.done())
+            for feed in self.feeds.values()
+        )
+        registering = self.registering is not None and not self.registering.done()
+        return writing or registering or not self.outbox.empty()
+
     # --- the channel layer ---------------------------------------------------------
 
     async def _channel(self) -> str | None:

@@ -157,3 +157,36 @@ async def test_killed_process_turns_its_users_offline_and_reconnect_replays(
     for client in (b, back, bob_presence):
         await client.close()
     await db(connections.close_all)()
+
+
+async def test_sigterm_closes_sockets_with_1001_and_runs_their_cleanup(
+    servers: tuple[Server, Server], alice: Any, bob: Any, room: Any
+) -> None:
+    """A rolling restart: the stopping process says "going away" to its
+    sockets and unregisters them before it exits; the other process serves on."""
+    import signal
+
+    import websockets
+
+    from chat.models import PresenceConnection
+
+    one, two = servers
+    leaving = await open_client(one, f"/ws/chat/{room.pk}/", alice)
+    staying = await open_client(two, f"/ws/chat/{room.pk}/", bob)
+    await leaving.receive_type("connection.ready")
+    await staying.receive_type("connection.ready")
+    assert await db(PresenceConnection.objects.filter(user=alice).count)() == 1
+
+    one.process.send_signal(signal.SIGTERM)
+    with pytest.raises(websockets.ConnectionClosed) as closed:
+        await leaving.receive_type("never", timeout=10)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1001
+    assert await asyncio.to_thread(one.process.wait, 15) == 0
+    assert await db(PresenceConnection.objects.filter(user=alice).count)() == 0
+
+    await staying.send({"type": "message.send", "client_id": "after-stop", "content": "still"})
+    ack = await staying.receive_type("message.created")
+    assert ack["message"]["client_id"] == "after-stop"
+    await staying.close()
+    await leaving.close()
+    await db(connections.close_all)()
