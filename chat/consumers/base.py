@@ -21,7 +21,7 @@ from django.db import DatabaseError
 from chat import errors
 from chat.consumers.db import run_sync
 from chat.consumers.hub import Hub, get_hub, socket_key
-from chat.consumers.wire import send_prepared, wire_of
+from chat.consumers.wire import buffered, send_prepared, wire_of
 from chat.ws_auth import credentials_valid
 
 logger = logging.getLogger(__name__)
@@ -184,14 +184,26 @@ class SocketConsumer(AsyncWebsocketConsumer):
     # --- sending ----------------------------------------------------------------------
 
     async def send_text(self, text: str) -> None:
-        if not self.closed:
+        if not self.closed and not self.over_buffer():
             await self.base_send({"type": "websocket.send", "text": text})
 
     def send_prepared(self, prepared: Any) -> None:
         """A frame the hub framed once for every socket of the server (chat.consumers.wire)."""
         wire = self.wire
-        if not self.closed and wire.state == wire.STATE_OPEN:
+        if not self.closed and wire.state == wire.STATE_OPEN and not self.over_buffer():
             send_prepared(wire, prepared)
+
+    def over_buffer(self) -> bool:
+        """A client that does not read while its room is busy would make the server
+        buffer without limit: past CHAT_WS_MAX_BUFFER_BYTES waiting to be sent, its
+        connection is dropped (it reconnects and resumes with ``after_seq``)."""
+        wire = self.wire
+        if wire is None or buffered(wire) <= int(settings.CHAT_WS_MAX_BUFFER_BYTES):
+            return False
+        logger.warning("dropping a socket of user %s that does not read", self.user.pk)
+        self.closed = True
+        wire.dropConnection(abort=True)
+        return True
 
     async def send_frame(self, frame: dict[str, Any]) -> None:
         await self.send_text(orjson.dumps(frame).decode())

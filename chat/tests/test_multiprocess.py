@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import time
 from collections.abc import Iterator
@@ -45,7 +46,13 @@ def servers(transactional_db: None) -> Iterator[tuple[Server, Server]]:
         if os.environ.get("CI") == "true":
             pytest.fail(reason)
         pytest.skip(reason)
-    env = {"CHAT_CONNECTION_TIMEOUT": str(TIMEOUT), "CHAT_HEARTBEAT_INTERVAL": "1"}
+    env = {
+        "CHAT_CONNECTION_TIMEOUT": str(TIMEOUT),
+        "CHAT_HEARTBEAT_INTERVAL": "1",
+        "CHAT_WS_SEND_RATE": "1000/1s",
+        "CHAT_WS_MAX_BUFFER_BYTES": str(64 * 1024),
+        "CHAT_MAX_MESSAGE_LENGTH": "50000",
+    }
     first = start_server(_redis_url(), env)
     try:
         second = start_server(_redis_url(), env)
@@ -189,4 +196,74 @@ async def test_sigterm_closes_sockets_with_1001_and_runs_their_cleanup(
     assert ack["message"]["client_id"] == "after-stop"
     await staying.close()
     await leaving.close()
+    await db(connections.close_all)()
+
+
+def _masked_text_frame(text: str) -> bytes:
+    payload = text.encode()
+    mask = os.urandom(4)
+    masked = bytes(byte ^ mask[index % 4] for index, byte in enumerate(payload))
+    return bytes([0x81, 0x80 | len(payload)]) + mask + masked
+
+
+async def test_a_client_that_does_not_read_is_dropped_instead_of_buffered_without_end(
+    servers: tuple[Server, Server], alice: Any, bob: Any, room: Any
+) -> None:
+    """Bob's client stops reading while Alice floods the room: the server drops
+    his connection once CHAT_WS_MAX_BUFFER_BYTES (the servers: 64 KiB) wait for
+    him, instead of buffering for as long as the flood lasts."""
+    import base64
+    import socket
+
+    from chat.models import PresenceConnection
+
+    one, _ = servers
+    token = await db(token_for)(bob)
+    slow = socket.socket()
+    slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    slow.connect(("127.0.0.1", one.port))
+    key = base64.b64encode(os.urandom(16)).decode()
+    slow.sendall(
+        (
+            f"GET /ws/chat/{room.pk}/ HTTP/1.1\r\nHost: 127.0.0.1:{one.port}\r\n"
+            "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+            f"Authorization: Token {token}\r\n\r\n"
+        ).encode()
+    )
+    assert slow.recv(12) == b"HTTP/1.1 101"
+    # From here on Bob's client reads nothing.
+    flooder = await open_client(one, f"/ws/chat/{room.pk}/", alice)
+    await flooder.receive_type("connection.ready")
+    ping = _masked_text_frame('{"type":"ping"}')
+
+    async def keep_pinging() -> None:
+        # Bob's client pings (so no heartbeat timeout ends it) but never reads.
+        with contextlib.suppress(OSError):
+            while True:
+                slow.sendall(ping)
+                await asyncio.sleep(0.5)
+
+    pinger = asyncio.ensure_future(keep_pinging())
+    # 150 messages of 40 KB: 6 MB, more than the kernel's socket buffers take.
+    words = "lorem ipsum dolor " * 2200
+    for number in range(150):
+        await flooder.send(
+            {"type": "message.send", "client_id": f"flood-{number}", "content": words}
+        )
+        if number % 10 == 9:
+            await flooder.receive_type("message.created", timeout=30)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if await db(PresenceConnection.objects.filter(user=bob).count)() == 0:
+            break
+        await asyncio.sleep(0.2)
+    pinger.cancel()
+    assert await db(PresenceConnection.objects.filter(user=bob).count)() == 0
+    slow.settimeout(5)
+    with contextlib.suppress(ConnectionResetError):
+        while slow.recv(65536):
+            pass  # what the server wrote before it dropped the connection, then its end
+    slow.close()
+    await flooder.close()
     await db(connections.close_all)()
