@@ -242,6 +242,7 @@ def server_env(server: str, layer: str | None) -> dict[str, str]:
         env.update(
             DJANGO_SETTINGS_MODULE="academia.settings",
             CHAT_WS_SEND_RATE="1000000/1s",
+            CHAT_WS_FRAME_RATE="1000000/1s",
             DJANGO_LOG_LEVEL="WARNING",
             DJANGO_DEBUG="false",
             DJANGO_SECURE_SSL_REDIRECT="false",

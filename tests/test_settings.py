@@ -49,6 +49,7 @@ CHAT_OVERRIDES: dict[str, tuple[str, Any]] = {
     "CHAT_IMAGE_OPTIMIZATION": ("0", False),
     "CHAT_EVENT_RETENTION_HOURS": ("24", 24),
     "CHAT_WS_SEND_RATE": ("5/1s", "5/1s"),
+    "CHAT_WS_FRAME_RATE": ("30/10s", "30/10s"),
     "CHAT_WS_MAX_FRAME_BYTES": ("32768", 32768),
     "CHAT_WS_TICK_SECONDS": ("2.5", 2.5),
     "CHAT_WS_REVALIDATE_SECONDS": ("30", 30.0),

@@ -32,6 +32,7 @@ CLOSE_NOT_FOUND = 4404
 CLOSE_HEARTBEAT = 4408
 CLOSE_TOO_LARGE = 4413
 CLOSE_TOO_MANY_SOCKETS = 4429
+CLOSE_POLICY_VIOLATION = 1008  # sustained frames past twice CHAT_WS_FRAME_RATE
 
 MAX_DEPTH = 8
 AUTH_CACHE_SECONDS = 1.0
@@ -309,6 +310,17 @@ class SocketConsumer(AsyncWebsocketConsumer):
         if size > limit:
             await self.end(CLOSE_TOO_LARGE)
             return
+        if self.hub is not None and self.user is not None:
+            over = self.hub.spend_frame(self.user.pk)
+            if over is not None:
+                retry_after, abusive = over
+                if abusive:
+                    await self.end(CLOSE_POLICY_VIOLATION)
+                else:
+                    await self.send_error(
+                        errors.RateLimited(retry_after=math.ceil(retry_after)), None
+                    )
+                return
         if text_data is None:
             await self.send_error(errors.BadRequest("Binary frames are not accepted."), None)
             return

@@ -279,6 +279,7 @@ class Hub:
         self.registrations: list[tuple[str, Any, str, asyncio.Future[None]]] = []
         self.registering: asyncio.Task[None] | None = None
         self.tasks: list[asyncio.Task[Any]] = []
+        self.frames_spent: dict[int, tuple[int, int]] = {}  # user id → (window, frames)
 
     def start(self) -> None:
         self.tasks = [
@@ -425,6 +426,22 @@ class Hub:
         self.user_sockets.setdefault(socket.user.pk, set()).add(socket)
         await self.want(events.user_shard_group(socket.user.pk))
 
+    def spend_frame(self, user_id: int) -> tuple[float, bool] | None:
+        """Count one client frame of the user against CHAT_WS_FRAME_RATE (shared by
+        the user's sockets in this process): None if within the budget, else the
+        seconds until it refills and whether the user is past twice the budget."""
+        from chat.consumers.base import parse_rate
+
+        limit, period = parse_rate(str(settings.CHAT_WS_FRAME_RATE))
+        now = time.monotonic()
+        window = int(now // period)
+        spent_window, spent = self.frames_spent.get(user_id, (window, 0))
+        spent = spent + 1 if spent_window == window else 1
+        self.frames_spent[user_id] = (window, spent)
+        if spent <= limit:
+            return None
+        return (window + 1) * period - now, spent > 2 * limit
+
     async def remove_socket(self, socket: SocketConsumer) -> None:
         self.sockets.discard(socket)
         mine = self.user_sockets.get(socket.user.pk)
@@ -432,6 +449,7 @@ class Hub:
             mine.discard(socket)
             if not mine:
                 del self.user_sockets[socket.user.pk]
+                self.frames_spent.pop(socket.user.pk, None)
         await self.unwant(events.user_shard_group(socket.user.pk))
 
     async def feed(self, room_id: int) -> RoomFeed:

@@ -686,3 +686,38 @@ async def test_a_socket_beyond_the_users_limit_is_closed_with_4429(
     assert fourth.ready["type"] == "connection.ready"
     await second.close()
     await fourth.close()
+
+
+async def test_frames_past_the_users_budget_are_refused_then_the_socket_closed(
+    settings: Any, bob: Any, room: Any
+) -> None:
+    settings.CHAT_WS_FRAME_RATE = "5/60s"
+    b = await open_room(bob, room)
+    for _ in range(5):
+        await b.send({"type": "ping"})
+        assert await b.receive_type("pong") == {"type": "pong"}
+    await b.send({"type": "ping"})
+    refused = await b.receive()
+    assert (refused["type"], refused["code"]) == ("error", "rate_limited")
+    assert 0 < refused["retry_after"] <= 60
+    for _ in range(5):
+        await b.send_text("not even json")
+    assert await b.close_code() == 1008
+
+
+async def test_typing_is_broadcast_at_most_once_a_second_whatever_the_value(
+    alice: Any, bob: Any, room: Any
+) -> None:
+    a = await open_room(alice, room)
+    b = await open_room(bob, room)
+    for number in range(10):
+        await b.send({"type": "typing", "is_typing": number % 2 == 0})
+    first = await a.receive_type("typing")
+    assert first["is_typing"] is True
+    # The nine changes within that second come down to the last one, a second later.
+    assert await a.nothing(timeout=0.8)
+    last = await a.receive_type("typing")
+    assert last["is_typing"] is False
+    assert await a.nothing(timeout=1.5)
+    await a.close()
+    await b.close()

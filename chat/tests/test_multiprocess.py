@@ -50,6 +50,7 @@ def servers(transactional_db: None) -> Iterator[tuple[Server, Server]]:
         "CHAT_CONNECTION_TIMEOUT": str(TIMEOUT),
         "CHAT_HEARTBEAT_INTERVAL": "1",
         "CHAT_WS_SEND_RATE": "1000/1s",
+        "CHAT_WS_FRAME_RATE": "1000/1s",
         "CHAT_WS_MAX_BUFFER_BYTES": str(64 * 1024),
         "CHAT_MAX_MESSAGE_LENGTH": "50000",
     }

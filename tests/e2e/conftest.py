@@ -90,7 +90,7 @@ class LiveServer:
 
     def start(self) -> None:
         command = [
-            sys.executable, "-m", "daphne",
+            sys.executable, "-m", "academia.serve",  # Daphne as make run starts it
             "-b", "127.0.0.1", "-p", str(self.port),
             "--websocket-max-message-size", "1048576",
             "--websocket-max-frame-size", "1048576",
