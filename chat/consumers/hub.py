@@ -512,6 +512,19 @@ class Hub:
                 if not done.done():
                     done.set_result(key not in refused)
 
+    def registered_count(self) -> int:
+        return sum(1 for socket in self.sockets if socket.registered and not socket.closed)
+
+    async def register_again(self) -> None:
+        """Write every open socket's registration again (its row was swept while
+        the database was out of reach); a user offline meanwhile is online again."""
+        sockets = [socket for socket in self.sockets if socket.registered and not socket.closed]
+        logger.warning("registering %s sockets again", len(sockets))
+        await asyncio.gather(
+            *(self.register("open", socket.user, socket.key) for socket in sockets),
+            return_exceptions=True,
+        )
+
     def _settle_later(self, user_ids: list[int]) -> None:
         """The grace of users whose last socket closed has passed: offline now,
         unless a socket of theirs came back (on any process)."""

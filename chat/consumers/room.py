@@ -53,9 +53,7 @@ class ChatConsumer(SocketConsumer):
         self.room_id = 0
         self.last_sent = 0
         self.feed: RoomFeed | None = None
-        self.typing = False  # the last value broadcast for this socket
-        self.typing_wanted: bool | None = None
-        self.typing_retry: asyncio.TimerHandle | None = None
+        self.typing = False
         # message.send frames queued in the room's writer and not answered yet,
         # and who waits for them to be (made only when someone does).
         self.pending_sends = 0
@@ -109,8 +107,6 @@ class ChatConsumer(SocketConsumer):
         return events.encode(frame), room.last_seq
 
     async def on_disconnect(self) -> None:
-        if self.typing_retry is not None:
-            self.typing_retry.cancel()
         if self.typing and self.user is not None:
             # The socket is gone either way; a typing flag left behind expires.
             with contextlib.suppress(Exception):
@@ -184,11 +180,9 @@ class ChatConsumer(SocketConsumer):
             actor=self.user, message=self._message(frame["message_id"]), emoji=frame["emoji"]
         )
 
-    def _typing(self, frame: dict[str, Any]) -> bool:
-        sent = services.typing_set(actor=self.user, room=self._room(), is_typing=frame["is_typing"])
-        if sent:
-            self.typing = frame["is_typing"] is True
-        return sent
+    def _typing(self, frame: dict[str, Any]) -> None:
+        services.typing_set(actor=self.user, room=self._room(), is_typing=frame["is_typing"])
+        self.typing = frame["is_typing"] is True
 
     def _read(self, frame: dict[str, Any]) -> None:
         services.room_mark_read(actor=self.user, room=self._room(), message_id=frame["message_id"])
@@ -254,23 +248,7 @@ class ChatConsumer(SocketConsumer):
         await self._write(self._reaction_remove, frame)
 
     async def frame_typing(self, frame: dict[str, Any]) -> None:
-        self.typing_wanted = frame["is_typing"]
-        if await self.call(self._typing, frame) or self.typing_retry is not None:
-            return
-        # Within the second after a broadcast: the latest value goes out once the
-        # second is over, unless it is what the room already saw.
-        loop = asyncio.get_running_loop()
-        self.typing_retry = loop.call_later(
-            presence_services.TYPING_BROADCAST_INTERVAL + 0.05,
-            lambda: loop.create_task(self._typing_again()),
-        )
-
-    async def _typing_again(self) -> None:
-        self.typing_retry = None
-        if self.closed or self.typing_wanted is None or self.typing_wanted == self.typing:
-            return
-        with contextlib.suppress(Exception):
-            await self.frame_typing({"type": "typing", "is_typing": self.typing_wanted})
+        await self.call(self._typing, frame)
 
     async def frame_read(self, frame: dict[str, Any]) -> None:
         await self.call(self._read, frame)

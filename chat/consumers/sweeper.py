@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 from django.conf import settings
 
@@ -32,17 +33,34 @@ def sweep_interval() -> float:
     return max(0.2, min(interval, settings.CHAT_CONNECTION_TIMEOUT / 3))
 
 
-def sweep_once() -> list[int]:
-    presence_services.connections_refresh()
-    return presence_services.presence_sweep()
+def sweep_once(*, sweep_others: bool = True) -> tuple[int, list[int]]:
+    """Refresh this process's registrations; sweep the dead ones of every process
+    when ``sweep_others``. Returns how many of ours were refreshed and who went
+    offline."""
+    refreshed = presence_services.connections_refresh()
+    return refreshed, presence_services.presence_sweep() if sweep_others else []
 
 
 async def _run() -> None:
+    # After the database was out of reach, the other processes' registrations
+    # look as dead as a killed process's until they refresh them: this process
+    # sweeps others only once it has reached the database for a whole
+    # CHAT_CONNECTION_TIMEOUT, and re-registers its own sockets whose rows were
+    # swept meanwhile.
+    unreachable_until = 0.0
     while True:
+        from chat.consumers.hub import running_hub
+
+        sweep_others = time.monotonic() >= unreachable_until
         try:
-            await run_sync(sweep_once)()
+            refreshed, _ = await run_sync(sweep_once)(sweep_others=sweep_others)
         except Exception:
             logger.warning("presence sweep failed", exc_info=True)
+            unreachable_until = time.monotonic() + float(settings.CHAT_CONNECTION_TIMEOUT)
+        else:
+            hub = running_hub()
+            if hub is not None and refreshed < hub.registered_count():
+                await hub.register_again()
         await asyncio.sleep(sweep_interval() or 5.0)
 
 

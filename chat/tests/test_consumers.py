@@ -703,21 +703,3 @@ async def test_frames_past_the_users_budget_are_refused_then_the_socket_closed(
     for _ in range(5):
         await b.send_text("not even json")
     assert await b.close_code() == 1008
-
-
-async def test_typing_is_broadcast_at_most_once_a_second_whatever_the_value(
-    alice: Any, bob: Any, room: Any
-) -> None:
-    a = await open_room(alice, room)
-    b = await open_room(bob, room)
-    for number in range(10):
-        await b.send({"type": "typing", "is_typing": number % 2 == 0})
-    first = await a.receive_type("typing")
-    assert first["is_typing"] is True
-    # The nine changes within that second come down to the last one, a second later.
-    assert await a.nothing(timeout=0.8)
-    last = await a.receive_type("typing")
-    assert last["is_typing"] is False
-    assert await a.nothing(timeout=1.5)
-    await a.close()
-    await b.close()

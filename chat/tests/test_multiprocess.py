@@ -268,3 +268,62 @@ async def test_a_client_that_does_not_read_is_dropped_instead_of_buffered_withou
     slow.close()
     await flooder.close()
     await db(connections.close_all)()
+
+
+def test_a_burst_of_requests_through_two_processes_stays_within_their_pools(
+    transactional_db: None, alice: Any, room: Any
+) -> None:
+    """No connection per thread under ASGI: each process borrows from its pool of
+    DATABASE_POOL_MAX_SIZE, so a burst never takes more of PostgreSQL's connections."""
+    import threading
+    import urllib.request
+    from concurrent.futures import ThreadPoolExecutor
+
+    reason = _unavailable()
+    if reason is not None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    env = {"DATABASE_POOL_MIN_SIZE": "1", "DATABASE_POOL_MAX_SIZE": "3"}
+    token = token_for(alice)
+    with connection.cursor() as cursor:  # this process's own sessions (its pool)
+        cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+        ours = {pid for (pid,) in cursor.fetchall()}
+    started = [start_server(_redis_url(), env), start_server(_redis_url(), env)]
+    peak = 0
+    sampling = True
+
+    def sample() -> None:
+        nonlocal peak
+        with connection.cursor() as cursor:
+            while sampling:
+                cursor.execute(
+                    "SELECT pid FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+                servers = {pid for (pid,) in cursor.fetchall()} - ours
+                peak = max(peak, len(servers))
+                time.sleep(0.01)
+        connection.close()
+
+    def get(number: int) -> int:
+        server = started[number % 2]
+        request = urllib.request.Request(
+            f"{server.http}/chat/rooms/", headers={"Authorization": f"Token {token}"}
+        )
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return answer.status
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    try:
+        with ThreadPoolExecutor(max_workers=40) as pool:
+            statuses = list(pool.map(get, range(200)))
+    finally:
+        sampling = False
+        sampler.join()
+        for server in started:
+            server.stop()
+        wait_for_server_sessions_to_end()
+    assert statuses == [200] * 200
+    assert 0 < peak <= 2 * 3, peak

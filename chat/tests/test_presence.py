@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -214,8 +215,44 @@ def test_presence_sweep_command(bob: Any, room: Any) -> None:
 def test_process_sweep_refreshes_its_own_sockets(settings: Any, bob: Any) -> None:
     presence_services.connection_open(user=bob, channel_name="mine.1")
     PresenceConnection.objects.update(last_heartbeat=timezone.now() - timedelta(seconds=120))
-    assert sweeper.sweep_once() == []
+    assert sweeper.sweep_once() == (1, [])
     assert status_of(bob) == "online"
+
+
+def test_a_sweep_right_after_an_outage_leaves_other_processes_alone(alice: Any, bob: Any) -> None:
+    presence_services.connection_open(user=bob, channel_name="other.1", server_id="other")
+    long_ago = timezone.now() - timedelta(seconds=120)
+    PresenceConnection.objects.update(last_heartbeat=long_ago)
+    UserPresence.objects.update(last_seen=long_ago)
+    # Just back from an outage: the other process has not refreshed its rows yet.
+    assert sweeper.sweep_once(sweep_others=False) == (0, [])
+    assert PresenceConnection.objects.filter(server_id="other").count() == 1
+    assert status_of(bob) == "online"
+    assert sweeper.sweep_once() == (0, [bob.pk])
+
+
+async def test_sockets_whose_rows_were_swept_register_again(
+    settings: Any, bob: Any, room: Any
+) -> None:
+    """A database outage longer than CHAT_CONNECTION_TIMEOUT: another process
+    swept this one's rows; its next sweep finds them missing and writes them again."""
+    settings.CHAT_PRESENCE_SWEEP_INTERVAL = 0.2
+    settings.CHAT_PRESENCE_OFFLINE_GRACE = 0
+    b = await open_room(bob, room)
+    sweeper.ensure_started()
+
+    def swept_by_another_process() -> None:
+        PresenceConnection.objects.all().delete()
+        UserPresence.objects.filter(user=bob).update(status="offline")
+
+    await db(swept_by_another_process)()
+    for _ in range(50):
+        if await db(PresenceConnection.objects.filter(user=bob).count)() == 1:
+            break
+        await asyncio.sleep(0.1)
+    assert await db(PresenceConnection.objects.filter(user=bob).count)() == 1
+    assert await db(status_of)(bob) == "online"
+    await b.close()
 
 
 def test_sweep_interval_stays_within_the_timeout(settings: Any) -> None:
@@ -292,3 +329,23 @@ async def test_current_room_is_cleared_when_the_last_socket_of_that_room_closes(
     await second.close()
     presence = await db(lambda: UserPresence.objects.get(user=bob))()
     assert (presence.current_room_id, presence.is_typing) == (None, False)
+
+
+async def test_presence_socket_rereads_its_rooms_on_the_periodic_check(
+    settings: Any, alice: Any, bob: Any, room: Any
+) -> None:
+    """If the rooms.changed message is lost, the periodic check still stops a
+    removed user's presence socket from following the room."""
+    settings.CHAT_WS_TICK_SECONDS = 0.1
+    settings.CHAT_WS_REVALIDATE_SECONDS = 0.2
+    b = await open_presence(bob)
+    a = await open_presence(alice)
+    assert (await b.receive_type("presence"))["user"]["id"] == alice.pk
+    # Removed without the rooms.changed message reaching the socket (as if lost).
+    await db(lambda: room.participants.filter(user=bob).update(is_active=False))()
+    await asyncio.sleep(0.8)
+    await a.send({"type": "presence.set", "status": "busy"})
+    assert (await a.receive_type("presence"))["status"] == "busy"
+    assert await b.nothing(timeout=0.5)
+    await a.close()
+    await b.close()
