@@ -20,7 +20,7 @@ def page_config(request: HttpRequest, room_id: int | None) -> dict[str, Any]:
 
     The socket URLs are passed as configured; the script swaps in the page's own
     origin when the configured host is the built-in default (``localhost:8000``)
-    and the page is served from elsewhere (see ``static/chat/app.js``).
+    and the page is served from elsewhere (see ``resolveSocketUrl`` in ``static/chat/client.js``).
     """
     return {
         "websocketUrl": settings.CHAT_WEBSOCKET_URL,
