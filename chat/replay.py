@@ -32,22 +32,6 @@ def events_after(
     ]
 
 
-def history_kept(room_id: int, after_seq: int, last_seq: int) -> bool:
-    """True if every event with ``seq > after_seq`` is still in the log, so a
-    client that saw events up to ``after_seq`` can be brought up to date."""
-    if after_seq < 0 or after_seq > last_seq:
-        return False
-    if after_seq == last_seq:
-        return True
-    oldest = (
-        RoomEvent.objects.filter(room_id=room_id)
-        .order_by("seq")
-        .values_list("seq", flat=True)
-        .first()
-    )
-    return oldest is not None and after_seq >= oldest - 1
-
-
 def retention_cutoff(now: datetime | None = None) -> datetime:
     hours = getattr(settings, "CHAT_EVENT_RETENTION_HOURS", 72)
     return (now or timezone.now()) - timedelta(hours=hours)

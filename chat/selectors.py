@@ -162,8 +162,7 @@ def messages_loaded_by_id(ids: Iterable[int]) -> list[ChatMessage]:
 
 def messages_loaded(messages: list[ChatMessage]) -> list[ChatMessage]:
     """Reload several messages with their relations, in id order, in constant queries."""
-    ids = [message.pk for message in messages]
-    return list(with_message_relations(ChatMessage.objects.filter(pk__in=ids)).order_by("id"))
+    return messages_loaded_by_id(message.pk for message in messages)
 
 
 @dataclass(frozen=True)

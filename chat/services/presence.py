@@ -304,16 +304,6 @@ def presence_settle(user_ids: list[int]) -> list[int]:
     return [presence.user_id for presence in gone]
 
 
-def connection_heartbeat(*, channel_name: str) -> bool:
-    """Refresh one socket's heartbeat; False if its row is gone (swept)."""
-    return (
-        PresenceConnection.objects.filter(channel_name=channel_name).update(
-            last_heartbeat=timezone.now()
-        )
-        > 0
-    )
-
-
 def connections_refresh(server_id: str = SERVER_ID) -> int:
     """Refresh the heartbeat of every socket of one server process (one query)."""
     return PresenceConnection.objects.filter(server_id=server_id).update(

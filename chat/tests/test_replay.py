@@ -178,13 +178,3 @@ def test_prune_keeps_recent_events_and_each_rooms_newest(alice: Any, room: Any) 
     assert list(RoomEvent.objects.filter(room=other).values_list("seq", flat=True)) == [
         other.last_seq
     ]
-
-
-def test_history_kept_checks_the_oldest_kept_event(alice: Any, room: Any) -> None:
-    send_many(alice, room, 3, "k-")
-    room.refresh_from_db()
-    RoomEvent.objects.filter(room=room, seq__lte=2).delete()
-    assert replay.history_kept(room.pk, 2, room.last_seq)
-    assert not replay.history_kept(room.pk, 1, room.last_seq)
-    assert replay.history_kept(room.pk, room.last_seq, room.last_seq)
-    assert not replay.history_kept(room.pk, room.last_seq + 1, room.last_seq)
