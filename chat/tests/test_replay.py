@@ -178,3 +178,18 @@ def test_prune_keeps_recent_events_and_each_rooms_newest(alice: Any, room: Any) 
     assert list(RoomEvent.objects.filter(room=other).values_list("seq", flat=True)) == [
         other.last_seq
     ]
+
+
+async def test_a_resume_right_at_the_oldest_kept_event_replays_without_resync(
+    alice: Any, bob: Any, room: Any
+) -> None:
+    await db(send_many)(alice, room, 4, "k-")
+    last = await db(lambda: type(room).objects.get(pk=room.pk).last_seq)()
+    await db(lambda: RoomEvent.objects.filter(room=room, seq__lte=last - 2).delete())()
+    kept = await open_room(bob, room, after_seq=last - 2)
+    replayed = [await kept.receive() for _ in range(2)]
+    assert [frame["seq"] for frame in replayed] == [last - 1, last]
+    await kept.close()
+    lost = await open_room(bob, room, after_seq=last - 3)
+    assert await lost.receive() == {"type": "resync.required"}
+    await lost.close()
