@@ -12,13 +12,11 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from chat.tests.servers import Server
+from chat.tests.servers import Server, launch
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
@@ -77,24 +75,7 @@ def daphne_unit_command(port: int) -> list[str]:
 
 def start_daphne(port: int, env: dict[str, str]) -> Server:
     """Daphne as the unit runs it, on ``port``; returns once /healthz answers."""
-    log = tempfile.TemporaryFile()  # noqa: SIM115 - closed by Server.stop()
-    process = subprocess.Popen(
-        daphne_unit_command(port), cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
-    )
-    server = Server(port=port, process=process, log=log)
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"daphne exited:\n{server.output()}")
-        with (
-            contextlib.suppress(OSError),
-            urllib.request.urlopen(f"{server.http}/healthz", timeout=1) as answer,
-        ):
-            if answer.status == 200:
-                return server
-        time.sleep(0.2)
-    server.stop()
-    raise RuntimeError(f"daphne did not start in time:\n{server.output()}")
+    return launch(daphne_unit_command(port), port, env)
 
 
 # The test's own main configuration: everything that lives in /etc/nginx/nginx.conf

@@ -112,15 +112,18 @@ def start_daphne(env_overrides: dict[str, str]) -> Server:
     env = dict(os.environ)
     env.update(DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost", DJANGO_LOG_LEVEL="WARNING")
     env.update(env_overrides)
+    return launch(daphne_command(port), port, env)
+
+
+def launch(command: list[str], port: int, env: dict[str, str]) -> Server:
+    """Start a server process listening on ``port``; returns once /healthz answers."""
     log = tempfile.TemporaryFile()  # noqa: SIM115 - closed by Server.stop()
-    process = subprocess.Popen(
-        daphne_command(port), cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT
-    )
+    process = subprocess.Popen(command, cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT)
     server = Server(port=port, process=process, log=log)
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"daphne exited:\n{server.output()}")
+            raise RuntimeError(f"the server exited:\n{server.output()}")
         with (
             contextlib.suppress(OSError),
             urllib.request.urlopen(f"{server.http}/healthz", timeout=1) as answer,
@@ -129,7 +132,7 @@ def start_daphne(env_overrides: dict[str, str]) -> Server:
                 return server
         time.sleep(0.2)
     server.stop()
-    raise RuntimeError("daphne did not start in time")
+    raise RuntimeError(f"the server did not start in time:\n{server.output()}")
 
 
 def http_json(method: str, url: str, token: str, body: dict[str, Any]) -> tuple[int, Any]:
