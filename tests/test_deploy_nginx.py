@@ -28,13 +28,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
 from django.db import connection, connections
 from PIL import Image
 
 from chat.models import ChatMessage
 from chat.tests import factories
-from chat.tests.servers import Client, Server, database_url, free_port
+from chat.tests.servers import (
+    Client,
+    Server,
+    database_url,
+    free_port,
+    redis_url,
+    services_unavailable,
+)
 from chat.tests.ws import token_for
 from tests.deploy_support import (
     DEPLOY,
@@ -53,23 +59,10 @@ THROTTLE = 3  # anonymous writes a minute per client address, on the servers
 BIG = bytes(range(256)) * 6144  # 1.5 MiB, above nginx's default client_max_body_size
 
 
-def _redis_url() -> str:
-    return os.environ.get("TEST_REDIS_URL") or os.environ.get("REDIS_URL") or ""
-
-
 def _unavailable() -> str | None:
     if not nginx_binary().is_file():
         return f"nginx is not installed ({nginx_binary()}; apt-get install nginx)"
-    if connection.vendor != "postgresql":
-        return "needs DATABASE_URL on PostgreSQL"
-    url = _redis_url()
-    if not url:
-        return "needs REDIS_URL"
-    try:
-        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
-    except redis.RedisError:
-        return f"Redis unreachable at {url}"
-    return None
+    return services_unavailable()
 
 
 @dataclass
@@ -88,7 +81,7 @@ def server_env(media: Path) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         DATABASE_URL=database_url(),
-        REDIS_URL=_redis_url(),
+        REDIS_URL=redis_url(),
         DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
         DJANGO_LOG_LEVEL="WARNING",
         DJANGO_MEDIA_ROOT=str(media),

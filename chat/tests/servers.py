@@ -49,6 +49,28 @@ def daphne_command(port: int) -> list[str]:
     ]
 
 
+def redis_url() -> str:
+    return os.environ.get("TEST_REDIS_URL") or os.environ.get("REDIS_URL") or ""
+
+
+def services_unavailable() -> str | None:
+    """Why real server processes cannot run here (PostgreSQL and Redis), or None."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return "needs DATABASE_URL on PostgreSQL"
+    url = redis_url()
+    if not url:
+        return "needs REDIS_URL"
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except redis.RedisError:
+        return f"Redis unreachable at {url}"
+    return None
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

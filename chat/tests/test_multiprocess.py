@@ -10,11 +10,17 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import redis
 from django.db import connection, connections
 
 from chat.tests import factories
-from chat.tests.servers import Client, Server, http_json, start_server
+from chat.tests.servers import (
+    Client,
+    Server,
+    http_json,
+    redis_url,
+    services_unavailable,
+    start_server,
+)
 from chat.tests.ws import db, token_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -22,26 +28,9 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 TIMEOUT = 3  # CHAT_CONNECTION_TIMEOUT of the servers, seconds
 
 
-def _redis_url() -> str:
-    return os.environ.get("TEST_REDIS_URL") or os.environ.get("REDIS_URL") or ""
-
-
-def _unavailable() -> str | None:
-    if connection.vendor != "postgresql":
-        return "needs DATABASE_URL on PostgreSQL"
-    url = _redis_url()
-    if not url:
-        return "needs REDIS_URL"
-    try:
-        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
-    except redis.RedisError:
-        return f"Redis unreachable at {url}"
-    return None
-
-
 @pytest.fixture
 def servers(transactional_db: None) -> Iterator[tuple[Server, Server]]:
-    reason = _unavailable()
+    reason = services_unavailable()
     if reason is not None:
         if os.environ.get("CI") == "true":
             pytest.fail(reason)
@@ -54,9 +43,9 @@ def servers(transactional_db: None) -> Iterator[tuple[Server, Server]]:
         "CHAT_WS_MAX_BUFFER_BYTES": str(64 * 1024),
         "CHAT_MAX_MESSAGE_LENGTH": "50000",
     }
-    first = start_server(_redis_url(), env)
+    first = start_server(redis_url(), env)
     try:
-        second = start_server(_redis_url(), env)
+        second = start_server(redis_url(), env)
     except Exception:
         first.stop()
         raise
@@ -279,7 +268,7 @@ def test_a_burst_of_requests_through_two_processes_stays_within_their_pools(
     import urllib.request
     from concurrent.futures import ThreadPoolExecutor
 
-    reason = _unavailable()
+    reason = services_unavailable()
     if reason is not None:
         if os.environ.get("CI") == "true":
             pytest.fail(reason)
@@ -289,7 +278,7 @@ def test_a_burst_of_requests_through_two_processes_stays_within_their_pools(
     with connection.cursor() as cursor:  # this process's own sessions (its pool)
         cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
         ours = {pid for (pid,) in cursor.fetchall()}
-    started = [start_server(_redis_url(), env), start_server(_redis_url(), env)]
+    started = [start_server(redis_url(), env), start_server(redis_url(), env)]
     peak = 0
     sampling = True
 
