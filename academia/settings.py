@@ -81,6 +81,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every response, and every log line of the request, has its id.
+    "academia.logs.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # A view that failed on the database answers 503 unavailable, not 500.
     "academia.unavailable.DatabaseUnavailableMiddleware",
@@ -228,7 +230,10 @@ STATIC_ROOT = Path(env_str("DJANGO_STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 # In production WhiteNoise serves static files (collected into STATIC_ROOT) from
 # every Daphne process; in development chat.urls serves them from the finders.
 if not DEBUG:
-    MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+        "whitenoise.middleware.WhiteNoiseMiddleware",
+    )
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -378,10 +383,26 @@ CONTENT_SECURITY_POLICY = {
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
+# Log lines with time, level, logger and the request's or socket's context
+# (academia.logs): "text" for people, "json" (one object per line) for collectors.
+CHAT_LOG_FORMAT = env_str("CHAT_LOG_FORMAT", "text")
+if CHAT_LOG_FORMAT not in ("text", "json"):
+    raise ImproperlyConfigured(f"CHAT_LOG_FORMAT must be text or json, not {CHAT_LOG_FORMAT!r}.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"context": {"()": "academia.logs.ContextFilter"}},
+    "formatters": {
+        "text": {"()": "academia.logs.TextFormatter"},
+        "json": {"()": "academia.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["context"],
+            "formatter": CHAT_LOG_FORMAT,
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", "INFO")},
     "loggers": {"django.channels.server": {"level": "WARNING"}},
 }

@@ -70,6 +70,7 @@ CHAT_OVERRIDES: dict[str, tuple[str, Any]] = {
     "CHAT_TRUSTED_PROXIES": ("127.0.0.1, 10.0.0.0/8", ["127.0.0.1", "10.0.0.0/8"]),
     "CHAT_CHANNEL_CAPACITY": ("50", 50),
     "CHAT_GROUP_EXPIRY": ("3600", 3600),
+    "CHAT_LOG_FORMAT": ("json", "json"),
 }
 
 

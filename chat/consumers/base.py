@@ -18,6 +18,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError
 
+from academia import logs
 from chat import errors
 from chat.consumers.db import run_sync
 from chat.consumers.hub import Hub, get_hub, socket_key
@@ -239,6 +240,8 @@ class SocketConsumer(AsyncWebsocketConsumer):
         self.auth_checked = time.monotonic()
         self.key = socket_key()
         self.hub = get_hub()
+        # After get_hub: the hub's own tasks must not inherit this socket's log context.
+        logs.bind_socket(self.scope, socket_id=self.key, user_id=user.pk)
         await self.hub.add_socket(self)
         return True
 
