@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 
 from academia import health
+from chat.api.views import AsyncApiView
 
 
 class ApiDocsView(SpectacularSwaggerSplitView):
@@ -25,6 +26,7 @@ urlpatterns = [
     path("courses/", include("courses.urls")),
     path("chat/", include("chat.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/asyncapi/", AsyncApiView.as_view(), name="asyncapi"),
     path(
         "api/docs/",
         csp_update({"style-src": ["'unsafe-inline'"]})(ApiDocsView.as_view(url_name="schema")),

@@ -21,12 +21,14 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.permissions import AllowAny
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
-from chat import errors, payloads, selectors, services
+from chat import asyncapi, errors, payloads, selectors, services
 from chat.api import serializers as s
 from chat.api.pagination import ChatPagination
 from chat.api.parsers import JSONParser
@@ -608,3 +610,15 @@ class SystemAlertView(APIView):
             {"messages": payloads.messages_payload(selectors.messages_loaded(sent))},
             status=status.HTTP_201_CREATED,
         )
+
+
+class AsyncApiView(APIView):
+    """The sockets' contract as an AsyncAPI 3.0 document (chat.asyncapi); public, as
+    the OpenAPI schema is."""
+
+    permission_classes = [AllowAny]
+    renderer_classes = [JSONRenderer]
+
+    @extend_schema(exclude=True)
+    def get(self, request: Request) -> Response:
+        return Response(asyncapi.document(host=request.get_host(), secure=request.is_secure()))
