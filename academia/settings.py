@@ -84,6 +84,8 @@ MIDDLEWARE = [
     # First: every response, and every log line of the request, has its id.
     "academia.logs.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Request latency by view, and the database time of each request (/metrics).
+    "academia.metrics.RequestMetricsMiddleware",
     # A view that failed on the database answers 503 unavailable, not 500.
     "academia.unavailable.DatabaseUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -257,8 +259,8 @@ if not DEBUG:
     SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
-    # Load balancers probe over plain HTTP.
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+    # Load balancers probe, and Prometheus may scrape, over plain HTTP.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 
 # --- Django REST framework --------------------------------------------------------
 REST_FRAMEWORK = {
@@ -355,6 +357,12 @@ CHAT_X_ACCEL_REDIRECT_PREFIX = env_str("CHAT_X_ACCEL_REDIRECT_PREFIX", "")
 # Proxies (addresses or networks) whose X-Forwarded-For the throttles believe;
 # empty: the client is REMOTE_ADDR (see academia/client_ip.py).
 CHAT_TRUSTED_PROXIES = env_list("CHAT_TRUSTED_PROXIES", "")
+# /metrics (Prometheus) answers only "Authorization: Bearer <CHAT_METRICS_TOKEN>";
+# empty: /metrics is off (404). The processes of a host share their values in
+# PROMETHEUS_MULTIPROC_DIR (prometheus-client reads the variable itself); empty:
+# each process reports its own (see academia/metrics.py).
+CHAT_METRICS_TOKEN = env_str("CHAT_METRICS_TOKEN", "")
+PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR", "")
 
 
 # Content-Security-Policy on every response that has none of its own (attachments

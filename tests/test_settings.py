@@ -45,6 +45,7 @@ CHAT_OVERRIDES: dict[str, tuple[str, Any]] = {
     "CHAT_MESSAGE_EDIT_TIMEOUT": ("60", 60),
     "CHAT_MESSAGE_DELETE_TIMEOUT": ("90", 90),
     "CHAT_FILE_UPLOAD_LIMIT": ("1048576", 1048576),
+    "CHAT_METRICS_TOKEN": ("scrape-token", "scrape-token"),
     "CHAT_UPLOAD_DAILY_QUOTA": ("5242880", 5242880),
     "CHAT_IMAGE_OPTIMIZATION": ("0", False),
     "CHAT_EVENT_RETENTION_HOURS": ("24", 24),
@@ -80,7 +81,14 @@ def clean_env(**overrides: str) -> dict[str, str]:
         key: value
         for key, value in os.environ.items()
         if not key.startswith(("DJANGO_", "CHAT_"))
-        and key not in {"DATABASE_URL", "REDIS_URL", "CSRF_TRUSTED_ORIGINS", "SQLITE_PATH"}
+        and key
+        not in {
+            "DATABASE_URL",
+            "REDIS_URL",
+            "CSRF_TRUSTED_ORIGINS",
+            "SQLITE_PATH",
+            "PROMETHEUS_MULTIPROC_DIR",
+        }
     }
     env["DJANGO_SETTINGS_MODULE"] = "academia.settings"
     env.update(overrides)
@@ -140,6 +148,12 @@ def test_every_chat_setting_is_read_from_the_environment() -> None:
 def test_every_chat_setting_defined_is_covered_here() -> None:
     config = load_settings()
     assert sorted(name for name in config if name.startswith("CHAT_")) == sorted(CHAT_OVERRIDES)
+
+
+def test_the_metrics_directory_is_read_from_the_environment() -> None:
+    assert load_settings()["PROMETHEUS_MULTIPROC_DIR"] == ""
+    shared = load_settings(PROMETHEUS_MULTIPROC_DIR="/run/academia/metrics")
+    assert shared["PROMETHEUS_MULTIPROC_DIR"] == "/run/academia/metrics"
 
 
 def test_database_url_selects_postgresql_with_a_connection_pool() -> None:
