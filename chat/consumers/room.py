@@ -53,7 +53,9 @@ class ChatConsumer(SocketConsumer):
         self.room_id = 0
         self.last_sent = 0
         self.feed: RoomFeed | None = None
-        self.typing = False
+        self.typing = False  # the last typing value the room saw from this socket
+        self.typing_wanted: bool | None = None  # the latest value the client asked for
+        self.typing_retry: asyncio.TimerHandle | None = None
         # message.send frames queued in the room's writer and not answered yet,
         # and who waits for them to be (made only when someone does).
         self.pending_sends = 0
@@ -107,6 +109,8 @@ class ChatConsumer(SocketConsumer):
         return events.encode(frame), room.last_seq
 
     async def on_disconnect(self) -> None:
+        if self.typing_retry is not None:
+            self.typing_retry.cancel()
         if self.typing and self.user is not None:
             # The socket is gone either way; a typing flag left behind expires.
             with contextlib.suppress(Exception):
@@ -180,9 +184,11 @@ class ChatConsumer(SocketConsumer):
             actor=self.user, message=self._message(frame["message_id"]), emoji=frame["emoji"]
         )
 
-    def _typing(self, frame: dict[str, Any]) -> None:
-        services.typing_set(actor=self.user, room=self._room(), is_typing=frame["is_typing"])
-        self.typing = frame["is_typing"] is True
+    def _typing(self, frame: dict[str, Any]) -> bool:
+        sent = services.typing_set(actor=self.user, room=self._room(), is_typing=frame["is_typing"])
+        if sent:
+            self.typing = frame["is_typing"]
+        return sent
 
     def _read(self, frame: dict[str, Any]) -> None:
         services.room_mark_read(actor=self.user, room=self._room(), message_id=frame["message_id"])
@@ -215,6 +221,7 @@ class ChatConsumer(SocketConsumer):
             self.settled.set_result(None)
             self.settled = None
         if outcome is None:
+            self.typing = False  # clients stop showing a typer whose message arrived
             return
         if isinstance(outcome, str):
             # A client_id sent before: its message.created again (its original seq,
@@ -248,7 +255,25 @@ class ChatConsumer(SocketConsumer):
         await self._write(self._reaction_remove, frame)
 
     async def frame_typing(self, frame: dict[str, Any]) -> None:
-        await self.call(self._typing, frame)
+        """Broadcast at most once a second per user and room, whatever the value:
+        a change refused within that second goes out once it is over, unless the
+        room already shows it by then."""
+        refused = await self.call(self._typing, frame) is False
+        self.typing_wanted = frame["is_typing"] if refused else None
+        if refused and self.typing_retry is None:
+            loop = asyncio.get_running_loop()
+            self.typing_retry = loop.call_later(
+                presence_services.TYPING_BROADCAST_INTERVAL + 0.05,
+                lambda: loop.create_task(self._typing_again()),
+            )
+
+    async def _typing_again(self) -> None:
+        self.typing_retry = None
+        wanted, self.typing_wanted = self.typing_wanted, None
+        if self.closed or wanted is None or wanted == self.typing:
+            return
+        with contextlib.suppress(Exception):
+            await self.frame_typing({"type": "typing", "is_typing": wanted})
 
     async def frame_read(self, frame: dict[str, Any]) -> None:
         await self.call(self._read, frame)

@@ -98,7 +98,9 @@ def presence_set(*, actor: User, status: object) -> UserPresence:
 
 def typing_set(*, actor: User, room: ChatRoom, is_typing: object) -> bool:
     """Record typing and broadcast it, at most once a second per user and room
-    (any process: the throttle lives in the cache). Returns True if broadcast."""
+    whatever the value (any process: the throttle lives in the cache); within that
+    second nothing is written. Returns True if recorded and broadcast, False if
+    refused (the room socket sends the latest refused value once the second is over)."""
     if not isinstance(is_typing, bool):
         raise errors.ValidationFailed(
             "is_typing must be true or false.", fields={"is_typing": ["Must be a boolean."]}
@@ -106,6 +108,11 @@ def typing_set(*, actor: User, room: ChatRoom, is_typing: object) -> bool:
     denial = policy.post_denial(room, policy.participant_of(actor, room))
     if denial is not None:
         raise denial
+    try:
+        if not cache.add(f"chat:typing:{room.pk}:{actor.pk}", 1, timeout=TYPING_BROADCAST_INTERVAL):
+            return False
+    except Exception:
+        logger.warning("typing not throttled: the cache is unavailable", exc_info=True)
     now = timezone.now()
     UserPresence.objects.update_or_create(
         user=actor,
@@ -115,11 +122,6 @@ def typing_set(*, actor: User, room: ChatRoom, is_typing: object) -> bool:
             "current_room": room,
         },
     )
-    key = f"chat:typing:{room.pk}:{actor.pk}"
-    if is_typing and not cache.add(key, 1, timeout=TYPING_BROADCAST_INTERVAL):
-        return False
-    if not is_typing:
-        cache.delete(key)
     events.publish_room_ephemeral(
         room.pk,
         {"type": "typing", "room_id": room.pk, "user": user_payload(actor), "is_typing": is_typing},

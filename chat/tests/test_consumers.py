@@ -420,6 +420,58 @@ async def test_typing_is_broadcast_to_the_room_and_listed_by_the_selector(
     await b.close()
 
 
+async def test_typing_is_broadcast_at_most_once_a_second_whatever_the_value(
+    alice: Any, bob: Any, room: Any
+) -> None:
+    a = await open_room(alice, room)
+    b = await open_room(bob, room)
+    for number in range(10):
+        await b.send({"type": "typing", "is_typing": number % 2 == 0})
+    first = await a.receive_type("typing")
+    assert first["is_typing"] is True
+    # The nine changes within that second come down to the last one, once it is over.
+    assert await a.nothing(timeout=0.8)
+    last = await a.receive_type("typing")
+    assert last["is_typing"] is False
+    assert await a.nothing(timeout=1.5)
+    await a.close()
+    await b.close()
+
+
+async def test_typing_again_right_after_a_message_is_shown_once_the_second_is_over(
+    alice: Any, bob: Any, room: Any
+) -> None:
+    """Clients stop showing a typer whose message arrived: typing again within the
+    second is not lost, though the server had last broadcast true."""
+    a = await open_room(alice, room)
+    b = await open_room(bob, room)
+    await b.send({"type": "typing", "is_typing": True})
+    assert (await a.receive_type("typing"))["is_typing"] is True
+    await b.send({"type": "message.send", "content": "done", "client_id": "m1"})
+    await b.send({"type": "typing", "is_typing": False})
+    await b.send({"type": "typing", "is_typing": True})
+    created = await a.receive_type("message.created")
+    assert created["message"]["content"] == "done"
+    again = await a.receive_type("typing")
+    assert again["is_typing"] is True
+    assert await a.nothing(timeout=1.2)
+    await a.close()
+    await b.close()
+
+
+async def test_a_refused_typing_value_already_shown_is_not_sent_again(
+    alice: Any, bob: Any, room: Any
+) -> None:
+    a = await open_room(alice, room)
+    b = await open_room(bob, room)
+    await b.send({"type": "typing", "is_typing": True})
+    assert (await a.receive_type("typing"))["is_typing"] is True
+    await b.send({"type": "typing", "is_typing": True})
+    assert await a.nothing(timeout=1.5)
+    await a.close()
+    await b.close()
+
+
 async def test_typing_expires_after_the_typing_timeout(settings: Any, bob: Any, room: Any) -> None:
     settings.CHAT_TYPING_TIMEOUT = 0
     b = await open_room(bob, room)
@@ -433,6 +485,7 @@ async def test_typing_errors(bob: Any, charlie: Any, room: Any, public_room: Any
     b = await open_room(bob, room)
     error = await send_and_error(b, {"type": "typing", "is_typing": "yes"})
     assert error["code"] == "validation_error"
+    assert await b.nothing(timeout=1.2)  # answered once, never retried
     error = await send_and_error(b, {"type": "typing"})
     assert error["code"] == "bad_request"
     await b.close()

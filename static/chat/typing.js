@@ -33,6 +33,8 @@ function renderTyping() {
 
 /** Someone's message arrived: they are no longer typing it. */
 export function forgetTyper(userId) {
+  const entry = state.typers.get(userId);
+  if (entry) clearTimeout(entry.timer); // else it would expire their next typing early
   state.typers.delete(userId);
   renderTyping();
 }
