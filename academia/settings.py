@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import dj_database_url
+from corsheaders.defaults import default_headers as cors_default_headers
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -75,6 +76,7 @@ INSTALLED_APPS = [
     "channels",
     "axes",
     "csp",
+    "corsheaders",
     "accounts",
     "courses",
     "chat",
@@ -83,6 +85,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: every response, and every log line of the request, has its id.
     "academia.logs.RequestIdMiddleware",
+    # Before anything that may answer: preflights and refusals get CORS headers too.
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Request latency by view, and the database time of each request (/metrics).
     "academia.metrics.RequestMetricsMiddleware",
@@ -354,6 +358,15 @@ CHAT_CLAMD_SOCKET = env_str("CHAT_CLAMD_SOCKET", "")
 # location (e.g. "/protected-media/") once the view has checked access; empty:
 # Django streams them itself.
 CHAT_X_ACCEL_REDIRECT_PREFIX = env_str("CHAT_X_ACCEL_REDIRECT_PREFIX", "")
+# A frontend on other origins (e.g. "https://academia.example.com"): CORS for the
+# API with a token (no cookies: CORS_ALLOW_CREDENTIALS stays off), and the origins
+# whose pages may open sockets with a ticket (POST /accounts/ws-ticket/, valid for
+# CHAT_WS_TICKET_TTL seconds, once). Empty: no CORS at all.
+CHAT_CORS_ALLOWED_ORIGINS = env_list("CHAT_CORS_ALLOWED_ORIGINS", "")
+CORS_ALLOWED_ORIGINS = CHAT_CORS_ALLOWED_ORIGINS
+CORS_ALLOW_HEADERS = (*cors_default_headers, "x-request-id")
+CORS_EXPOSE_HEADERS = ["Retry-After", "X-Request-ID"]
+CHAT_WS_TICKET_TTL = env_int("CHAT_WS_TICKET_TTL", 60)
 # Proxies (addresses or networks) whose X-Forwarded-For the throttles believe;
 # empty: the client is REMOTE_ADDR (see academia/client_ip.py).
 CHAT_TRUSTED_PROXIES = env_list("CHAT_TRUSTED_PROXIES", "")

@@ -1,10 +1,10 @@
-"""Token sign-in for scripts and the Academia frontend, and the current user."""
+"""Token sign-in for scripts and the Academia frontend, socket tickets, and the current user."""
 
 from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.authentication import BaseAuthentication
+from rest_framework.authentication import BaseAuthentication, TokenAuthentication
 from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.exceptions import Throttled, ValidationError
@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from accounts.lockout import cooloff_seconds, lockout_detail
 from accounts.services import tokens_revoke
+from accounts.tickets import ticket_issue, ticket_ttl
 from chat import errors
 from chat.api.serializers import UserSerializer
 from chat.api.throttles import ChatWriteThrottle
@@ -78,3 +79,38 @@ class MeView(APIView):
     @extend_schema(responses=UserSerializer, summary="The signed-in user")
     def get(self, request: Request) -> Response:
         return Response(user_payload(request.user))
+
+
+class WsTicketView(APIView):
+    """``POST`` (token or session) → ``{"ticket", "expires_in"}``: a single-use
+    ticket for ``?ticket=`` on a socket URL (``accounts.tickets``)."""
+
+    throttle_classes = [ChatWriteThrottle]
+
+    @extend_schema(
+        request=None,
+        responses=inline_serializer(
+            "WsTicketResponse",
+            {
+                "ticket": serializers.CharField(),
+                "expires_in": serializers.IntegerField(help_text="Seconds the ticket is valid."),
+            },
+        ),
+        summary="A single-use ticket to open a WebSocket from a page on another origin",
+        description=(
+            "A browser page cannot set `Authorization` on a WebSocket handshake: it opens "
+            "`/ws/chat/<room>/?ticket=<ticket>` or `/ws/presence/?ticket=<ticket>` instead, "
+            "from an origin listed in CHAT_CORS_ALLOWED_ORIGINS. The ticket is good once, "
+            "for CHAT_WS_TICKET_TTL seconds, and stands for the credential that asked for "
+            "it; a used, unknown or expired ticket closes the socket with 4401. Session "
+            "clients send the CSRF token, as for every write."
+        ),
+    )
+    def post(self, request: Request) -> Response:
+        if isinstance(request.successful_authenticator, TokenAuthentication):
+            ticket = ticket_issue(user_id=request.user.pk, auth="token", secret=request.auth.key)
+        else:
+            ticket = ticket_issue(
+                user_id=request.user.pk, auth="session", secret=request.session.session_key
+            )
+        return Response({"ticket": ticket, "expires_in": ticket_ttl()})

@@ -1,10 +1,11 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from accounts.api import MeView, TokenView
+from accounts.api import MeView, TokenView, WsTicketView
 
 urlpatterns = [
     path("token/", TokenView.as_view(), name="api-token"),
+    path("ws-ticket/", WsTicketView.as_view(), name="api-ws-ticket"),
     path("me/", MeView.as_view(), name="api-me"),
     path(
         "login/",

@@ -5,6 +5,12 @@ Two ways in, as the contract says:
 - ``Authorization: Token <key>`` on the handshake (scripts, bots, the Academia
   frontend): the token's user; ``Origin`` is not needed, since a browser page
   cannot set that header on a WebSocket.
+- ``?ticket=<ticket>`` (a browser page on another origin that signed in with a
+  token: ``POST /accounts/ws-ticket/``, ``accounts.tickets``): good once, for
+  the credential that asked for it; an unknown, used or expired ticket is
+  closed with 4401 like a bad token. A browser's ``Origin`` must be listed in
+  CHAT_CORS_ALLOWED_ORIGINS or be the server's own, else the handshake is
+  refused (HTTP 403) and the ticket is left unused.
 - the Django session cookie (the app's own pages): only when ``Origin`` is the
   server's own origin (scheme, host and port of the request, host in
   ALLOWED_HOSTS) or listed in CSRF_TRUSTED_ORIGINS, the rule Django's CSRF
@@ -20,7 +26,7 @@ from __future__ import annotations
 
 from importlib import import_module
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from channels.security.websocket import WebsocketDenier
 from django.conf import settings
@@ -36,6 +42,8 @@ from django.http import parse_cookie
 from django.http.request import validate_host
 from django.utils.crypto import constant_time_compare
 from rest_framework.authtoken.models import Token
+
+from accounts.tickets import ticket_redeem
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -83,6 +91,17 @@ def _trusted(origin: tuple[str, str, int]) -> bool:
     return False
 
 
+def _own_origin(scope: dict[str, Any]) -> tuple[str, str, int] | None:
+    """The server's origin as the request names it (None if its host is not allowed)."""
+    host = _header(scope, b"host")
+    if not host:
+        return None
+    own = _origin_tuple(f"{_request_scheme(scope)}://{host}")
+    if own is None or not validate_host(own[1], settings.ALLOWED_HOSTS):
+        return None
+    return own
+
+
 def origin_allowed(scope: dict[str, Any]) -> bool:
     """The handshake's Origin is the server's own origin or a trusted one."""
     raw = _header(scope, b"origin")
@@ -91,15 +110,20 @@ def origin_allowed(scope: dict[str, Any]) -> bool:
     origin = _origin_tuple(raw)
     if origin is None:
         return False
-    if _trusted(origin):
+    return _trusted(origin) or origin == _own_origin(scope)
+
+
+def ticket_origin_allowed(scope: dict[str, Any]) -> bool:
+    """A ticket handshake from a browser (which always sends Origin) comes from an
+    origin of CHAT_CORS_ALLOWED_ORIGINS or the server's own; other clients send none."""
+    raw = _header(scope, b"origin")
+    if raw is None:
         return True
-    host = _header(scope, b"host")
-    if not host:
+    origin = _origin_tuple(raw)
+    if origin is None:
         return False
-    own = _origin_tuple(f"{_request_scheme(scope)}://{host}")
-    if own is None or not validate_host(own[1], settings.ALLOWED_HOSTS):
-        return False
-    return origin == own
+    cors = (_origin_tuple(entry) for entry in settings.CHAT_CORS_ALLOWED_ORIGINS)
+    return origin in cors or origin == _own_origin(scope)
 
 
 def _token_key(scope: dict[str, Any]) -> str | None:
@@ -138,6 +162,13 @@ def _token_user(key: str) -> Any:
     return token.user
 
 
+def _ticket(scope: dict[str, Any]) -> str | None:
+    """The ``ticket`` query parameter, if the handshake has one."""
+    query = scope.get("query_string", b"").decode("latin-1")
+    values = parse_qs(query, keep_blank_values=True).get("ticket")
+    return values[0] if values else None
+
+
 def _session_cookie(scope: dict[str, Any]) -> str | None:
     raw = _header(scope, b"cookie")
     if not raw:
@@ -161,11 +192,30 @@ def _session_user(session_key: str | None) -> tuple[Any, Any]:
     return user, store
 
 
+def _ticket_credentials(ticket: str) -> dict[str, Any]:
+    """What a ticket's handshake puts in the scope: the credential the ticket was
+    issued for, as if the handshake had carried it (so the socket re-checks it
+    while open), or an anonymous user for an unknown, used or expired ticket."""
+    grant = ticket_redeem(ticket)
+    if grant is None:
+        return {"user": AnonymousUser(), "auth": "ticket"}
+    if grant.auth == "token":
+        user = _token_user(grant.secret)
+        credentials = {"auth": "token", "token_key": grant.secret}
+    else:
+        user, session = _session_user(grant.secret)
+        credentials = {"auth": "session", "session": session}
+    if user.pk != grant.user_id:
+        user = AnonymousUser()
+    return {"user": user, **credentials}
+
+
 class WebsocketAuthMiddleware:
-    """Token header or session cookie + Origin check, then ``inner``.
+    """Token header, ticket or session cookie + Origin check, then ``inner``.
 
     Sets ``scope["user"]`` and ``scope["auth"]``: ``"token"`` (with
-    ``scope["token_key"]``) or ``"session"``.
+    ``scope["token_key"]``) or ``"session"`` (with ``scope["session"]``), also
+    for a ticket, which stands for one of them; ``"ticket"`` for a bad ticket.
     """
 
     def __init__(self, inner: Any) -> None:
@@ -177,9 +227,14 @@ class WebsocketAuthMiddleware:
         # The server makes a new scope per connection; it is filled in place (a
         # copy per layer would stay alive as long as each socket).
         key = _token_key(scope)
+        ticket = _ticket(scope) if key is None else None
         if key is not None:
             user = await run_sync(_token_user)(key) if key else AnonymousUser()
             scope.update(user=user, auth="token", token_key=key)
+        elif ticket is not None:
+            if not ticket_origin_allowed(scope):
+                return await WebsocketDenier()(scope, receive, send)
+            scope.update(await run_sync(_ticket_credentials)(ticket))
         elif not origin_allowed(scope):
             return await WebsocketDenier()(scope, receive, send)
         else:

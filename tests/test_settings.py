@@ -72,6 +72,11 @@ CHAT_OVERRIDES: dict[str, tuple[str, Any]] = {
     "CHAT_CHANNEL_CAPACITY": ("50", 50),
     "CHAT_GROUP_EXPIRY": ("3600", 3600),
     "CHAT_LOG_FORMAT": ("json", "json"),
+    "CHAT_CORS_ALLOWED_ORIGINS": (
+        "https://academia.example.com, http://localhost:5173",
+        ["https://academia.example.com", "http://localhost:5173"],
+    ),
+    "CHAT_WS_TICKET_TTL": ("30", 30),
 }
 
 

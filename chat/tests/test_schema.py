@@ -12,6 +12,7 @@ from chat.tests.api_support import client_for
 
 CONTRACT_PATHS = {
     "/accounts/token/": {"post"},
+    "/accounts/ws-ticket/": {"post"},
     "/accounts/me/": {"get"},
     "/chat/rooms/": {"get", "post"},
     "/chat/rooms/{id}/": {"get", "put", "patch", "delete"},
