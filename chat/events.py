@@ -29,6 +29,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
+from academia import metrics
 from chat.models import ChatRoom, RoomEvent
 
 logger = logging.getLogger(__name__)
@@ -80,6 +81,7 @@ def send(group: str, message: dict[str, Any]) -> None:
     try:
         async_to_sync(layer.group_send)(*for_layer(group, message))
     except Exception:
+        metrics.broadcast_failed("layer")
         logger.warning(
             "group_send to %s failed; clients will recover by replay", group, exc_info=True
         )

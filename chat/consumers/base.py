@@ -18,7 +18,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError
 
-from academia import logs
+from academia import logs, metrics
 from chat import errors
 from chat.consumers.db import run_sync
 from chat.consumers.hub import Hub, get_hub, socket_key
@@ -187,6 +187,7 @@ class SocketConsumer(AsyncWebsocketConsumer):
 
     async def send_text(self, text: str) -> None:
         if not self.closed and not self.over_buffer():
+            metrics.frame_out(text)
             await self.base_send({"type": "websocket.send", "text": text})
 
     def send_prepared(self, prepared: Any) -> None:
@@ -330,6 +331,7 @@ class SocketConsumer(AsyncWebsocketConsumer):
         frame: dict[str, Any] | None = None
         try:
             frame = parse_frame(text_data)
+            metrics.frame_in(self.scope, frame["type"])
             handler = self.frames.get(frame["type"])
             if handler is None:
                 raise errors.BadRequest(f"Unknown frame type: {frame['type'][:64]}.")

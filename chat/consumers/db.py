@@ -11,6 +11,8 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import close_old_connections
 
+from academia import metrics
+
 _executor: ThreadPoolExecutor | None = None
 
 
@@ -44,7 +46,8 @@ def run_sync(function: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(function)
     def call(*args: Any, **kwargs: Any) -> Any:
         try:
-            return function(*args, **kwargs)
+            with metrics.database_timer("socket"):
+                return function(*args, **kwargs)
         finally:
             close_old_connections()
 

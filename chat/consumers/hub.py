@@ -36,6 +36,7 @@ import orjson
 from channels.layers import get_channel_layer
 from django.conf import settings
 
+from academia import metrics
 from chat import events, replay
 from chat.consumers import sweeper
 from chat.consumers.db import run_sync
@@ -109,6 +110,7 @@ class RoomFeed:
             if len(self.framed) >= FRAMED_EVENTS:
                 self.framed.clear()
             prepared = self.framed[seq] = prepare(wire, self.recent[seq])
+            metrics.frames_out(self.recent[seq], len(self.sockets))
         return prepared
 
     def remember(self, seq: int, text: str) -> bool:
@@ -142,6 +144,7 @@ class RoomFeed:
             if socket.wire is not None:
                 if prepared is None:
                     prepared = prepare(socket.wire, text)
+                    metrics.frames_out(text, len(self.sockets))
                 socket.send_prepared(prepared)
             else:
                 await socket.send_text(text)
@@ -218,6 +221,7 @@ class RoomFeed:
                     if (low + 1) in self.recent:
                         return
                 batch = await run_sync(replay.events_after)(self.room_id, low, upto=self.max_seen)
+                metrics.gap_filled(len(batch))
                 first = batch[0][0] if batch else self.max_seen + 1
                 if first != low + 1:
                     await self.resync(below=first)
@@ -235,6 +239,7 @@ class RoomFeed:
         last_seq = await run_sync(selectors.room_last_seq)(self.room_id)
         for socket in list(self.sockets):
             if socket.last_sent < below - 1:
+                metrics.resync("gap_pruned")
                 await socket.send_text(RESYNC)
                 socket.last_sent = max(socket.last_sent, last_seq)
 
@@ -242,6 +247,7 @@ class RoomFeed:
         """Bring a connecting socket from ``last_sent`` to ``upto`` in order, from
         memory when the feed has the events, else from the log (read once for
         every socket asking at the same time)."""
+        metrics.replay_size(upto - socket.last_sent)
         while socket.last_sent < upto:
             following = socket.last_sent + 1
             if following in self.recent:
@@ -257,6 +263,7 @@ class RoomFeed:
                     self.room_id, socket.last_sent, upto=upto
                 )
                 if not batch or batch[0][0] != socket.last_sent + 1:
+                    metrics.resync("replay_pruned")
                     await socket.send_text(RESYNC)
                     socket.last_sent = upto
                     return
@@ -391,11 +398,13 @@ class Hub:
                 await self.dispatch(message)
             except Exception:
                 logger.exception("local delivery failed")
+                metrics.broadcast_failed("local")
             if self.layer is None:
                 continue
             try:
                 await self.layer.group_send(layer_group, {**message, "origin": SERVER_ID})
             except Exception:
+                metrics.broadcast_failed("layer")
                 logger.warning(
                     "group_send to %s failed; other processes will catch up from the log",
                     group,
@@ -422,6 +431,7 @@ class Hub:
     # --- sockets -------------------------------------------------------------------------
 
     async def add_socket(self, socket: SocketConsumer) -> None:
+        metrics.socket_opened(socket.scope)
         self.sockets.add(socket)
         self.user_sockets.setdefault(socket.user.pk, set()).add(socket)
         await self.want(events.user_shard_group(socket.user.pk))
@@ -443,6 +453,7 @@ class Hub:
         return (window + 1) * period - now, spent > 2 * limit
 
     async def remove_socket(self, socket: SocketConsumer) -> None:
+        metrics.socket_closed(socket.scope)
         self.sockets.discard(socket)
         mine = self.user_sockets.get(socket.user.pk)
         if mine is not None:

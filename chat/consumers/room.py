@@ -17,6 +17,7 @@ from urllib.parse import parse_qs
 import orjson
 from django.db import DatabaseError
 
+from academia import metrics
 from chat import errors, events, selectors, services
 from chat.consumers.base import (
     CLOSE_FORBIDDEN,
@@ -82,6 +83,7 @@ class ChatConsumer(SocketConsumer):
         if after is None:
             self.last_sent = last_seq
         elif not 0 <= after <= last_seq:
+            metrics.resync("bad_after_seq")
             await self.send_text(RESYNC)
             self.last_sent = last_seq
         else:
@@ -208,6 +210,7 @@ class ChatConsumer(SocketConsumer):
     async def frame_message_send(self, frame: dict[str, Any]) -> None:
         """Queued in the room's writer (chat.consumers.writer), not waited for: the
         next frame is read at once; ``sent`` answers this one."""
+        metrics.send_received(frame)
         assert self.feed is not None
         if self.pending_sends >= MAX_PENDING_SENDS:
             await self.sends_settled()

@@ -17,6 +17,7 @@ import asyncio
 import logging
 from typing import Any
 
+from academia import metrics
 from chat import errors, replay
 from chat.consumers.db import run_sync
 from chat.services.sending import MAX_BATCH, SendRequest, message_send_many
@@ -44,6 +45,7 @@ class RoomWriter:
             except Exception as error:
                 logger.exception("writing %s messages failed", len(batch))
                 outcomes = [error] * len(batch)
+            metrics.sends_published(batch, outcomes)
             for (socket, frame), outcome in zip(batch, outcomes, strict=True):
                 try:
                     await socket.sent(frame, outcome)
