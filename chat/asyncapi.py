@@ -160,7 +160,6 @@ OWN_SHAPES: dict[str, Any] = {
         "maxLength": 32,
         "description": "One emoji, or its `:shortcode:` (stored and sent back as the emoji).",
     },
-    "Status": {"type": "string", "enum": ["online", "away", "busy", "offline"]},
 }
 
 # --- examples ----------------------------------------------------------------------------
@@ -399,7 +398,7 @@ CLIENT_FRAMES: dict[str, dict[str, Any]] = {
         "presence.set",
         "Set one's status.",
         description="Broadcast as `presence` to the user's rooms when it changes.",
-        properties={"status": schema_ref("Status")},
+        properties={"status": schema_ref("StatusEnum")},
         required=("status",),
         examples=[{"status": "away"}],
     ),
@@ -602,7 +601,7 @@ SERVER_FRAMES |= {
         "presence socket for everyone the user shares a room with, once per change.",
         properties={
             "user": schema_ref("User"),
-            "status": schema_ref("Status"),
+            "status": schema_ref("StatusEnum"),
             "last_seen": {"type": "string", "format": "date-time"},
         },
         required=("user", "status", "last_seen"),
