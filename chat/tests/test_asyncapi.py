@@ -22,7 +22,7 @@ from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from chat import services
+from chat import errors, services
 from chat.tests import factories
 from chat.tests.api_support import client_for
 from chat.tests.test_api_messages import png_bytes
@@ -36,6 +36,16 @@ from chat.tests.ws import (
 SPEC = Path(settings.BASE_DIR, "node_modules", "@asyncapi", "specs", "schemas", "3.0.0.json")
 DOCUMENT_URI = "urn:academia-chat:asyncapi"
 CONTRACT_CLOSE_CODES = {4401, 4403, 4404, 4408, 4413, 4429}
+CONTRACT_ERROR_CODES = {
+    "bad_request",
+    "validation_error",
+    "forbidden",
+    "not_found",
+    "edit_window_closed",
+    "room_archived",
+    "muted",
+    "rate_limited",
+}
 # Strings the code uses as a ``type`` that never reach a client: channel-layer and
 # hub messages (chat.events), control actions, ASGI messages, JSON Schema types.
 NOT_FRAMES = {"room.event", "room.ephemeral", "user.event", "user.control", "room.revoked"}
@@ -271,6 +281,18 @@ def test_the_contracts_frames_and_close_codes_are_documented(document: dict[str,
     assert presence_server >= {"presence.snapshot", "presence", "notification", "unread"}
     room_codes = {item["code"] for item in document["channels"]["room"]["x-close-codes"]}
     assert room_codes >= CONTRACT_CLOSE_CODES
+
+
+def test_the_error_codes_are_those_of_the_error_family(document: dict[str, Any]) -> None:
+    codes = set(document["components"]["schemas"]["ErrorCode"]["enum"])
+    family = {
+        cls.code
+        for cls in vars(errors).values()
+        if isinstance(cls, type) and issubclass(cls, errors.ChatError)
+    }
+
+    assert codes <= family
+    assert codes >= CONTRACT_ERROR_CODES
 
 
 # --- the code --------------------------------------------------------------------------------
