@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from chat import limits
+
 
 def default_max_participants() -> int:
     return settings.CHAT_ROOM_MAX_PARTICIPANTS
@@ -20,7 +22,7 @@ class ChatRoom(models.Model):
 
     CHAT_TYPE_CHOICES = ChatType.choices
 
-    name = models.CharField(max_length=200)
+    name = models.CharField(max_length=limits.ROOM_NAME_MAX)
     description = models.TextField(blank=True)
     chat_type = models.CharField(max_length=20, choices=ChatType.choices)
     course = models.ForeignKey(
@@ -87,7 +89,7 @@ class ChatMessage(models.Model):
     image_width = models.PositiveIntegerField(null=True, blank=True)
     image_height = models.PositiveIntegerField(null=True, blank=True)
     # NULL means "no client id": the partial unique constraint relies on it.
-    client_id = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
+    client_id = models.CharField(max_length=limits.CLIENT_ID_MAX, null=True, blank=True)  # noqa: DJ001
     reply_to = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="replies"
     )
@@ -127,7 +129,7 @@ class MessageReaction(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="chat_reactions"
     )
-    emoji = models.CharField(max_length=64)
+    emoji = models.CharField(max_length=limits.EMOJI_MAX)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -111,6 +111,18 @@ def can_administer(user: User, room: ChatRoom, participant: ChatParticipant | No
     return participant is not None and participant.role == ChatParticipant.Role.ADMIN
 
 
+def require_moderator(user: User, room: ChatRoom, why: str) -> None:
+    """Raise Forbidden(``why``) unless ``user`` may moderate ``room``."""
+    if not can_moderate(user, room):
+        raise errors.Forbidden(why)
+
+
+def require_admin(user: User, room: ChatRoom, why: str) -> None:
+    """Raise Forbidden(``why``) unless ``user`` administers ``room``."""
+    if not can_administer(user, room):
+        raise errors.Forbidden(why)
+
+
 def can_create_room(user: User, chat_type: str, course_id: int | None) -> bool:
     if chat_type == ChatRoom.ChatType.COURSE:
         return user.is_staff or is_course_instructor(user, course_id)

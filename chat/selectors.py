@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from chat import errors, policy
 from chat.models import ChatMessage, ChatParticipant, ChatRoom, MessageReaction, UserPresence
+from chat.services import counters
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -48,7 +49,7 @@ def visible_rooms(user: User) -> QuerySet[ChatRoom]:
     ``unread_count`` computed in the one query. Unread is a subtraction of the
     counters that chat.services.counters keeps, whatever the room's history."""
     mine = ChatParticipant.objects.filter(room=OuterRef("pk"), user=user, is_active=True)
-    read = mine.values(n=F("read_count") + F("own_after_read_count"))[:1]
+    read = mine.values(n=counters.accounted_expression())[:1]
     rooms = (
         ChatRoom.objects.filter(policy.visible_rooms_q(user))
         .select_related("created_by")
@@ -80,7 +81,7 @@ def room_get_for_user(user: User, room_id: object) -> ChatRoom:
             .annotate(
                 my_role=Subquery(mine.values("role")[:1]),
                 my_last_read=Subquery(mine.values("last_read_message_id")[:1]),
-                my_read=Subquery(mine.values(n=F("read_count") + F("own_after_read_count"))[:1]),
+                my_read=Subquery(mine.values(n=counters.accounted_expression())[:1]),
             )
             .first()
         )
@@ -292,7 +293,7 @@ def unread_count(user: User, room: ChatRoom) -> int:
     """Counted messages after the user's read marker that others sent (0 for non-members)."""
     unread = (
         ChatParticipant.objects.filter(room=room, user=user, is_active=True)
-        .values_list(F("room__message_count") - F("read_count") - F("own_after_read_count"))
+        .values_list(counters.unread_expression())
         .first()
     )
     return unread[0] if unread else 0

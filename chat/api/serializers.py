@@ -11,6 +11,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from chat import limits
 from chat.models import ChatMessage, ChatParticipant, ChatRoom, UserPresence
 
 # --- Output -----------------------------------------------------------------------
@@ -145,12 +146,10 @@ class EnrollmentSerializer(serializers.Serializer):
 # Shapes and types only; the services own the domain rules (lengths after trimming,
 # who may do what), so a socket frame and a REST body are judged the same way.
 
-ID_FIELD_MAX = 2**63 - 1
-
 
 def id_field(**kwargs: Any) -> serializers.IntegerField:
     """A database id: an integer within the range of a BigAutoField."""
-    return serializers.IntegerField(min_value=1, max_value=ID_FIELD_MAX, **kwargs)
+    return serializers.IntegerField(min_value=1, max_value=limits.ID_MAX, **kwargs)
 
 
 class RoomListQuerySerializer(serializers.Serializer):
@@ -158,24 +157,32 @@ class RoomListQuerySerializer(serializers.Serializer):
     course = id_field(required=False)
     # Blank (after trimming) is no filter, so the schema's every string is accepted.
     search = serializers.CharField(
-        required=False, allow_blank=True, max_length=200, trim_whitespace=True
+        required=False, allow_blank=True, max_length=limits.SEARCH_QUERY_MAX, trim_whitespace=True
     )
 
 
 class RoomCreateSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=200)
-    description = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+    name = serializers.CharField(max_length=limits.ROOM_NAME_MAX)
+    description = serializers.CharField(
+        required=False, allow_blank=True, max_length=limits.ROOM_DESCRIPTION_MAX
+    )
     chat_type = serializers.ChoiceField(choices=ChatRoom.ChatType.choices)
     course = id_field(required=False, allow_null=True)
-    max_participants = serializers.IntegerField(required=False, min_value=1, max_value=100_000)
+    max_participants = serializers.IntegerField(
+        required=False, min_value=1, max_value=limits.ROOM_MAX_PARTICIPANTS_CEILING
+    )
 
 
 class RoomUpdateSerializer(serializers.Serializer):
     """PUT needs ``name``; PATCH takes any subset."""
 
-    name = serializers.CharField(max_length=200)
-    description = serializers.CharField(required=False, allow_blank=True, max_length=2000)
-    max_participants = serializers.IntegerField(required=False, min_value=1, max_value=100_000)
+    name = serializers.CharField(max_length=limits.ROOM_NAME_MAX)
+    description = serializers.CharField(
+        required=False, allow_blank=True, max_length=limits.ROOM_DESCRIPTION_MAX
+    )
+    max_participants = serializers.IntegerField(
+        required=False, min_value=1, max_value=limits.ROOM_MAX_PARTICIPANTS_CEILING
+    )
 
 
 class ParticipantInviteSerializer(serializers.Serializer):
@@ -206,7 +213,7 @@ class MessageSearchQuerySerializer(serializers.Serializer):
     room = id_field(required=False)
     sender = id_field(required=False)
     message_type = serializers.ChoiceField(choices=ChatMessage.MessageType.choices, required=False)
-    q = serializers.CharField(required=False, max_length=200)
+    q = serializers.CharField(required=False, max_length=limits.SEARCH_QUERY_MAX)
 
 
 class MessageCreateSerializer(serializers.Serializer):
@@ -215,7 +222,7 @@ class MessageCreateSerializer(serializers.Serializer):
     room = id_field()
     content = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
     client_id = serializers.CharField(
-        required=False, allow_null=True, allow_blank=True, max_length=64
+        required=False, allow_null=True, allow_blank=True, max_length=limits.CLIENT_ID_MAX
     )
     reply_to = id_field(required=False, allow_null=True)
 
@@ -226,7 +233,9 @@ class MessageUploadSerializer(serializers.Serializer):
 
     room = id_field()
     content = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
-    client_id = serializers.CharField(required=False, allow_blank=True, max_length=64)
+    client_id = serializers.CharField(
+        required=False, allow_blank=True, max_length=limits.CLIENT_ID_MAX
+    )
     reply_to = id_field(required=False)
     file = serializers.FileField(required=False, allow_empty_file=True, use_url=False)
 
@@ -238,13 +247,13 @@ class MessageEditSerializer(serializers.Serializer):
 class MessageReplySerializer(serializers.Serializer):
     content = serializers.CharField(trim_whitespace=False)
     client_id = serializers.CharField(
-        required=False, allow_null=True, allow_blank=True, max_length=64
+        required=False, allow_null=True, allow_blank=True, max_length=limits.CLIENT_ID_MAX
     )
 
 
 class ReactionSerializer(serializers.Serializer):
     # Untrimmed: whether it is one emoji is the service's rule (a 400 with a code).
-    emoji = serializers.CharField(max_length=64, trim_whitespace=False)
+    emoji = serializers.CharField(max_length=limits.EMOJI_MAX, trim_whitespace=False)
 
 
 class PresenceQuerySerializer(serializers.Serializer):

@@ -100,9 +100,6 @@ class RoomViewSet(ChatViewSet):
                 Q(name__icontains=query["search"]) | Q(description__icontains=query["search"])
             )
         page = self.paginate_queryset(rooms)
-        for room in page:
-            if room.my_role is None:
-                room.unread_count = 0
         return self.get_paginated_response(payloads.rooms_payload(page))
 
     @extend_schema(

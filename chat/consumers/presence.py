@@ -18,6 +18,7 @@ from chat import selectors, services
 from chat.consumers.base import SocketConsumer
 from chat.consumers.db import run_sync
 from chat.payloads import presences_payload
+from chat.services import counters
 
 COUNTED_EVENTS = frozenset({"message.created", "message.deleted"})
 
@@ -87,11 +88,12 @@ class PresenceConsumer(SocketConsumer):
         if event.get("type") not in COUNTED_EVENTS:
             return
         payload = event["message"]
-        sender = payload.get("sender") or {}
-        if (
-            sender.get("id") == self.user.pk
-            or payload.get("message_type") == "system"
-            or payload["id"] <= state[1]
+        if not counters.moves_unread(
+            self.user.pk,
+            state[1],
+            sender_id=(payload.get("sender") or {}).get("id"),
+            message_type=payload.get("message_type"),
+            message_id=payload["id"],
         ):
             return
         before = state[0]

@@ -1,5 +1,13 @@
 """Every write of the chat. Views and consumers call these and nothing else to change data."""
 
+from chat.services.membership import (
+    course_member_sync,
+    participant_invite,
+    participant_remove,
+    participant_update,
+    room_join,
+    room_leave,
+)
 from chat.services.messages import (
     SendResult,
     clean_emoji,
@@ -16,15 +24,9 @@ from chat.services.presence import presence_get, presence_set, typing_set
 from chat.services.quota import upload_quota
 from chat.services.retention import room_events_prune
 from chat.services.rooms import (
-    course_member_sync,
     course_room_open,
-    participant_invite,
-    participant_remove,
-    participant_update,
     room_archive,
     room_create,
-    room_join,
-    room_leave,
     room_update,
 )
 

@@ -138,9 +138,29 @@ def _tail(participant: ChatParticipant, after: int) -> tuple[int, int, int, int]
     return int(total), int(rows), int(counted), int(own)
 
 
+def accounted_expression() -> Any:
+    """For a ChatParticipant queryset: the counted messages the participant need
+    not read (read, or their own after the marker). Unread is the room's
+    ``message_count`` minus this, in every query that shows an unread count."""
+    return F("read_count") + F("own_after_read_count")
+
+
 def unread_expression() -> Any:
     """``unread_count`` for a ChatParticipant queryset."""
-    return F("room__message_count") - F("read_count") - F("own_after_read_count")
+    return F("room__message_count") - accounted_expression()
+
+
+def moves_unread(
+    viewer_id: int, last_read_id: int, *, sender_id: int | None, message_type: str, message_id: int
+) -> bool:
+    """Whether a message created or deleted moves ``viewer_id``'s unread count:
+    the rule of ``counts`` and the read marker, for a socket that follows the
+    count live from MESSAGE payloads."""
+    return (
+        sender_id != viewer_id
+        and message_type != ChatMessage.MessageType.SYSTEM
+        and message_id > last_read_id
+    )
 
 
 def recount(room_ids: Iterable[int] | None = None) -> None:

@@ -14,7 +14,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from chat import errors, events, policy, selectors
+from chat import errors, events, limits, policy, selectors
 from chat.models import ChatMessage, ChatParticipant, ChatRoom, MessageReaction
 from chat.payloads import message_payload, user_payload
 from chat.rendering import WILDCARD_MENTIONS, MentionTarget, extract_mentions, render_content
@@ -25,9 +25,7 @@ if TYPE_CHECKING:
 
     from accounts.models import User
 
-MAX_MENTIONS = 50
-CLIENT_ID_RE = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
-EMOJI_MAX = 32
+CLIENT_ID_RE = re.compile(rf"^[A-Za-z0-9_.:\-]{{1,{limits.CLIENT_ID_MAX}}}$")
 
 
 @dataclass(frozen=True)
@@ -64,7 +62,7 @@ def _clean_client_id(client_id: object) -> str | None:
         return None
     if not isinstance(client_id, str) or not CLIENT_ID_RE.match(client_id):
         raise errors.ValidationFailed(
-            "client_id must be 1 to 64 letters, digits, '-', '_', '.' or ':'.",
+            f"client_id must be 1 to {limits.CLIENT_ID_MAX} letters, digits, '-', '_', '.' or ':'.",
             fields={"client_id": ["Invalid client_id."]},
         )
     return client_id
@@ -72,7 +70,7 @@ def _clean_client_id(client_id: object) -> str | None:
 
 def clean_emoji(value: object) -> str:
     """A single emoji (or a ``:shortcode:`` of one), as Unicode."""
-    if not isinstance(value, str) or not value.strip() or len(value) > EMOJI_MAX:
+    if not isinstance(value, str) or not value.strip() or len(value) > limits.EMOJI_MAX:
         raise errors.ValidationFailed(
             "emoji must be a single emoji.", fields={"emoji": ["Invalid emoji."]}
         )
@@ -98,9 +96,9 @@ def _render(actor: User, room: ChatRoom, content: str) -> _Rendered:
     if wildcard and not policy.can_mention_everyone(actor, room):
         raise errors.Forbidden("Only moderators may mention @all or @here.")
     usernames = {name.lower() for name in names} - WILDCARD_MENTIONS
-    if len(usernames) > MAX_MENTIONS:
+    if len(usernames) > limits.MENTIONS_MAX:
         raise errors.ValidationFailed(
-            f"A message may mention at most {MAX_MENTIONS} people.",
+            f"A message may mention at most {limits.MENTIONS_MAX} people.",
             fields={"content": ["Too many mentions."]},
         )
     mentioned: list[Any] = []

@@ -1,0 +1,14 @@
+"""Input limits, declared once: the models, the REST serializers and the services
+read them from here (settings-driven limits, such as the message length, live in
+settings)."""
+
+from __future__ import annotations
+
+ROOM_NAME_MAX = 200  # characters
+ROOM_DESCRIPTION_MAX = 2000
+ROOM_MAX_PARTICIPANTS_CEILING = 100_000  # the highest max_participants a room may set
+CLIENT_ID_MAX = 64  # letters, digits, '-', '_', '.' or ':'
+EMOJI_MAX = 64  # one emoji as Unicode, or the :shortcode: of one (all but a few of the longest)
+MENTIONS_MAX = 50  # distinct @usernames in one message
+SEARCH_QUERY_MAX = 200
+ID_MAX = 2**63 - 1  # ids are 64-bit: a larger one is a 400, not a database error

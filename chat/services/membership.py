@@ -1,0 +1,293 @@
+"""Membership writes: join, leave, invite, change a participant's role or mute,
+remove, and the course enrolments that drive course rooms' membership.
+
+As in chat.services.rooms: policy, validation, then in one transaction the room
+row locked, the participant row written and one RoomEvent carrying a ``system``
+message (published after commit).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from chat import errors, events, policy, selectors
+from chat.models import ChatParticipant, ChatRoom
+from chat.services import rooms
+
+if TYPE_CHECKING:
+    from accounts.models import User
+    from courses.models import Course
+
+Role = ChatParticipant.Role
+
+
+def _upsert_participant(
+    room: ChatRoom, user: User, role: str, *, enforce_limit: bool = True
+) -> tuple[ChatParticipant, bool]:
+    """Activate ``user`` in the locked ``room``; returns (participant, changed)."""
+    participant = ChatParticipant.objects.filter(room=room, user=user).first()
+    if participant is not None and participant.is_active:
+        return participant, False
+    if enforce_limit:
+        active = ChatParticipant.objects.filter(room=room, is_active=True).count()
+        if active >= room.max_participants:
+            raise errors.RoomFull()
+    if participant is None:
+        participant = ChatParticipant.objects.create(room=room, user=user, role=role)
+    else:
+        participant.is_active = True
+        participant.role = role
+        participant.save(update_fields=["is_active", "role"])
+    participant.user = user
+    return participant, True
+
+
+def _role_for(user: User, room: ChatRoom) -> str:
+    if room.chat_type == ChatRoom.ChatType.COURSE and policy.is_course_instructor(
+        user, room.course_id
+    ):
+        return Role.MODERATOR
+    return Role.MEMBER
+
+
+@transaction.atomic
+def room_join(*, actor: User, room: ChatRoom) -> ChatParticipant:
+    """Join a public room, one's course room, or (support staff) a support room.
+    Joining again is a no-op that returns the participant."""
+    if not policy.can_see_room(actor, room):
+        raise errors.NotFound("No such room.")
+    current = policy.participant_of(actor, room)
+    if current is not None:
+        current.user = actor
+        return current
+    if not policy.can_join_room(actor, room):
+        raise errors.Forbidden("This room is by invitation only.")
+    room = selectors.lock_room(room.pk)
+    if not room.is_active:
+        raise errors.RoomArchived()
+    participant, changed = _upsert_participant(room, actor, _role_for(actor, room))
+    if changed:
+        _joined(
+            room,
+            participant,
+            actor=actor,
+            sentence=f"{rooms.display(actor)} joined the room.",
+            details={"action": "joined"},
+        )
+    return participant
+
+
+def _joined(
+    room: ChatRoom,
+    participant: ChatParticipant,
+    *,
+    actor: User,
+    sentence: str,
+    details: dict[str, Any],
+) -> None:
+    """Announce a new participant; their presence sockets start following the room."""
+    rooms.participant_event(
+        room, "participant.joined", participant, actor=actor, sentence=sentence, details=details
+    )
+    events.publish_user_control(participant.user_id, "rooms.changed", room.pk)
+
+
+def _deactivate(room: ChatRoom, participant: ChatParticipant) -> None:
+    participant.is_active = False
+    participant.save(update_fields=["is_active"])
+
+
+@transaction.atomic
+def room_leave(*, actor: User, room: ChatRoom) -> None:
+    """Leave a room; leaving a room one is not in does nothing."""
+    room = selectors.lock_room(room.pk)
+    participant = ChatParticipant.objects.filter(room=room, user=actor, is_active=True).first()
+    if participant is None:
+        return
+    participant.user = actor
+    _deactivate(room, participant)
+    rooms.participant_event(
+        room,
+        "participant.left",
+        participant,
+        actor=actor,
+        sentence=f"{rooms.display(actor)} left the room.",
+        details={"action": "left"},
+    )
+    events.publish_user_control(actor.pk, "rooms.changed", room.pk)
+    if not policy.can_see_room(actor, room):
+        events.publish_user_control(actor.pk, "room.revoked", room.pk)
+
+
+def _target_user(user_id: object) -> User:
+    user_model = get_user_model()
+    try:
+        return user_model.objects.get(pk=int(user_id), is_active=True)  # type: ignore[call-overload]
+    except (TypeError, ValueError, user_model.DoesNotExist):
+        raise errors.ValidationFailed("No such user.", fields={"user": ["No such user."]}) from None
+
+
+def _check_role(role: object) -> str:
+    if role not in Role.values:
+        raise errors.ValidationFailed(
+            "Unknown role.", fields={"role": [f"Choose from {Role.values}."]}
+        )
+    return str(role)
+
+
+@transaction.atomic
+def participant_invite(
+    *, actor: User, room: ChatRoom, user: User | int, role: str = Role.MEMBER
+) -> ChatParticipant:
+    """Add a user to a room (moderators; granting moderator or admin needs a room admin)."""
+    role = _check_role(role)
+    room = selectors.lock_room(room.pk)
+    policy.require_moderator(actor, room, "Only moderators may invite.")
+    if role != Role.MEMBER:
+        policy.require_admin(actor, room, "Only room admins may grant that role.")
+    if not room.is_active:
+        raise errors.RoomArchived()
+    target = user if not isinstance(user, int) else _target_user(user)
+    participant, changed = _upsert_participant(room, target, role)
+    if changed:
+        _joined(
+            room,
+            participant,
+            actor=actor,
+            sentence=f"{rooms.display(actor)} added {rooms.display(target)}.",
+            details={"action": "invited", "user_id": target.pk},
+        )
+    return participant
+
+
+@transaction.atomic
+def participant_update(
+    *,
+    actor: User,
+    room: ChatRoom,
+    user_id: int,
+    role: str | None = None,
+    is_muted: bool | None = None,
+) -> ChatParticipant:
+    """Change a participant's role or mute (moderators; admins for moderators/admins)."""
+    room = selectors.lock_room(room.pk)
+    policy.require_moderator(actor, room, "Only moderators may change participants.")
+    participant = selectors.participant_get(room, user_id)
+    if role is not None:
+        role = _check_role(role)
+    touches_staff = participant.role != Role.MEMBER or (role not in (None, Role.MEMBER))
+    if touches_staff:
+        policy.require_admin(actor, room, "Only room admins may change moderators and admins.")
+    changes: dict[str, Any] = {}
+    if role is not None and role != participant.role:
+        changes["role"] = role
+    if is_muted is not None and bool(is_muted) != participant.is_muted:
+        changes["is_muted"] = bool(is_muted)
+    if not changes:
+        return participant
+    for field, value in changes.items():
+        setattr(participant, field, value)
+    participant.save(update_fields=list(changes))
+    target = rooms.display(participant.user)
+    if "role" in changes:
+        sentence = f"{rooms.display(actor)} made {target} a {participant.role}."
+    elif participant.is_muted:
+        sentence = f"{rooms.display(actor)} muted {target}."
+    else:
+        sentence = f"{rooms.display(actor)} unmuted {target}."
+    rooms.participant_event(
+        room,
+        "participant.updated",
+        participant,
+        actor=actor,
+        sentence=sentence,
+        details={"action": "updated", "changes": changes},
+    )
+    return participant
+
+
+@transaction.atomic
+def participant_remove(*, actor: User, room: ChatRoom, user_id: int) -> None:
+    """Remove a participant; their open sockets of the room are closed at once (4403)."""
+    room = selectors.lock_room(room.pk)
+    policy.require_moderator(actor, room, "Only moderators may remove participants.")
+    participant = selectors.participant_get(room, user_id)
+    if participant.role != Role.MEMBER:
+        policy.require_admin(actor, room, "Only room admins may remove moderators and admins.")
+    _remove(
+        room,
+        participant,
+        actor=actor,
+        sentence=f"{rooms.display(actor)} removed {rooms.display(participant.user)}.",
+        details={"action": "removed", "user_id": participant.user_id},
+    )
+
+
+def _remove(
+    room: ChatRoom,
+    participant: ChatParticipant,
+    *,
+    actor: User,
+    sentence: str,
+    details: dict[str, Any],
+) -> None:
+    """Deactivate a participant someone else removed; their sockets of the room close."""
+    _deactivate(room, participant)
+    rooms.participant_event(
+        room, "participant.left", participant, actor=actor, sentence=sentence, details=details
+    )
+    events.publish_user_control(participant.user_id, "room.revoked", room.pk)
+    events.publish_user_control(participant.user_id, "rooms.changed", room.pk)
+
+
+def course_member_sync(*, actor: User, course: Course, user: User, role: str | None) -> None:
+    """Make ``user``'s membership of the course's rooms match their enrolment.
+
+    ``role`` is the enrolment role (student/instructor), or None when it ended.
+    Must run inside the enrolment's transaction. Enrolment bypasses the room's
+    participant limit: a course room holds the whole course.
+    """
+    for room_id in ChatRoom.objects.filter(
+        course=course, chat_type=ChatRoom.ChatType.COURSE
+    ).values_list("pk", flat=True):
+        room = selectors.lock_room(room_id)
+        participant = ChatParticipant.objects.filter(room=room, user=user).first()
+        if role is None:
+            if participant is None or not participant.is_active:
+                continue
+            participant.user = user
+            _remove(
+                room,
+                participant,
+                actor=actor,
+                sentence=f"{rooms.display(user)} left the course.",
+                details={"action": "unenrolled", "user_id": user.pk},
+            )
+            continue
+        wanted = Role.MODERATOR if role == "instructor" else Role.MEMBER
+        if participant is not None and participant.is_active:
+            if participant.role == wanted or participant.role == Role.ADMIN:
+                continue
+            participant.role = wanted
+            participant.save(update_fields=["role"])
+            participant.user = user
+            rooms.participant_event(
+                room,
+                "participant.updated",
+                participant,
+                actor=actor,
+                sentence=f"{rooms.display(user)} is now a {wanted}.",
+                details={"action": "updated", "changes": {"role": wanted}},
+            )
+            continue
+        participant, _ = _upsert_participant(room, user, wanted, enforce_limit=False)
+        _joined(
+            room,
+            participant,
+            actor=actor,
+            sentence=f"{rooms.display(user)} joined the course.",
+            details={"action": "enrolled", "user_id": user.pk},
+        )
