@@ -25,6 +25,8 @@ from typing import Any
 
 from django.conf import settings
 
+from chat.events import PROTOCOL_VERSION
+
 ASYNCAPI_VERSION = "3.0.0"
 SHARED_SHAPES = ("User", "Room", "Participant", "Message", "Presence")
 CLIENT_ID_PATTERN = r"^[A-Za-z0-9_.:\-]{1,64}$"
@@ -404,6 +406,13 @@ CLIENT_FRAMES: dict[str, dict[str, Any]] = {
     ),
 }
 
+PROTOCOL = {
+    "type": "integer",
+    "const": PROTOCOL_VERSION,
+    "description": "The socket protocol's version: it changes only when a change would "
+    "break socket clients (CHANGELOG.md); additions keep it.",
+}
+
 SERVER_FRAMES: dict[str, dict[str, Any]] = {
     "connectionReady": frame(
         "connection.ready",
@@ -414,12 +423,13 @@ SERVER_FRAMES: dict[str, dict[str, Any]] = {
             "in order, then live ones, with no gap and no duplicate."
         ),
         properties={
+            "protocol": PROTOCOL,
             "room": schema_ref("Room"),
             "user": schema_ref("User"),
             "last_seq": {"type": "integer", "minimum": 0},
         },
-        required=("room", "user", "last_seq"),
-        examples=[{"room": ROOM, "user": BOB, "last_seq": 131}],
+        required=("protocol", "room", "user", "last_seq"),
+        examples=[{"protocol": PROTOCOL_VERSION, "room": ROOM, "user": BOB, "last_seq": 131}],
     ),
     "resyncRequired": frame(
         "resync.required",
@@ -642,10 +652,14 @@ SERVER_FRAMES |= {
         "presence.snapshot",
         "The first frame of a presence socket: everyone who shares a room with the user.",
         description="`current_room` is filled only where the user may see that room.",
-        properties={"users": {"type": "array", "items": schema_ref("Presence")}},
-        required=("users",),
+        properties={
+            "protocol": PROTOCOL,
+            "users": {"type": "array", "items": schema_ref("Presence")},
+        },
+        required=("protocol", "users"),
         examples=[
             {
+                "protocol": PROTOCOL_VERSION,
                 "users": [
                     {
                         "user": ALICE,
@@ -661,7 +675,7 @@ SERVER_FRAMES |= {
                         "is_typing": False,
                         "current_room": None,
                     },
-                ]
+                ],
             }
         ],
     ),

@@ -39,6 +39,11 @@ def room_group(room_id: int) -> str:
     return f"room.{room_id}"
 
 
+# The socket protocol's version, in every socket's first frame (connection.ready,
+# presence.snapshot): raised only by a change that breaks socket clients (CHANGELOG.md).
+PROTOCOL_VERSION = 1
+
+
 def user_group(user_id: int) -> str:
     return f"user.{user_id}"
 

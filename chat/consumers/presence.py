@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from chat import selectors, services
+from chat import events, selectors, services
 from chat.consumers.base import SocketConsumer
 from chat.consumers.db import run_sync
 from chat.payloads import presences_payload
@@ -44,7 +44,9 @@ class PresenceConsumer(SocketConsumer):
         snapshot = await run_sync(self._connect_sync)()
         for entry in snapshot:
             self.seen[entry["user"]["id"]] = (entry["status"], entry["last_seen"])
-        await self.send_frame({"type": "presence.snapshot", "users": snapshot})
+        await self.send_frame(
+            {"type": "presence.snapshot", "protocol": events.PROTOCOL_VERSION, "users": snapshot}
+        )
         # What arrived while connecting follows the snapshot, repeats dropped.
         pending, self.pending = self.pending, None
         for handler, args in pending or ():

@@ -104,6 +104,7 @@ class ChatConsumer(SocketConsumer):
             self.feed.room = ChatRoom(pk=room.pk)
         frame = {
             "type": "connection.ready",
+            "protocol": events.PROTOCOL_VERSION,
             "room": room_payload(room),
             "user": user_payload(self.user),
             "last_seq": room.last_seq,
