@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from asgiref.sync import sync_to_async
 from django.db import connections
 from django.test import AsyncClient, Client
 from prometheus_client.parser import text_string_to_metric_families
@@ -143,6 +144,8 @@ async def test_database_time_is_measured_under_asgi_too(
     answer = await AsyncClient().get(
         f"/chat/rooms/{room.pk}/", headers={"Authorization": f"Token {token}"}
     )
+    # The view's thread keeps its connection (the test client never closes it).
+    await sync_to_async(connections.close_all)()
     assert answer.status_code == 200
     after = await db(scrape)()
     queries = "academia_db_query_duration_seconds_count"
