@@ -5,6 +5,7 @@ adding up in one PROMETHEUS_MULTIPROC_DIR; the shipped Grafana dashboard."""
 from __future__ import annotations
 
 import asyncio
+import http.client
 import json
 import os
 import re
@@ -27,10 +28,23 @@ from academia import metrics
 from chat import events
 from chat.tests import factories
 from chat.tests.servers import Client as SocketClient
-from chat.tests.servers import Server, redis_url, services_unavailable, start_server
+from chat.tests.servers import (
+    Server,
+    free_port,
+    redis_url,
+    services_unavailable,
+    start_server,
+)
 from chat.tests.test_multiprocess import wait_for_server_sessions_to_end
 from chat.tests.ws import db, open_presence, open_room, socket_settings  # noqa: F401
-from tests.deploy_support import DAPHNE_UNIT, NGINX_TEMPLATE, unit_directives
+from tests.deploy_support import (
+    DAPHNE_UNIT,
+    NGINX_TEMPLATE,
+    nginx_binary,
+    start_daphne,
+    start_nginx,
+    unit_directives,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -377,6 +391,64 @@ def test_the_units_instances_share_one_directory_kept_across_restarts() -> None:
     assert "PROMETHEUS_MULTIPROC_DIR=/run/academia/metrics" in unit["Environment"]
     assert unit["RuntimeDirectory"] == ["academia/metrics"]
     assert unit["RuntimeDirectoryPreserve"] == ["yes"]
+
+
+@pytest.mark.integration
+def test_through_the_site_only_this_host_reads_metrics(tmp_path: Path) -> None:
+    """nginx with the shipped site in front of one server: /metrics answers a
+    client on loopback's first address, and refuses one on another address."""
+    if not nginx_binary().is_file():
+        if os.environ.get("CI") == "true":
+            pytest.fail("nginx is not installed")
+        pytest.skip("nginx is not installed")
+    env = {
+        key: val
+        for key, val in os.environ.items()
+        if key not in {"DATABASE_URL", "REDIS_URL", "PROMETHEUS_MULTIPROC_DIR"}
+    }
+    env.update(
+        SQLITE_PATH=str(tmp_path / "unused.sqlite3"),
+        DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
+        DJANGO_LOG_LEVEL="WARNING",
+        CHAT_METRICS_TOKEN=TOKEN,
+    )
+    server = start_daphne(free_port(), env)
+    nginx = None
+    try:
+        port = free_port()
+        nginx = start_nginx(
+            tmp_path / "nginx",
+            port,
+            {
+                "ACADEMIA_LISTEN": f"127.0.0.1:{port}",
+                "ACADEMIA_SERVER_NAME": "localhost",
+                "ACADEMIA_UPSTREAM_SERVERS": f"server 127.0.0.1:{server.port} max_fails=0;",
+                "ACADEMIA_STATIC_ROOT": str(ROOT / "static"),
+                "ACADEMIA_MEDIA_ROOT": str(tmp_path),
+                "ACADEMIA_FORWARDED_PROTO": "$scheme",
+            },
+        )
+
+        def status_from(source: str) -> int:
+            connection = http.client.HTTPConnection(
+                "127.0.0.1", port, timeout=10, source_address=(source, 0)
+            )
+            try:
+                connection.request(
+                    "GET",
+                    "/metrics",
+                    headers={"Host": "localhost", "Authorization": f"Bearer {TOKEN}"},
+                )
+                return connection.getresponse().status
+            finally:
+                connection.close()
+
+        assert status_from("127.0.0.1") == 200
+        assert status_from("127.0.0.2") == 403  # nginx, before the app sees it
+    finally:
+        if nginx is not None:
+            nginx.stop()
+        server.stop()
 
 
 # --- several processes ----------------------------------------------------------------------
