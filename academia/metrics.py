@@ -125,9 +125,27 @@ def _mark_dead() -> None:
         multiprocess.mark_process_dead(os.getpid(), settings.PROMETHEUS_MULTIPROC_DIR)
 
 
-if MULTIPROCESS:
-    _prepare_directory(settings.PROMETHEUS_MULTIPROC_DIR)
+def _use_directory(path: str) -> bool:
+    """Prepare the shared directory; if it cannot be used, this process reports
+    its own values rather than failing to start."""
+    try:
+        _prepare_directory(path)
+        if not os.access(path, os.W_OK | os.X_OK):
+            raise PermissionError(f"cannot write into {path}")
+    except OSError:
+        logger.error(
+            "PROMETHEUS_MULTIPROC_DIR=%r is not usable: this process reports its own metrics",
+            path,
+            exc_info=True,
+        )
+        values.ValueClass = values.MutexValue
+        return False
     atexit.register(_mark_dead)
+    return True
+
+
+if MULTIPROCESS:
+    MULTIPROCESS = _use_directory(settings.PROMETHEUS_MULTIPROC_DIR)
 
 # The "_created" samples would double the series for nothing a query needs.
 disable_created_metrics()

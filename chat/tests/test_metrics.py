@@ -546,6 +546,35 @@ def test_processes_sharing_a_directory_add_up_and_dead_ones_stop_counting_socket
     assert value(after, "academia_sockets_open", kind="chat") == 0
 
 
+def test_an_unusable_directory_leaves_the_process_its_own_metrics(tmp_path: Path) -> None:
+    not_a_directory = tmp_path / "file"
+    not_a_directory.write_text("")
+    # The writer, then a scrape in the same process (the reader without its setup).
+    code = WRITER.replace("assert metrics.MULTIPROCESS", "assert not metrics.MULTIPROCESS")
+    code += READER.replace("import django\ndjango.setup()", "")
+    result = subprocess.run(
+        [sys.executable, "-c", code, "2", "exit"],
+        cwd=ROOT,
+        env=process_env(not_a_directory),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "is not usable" in result.stderr
+    samples = parse(result.stdout.split("ready", 1)[1])
+    assert value(samples, "academia_sockets_open", kind="chat") == 1
+    assert (
+        value(
+            samples,
+            "academia_socket_frames_received_total",
+            kind="chat",
+            type="message.send",
+        )
+        == 2
+    )
+
+
 # --- two real servers -------------------------------------------------------------------------
 
 
