@@ -173,3 +173,43 @@ class RequestIdMiddleware:
             _request.reset(request_token)
         response[REQUEST_ID_HEADER] = request_id
         return response
+
+
+WEBSOCKET_ACTIONS = {
+    "connecting": "WSCONNECTING",
+    "rejected": "WSREJECT",
+    "connected": "WSCONNECT",
+    "disconnected": "WSDISCONNECT",
+}
+
+
+class AccessLog:
+    """Daphne's access log (its "action logger") as records of ``academia.access``,
+    so access lines take CHAT_LOG_FORMAT too: ``client "METHOD path" status size``
+    with the fields apart (``client``, ``method``, ``path``, ``status``, ``size``)."""
+
+    logger = logging.getLogger("academia.access")
+
+    def __call__(self, protocol: str, action: str, details: dict[str, Any]) -> None:
+        client, path = details.get("client"), details.get("path")
+        if protocol == "http" and action == "complete":
+            method, status, size = details.get("method"), details.get("status"), details.get("size")
+        elif protocol == "websocket" and action in WEBSOCKET_ACTIONS:
+            method, status, size = WEBSOCKET_ACTIONS[action], None, None
+        else:
+            return
+        self.logger.info(
+            '%s "%s %s" %s %s',
+            client,
+            method,
+            path,
+            status if status is not None else "-",
+            size if size is not None else "-",
+            extra={
+                "client": client,
+                "method": method,
+                "path": path,
+                "status": status,
+                "size": size,
+            },
+        )

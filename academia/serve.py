@@ -18,6 +18,10 @@ socket's cleanup run and the writes in flight (requests, queued sends) finish,
 for at most CHAT_SHUTDOWN_GRACE seconds, and only then cancels what is left
 (plain Daphne cancels everything at once: no close frame, no cleanup).
 
+Its access log (Daphne's default, on stdout) goes through logging as
+``academia.access`` records, so it has time and level and follows CHAT_LOG_FORMAT;
+``--access-log FILE`` still writes Daphne's own format to that file.
+
 It also listens with a queue of CHAT_LISTEN_BACKLOG pending connections
 (Twisted's default is 50): when a restarted process comes back, every client
 reconnects at once, and connections beyond the queue would wait out TCP's SYN
@@ -28,12 +32,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 from typing import Any
 
+from daphne.access import AccessLogGenerator
 from daphne.cli import CommandLineInterface
 from daphne.http_protocol import HTTPFactory, WebRequest
 from daphne.server import Server
 from twisted.internet import defer, reactor
+
+from academia.logs import AccessLog
 
 
 def max_request_body() -> int:
@@ -127,6 +135,13 @@ class BoundedServer(Server):
         super().__init__(*args, **kwargs)
         self.max_request_body = max_request_body()
         self.endpoints = [with_backlog(endpoint) for endpoint in self.endpoints]
+        if (
+            isinstance(self.action_logger, AccessLogGenerator)
+            and self.action_logger.stream is sys.stdout
+        ):
+            # The default access log (stdout) goes through logging instead, so its
+            # lines have time and level, and are JSON with CHAT_LOG_FORMAT=json.
+            self.action_logger = AccessLog()
 
     def kill_all_applications(self) -> Any:
         """At shutdown: close gracefully first (see the module's docstring)."""

@@ -425,5 +425,10 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", "INFO")},
-    "loggers": {"django.channels.server": {"level": "WARNING"}},
+    "loggers": {
+        # Django's own console handler (DEBUG only) would write its lines a second
+        # time, unformatted: they go to the root's handler like every other logger's.
+        "django": {"handlers": []},
+        "django.channels.server": {"level": "WARNING"},
+    },
 }

@@ -10,8 +10,11 @@ import logging
 import re
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +24,7 @@ from academia import logs
 from academia.logs import ContextFilter, JsonFormatter, TextFormatter
 from chat.consumers import ChatConsumer
 from chat.tests import factories
+from chat.tests.servers import daphne_command, free_port, launch
 from chat.tests.ws import db, open_room, socket_settings, token_for  # noqa: F401
 from tests.test_settings import ROOT, clean_env
 
@@ -272,3 +276,82 @@ async def test_a_task_the_socket_starts_does_not_log_as_the_socket(json_log: Cap
             "in a task it started",
         )
     ] == [("p.1", 9, 5), ("p.1", 9, 5), (None, None, None)]
+
+
+def test_daphnes_access_log_becomes_log_records(json_log: Captured) -> None:
+    access = logs.AccessLog()
+
+    access(
+        "http",
+        "complete",
+        {
+            "client": "198.51.100.7:5123",
+            "method": "GET",
+            "path": "/healthz",
+            "status": 200,
+            "size": 16,
+        },
+    )
+    access("websocket", "connected", {"client": "198.51.100.7:5124", "path": "/ws/presence/"})
+    access("websocket", "unknown", {"client": "198.51.100.7:5125", "path": "/ws/presence/"})
+
+    lines = [r for r in json_log.records() if r["logger"] == "academia.access"]
+    assert [line["message"] for line in lines] == [
+        '198.51.100.7:5123 "GET /healthz" 200 16',
+        '198.51.100.7:5124 "WSCONNECT /ws/presence/" - -',
+    ]
+    assert {key: lines[0][key] for key in ("level", "client", "method", "path", "status")} == {
+        "level": "INFO",
+        "client": "198.51.100.7:5123",
+        "method": "GET",
+        "path": "/healthz",
+        "status": 200,
+    }
+
+
+def test_the_server_sends_its_default_access_log_through_logging(tmp_path: Path) -> None:
+    from daphne.access import AccessLogGenerator
+
+    from academia.serve import BoundedServer
+
+    endpoints = ["tcp:port=0:interface=127.0.0.1"]  # not listened on: the server is not run
+    to_stdout = BoundedServer(None, endpoints, action_logger=AccessLogGenerator(sys.stdout))
+    with (tmp_path / "access.log").open("a") as stream:
+        to_file = BoundedServer(None, endpoints, action_logger=AccessLogGenerator(stream))
+
+    assert isinstance(to_stdout.action_logger, logs.AccessLog)
+    assert isinstance(to_file.action_logger, AccessLogGenerator)  # --access-log FILE: as asked
+
+
+@pytest.mark.integration
+def test_a_server_process_with_json_logs_writes_nothing_but_json_lines(tmp_path: Path) -> None:
+    port = free_port()
+    env = clean_env(
+        CHAT_LOG_FORMAT="json",
+        SQLITE_PATH=str(tmp_path / "db.sqlite3"),
+        DJANGO_ALLOWED_HOSTS="127.0.0.1",
+        PYTHONUNBUFFERED="1",
+    )
+    server = launch(daphne_command(port), port, env)
+    try:
+        request = urllib.request.Request(
+            f"{server.http}/no-such-page/", headers={"X-Request-ID": "probe-404"}
+        )
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=10)
+        assert refused.value.headers["X-Request-ID"] == "probe-404"
+    finally:
+        server.process.terminate()
+        server.process.wait(timeout=30)
+        output = server.output()
+        server.stop()
+
+    lines = [json.loads(line) for line in output.splitlines() if line.strip()]
+    not_found = next(line for line in lines if line["logger"] == "django.request")
+    assert (not_found["message"], not_found["request_id"]) == (
+        "Not Found: /no-such-page/",
+        "probe-404",
+    )
+    access = [line for line in lines if line["logger"] == "academia.access"]
+    assert {(line["path"], line["status"]) for line in access} >= {("/no-such-page/", 404)}
+    assert all(ISO_TIME.fullmatch(line["time"]) and line["level"] for line in lines)
