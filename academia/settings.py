@@ -294,7 +294,8 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "Academia Chat API",
     "DESCRIPTION": "Rooms, messages, presence and courses of the Academia chat.",
-    "VERSION": "1.0.0",
+    # The contract's version (CHANGELOG.md), also the AsyncAPI document's and client.js's.
+    "VERSION": "1.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

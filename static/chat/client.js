@@ -1,7 +1,12 @@
 /**
  * Academia Chat client: the wire contract (docs: protocol.md) for browsers.
  *
- * No framework, no build step. Import it as an ES module:
+ * No framework, no build step: an ES module, versioned (`VERSION`; `PROTOCOL` is the
+ * socket protocol it speaks, `connection.ready`'s `protocol`), with TypeScript
+ * declarations beside it (client.d.ts).
+ *
+ * The chat's own page uses the module's defaults: same origin, session cookie and
+ * CSRF token.
  *
  *   import { ChatClient, PresenceClient, rest } from "/static/chat/client.js";
  *   const room = await rest.getRoom(7);
@@ -9,6 +14,19 @@
  *   chat.addEventListener("message.created", (e) => show(e.detail.message));
  *   chat.connect();
  *   chat.send("Hello");
+ *
+ * A page on another origin (listed in the server's CHAT_CORS_ALLOWED_ORIGINS) makes
+ * its own client with the server's base URL and an API token; its sockets open
+ * with a fresh single-use ticket (POST /accounts/ws-ticket/) on every (re)connect:
+ *
+ *   import { createClient } from "https://chat.example.edu/static/chat/client.js";
+ *   const academia = createClient({ baseUrl: "https://chat.example.edu", token });
+ *   const [room] = await academia.rest.listRooms();
+ *   const chat = academia.room(room.id, { lastSeq: room.last_seq });
+ *   chat.connect();
+ *
+ * Instead of a token, `ticket` may be a function that resolves to a ticket the
+ * page got some other way (its own backend, say).
  *
  * Every REST path lives here (`rest`), and so does the choice between the socket and
  * REST for message actions (`messageActions`): the page never writes a URL.
@@ -19,11 +37,18 @@
  *   "ready"          the connection.ready frame (room socket) / presence.snapshot (presence)
  *   "resync"         the room's history is no longer replayable: reload it through REST,
  *                    then call restart(newLastSeq)
- *   "auth.required"  close code 4401: the session ended (go to the login page)
+ *   "auth.required"  close code 4401, or no ticket could be had (401/403): the
+ *                    session or token ended (go to the login page)
  *   "denied"         close codes 4403/4404: the client stops; detail {code}
  *   "send.pending"   a message was queued locally: detail {client_id, content, reply_to}
  *   "send.failed"    the server refused a queued message: detail {client_id, error}
  */
+
+/** This module's version (semver); CHANGELOG.md lists what each one added. */
+export const VERSION = "1.1.0";
+
+/** The socket protocol this client speaks: `connection.ready`'s `protocol`. */
+export const PROTOCOL = 1;
 
 const CSRF_SAFE = new Set(["GET", "HEAD", "OPTIONS", "TRACE"]);
 
@@ -46,71 +71,136 @@ export class ApiError extends Error {
   }
 }
 
-/**
- * JSON over fetch with the session cookie and the CSRF token.
- * `body` may be a plain object (sent as JSON) or FormData. Resolves to the parsed
- * JSON (null for 204); rejects with ApiError for non-2xx answers.
- */
-export async function api(path, { method = "GET", body = undefined, signal = undefined } = {}) {
-  const headers = { Accept: "application/json" };
-  let payload = body;
-  if (body !== undefined && !(body instanceof FormData)) {
-    headers["Content-Type"] = "application/json";
-    payload = JSON.stringify(body);
+/** The parsed JSON of an answer's text (non-JSON text becomes {detail}). */
+function parseBody(text, statusText) {
+  if (!text) return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return { detail: text.slice(0, 200) || statusText };
   }
-  if (!CSRF_SAFE.has(method.toUpperCase())) headers["X-CSRFToken"] = readCookie("csrftoken");
-  const response = await fetch(path, {
-    method,
-    headers,
-    body: payload,
-    credentials: "same-origin",
-    signal,
-  });
-  const text = response.status === 204 ? "" : await response.text();
-  let data = null;
-  if (text) {
-    try {
-      data = JSON.parse(text);
-    } catch {
-      data = { detail: text.slice(0, 200) };
-    }
-  }
-  if (!response.ok) throw new ApiError(response.status, data);
-  return data;
 }
 
 /**
- * Multipart upload with progress (fetch cannot report upload progress).
- * `onProgress(fraction)` is called with 0..1. Resolves to the parsed JSON answer.
+ * Where and how to reach the server. Without options: this page's origin with the
+ * session cookie and the CSRF token (the chat's own page). With `baseUrl` (another
+ * origin) and `token`: `Authorization: Token`, no cookies.
  */
-export function upload(path, formData, { onProgress = () => {} } = {}) {
-  return new Promise((resolve, reject) => {
-    const xhr = new XMLHttpRequest();
-    xhr.open("POST", path);
-    xhr.withCredentials = true;
-    xhr.setRequestHeader("X-CSRFToken", readCookie("csrftoken"));
-    xhr.setRequestHeader("Accept", "application/json");
-    xhr.upload.addEventListener("progress", (event) => {
-      if (event.lengthComputable) onProgress(event.loaded / event.total);
+export class Connection {
+  /**
+   * @param {object} [options]
+   * @param {string} [options.baseUrl]  the server, e.g. "https://chat.example.edu" (default: this page's origin)
+   * @param {string|null} [options.token]  an API token (POST /accounts/token/)
+   */
+  constructor({ baseUrl = "", token = null } = {}) {
+    this.baseUrl = baseUrl;
+    this.token = token;
+  }
+
+  /** The absolute URL of a server path such as "/chat/rooms/". */
+  url(path) {
+    return new URL(path, this.baseUrl || window.location.href).toString();
+  }
+
+  /** The server's origin. */
+  get origin() {
+    return new URL(this.url("/")).origin;
+  }
+
+  /** A URL the server gave (`next`, `older`) as a path on the server, or null when it points elsewhere. */
+  serverPath(url) {
+    try {
+      const parsed = new URL(url, this.url("/"));
+      return parsed.origin === this.origin ? parsed.pathname + parsed.search : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** The socket URL for a path such as "/ws/presence/" (ws: for http servers, wss: for https). */
+  socketUrl(path) {
+    const url = new URL(this.url(path));
+    url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+    return url.toString();
+  }
+
+  headers(method) {
+    const headers = { Accept: "application/json" };
+    if (this.token) headers.Authorization = `Token ${this.token}`;
+    else if (!CSRF_SAFE.has(method.toUpperCase())) headers["X-CSRFToken"] = readCookie("csrftoken");
+    return headers;
+  }
+
+  /**
+   * JSON over fetch. `body` may be a plain object (sent as JSON) or FormData.
+   * Resolves to the parsed JSON (null for 204); rejects with ApiError for non-2xx answers.
+   */
+  async api(path, { method = "GET", body = undefined, signal = undefined } = {}) {
+    const headers = this.headers(method);
+    let payload = body;
+    if (body !== undefined && !(body instanceof FormData)) {
+      headers["Content-Type"] = "application/json";
+      payload = JSON.stringify(body);
+    }
+    const response = await fetch(this.url(path), {
+      method,
+      headers,
+      body: payload,
+      credentials: this.token ? "omit" : "same-origin",
+      signal,
     });
-    xhr.addEventListener("load", () => {
-      let data;
-      try {
-        data = xhr.responseText ? JSON.parse(xhr.responseText) : null;
-      } catch {
-        data = { detail: xhr.statusText || `HTTP ${xhr.status}` };
+    const text = response.status === 204 ? "" : await response.text();
+    const data = parseBody(text, response.statusText);
+    if (!response.ok) throw new ApiError(response.status, data);
+    return data;
+  }
+
+  /**
+   * Multipart upload with progress (fetch cannot report upload progress).
+   * `onProgress(fraction)` is called with 0..1. Resolves to the parsed JSON answer.
+   */
+  upload(path, formData, { onProgress = () => {} } = {}) {
+    return new Promise((resolve, reject) => {
+      const xhr = new XMLHttpRequest();
+      xhr.open("POST", this.url(path));
+      xhr.withCredentials = !this.token;
+      for (const [name, value] of Object.entries(this.headers("POST"))) {
+        xhr.setRequestHeader(name, value);
       }
-      if (xhr.status >= 200 && xhr.status < 300) {
-        onProgress(1);
-        resolve(data);
-      } else {
-        reject(new ApiError(xhr.status, data));
-      }
+      xhr.upload.addEventListener("progress", (event) => {
+        if (event.lengthComputable) onProgress(event.loaded / event.total);
+      });
+      xhr.addEventListener("load", () => {
+        const data = parseBody(xhr.responseText, xhr.statusText || `HTTP ${xhr.status}`);
+        if (xhr.status >= 200 && xhr.status < 300) {
+          onProgress(1);
+          resolve(data);
+        } else {
+          reject(new ApiError(xhr.status, data));
+        }
+      });
+      xhr.addEventListener("error", () => reject(new ApiError(0, { detail: "Network error." })));
+      xhr.addEventListener("abort", () => reject(new ApiError(0, { detail: "Upload cancelled." })));
+      xhr.send(formData);
     });
-    xhr.addEventListener("error", () => reject(new ApiError(0, { detail: "Network error." })));
-    xhr.addEventListener("abort", () => reject(new ApiError(0, { detail: "Upload cancelled." })));
-    xhr.send(formData);
-  });
+  }
+
+  /** A single-use ticket for one socket handshake: resolves to {ticket, expires_in}. */
+  wsTicket() {
+    return this.api("/accounts/ws-ticket/", { method: "POST" });
+  }
+}
+
+const sameOrigin = new Connection();
+
+/** `Connection.api` of the page's own origin (session cookie and CSRF token). */
+export function api(path, options) {
+  return sameOrigin.api(path, options);
+}
+
+/** `Connection.upload` of the page's own origin. */
+export function upload(path, formData, options) {
+  return sameOrigin.upload(path, formData, options);
 }
 
 /**
@@ -151,127 +241,146 @@ function itemsOf(data) {
 }
 
 /**
- * The REST endpoints (README: "REST API"), one method each. Each resolves to the
- * parsed answer (null for 204) and rejects with ApiError.
+ * The REST endpoints (README: "REST API") of a server, one method each. Each
+ * resolves to the parsed answer (null for 204) and rejects with ApiError.
  */
-export const rest = {
-  /** Every room the viewer can see: the paginated list followed to its end (20 pages at most). */
-  async listRooms() {
-    let path = `${REST_ROOT}/rooms/`;
-    const rooms = [];
-    for (let page = 0; path && page < ROOM_LIST_MAX_PAGES; page += 1) {
-      const data = await api(path);
-      rooms.push(...itemsOf(data));
-      path = Array.isArray(data) ? null : data.next && sameOriginPath(data.next);
-    }
-    return rooms;
-  },
+export function makeRest(connection) {
+  const api = (path, options) => connection.api(path, options);
+  const upload = (path, formData, options) => connection.upload(path, formData, options);
+  return {
+    /** The signed-in USER. */
+    me() {
+      return api("/accounts/me/");
+    },
 
-  getRoom(roomId) {
-    return api(`${REST_ROOT}/rooms/${roomId}/`);
-  },
+    /** Every room the viewer can see: the paginated list followed to its end (20 pages at most). */
+    async listRooms() {
+      let path = `${REST_ROOT}/rooms/`;
+      const rooms = [];
+      for (let page = 0; path && page < ROOM_LIST_MAX_PAGES; page += 1) {
+        const data = await api(path);
+        rooms.push(...itemsOf(data));
+        path = Array.isArray(data) ? null : data.next && connection.serverPath(data.next);
+      }
+      return rooms;
+    },
 
-  /** `fields`: {name, description, chat_type}. Resolves to the new ROOM. */
-  createRoom(fields) {
-    return api(`${REST_ROOT}/rooms/`, { method: "POST", body: fields });
-  },
+    getRoom(roomId) {
+      return api(`${REST_ROOT}/rooms/${roomId}/`);
+    },
 
-  /** Resolves to the viewer's new PARTICIPANT. */
-  joinRoom(roomId) {
-    return api(`${REST_ROOT}/rooms/${roomId}/join/`, { method: "POST" });
-  },
+    /** `fields`: {name, description, chat_type}. Resolves to the new ROOM. */
+    createRoom(fields) {
+      return api(`${REST_ROOT}/rooms/`, { method: "POST", body: fields });
+    },
 
-  leaveRoom(roomId) {
-    return api(`${REST_ROOT}/rooms/${roomId}/leave/`, { method: "POST" });
-  },
+    /** Resolves to the viewer's new PARTICIPANT. */
+    joinRoom(roomId) {
+      return api(`${REST_ROOT}/rooms/${roomId}/join/`, { method: "POST" });
+    },
 
-  /** The newest page of a room's history: {results, older} (`older` links the page before). */
-  listMessages(roomId) {
-    return api(`${REST_ROOT}/rooms/${roomId}/messages/`);
-  },
+    leaveRoom(roomId) {
+      return api(`${REST_ROOT}/rooms/${roomId}/leave/`, { method: "POST" });
+    },
 
-  /** A page that an earlier answer linked to (`older`, `next`), as a same-origin path. */
-  followPage(path) {
-    return api(path);
-  },
+    /** The newest page of a room's history: {results, older} (`older` links the page before). */
+    listMessages(roomId) {
+      return api(`${REST_ROOT}/rooms/${roomId}/messages/`);
+    },
 
-  /** Resolves to the room's PARTICIPANT list. */
-  async listParticipants(roomId) {
-    return itemsOf(await api(`${REST_ROOT}/rooms/${roomId}/participants/`));
-  },
+    /** A page that an earlier answer linked to (`older`, `newer`, `next`): its URL or its path. */
+    followPage(url) {
+      const path = connection.serverPath(url);
+      if (path === null) return Promise.reject(new ApiError(0, { detail: "Not a URL of this server." }));
+      return api(path);
+    },
 
-  /** A moderator's change to a participant (`changes`: e.g. {is_muted}); resolves to the PARTICIPANT. */
-  updateParticipant(roomId, userId, changes) {
-    return api(`${REST_ROOT}/rooms/${roomId}/participants/${userId}/`, { method: "PATCH", body: changes });
-  },
+    /** Resolves to the room's PARTICIPANT list. */
+    async listParticipants(roomId) {
+      return itemsOf(await api(`${REST_ROOT}/rooms/${roomId}/participants/`));
+    },
 
-  removeParticipant(roomId, userId) {
-    return api(`${REST_ROOT}/rooms/${roomId}/participants/${userId}/`, { method: "DELETE" });
-  },
+    /** A moderator's change to a participant (`changes`: e.g. {is_muted}); resolves to the PARTICIPANT. */
+    updateParticipant(roomId, userId, changes) {
+      return api(`${REST_ROOT}/rooms/${roomId}/participants/${userId}/`, { method: "PATCH", body: changes });
+    },
 
-  /** A file message: `formData` holds room, file, client_id and an optional content. */
-  postFile(formData, { onProgress } = {}) {
-    return upload(`${REST_ROOT}/messages/`, formData, { onProgress });
-  },
+    removeParticipant(roomId, userId) {
+      return api(`${REST_ROOT}/rooms/${roomId}/participants/${userId}/`, { method: "DELETE" });
+    },
 
-  /** Resolves to the edited MESSAGE. */
-  editMessage(messageId, content) {
-    return api(`${REST_ROOT}/messages/${messageId}/`, { method: "PATCH", body: { content } });
-  },
+    /** A file message: `formData` holds room, file, client_id and an optional content. */
+    postFile(formData, { onProgress } = {}) {
+      return upload(`${REST_ROOT}/messages/`, formData, { onProgress });
+    },
 
-  deleteMessage(messageId) {
-    return api(`${REST_ROOT}/messages/${messageId}/`, { method: "DELETE" });
-  },
+    /** Resolves to the edited MESSAGE. */
+    editMessage(messageId, content) {
+      return api(`${REST_ROOT}/messages/${messageId}/`, { method: "PATCH", body: { content } });
+    },
 
-  addReaction(messageId, emoji) {
-    return api(`${REST_ROOT}/messages/${messageId}/react/`, { method: "POST", body: { emoji } });
-  },
+    deleteMessage(messageId) {
+      return api(`${REST_ROOT}/messages/${messageId}/`, { method: "DELETE" });
+    },
 
-  removeReaction(messageId, emoji) {
-    return api(`${REST_ROOT}/messages/${messageId}/react/`, { method: "DELETE", body: { emoji } });
-  },
-};
+    addReaction(messageId, emoji) {
+      return api(`${REST_ROOT}/messages/${messageId}/react/`, { method: "POST", body: { emoji } });
+    },
+
+    removeReaction(messageId, emoji) {
+      return api(`${REST_ROOT}/messages/${messageId}/react/`, { method: "DELETE", body: { emoji } });
+    },
+  };
+}
+
+/** The REST endpoints of the page's own origin. */
+export const rest = makeRest(sameOrigin);
 
 /**
- * Message actions over the room socket while it is open, else over REST (the socket
+ * Message actions over the room socket while it is open, else over `rest` (the socket
  * is connecting, reconnecting, closed, or there is none). `chat` is the room's
  * ChatClient or null. Each resolves to {via: "socket"} (the server's event follows
  * on the socket) or {via: "rest", result} (the REST answer; nothing follows on a
  * socket that is not open, so the caller shows the change itself).
  */
-export const messageActions = {
-  async edit(chat, messageId, content) {
-    if (chat && chat.isOpen) {
-      chat.edit(messageId, content);
-      return { via: "socket" };
-    }
-    return { via: "rest", result: await rest.editMessage(messageId, content) };
-  },
+export function makeMessageActions(rest) {
+  return {
+    async edit(chat, messageId, content) {
+      if (chat && chat.isOpen) {
+        chat.edit(messageId, content);
+        return { via: "socket" };
+      }
+      return { via: "rest", result: await rest.editMessage(messageId, content) };
+    },
 
-  async delete(chat, messageId) {
-    if (chat && chat.isOpen) {
-      chat.delete(messageId);
-      return { via: "socket" };
-    }
-    return { via: "rest", result: await rest.deleteMessage(messageId) };
-  },
+    async delete(chat, messageId) {
+      if (chat && chat.isOpen) {
+        chat.delete(messageId);
+        return { via: "socket" };
+      }
+      return { via: "rest", result: await rest.deleteMessage(messageId) };
+    },
 
-  async react(chat, messageId, emoji) {
-    if (chat && chat.isOpen) {
-      chat.react(messageId, emoji);
-      return { via: "socket" };
-    }
-    return { via: "rest", result: await rest.addReaction(messageId, emoji) };
-  },
+    async react(chat, messageId, emoji) {
+      if (chat && chat.isOpen) {
+        chat.react(messageId, emoji);
+        return { via: "socket" };
+      }
+      return { via: "rest", result: await rest.addReaction(messageId, emoji) };
+    },
 
-  async unreact(chat, messageId, emoji) {
-    if (chat && chat.isOpen) {
-      chat.unreact(messageId, emoji);
-      return { via: "socket" };
-    }
-    return { via: "rest", result: await rest.removeReaction(messageId, emoji) };
-  },
-};
+    async unreact(chat, messageId, emoji) {
+      if (chat && chat.isOpen) {
+        chat.unreact(messageId, emoji);
+        return { via: "socket" };
+      }
+      return { via: "rest", result: await rest.removeReaction(messageId, emoji) };
+    },
+  };
+}
+
+/** `makeMessageActions` for the page's own origin. */
+export const messageActions = makeMessageActions(rest);
 
 /** A random id for local echo and idempotent sends. */
 export function newClientId() {
@@ -285,7 +394,9 @@ const FATAL_CODES = new Set([4403, 4404]);
 /**
  * A WebSocket that reconnects with exponential backoff and jitter, sends a
  * heartbeat `ping` every `heartbeatInterval` seconds and reconnects when the
- * server has been silent for two intervals.
+ * server has been silent for two intervals. With `ticket` (a function that
+ * resolves to a ticket from POST /accounts/ws-ticket/) every connection opens
+ * with a fresh one, since a ticket is good once.
  */
 class ReconnectingSocket extends EventTarget {
   constructor({
@@ -293,12 +404,14 @@ class ReconnectingSocket extends EventTarget {
     minDelay = 500,
     maxDelay = 15000,
     WebSocketImpl = globalThis.WebSocket,
+    ticket = null,
   } = {}) {
     super();
     this.heartbeatInterval = heartbeatInterval;
     this.minDelay = minDelay;
     this.maxDelay = maxDelay;
     this.WebSocketImpl = WebSocketImpl;
+    this.ticket = ticket;
     this.socket = null;
     this.state = "idle";
     this.attempt = 0;
@@ -307,6 +420,7 @@ class ReconnectingSocket extends EventTarget {
     this.heartbeatTimer = null;
     this.lastFrameAt = 0;
     this.wasOpen = false;
+    this.generation = 0;
   }
 
   /** The URL to open now (subclasses add query parameters). */
@@ -332,7 +446,38 @@ class ReconnectingSocket extends EventTarget {
     clearTimeout(this.retryTimer);
     this.retryTimer = null;
     this.setState(this.wasOpen ? "reconnecting" : "connecting");
-    const socket = new this.WebSocketImpl(this.socketUrl());
+    this.generation += 1;
+    if (!this.ticket) {
+      this.open(this.socketUrl());
+      return;
+    }
+    const generation = this.generation;
+    const current = () => !this.stopped && generation === this.generation;
+    Promise.resolve()
+      .then(() => this.ticket())
+      .then(
+        (ticket) => {
+          if (!current()) return;
+          const url = new URL(this.socketUrl());
+          url.searchParams.set("ticket", ticket);
+          this.open(url.toString());
+        },
+        (error) => {
+          if (!current()) return;
+          const status = error instanceof ApiError ? error.status : 0;
+          if (status === 401 || status === 403) {
+            this.stopped = true;
+            this.setState("closed", { code: status });
+            this.emit("auth.required", { code: status });
+            return;
+          }
+          this.scheduleReconnect(undefined);
+        },
+      );
+  }
+
+  open(url) {
+    const socket = new this.WebSocketImpl(url);
     this.socket = socket;
     socket.addEventListener("open", () => {
       if (socket !== this.socket) return;
@@ -364,6 +509,7 @@ class ReconnectingSocket extends EventTarget {
   /** Close for good (no reconnect). */
   close() {
     this.stopped = true;
+    this.generation += 1;
     clearTimeout(this.retryTimer);
     this.stopHeartbeat();
     const socket = this.socket;
@@ -454,6 +600,9 @@ export class ChatClient extends ReconnectingSocket {
    * @param {string} options.url       the configured room socket base, e.g. "wss://host/ws/chat/"
    * @param {number} options.roomId
    * @param {number|null} [options.lastSeq]  the room's last_seq when its history was loaded
+   * @param {(() => Promise<string>|string)|null} [options.ticket]  resolves to a fresh socket
+   *   ticket for each connection (pages on another origin); also heartbeatInterval,
+   *   minDelay, maxDelay, WebSocketImpl
    */
   constructor({ url, roomId, lastSeq = null, ...options }) {
     super(options);
@@ -626,4 +775,45 @@ export class PresenceClient extends ReconnectingSocket {
     this.status = status;
     return this.sendFrame({ type: "presence.set", status });
   }
+}
+
+/**
+ * A client of a chat server, usually on another origin (the Academia frontend).
+ *
+ * @param {object} options
+ * @param {string} [options.baseUrl]  the server, e.g. "https://chat.example.edu" (default: this page's origin)
+ * @param {string|null} [options.token]  an API token: REST sends `Authorization: Token`,
+ *   sockets open with a ticket asked for with it
+ * @param {(() => Promise<string>|string)|null} [options.ticket]  resolves to a socket ticket
+ *   (instead of asking POST /accounts/ws-ticket/ with the token)
+ * @param {string} [options.chatSocketUrl]  the room socket base (default: the server's /ws/chat/)
+ * @param {string} [options.presenceSocketUrl]  the presence socket (default: the server's /ws/presence/)
+ */
+export function createClient({
+  baseUrl = "",
+  token = null,
+  ticket = null,
+  chatSocketUrl = undefined,
+  presenceSocketUrl = undefined,
+} = {}) {
+  const connection = new Connection({ baseUrl, token });
+  const clientRest = makeRest(connection);
+  let socketTicket = ticket;
+  if (!socketTicket && token) socketTicket = async () => (await connection.wsTicket()).ticket;
+  const chatUrl = chatSocketUrl || connection.socketUrl("/ws/chat/");
+  const presenceUrl = presenceSocketUrl || connection.socketUrl("/ws/presence/");
+  return {
+    VERSION,
+    connection,
+    rest: clientRest,
+    messageActions: makeMessageActions(clientRest),
+    /** The room's socket (not connected yet): `options` as ChatClient's, e.g. {lastSeq}. */
+    room(roomId, options = {}) {
+      return new ChatClient({ ...options, url: chatUrl, roomId, ticket: socketTicket });
+    },
+    /** The user's presence socket (not connected yet). */
+    presence(options = {}) {
+      return new PresenceClient({ ...options, url: presenceUrl, ticket: socketTicket });
+    },
+  };
 }
