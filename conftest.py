@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from chat.tests import factories
+from chat.tests.frames import frame_problems
 
 
 @dataclass
@@ -69,13 +70,19 @@ def _close_database_pools(django_db_setup: None) -> Any:
 def captured_events(monkeypatch: pytest.MonkeyPatch, transactional_db: None) -> CapturedEvents:
     """Capture what chat.events publishes, round-tripped through JSON.
 
+    Each frame is checked against its declared shape (``chat.tests.frames``).
     The test runs with real transactions, so events are published on commit
     exactly as in production and a rolled-back change publishes nothing.
     """
     captured = CapturedEvents()
 
     def fake_send(group: str, message: dict[str, Any]) -> None:
-        captured.append(Published(group, json.loads(json.dumps(message))))
+        published = Published(group, json.loads(json.dumps(message)))
+        if "text" in message:
+            # Every frame matches its declared shape (chat.wire, chat.asyncapi).
+            wrong = frame_problems(published.payload)
+            assert not wrong, f"{published.payload.get('type')} frame: {wrong}"
+        captured.append(published)
 
     monkeypatch.setattr("chat.events.send", fake_send)
     return captured

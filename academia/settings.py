@@ -277,14 +277,14 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     # JSON with a nesting limit (deeper: 400 bad_request, never a RecursionError).
     "DEFAULT_PARSER_CLASSES": [
-        "chat.api.parsers.JSONParser",
+        "academia.rest.parsers.JSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "chat.api.exceptions.exception_handler",
+    "EXCEPTION_HANDLER": "academia.rest.exceptions.exception_handler",
     "DEFAULT_THROTTLE_RATES": {
         "chat_write": env_str("CHAT_WRITE_THROTTLE_RATE", "120/min"),
         # Search and history pages, per user.
@@ -303,7 +303,7 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # Bodies are JSON (uploads declare multipart themselves); form encodings, which
     # DRF also parses, cannot carry the JSON types the schema describes (null).
-    "PARSER_WHITELIST": ["chat.api.parsers.JSONParser"],
+    "PARSER_WHITELIST": ["academia.rest.parsers.JSONParser"],
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "chat.api.schema.strings_as_validated",

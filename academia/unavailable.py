@@ -3,7 +3,7 @@
 The database: a 503 ``unavailable`` with ``Retry-After``. PostgreSQL
 restarting, a full connection pool (``DATABASE_POOL_TIMEOUT``), a lost
 connection: Django raises ``OperationalError`` or ``InterfaceError``. DRF views
-answer them through ``chat.api.exceptions``; every other view (the chat page,
+answer them through ``academia.rest.exceptions``; every other view (the chat page,
 the login page, the admin) through ``DatabaseUnavailableMiddleware``.
 
 The cache (Redis): what only counts (throttles, the upload quota) fails open,

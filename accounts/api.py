@@ -13,13 +13,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from academia.rest.throttles import ChatWriteThrottle
 from accounts.lockout import cooloff_seconds, lockout_detail
 from accounts.services import tokens_revoke
 from accounts.tickets import ticket_issue, ticket_ttl
 from chat import errors
-from chat.api.serializers import UserSerializer
-from chat.api.throttles import ChatWriteThrottle
-from chat.payloads import user_payload
+from chat.wire import UserSerializer, user_payload
 
 
 class TokenView(APIView):

@@ -25,7 +25,7 @@ from typing import Any
 
 from django.conf import settings
 
-from chat.events import PROTOCOL_VERSION
+from chat.wire import PROTOCOL_VERSION
 
 ASYNCAPI_VERSION = "3.0.0"
 SHARED_SHAPES = ("User", "Room", "Participant", "Message", "Presence")

@@ -31,17 +31,13 @@ from django.db import transaction
 
 from academia import metrics
 from chat.models import ChatRoom, RoomEvent
+from chat.wire import Frame, room_event
 
 logger = logging.getLogger(__name__)
 
 
 def room_group(room_id: int) -> str:
     return f"room.{room_id}"
-
-
-# The socket protocol's version, in every socket's first frame (connection.ready,
-# presence.snapshot): raised only by a change that breaks socket clients (CHANGELOG.md).
-PROTOCOL_VERSION = 1
 
 
 def user_group(user_id: int) -> str:
@@ -96,7 +92,7 @@ def on_commit(callback: Callable[[], None]) -> None:
     transaction.on_commit(callback, robust=True)
 
 
-def append_room_event(room: ChatRoom, event_type: str, body: dict[str, Any]) -> RoomEvent:
+def append_room_event(room: ChatRoom, event_type: Frame, body: dict[str, Any]) -> RoomEvent:
     """Append the next event of ``room`` to its log and publish it after commit.
 
     Must be called inside the service's transaction while holding the room's row
@@ -107,7 +103,7 @@ def append_room_event(room: ChatRoom, event_type: str, body: dict[str, Any]) -> 
 
 def append_room_events(
     room: ChatRoom,
-    items: list[tuple[str, dict[str, Any]]],
+    items: list[tuple[Frame, dict[str, Any]]],
     *,
     room_fields: dict[str, Any] | None = None,
 ) -> list[RoomEvent]:
@@ -118,7 +114,7 @@ def append_room_events(
     messages = []
     for event_type, body in items:
         room.last_seq += 1
-        payload = {"type": event_type, "room_id": room.pk, "seq": room.last_seq, **body}
+        payload = room_event(event_type, room.pk, room.last_seq, body)
         rows.append(RoomEvent(room=room, seq=room.last_seq, type=event_type, payload=payload))
         messages.append(
             {

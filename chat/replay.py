@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from chat import events
 from chat.models import ChatMessage, RoomEvent
-from chat.payloads import message_payload
+from chat.wire import Frame, message_payload, room_event
 
 REPLAY_BATCH = 500
 
@@ -42,7 +42,7 @@ def repeat_acknowledgement(message: ChatMessage) -> str | None:
     seq and with the message as it is now; None once its event was pruned."""
     seq = (
         RoomEvent.objects.filter(
-            room_id=message.room_id, type="message.created", payload__message__id=message.pk
+            room_id=message.room_id, type=Frame.MESSAGE_CREATED, payload__message__id=message.pk
         )
         .values_list("seq", flat=True)
         .first()
@@ -50,10 +50,7 @@ def repeat_acknowledgement(message: ChatMessage) -> str | None:
     if seq is None:
         return None
     return events.encode(
-        {
-            "type": "message.created",
-            "room_id": message.room_id,
-            "seq": seq,
-            "message": message_payload(message),
-        }
+        room_event(
+            Frame.MESSAGE_CREATED, message.room_id, seq, {"message": message_payload(message)}
+        )
     )

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.views.decorators.csrf import ensure_csrf_cookie
 
 from chat import errors, selectors
-from chat.payloads import user_payload
+from chat.wire import user_payload
 
 
 def page_config(request: HttpRequest, room_id: int | None) -> dict[str, Any]:

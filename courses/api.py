@@ -14,15 +14,24 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from academia.rest.fields import id_field
+from academia.rest.throttles import ChatWriteThrottle
+from academia.rest.viewsets import ApiViewSet
 from chat import errors
-from chat.api.serializers import EnrollmentSerializer, id_field
-from chat.api.throttles import ChatWriteThrottle
-from chat.api.viewsets import ApiViewSet
+from chat.wire import UserSerializer
 from courses import selectors, services
 from courses.models import Enrollment
 
 ID_PATH = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH)
 USER_ID_PATH = OpenApiParameter("user_id", OpenApiTypes.INT, OpenApiParameter.PATH)
+
+
+class EnrollmentSerializer(serializers.Serializer):
+    """An enrolment as the API answers it."""
+
+    course = serializers.IntegerField(source="course_id")
+    user = UserSerializer()
+    role = serializers.CharField()
 
 
 class CourseSerializer(serializers.Serializer):

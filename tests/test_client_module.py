@@ -85,7 +85,7 @@ def test_connection_urls_for_a_server_on_another_origin() -> None:
 
 
 # fetch answers from a script, and a WebSocket that records its URL and closes
-# at once with the code the test names (1006: reconnect).
+# at once: the first with 1006 (the client reconnects), the next with 4403.
 STAND_INS = """
 const requests = [];
 let tickets = 0;
@@ -118,7 +118,12 @@ class FakeSocket extends EventTarget {
   }
   close() {}
 }
-const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
+// The second socket is closed with 4403, which stops the client ("denied"); bounded.
+const denied = (target) =>
+  Promise.race([
+    new Promise((resolve) => target.addEventListener("denied", resolve, { once: true })),
+    new Promise((_, reject) => setTimeout(() => reject(new Error("not denied in 5 s")), 5000)),
+  ]);
 """
 
 
@@ -152,8 +157,9 @@ def test_each_socket_connection_opens_with_a_fresh_ticket() -> None:
         });
         const states = [];
         chat.addEventListener("state", (event) => states.push(event.detail.state));
+        const stopped = denied(chat);
         chat.connect();
-        await settle();
+        await stopped;
         console.log(JSON.stringify([opened, requests.map((r) => [r.method, r.url]), states]));
         """
     )
@@ -175,8 +181,10 @@ def test_a_page_may_bring_its_own_tickets() -> None:
           baseUrl: "https://chat.example.edu",
           ticket: async () => `own-${++n}`,
         });
-        academia.presence({ WebSocketImpl: FakeSocket, minDelay: 1, maxDelay: 2 }).connect();
-        await settle();
+        const presence = academia.presence({ WebSocketImpl: FakeSocket, minDelay: 1, maxDelay: 2 });
+        const stopped = denied(presence);
+        presence.connect();
+        await stopped;
         console.log(JSON.stringify(opened));
         """
     )
@@ -198,9 +206,11 @@ def test_no_ticket_for_a_revoked_token_means_auth_required() -> None:
         }
         const chat = academia.room(7, { WebSocketImpl: NeverOpened });
         const seen = [];
-        chat.addEventListener("auth.required", (event) => seen.push(event.detail.code));
+        const required = new Promise((resolve) => {
+          chat.addEventListener("auth.required", (event) => resolve(seen.push(event.detail.code)));
+        });
         chat.connect();
-        await new Promise((resolve) => setTimeout(resolve, 50));
+        await required;
         console.log(JSON.stringify([seen, chat.state]));
         """
     )

@@ -1,155 +1,16 @@
-"""Wire shapes of the contract (output) and validation of request bodies (input).
-
-Output serializers are used only through ``chat.payloads``, so REST answers,
-broadcast events and replayed events share one shape and one OpenAPI schema.
-"""
+"""Validation of request bodies and query strings (input only: the output shapes
+live in ``chat.wire``)."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from academia.rest.fields import id_field
 from chat import limits
 from chat.models import ChatMessage, ChatParticipant, ChatRoom, UserPresence
 
-# --- Output -----------------------------------------------------------------------
-
-
-class UserSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    username = serializers.CharField()
-    display_name = serializers.SerializerMethodField()
-
-    def get_display_name(self, user: Any) -> str:
-        return user.get_display_name()
-
-
-class RoomSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    name = serializers.CharField()
-    description = serializers.CharField()
-    chat_type = serializers.ChoiceField(choices=ChatRoom.ChatType.choices)
-    course = serializers.IntegerField(source="course_id", allow_null=True)
-    created_by = UserSerializer()
-    is_active = serializers.BooleanField()
-    max_participants = serializers.IntegerField()
-    participant_count = serializers.IntegerField()
-    last_seq = serializers.IntegerField()
-    # Labels of its own, so the schema names this per-viewer enum MyRoleEnum only.
-    my_role = serializers.ChoiceField(
-        choices=[(value, f"{label} (you)") for value, label in ChatParticipant.Role.choices],
-        allow_null=True,
-        required=False,
-    )
-    unread_count = serializers.IntegerField(allow_null=True, required=False)
-    created_at = serializers.DateTimeField()
-    updated_at = serializers.DateTimeField()
-
-
-class ParticipantSerializer(serializers.Serializer):
-    user = UserSerializer()
-    role = serializers.ChoiceField(choices=ChatParticipant.Role.choices)
-    joined_at = serializers.DateTimeField()
-    is_active = serializers.BooleanField()
-    is_muted = serializers.BooleanField()
-
-
-class FileSerializer(serializers.Serializer):
-    url = serializers.CharField()
-    name = serializers.CharField()
-    size = serializers.IntegerField()
-    content_type = serializers.CharField()
-    thumbnail_url = serializers.CharField(allow_null=True)
-    width = serializers.IntegerField(allow_null=True)
-    height = serializers.IntegerField(allow_null=True)
-    preview = serializers.CharField(allow_null=True, help_text="First page of a text file.")
-
-
-class ReactionSummarySerializer(serializers.Serializer):
-    emoji = serializers.CharField()
-    count = serializers.IntegerField()
-    user_ids = serializers.ListField(child=serializers.IntegerField())
-
-
-class ReactionUsersSerializer(serializers.Serializer):
-    emoji = serializers.CharField()
-    count = serializers.IntegerField()
-    users = UserSerializer(many=True)
-
-
-class MessageSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    room_id = serializers.IntegerField()
-    sender = UserSerializer()
-    message_type = serializers.ChoiceField(choices=ChatMessage.MessageType.choices)
-    content = serializers.CharField()
-    content_html = serializers.CharField()
-    mentions = serializers.SerializerMethodField()
-    reply_to = serializers.IntegerField(source="reply_to_id", allow_null=True)
-    client_id = serializers.CharField(allow_null=True)
-    file = serializers.SerializerMethodField()
-    reactions = serializers.SerializerMethodField()
-    is_edited = serializers.BooleanField()
-    is_deleted = serializers.BooleanField()
-    created_at = serializers.DateTimeField()
-    updated_at = serializers.DateTimeField()
-
-    @extend_schema_field(serializers.ListField(child=serializers.IntegerField()))
-    def get_mentions(self, message: ChatMessage) -> list[int]:
-        return sorted(user.pk for user in message.mentions.all())
-
-    @extend_schema_field(FileSerializer(allow_null=True))
-    def get_file(self, message: ChatMessage) -> dict[str, Any] | None:
-        from chat.payloads import file_payload
-
-        return file_payload(message)
-
-    @extend_schema_field(ReactionSummarySerializer(many=True))
-    def get_reactions(self, message: ChatMessage) -> list[dict[str, Any]]:
-        from chat.payloads import reactions_payload
-
-        return reactions_payload(message)
-
-
-class PresenceSerializer(serializers.Serializer):
-    user = UserSerializer()
-    status = serializers.ChoiceField(choices=UserPresence.Status.choices)
-    last_seen = serializers.DateTimeField()
-    is_typing = serializers.BooleanField()
-    current_room = serializers.IntegerField(
-        source="current_room_id",
-        allow_null=True,
-        help_text="The room the user last typed in; null unless the viewer may see it.",
-    )
-
-
-class HistoryPageSerializer(serializers.Serializer):
-    results = MessageSerializer(many=True)
-    older = serializers.CharField(allow_null=True)
-    newer = serializers.CharField(allow_null=True)
-
-
-class RoomReadSerializer(serializers.Serializer):
-    room_id = serializers.IntegerField()
-    unread_count = serializers.IntegerField()
-
-
-class EnrollmentSerializer(serializers.Serializer):
-    course = serializers.IntegerField(source="course_id")
-    user = UserSerializer()
-    role = serializers.CharField()
-
-
-# --- Input ------------------------------------------------------------------------
 # Shapes and types only; the services own the domain rules (lengths after trimming,
 # who may do what), so a socket frame and a REST body are judged the same way.
-
-
-def id_field(**kwargs: Any) -> serializers.IntegerField:
-    """A database id: an integer within the range of a BigAutoField."""
-    return serializers.IntegerField(min_value=1, max_value=limits.ID_MAX, **kwargs)
 
 
 class RoomListQuerySerializer(serializers.Serializer):
@@ -273,7 +134,3 @@ class SystemAlertSerializer(serializers.Serializer):
 
     content = serializers.CharField(trim_whitespace=False)
     room = id_field(required=False, allow_null=True)
-
-
-class SystemAlertResultSerializer(serializers.Serializer):
-    messages = MessageSerializer(many=True)

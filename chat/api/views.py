@@ -1,4 +1,4 @@
-"""REST endpoints of the chat: parse → call one service or selector → answer via payloads.
+"""REST endpoints of the chat: parse → call one service or selector → answer via chat.wire.
 
 Every object is fetched through the user (``selectors.room_get_for_user``,
 ``selectors.message_get_for_user``), so what a user may not see is a 404.
@@ -28,12 +28,12 @@ from rest_framework.response import Response
 from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
-from chat import asyncapi, errors, payloads, selectors, services
+from academia.rest.parsers import JSONParser
+from academia.rest.throttles import ChatWriteThrottle
+from academia.rest.viewsets import ApiViewSet
+from chat import asyncapi, errors, selectors, services, wire
 from chat.api import serializers as s
 from chat.api.pagination import ChatPagination
-from chat.api.parsers import JSONParser
-from chat.api.throttles import ChatWriteThrottle
-from chat.api.viewsets import ApiViewSet
 from chat.models import ChatMessage, ChatRoom
 from chat.uploads import name_for_type
 from courses import selectors as course_selectors
@@ -81,11 +81,11 @@ class RoomViewSet(ChatViewSet):
         return self._room(pk)
 
     def _room_answer(self, room_id: int, status_code: int = status.HTTP_200_OK) -> Response:
-        return Response(payloads.room_payload(self._room(room_id)), status=status_code)
+        return Response(wire.room_payload(self._room(room_id)), status=status_code)
 
     @extend_schema(
         parameters=[s.RoomListQuerySerializer],
-        responses=s.RoomSerializer(many=True),
+        responses=wire.RoomSerializer(many=True),
         summary="Rooms the user may see",
     )
     def list(self, request: Request) -> Response:
@@ -100,11 +100,11 @@ class RoomViewSet(ChatViewSet):
                 Q(name__icontains=query["search"]) | Q(description__icontains=query["search"])
             )
         page = self.paginate_queryset(rooms)
-        return self.get_paginated_response(payloads.rooms_payload(page))
+        return self.get_paginated_response(wire.rooms_payload(page))
 
     @extend_schema(
         request=s.RoomCreateSerializer,
-        responses={201: s.RoomSerializer},
+        responses={201: wire.RoomSerializer},
         summary="Create a room; the creator becomes its admin",
     )
     def create(self, request: Request) -> Response:
@@ -122,14 +122,14 @@ class RoomViewSet(ChatViewSet):
         )
         return self._room_answer(room.pk, status.HTTP_201_CREATED)
 
-    @extend_schema(parameters=[ID_PATH], responses=s.RoomSerializer, summary="Room details")
+    @extend_schema(parameters=[ID_PATH], responses=wire.RoomSerializer, summary="Room details")
     def retrieve(self, request: Request, pk: str) -> Response:
-        return Response(payloads.room_payload(self._room(pk)))
+        return Response(wire.room_payload(self._room(pk)))
 
     @extend_schema(
         parameters=[ID_PATH],
         request=s.RoomUpdateSerializer,
-        responses=s.RoomSerializer,
+        responses=wire.RoomSerializer,
         summary="Change the room (moderators and admins)",
     )
     def update(self, request: Request, pk: str, partial: bool = False) -> Response:
@@ -147,7 +147,7 @@ class RoomViewSet(ChatViewSet):
     @extend_schema(
         parameters=[ID_PATH],
         request=s.RoomUpdateSerializer,
-        responses=s.RoomSerializer,
+        responses=wire.RoomSerializer,
         summary="Change some of the room's settings (moderators and admins)",
     )
     def partial_update(self, request: Request, pk: str) -> Response:
@@ -165,7 +165,7 @@ class RoomViewSet(ChatViewSet):
     @extend_schema(
         parameters=[ID_PATH],
         request=None,
-        responses={200: s.ParticipantSerializer, 201: s.ParticipantSerializer},
+        responses={200: wire.ParticipantSerializer, 201: wire.ParticipantSerializer},
         summary="Join the room (201; 200 if already a participant; 409 when full)",
     )
     @action(detail=True, methods=["post"])
@@ -174,7 +174,7 @@ class RoomViewSet(ChatViewSet):
         already = room.my_role is not None
         participant = services.room_join(actor=request.user, room=room)
         code = status.HTTP_200_OK if already else status.HTTP_201_CREATED
-        return Response(payloads.participant_payload(participant), status=code)
+        return Response(wire.participant_payload(participant), status=code)
 
     @extend_schema(
         parameters=[ID_PATH], request=None, responses={204: NO_CONTENT}, summary="Leave the room"
@@ -187,14 +187,14 @@ class RoomViewSet(ChatViewSet):
     @extend_schema(
         methods=["GET"],
         parameters=[ID_PATH],
-        responses=s.ParticipantSerializer(many=True),
+        responses=wire.ParticipantSerializer(many=True),
         summary="Active participants of the room",
     )
     @extend_schema(
         methods=["POST"],
         parameters=[ID_PATH],
         request=s.ParticipantInviteSerializer,
-        responses={201: s.ParticipantSerializer, 200: s.ParticipantSerializer},
+        responses={201: wire.ParticipantSerializer, 200: wire.ParticipantSerializer},
         summary="Invite a user (moderators; other roles than member need a room admin)",
     )
     @action(detail=True, methods=["get", "post"], pagination_class=None)
@@ -202,20 +202,20 @@ class RoomViewSet(ChatViewSet):
         room = self._room(pk)
         if request.method == "GET":
             participants = selectors.room_participants(room)
-            return Response([payloads.participant_payload(p) for p in participants])
+            return Response([wire.participant_payload(p) for p in participants])
         data = parse(s.ParticipantInviteSerializer, request.data)
         was_member = selectors.room_participants(room).filter(user_id=data["user"]).exists()
         participant = services.participant_invite(
             actor=request.user, room=room, user=data["user"], role=data["role"]
         )
         code = status.HTTP_200_OK if was_member else status.HTTP_201_CREATED
-        return Response(payloads.participant_payload(participant), status=code)
+        return Response(wire.participant_payload(participant), status=code)
 
     @extend_schema(
         methods=["PATCH"],
         parameters=[ID_PATH, USER_ID_PATH],
         request=s.ParticipantUpdateSerializer,
-        responses=s.ParticipantSerializer,
+        responses=wire.ParticipantSerializer,
         summary="Change a participant's role or mute them (moderators/admins)",
     )
     @extend_schema(
@@ -243,11 +243,11 @@ class RoomViewSet(ChatViewSet):
             role=data.get("role"),
             is_muted=data.get("is_muted"),
         )
-        return Response(payloads.participant_payload(participant))
+        return Response(wire.participant_payload(participant))
 
     @extend_schema(
         parameters=[ID_PATH, s.HistoryQuerySerializer],
-        responses=s.HistoryPageSerializer,
+        responses=wire.HistoryPageSerializer,
         summary="History: keyset pages of messages, oldest first",
         description=(
             "No anchor: the newest page. `after`: the page right after that message id; "
@@ -271,7 +271,7 @@ class RoomViewSet(ChatViewSet):
             newer = f"{base}?after={page.messages[-1].pk}&limit={limit}"
         return Response(
             {
-                "results": payloads.messages_payload(page.messages),
+                "results": wire.messages_payload(page.messages),
                 "older": older,
                 "newer": newer,
             }
@@ -280,7 +280,7 @@ class RoomViewSet(ChatViewSet):
     @extend_schema(
         parameters=[ID_PATH],
         request=s.MarkReadSerializer,
-        responses=s.RoomReadSerializer,
+        responses=wire.RoomReadSerializer,
         summary="Move the user's read marker forward",
     )
     @action(detail=True, methods=["post"])
@@ -366,11 +366,11 @@ class MessageViewSet(ChatViewSet):
 
     def _sent(self, result: services.SendResult) -> Response:
         code = status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
-        return Response(payloads.message_payload(result.message), status=code)
+        return Response(wire.message_payload(result.message), status=code)
 
     @extend_schema(
         parameters=[s.MessageSearchQuerySerializer],
-        responses=s.MessageSerializer(many=True),
+        responses=wire.MessageSerializer(many=True),
         summary="Search messages of the rooms the user may see, newest first",
         description="`q` is full-text on PostgreSQL and a substring match on SQLite.",
     )
@@ -384,14 +384,14 @@ class MessageViewSet(ChatViewSet):
             message_type=query.get("message_type"),
         )
         page = self.paginate_queryset(messages)
-        return self.get_paginated_response(payloads.messages_payload(page))
+        return self.get_paginated_response(wire.messages_payload(page))
 
     @extend_schema(
         request={
             "application/json": s.MessageCreateSerializer,
             "multipart/form-data": s.MessageUploadSerializer,
         },
-        responses={201: s.MessageSerializer, 200: s.MessageSerializer},
+        responses={201: wire.MessageSerializer, 200: wire.MessageSerializer},
         summary="Send a message (JSON) or a file (multipart with `file`)",
         description=(
             "201 with the new message. The same `client_id` from the same sender again "
@@ -422,14 +422,14 @@ class MessageViewSet(ChatViewSet):
                 quota.refund()  # a resent client_id stores nothing
         return self._sent(result)
 
-    @extend_schema(parameters=[ID_PATH], responses=s.MessageSerializer, summary="One message")
+    @extend_schema(parameters=[ID_PATH], responses=wire.MessageSerializer, summary="One message")
     def retrieve(self, request: Request, pk: str) -> Response:
-        return Response(payloads.message_payload(self._message(pk)))
+        return Response(wire.message_payload(self._message(pk)))
 
     @extend_schema(
         parameters=[ID_PATH],
         request=s.MessageEditSerializer,
-        responses=s.MessageSerializer,
+        responses=wire.MessageSerializer,
         summary="Edit (the sender, within CHAT_MESSAGE_EDIT_TIMEOUT)",
     )
     def update(self, request: Request, pk: str) -> Response:
@@ -439,14 +439,14 @@ class MessageViewSet(ChatViewSet):
         message = self._message(pk)
         data = parse(s.MessageEditSerializer, request.data, partial=partial)
         if "content" not in data:  # a PATCH that changes nothing
-            return Response(payloads.message_payload(message))
+            return Response(wire.message_payload(message))
         edited = services.message_edit(actor=request.user, message=message, content=data["content"])
-        return Response(payloads.message_payload(edited))
+        return Response(wire.message_payload(edited))
 
     @extend_schema(
         parameters=[ID_PATH],
         request=s.MessageEditSerializer,
-        responses=s.MessageSerializer,
+        responses=wire.MessageSerializer,
         summary="Edit (the sender, within CHAT_MESSAGE_EDIT_TIMEOUT)",
     )
     def partial_update(self, request: Request, pk: str) -> Response:
@@ -465,7 +465,7 @@ class MessageViewSet(ChatViewSet):
         methods=["POST"],
         parameters=[ID_PATH],
         request=s.ReactionSerializer,
-        responses={201: s.MessageSerializer, 200: s.MessageSerializer},
+        responses={201: wire.MessageSerializer, 200: wire.MessageSerializer},
         summary="Add the user's reaction: 201 with the message, 200 if it was already there",
     )
     @extend_schema(
@@ -487,22 +487,22 @@ class MessageViewSet(ChatViewSet):
         data = parse(s.ReactionSerializer, request.data)
         created = services.reaction_add(actor=request.user, message=message, emoji=data["emoji"])
         code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
-        return Response(payloads.message_payload(self._message(pk)), status=code)
+        return Response(wire.message_payload(self._message(pk)), status=code)
 
     @extend_schema(
         parameters=[ID_PATH],
-        responses=s.ReactionUsersSerializer(many=True),
+        responses=wire.ReactionUsersSerializer(many=True),
         summary="Who reacted with what",
     )
     @action(detail=True, methods=["get"], pagination_class=None)
     def reactions(self, request: Request, pk: str) -> Response:
         summary = selectors.message_reactions(self._message(pk))
-        return Response(s.ReactionUsersSerializer(summary, many=True).data)
+        return Response(wire.ReactionUsersSerializer(summary, many=True).data)
 
     @extend_schema(
         parameters=[ID_PATH],
         request=s.MessageReplySerializer,
-        responses={201: s.MessageSerializer, 200: s.MessageSerializer},
+        responses={201: wire.MessageSerializer, 200: wire.MessageSerializer},
         summary="Reply in the message's room",
     )
     @action(detail=True, methods=["post"])
@@ -541,7 +541,7 @@ class PresenceView(APIView):
 
     @extend_schema(
         parameters=[s.PresenceQuerySerializer],
-        responses=s.PresenceSerializer,
+        responses=wire.PresenceSerializer,
         summary="Own presence, or (`?user=`) that of a user who shares a room",
     )
     def get(self, request: Request) -> Response:
@@ -550,43 +550,43 @@ class PresenceView(APIView):
         if query.get("user") is not None and query["user"] != user.pk:
             user = selectors.co_member_get(user, query["user"])
         presence = services.presence_get(user)
-        return Response(payloads.presence_payload(presence, viewer=request.user))
+        return Response(wire.presence_payload(presence, viewer=request.user))
 
     @extend_schema(
         request=s.PresenceUpdateSerializer,
-        responses=s.PresenceSerializer,
+        responses=wire.PresenceSerializer,
         summary="Set own status; broadcast to the rooms the user is in",
     )
     def put(self, request: Request) -> Response:
         data = parse(s.PresenceUpdateSerializer, request.data)
         presence = services.presence_set(actor=request.user, status=data["status"])
-        return Response(payloads.presence_payload(presence, viewer=request.user))
+        return Response(wire.presence_payload(presence, viewer=request.user))
 
 
 class PresenceOnlineView(APIView):
     @extend_schema(
         parameters=[s.RoomQuerySerializer],
-        responses=s.PresenceSerializer(many=True),
+        responses=wire.PresenceSerializer(many=True),
         summary="Participants of the room who are not offline",
     )
     def get(self, request: Request) -> Response:
         query = parse(s.RoomQuerySerializer, request.query_params)
         room = selectors.room_get_for_user(request.user, query["room"])
         online = selectors.online_in_room(room)
-        return Response(payloads.presences_payload(online, viewer=request.user))
+        return Response(wire.presences_payload(online, viewer=request.user))
 
 
 class PresenceTypingView(APIView):
     @extend_schema(
         parameters=[s.RoomQuerySerializer],
-        responses=s.PresenceSerializer(many=True),
+        responses=wire.PresenceSerializer(many=True),
         summary="Participants typing in the room now",
     )
     def get(self, request: Request) -> Response:
         query = parse(s.RoomQuerySerializer, request.query_params)
         room = selectors.room_get_for_user(request.user, query["room"])
         typing = selectors.typing_in_room(room)
-        return Response(payloads.presences_payload(typing, viewer=request.user))
+        return Response(wire.presences_payload(typing, viewer=request.user))
 
 
 class SystemAlertView(APIView):
@@ -594,7 +594,7 @@ class SystemAlertView(APIView):
 
     @extend_schema(
         request=s.SystemAlertSerializer,
-        responses={201: s.SystemAlertResultSerializer},
+        responses={201: wire.SystemAlertResultSerializer},
         summary="Staff: post a system alert to one room, or to every active room",
     )
     def post(self, request: Request) -> Response:
@@ -604,7 +604,7 @@ class SystemAlertView(APIView):
             room = selectors.room_get_for_user(request.user, data["room"])
         sent = services.system_alert(actor=request.user, content=data["content"], room=room)
         return Response(
-            {"messages": payloads.messages_payload(selectors.messages_loaded(sent))},
+            {"messages": wire.messages_payload(selectors.messages_loaded(sent))},
             status=status.HTTP_201_CREATED,
         )
 

@@ -19,10 +19,10 @@ from django.core.cache import cache
 from django.db import DatabaseError
 
 from academia import logs, metrics
-from chat import errors
+from chat import errors, wire
 from chat.consumers.db import run_sync
 from chat.consumers.hub import Hub, get_hub, socket_key
-from chat.consumers.wire import buffered, send_prepared, wire_of
+from chat.consumers.transport import buffered, send_prepared, wire_of
 from chat.ws_auth import credentials_valid
 
 logger = logging.getLogger(__name__)
@@ -129,7 +129,7 @@ def count_sends(user_id: int, count: int) -> list[errors.RateLimited]:
             used = count
     except Exception:
         # The cache (Redis) is down: sends keep working, unlimited, as the REST
-        # throttles do (chat.api.throttles), and the outage is logged.
+        # throttles do (academia.rest.throttles), and the outage is logged.
         logger.warning("send rate not counted: the cache is unavailable", exc_info=True)
         return []
     over = min(count, max(0, used - limit))
@@ -160,7 +160,7 @@ class SocketConsumer(AsyncWebsocketConsumer):
         self.last_activity = time.monotonic()
         self.next_check = 0.0
         self.auth_checked = 0.0
-        self.wire: Any = None
+        self.ws_protocol: Any = None
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         """Only the client's messages: no channel of its own (see chat.consumers.hub)."""
@@ -168,7 +168,7 @@ class SocketConsumer(AsyncWebsocketConsumer):
         self.channel_layer = None
         self.channel_name = ""
         self.base_send = send
-        self.wire = wire_of(send)
+        self.ws_protocol = wire_of(send)
         with contextlib.suppress(StopConsumer):
             while True:
                 await self.dispatch(await receive())
@@ -191,36 +191,29 @@ class SocketConsumer(AsyncWebsocketConsumer):
             await self.base_send({"type": "websocket.send", "text": text})
 
     def send_prepared(self, prepared: Any) -> None:
-        """A frame the hub framed once for every socket of the server (chat.consumers.wire)."""
-        wire = self.wire
-        if not self.closed and wire.state == wire.STATE_OPEN and not self.over_buffer():
-            send_prepared(wire, prepared)
+        """A frame the hub framed once for every socket of the server (chat.consumers.transport)."""
+        protocol = self.ws_protocol
+        if not self.closed and protocol.state == protocol.STATE_OPEN and not self.over_buffer():
+            send_prepared(protocol, prepared)
 
     def over_buffer(self) -> bool:
         """A client that does not read while its room is busy would make the server
         buffer without limit: past CHAT_WS_MAX_BUFFER_BYTES waiting to be sent, its
         connection is dropped (it reconnects and resumes with ``after_seq``)."""
-        wire = self.wire
-        if wire is None or buffered(wire) <= int(settings.CHAT_WS_MAX_BUFFER_BYTES):
+        protocol = self.ws_protocol
+        if protocol is None or buffered(protocol) <= int(settings.CHAT_WS_MAX_BUFFER_BYTES):
             return False
         logger.warning("dropping a socket of user %s that does not read", self.user.pk)
         self.closed = True
-        wire.dropConnection(abort=True)
+        protocol.dropConnection(abort=True)
         return True
 
     async def send_frame(self, frame: dict[str, Any]) -> None:
         await self.send_text(orjson.dumps(frame).decode())
 
     async def send_error(self, error: errors.ChatError, ref: str | None) -> None:
-        frame: dict[str, Any] = {
-            "type": "error",
-            "code": error.code,
-            "detail": error.detail,
-            "ref": ref,
-        }
-        if isinstance(error, errors.RateLimited):
-            frame["retry_after"] = error.retry_after
-        await self.send_frame(frame)
+        retry_after = error.retry_after if isinstance(error, errors.RateLimited) else None
+        await self.send_frame(wire.error(error.code, error.detail, ref, retry_after=retry_after))
 
     async def end(self, code: int) -> None:
         if not self.closed:
@@ -365,4 +358,4 @@ class SocketConsumer(AsyncWebsocketConsumer):
     async def frame_ping(self, frame: dict[str, Any]) -> None:
         if time.monotonic() - self.auth_checked >= AUTH_CACHE_SECONDS:
             await run_sync(self.check_credentials_sync)()
-        await self.send_text('{"type":"pong"}')
+        await self.send_text(wire.PONG)

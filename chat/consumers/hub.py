@@ -37,10 +37,10 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 
 from academia import metrics
-from chat import events, replay
+from chat import events, replay, wire
 from chat.consumers import sweeper
 from chat.consumers.db import run_sync
-from chat.consumers.wire import prepare
+from chat.consumers.transport import prepare
 from chat.consumers.writer import RoomWriter
 from chat.services import presence as presence_services
 from chat.services.presence import SERVER_ID
@@ -54,7 +54,6 @@ RECENT_EVENTS = 2048  # events a feed keeps in memory for replay and gap filling
 FRAMED_EVENTS = 64  # of which framed for the wire at most
 GAP_GRACE_SECONDS = 0.05  # how long a gap may wait for a late publish before the log is read
 GROUP_REFRESH_SECONDS = 3600.0
-RESYNC = '{"type":"resync.required"}'
 
 _hub: Hub | None = None
 _socket_numbers = itertools.count(1)
@@ -103,13 +102,13 @@ class RoomFeed:
 
     # --- events in ---------------------------------------------------------------
 
-    def prepared(self, seq: int, wire: Any) -> Any:
+    def prepared(self, seq: int, protocol: Any) -> Any:
         """Event ``seq`` framed once for every socket (see ``base.wire_of``)."""
         prepared = self.framed.get(seq)
         if prepared is None:
             if len(self.framed) >= FRAMED_EVENTS:
                 self.framed.clear()
-            prepared = self.framed[seq] = prepare(wire, self.recent[seq])
+            prepared = self.framed[seq] = prepare(protocol, self.recent[seq])
             metrics.frames_out(self.recent[seq], len(self.sockets))
         return prepared
 
@@ -141,9 +140,9 @@ class RoomFeed:
     async def ephemeral(self, text: str) -> None:
         prepared = None
         for socket in list(self.sockets):
-            if socket.wire is not None:
+            if socket.ws_protocol is not None:
                 if prepared is None:
-                    prepared = prepare(socket.wire, text)
+                    prepared = prepare(socket.ws_protocol, text)
                     metrics.frames_out(text, len(self.sockets))
                 socket.send_prepared(prepared)
             else:
@@ -178,8 +177,8 @@ class RoomFeed:
                 for socket in list(self.sockets):
                     following = socket.last_sent + 1
                     while following in recent:
-                        if socket.wire is not None:
-                            socket.send_prepared(self.prepared(following, socket.wire))
+                        if socket.ws_protocol is not None:
+                            socket.send_prepared(self.prepared(following, socket.ws_protocol))
                         else:
                             await socket.send_text(recent[following])
                         socket.last_sent = following
@@ -240,7 +239,7 @@ class RoomFeed:
         for socket in list(self.sockets):
             if socket.last_sent < below - 1:
                 metrics.resync("gap_pruned")
-                await socket.send_text(RESYNC)
+                await socket.send_text(wire.RESYNC_REQUIRED)
                 socket.last_sent = max(socket.last_sent, last_seq)
 
     async def replay_to(self, socket: Any, *, upto: int) -> None:
@@ -264,7 +263,7 @@ class RoomFeed:
                 )
                 if not batch or batch[0][0] != socket.last_sent + 1:
                     metrics.resync("replay_pruned")
-                    await socket.send_text(RESYNC)
+                    await socket.send_text(wire.RESYNC_REQUIRED)
                     socket.last_sent = upto
                     return
                 for seq, text in batch:

@@ -14,13 +14,13 @@ from typing import Any
 
 import orjson
 
-from chat import events, selectors, services
+from chat import selectors, services, wire
 from chat.consumers.base import SocketConsumer
 from chat.consumers.db import run_sync
-from chat.payloads import presences_payload
 from chat.services import counters
+from chat.wire import presences_payload
 
-COUNTED_EVENTS = frozenset({"message.created", "message.deleted"})
+COUNTED_EVENTS = frozenset({wire.Frame.MESSAGE_CREATED, wire.Frame.MESSAGE_DELETED})
 
 
 class PresenceConsumer(SocketConsumer):
@@ -44,9 +44,7 @@ class PresenceConsumer(SocketConsumer):
         snapshot = await run_sync(self._connect_sync)()
         for entry in snapshot:
             self.seen[entry["user"]["id"]] = (entry["status"], entry["last_seen"])
-        await self.send_frame(
-            {"type": "presence.snapshot", "protocol": events.PROTOCOL_VERSION, "users": snapshot}
-        )
+        await self.send_frame(wire.presence_snapshot(snapshot))
         # What arrived while connecting follows the snapshot, repeats dropped.
         pending, self.pending = self.pending, None
         for handler, args in pending or ():
@@ -99,9 +97,9 @@ class PresenceConsumer(SocketConsumer):
         ):
             return
         before = state[0]
-        state[0] = before + 1 if event["type"] == "message.created" else max(0, before - 1)
+        state[0] = before + 1 if event["type"] == wire.Frame.MESSAGE_CREATED else max(0, before - 1)
         if state[0] != before:
-            await self.send_frame({"type": "unread", "room_id": room_id, "unread_count": state[0]})
+            await self.send_frame(wire.unread(room_id, state[0]))
 
     async def user_event(self, message: dict[str, Any]) -> None:
         if self.pending is not None:
@@ -137,9 +135,7 @@ class PresenceConsumer(SocketConsumer):
         # Events of a new room published before it was watched are counted here.
         for room_id, state in sorted(self.unread.items()):
             if before.get(room_id, 0) != state[0]:
-                await self.send_frame(
-                    {"type": "unread", "room_id": room_id, "unread_count": state[0]}
-                )
+                await self.send_frame(wire.unread(room_id, state[0]))
 
     async def revalidated(self) -> None:
         await self.follow_rooms()

@@ -18,7 +18,7 @@ import orjson
 from django.db import DatabaseError
 
 from academia import metrics
-from chat import errors, events, selectors, services
+from chat import errors, events, selectors, services, wire
 from chat.consumers.base import (
     CLOSE_FORBIDDEN,
     CLOSE_NOT_FOUND,
@@ -28,10 +28,10 @@ from chat.consumers.base import (
     frame_ref,
 )
 from chat.consumers.db import run_sync
-from chat.consumers.hub import RESYNC, RoomFeed
+from chat.consumers.hub import RoomFeed
 from chat.models import ChatRoom
-from chat.payloads import room_payload, user_payload
 from chat.services import presence as presence_services
+from chat.wire import room_payload, user_payload
 
 
 def _after_seq(scope: dict[str, Any]) -> int | None:
@@ -84,7 +84,7 @@ class ChatConsumer(SocketConsumer):
             self.last_sent = last_seq
         elif not 0 <= after <= last_seq:
             metrics.resync("bad_after_seq")
-            await self.send_text(RESYNC)
+            await self.send_text(wire.RESYNC_REQUIRED)
             self.last_sent = last_seq
         else:
             # From the feed's memory, or the log read once for every socket
@@ -102,13 +102,7 @@ class ChatConsumer(SocketConsumer):
         room = selectors.room_get_for_user(self.user, self.room_id)
         if self.feed is not None and self.feed.room is None:
             self.feed.room = ChatRoom(pk=room.pk)
-        frame = {
-            "type": "connection.ready",
-            "protocol": events.PROTOCOL_VERSION,
-            "room": room_payload(room),
-            "user": user_payload(self.user),
-            "last_seq": room.last_seq,
-        }
+        frame = wire.connection_ready(room_payload(room), user_payload(self.user), room.last_seq)
         return events.encode(frame), room.last_seq
 
     async def on_disconnect(self) -> None:

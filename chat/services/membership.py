@@ -16,6 +16,7 @@ from django.db import transaction
 from chat import errors, events, policy, selectors
 from chat.models import ChatParticipant, ChatRoom
 from chat.services import rooms
+from chat.wire import Frame
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -90,7 +91,7 @@ def _joined(
 ) -> None:
     """Announce a new participant; their presence sockets start following the room."""
     rooms.participant_event(
-        room, "participant.joined", participant, actor=actor, sentence=sentence, details=details
+        room, Frame.PARTICIPANT_JOINED, participant, actor=actor, sentence=sentence, details=details
     )
     events.publish_user_control(participant.user_id, "rooms.changed", room.pk)
 
@@ -111,7 +112,7 @@ def room_leave(*, actor: User, room: ChatRoom) -> None:
     _deactivate(room, participant)
     rooms.participant_event(
         room,
-        "participant.left",
+        Frame.PARTICIPANT_LEFT,
         participant,
         actor=actor,
         sentence=f"{rooms.display(actor)} left the room.",
@@ -200,7 +201,7 @@ def participant_update(
         sentence = f"{rooms.display(actor)} unmuted {target}."
     rooms.participant_event(
         room,
-        "participant.updated",
+        Frame.PARTICIPANT_UPDATED,
         participant,
         actor=actor,
         sentence=sentence,
@@ -237,7 +238,7 @@ def _remove(
     """Deactivate a participant someone else removed; their sockets of the room close."""
     _deactivate(room, participant)
     rooms.participant_event(
-        room, "participant.left", participant, actor=actor, sentence=sentence, details=details
+        room, Frame.PARTICIPANT_LEFT, participant, actor=actor, sentence=sentence, details=details
     )
     events.publish_user_control(participant.user_id, "room.revoked", room.pk)
     events.publish_user_control(participant.user_id, "rooms.changed", room.pk)
@@ -276,7 +277,7 @@ def course_member_sync(*, actor: User, course: Course, user: User, role: str | N
             participant.user = user
             rooms.participant_event(
                 room,
-                "participant.updated",
+                Frame.PARTICIPANT_UPDATED,
                 participant,
                 actor=actor,
                 sentence=f"{rooms.display(user)} is now a {wanted}.",

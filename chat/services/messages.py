@@ -14,11 +14,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from chat import errors, events, limits, policy, selectors
+from chat import errors, events, limits, policy, selectors, wire
 from chat.models import ChatMessage, ChatParticipant, ChatRoom, MessageReaction
-from chat.payloads import message_payload, user_payload
 from chat.rendering import WILDCARD_MENTIONS, MentionTarget, extract_mentions, render_content
 from chat.services import counters
+from chat.wire import Frame, message_payload, user_payload
 
 if TYPE_CHECKING:
     from django.core.files.uploadedfile import UploadedFile
@@ -129,12 +129,7 @@ def _notify_mentions(
             )
         )
     recipients.discard(message.sender_id)
-    frame = {
-        "type": "notification",
-        "kind": "mention",
-        "room_id": message.room_id,
-        "message": payload,
-    }
+    frame = wire.notification("mention", message.room_id, payload)
     for user_id in sorted(recipients):
         events.publish_to_user(user_id, frame)
 
@@ -226,7 +221,7 @@ def message_send(
                 message.mentions.set(rendered.mentioned)
             selectors.prime_new_message(message, sender=actor, mentions=rendered.mentioned)
             payload = message_payload(message)
-            events.append_room_event(room, "message.created", {"message": payload})
+            events.append_room_event(room, Frame.MESSAGE_CREATED, {"message": payload})
             _notify_mentions(message, payload, rendered.mentioned, rendered.wildcard)
     except IntegrityError:
         for name in stored:
@@ -301,7 +296,7 @@ def message_edit(*, actor: User, message: ChatMessage, content: object) -> ChatM
     message.save(update_fields=["content", "content_html", "is_edited", "updated_at"])
     message.mentions.set(rendered.mentioned)
     payload = message_payload(selectors.message_load(message.pk))
-    events.append_room_event(room, "message.updated", {"message": payload})
+    events.append_room_event(room, Frame.MESSAGE_UPDATED, {"message": payload})
     new_mentions = [user for user in rendered.mentioned if user.pk not in before]
     _notify_mentions(message, payload, new_mentions, wildcard=False)
     return selectors.message_load(message.pk)
@@ -334,7 +329,7 @@ def message_delete(*, actor: User, message: ChatMessage) -> ChatMessage:
     message.mentions.clear()
     message.reactions.all().delete()
     payload = message_payload(selectors.message_load(message.pk))
-    events.append_room_event(room, "message.deleted", {"message": payload})
+    events.append_room_event(room, Frame.MESSAGE_DELETED, {"message": payload})
     if files:
         events.on_commit(lambda: [default_storage.delete(name) for name in files])
     return selectors.message_load(message.pk)
@@ -357,7 +352,7 @@ def reaction_add(*, actor: User, message: ChatMessage, emoji: object) -> bool:
     if created:
         events.append_room_event(
             room,
-            "reaction.added",
+            Frame.REACTION_ADDED,
             {"message_id": message.pk, "emoji": value, "user": user_payload(actor)},
         )
     return created
@@ -373,7 +368,7 @@ def reaction_remove(*, actor: User, message: ChatMessage, emoji: object) -> bool
     if deleted:
         events.append_room_event(
             room,
-            "reaction.removed",
+            Frame.REACTION_REMOVED,
             {"message_id": message.pk, "emoji": value, "user": user_payload(actor)},
         )
     return bool(deleted)
@@ -401,7 +396,7 @@ def room_mark_read(*, actor: User, room: ChatRoom, message_id: object) -> int:
         )
     counters.read_marker_moved(participant, message_id)
     count = selectors.unread_count(actor, room)
-    events.publish_to_user(actor.pk, {"type": "unread", "room_id": room.pk, "unread_count": count})
+    events.publish_to_user(actor.pk, wire.unread(room.pk, count))
     return count
 
 
@@ -431,7 +426,7 @@ def system_alert(
             counters.message_added(message)
             payload = message_payload(selectors.message_load(message.pk))
             events.append_room_event(
-                locked, "message.created", {"message": payload, "details": {"action": "alert"}}
+                locked, Frame.MESSAGE_CREATED, {"message": payload, "details": {"action": "alert"}}
             )
             sent.append(message)
     return sent

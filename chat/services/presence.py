@@ -30,9 +30,9 @@ from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from chat import errors, events, policy
+from chat import errors, events, policy, wire
 from chat.models import ChatParticipant, ChatRoom, PresenceConnection, UserPresence
-from chat.payloads import user_payload
+from chat.wire import user_payload
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -50,15 +50,6 @@ def presence_get(user: User) -> UserPresence:
     return presence
 
 
-def presence_frame(presence: UserPresence) -> dict[str, object]:
-    return {
-        "type": "presence",
-        "user": user_payload(presence.user),
-        "status": presence.status,
-        "last_seen": presence.last_seen.isoformat().replace("+00:00", "Z"),
-    }
-
-
 def publish_presence(presence: UserPresence) -> None:
     publish_presences([presence])
 
@@ -73,7 +64,7 @@ def publish_presences(presences: list[UserPresence]) -> None:
     ).values_list("user_id", "room_id"):
         rooms.setdefault(user_id, []).append(room_id)
     for presence in presences:
-        frame = presence_frame(presence)
+        frame = wire.presence(presence)
         for room_id in rooms.get(presence.user_id, ()):
             events.publish_room_ephemeral(room_id, frame)
 
@@ -124,7 +115,7 @@ def typing_set(*, actor: User, room: ChatRoom, is_typing: object) -> bool:
     )
     events.publish_room_ephemeral(
         room.pk,
-        {"type": "typing", "room_id": room.pk, "user": user_payload(actor), "is_typing": is_typing},
+        wire.typing(room.pk, user_payload(actor), is_typing),
     )
     return True
 

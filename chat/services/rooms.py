@@ -15,8 +15,8 @@ from django.db import transaction
 
 from chat import errors, events, limits, policy, selectors
 from chat.models import ChatMessage, ChatParticipant, ChatRoom
-from chat.payloads import message_payload, participant_payload, room_payload
 from chat.services import counters
+from chat.wire import Frame, message_payload, participant_payload, room_payload
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -110,7 +110,7 @@ def room_event(room: ChatRoom, *, actor: User, sentence: str, details: dict[str,
     fresh.last_seq = room.last_seq + 1  # the seq this very event takes
     events.append_room_event(
         room,
-        "room.updated",
+        Frame.ROOM_UPDATED,
         {
             "room": room_payload(fresh),
             "message": message_payload(selectors.message_load(message.pk)),
@@ -159,7 +159,7 @@ def room_create(
     participant.user = actor
     participant_event(
         room,
-        "participant.joined",
+        Frame.PARTICIPANT_JOINED,
         participant,
         actor=actor,
         sentence=f"{display(actor)} created the room.",

@@ -22,7 +22,6 @@ from django.db.models import F
 
 from chat import errors, events, policy, selectors
 from chat.models import ChatMessage, ChatParticipant, ChatRoom
-from chat.payloads import message_payload
 from chat.services import counters
 from chat.services.messages import (
     SendResult,
@@ -32,6 +31,7 @@ from chat.services.messages import (
     _render,
     _Rendered,
 )
+from chat.wire import Frame, message_payload
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -173,7 +173,7 @@ def _store(room: ChatRoom, drafts: list[_Draft]) -> list[_Draft]:
         created.append((draft, message, message_payload(message)))
     events.append_room_events(
         room,
-        [("message.created", {"message": payload}) for _, _, payload in created],
+        [(Frame.MESSAGE_CREATED, {"message": payload}) for _, _, payload in created],
         room_fields={"message_count": F("message_count") + added} if added else None,
     )
     for draft, message, payload in created:

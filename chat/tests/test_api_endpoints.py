@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from academia.rest.parsers import MAX_JSON_DEPTH
 from chat import services
-from chat.api.parsers import MAX_JSON_DEPTH
 from chat.tests import factories
 from chat.tests.api_support import client_for
 from chat.tests.url_patterns import Endpoint, endpoints

@@ -137,7 +137,7 @@ def test_current_room_is_hidden_once_the_viewer_no_longer_sees_the_room(
 def test_presence_payloads_check_every_current_room_at_once(
     alice: Any, bob: Any, charlie: Any, django_assert_max_num_queries: Any
 ) -> None:
-    from chat import payloads, selectors
+    from chat import selectors, wire
 
     rooms = [factories.make_room(alice, chat_type="private", members=[bob]) for _ in range(3)]
     lobby = factories.make_room(alice, chat_type="public", members=[bob, charlie])
@@ -148,8 +148,8 @@ def test_presence_payloads_check_every_current_room_at_once(
 
     # The visible rooms among the current rooms (and the viewer's support group, once).
     with django_assert_max_num_queries(2):
-        seen = payloads.presences_payload(presences, viewer=charlie)
-    without_viewer = payloads.presence_payload(presences[0])
+        seen = wire.presences_payload(presences, viewer=charlie)
+    without_viewer = wire.presence_payload(presences[0])
 
     assert [(p["user"]["username"], p["current_room"]) for p in seen] == [
         ("alice", lobby.pk),

@@ -6,7 +6,6 @@ frames of both sockets, from a session that does everything, match it."""
 from __future__ import annotations
 
 import ast
-import copy
 import json
 import os
 import re
@@ -16,15 +15,14 @@ from typing import Any
 
 import jsonschema
 import pytest
-import referencing
-import referencing.jsonschema
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from chat import errors, services
+from chat import errors, services, wire
 from chat.tests import factories
 from chat.tests.api_support import client_for
+from chat.tests.frames import frame_problems, problems
 from chat.tests.test_api_messages import png_bytes
 from chat.tests.ws import (
     db,
@@ -34,7 +32,6 @@ from chat.tests.ws import (
 )
 
 SPEC = Path(settings.BASE_DIR, "node_modules", "@asyncapi", "specs", "schemas", "3.0.0.json")
-DOCUMENT_URI = "urn:academia-chat:asyncapi"
 CONTRACT_CLOSE_CODES = {4401, 4403, 4404, 4408, 4413, 4429}
 CONTRACT_ERROR_CODES = {
     "bad_request",
@@ -100,46 +97,6 @@ def frames(document: dict[str, Any], channel: str, *, client: bool) -> dict[str,
         kind = frame_type(resolve(document, resolve(document, pointer)["$ref"]))
         found[kind] = resolve(document, pointer)["$ref"]
     return found
-
-
-def closed(node: Any) -> Any:
-    """Every object schema that lists its properties, closed to others: a frame may
-    carry no field the document does not name."""
-    if isinstance(node, list):
-        return [closed(item) for item in node]
-    if not isinstance(node, dict):
-        return node
-    result = {key: closed(value) for key, value in node.items()}
-    if "properties" in result and result.get("type") == "object":
-        result.setdefault("additionalProperties", False)
-    return result
-
-
-def validator(document: dict[str, Any], pointer: str) -> jsonschema.Draft7Validator:
-    """A validator for the schema at ``pointer``, its references resolved in the
-    document, every object closed (see ``closed``)."""
-    strict = copy.deepcopy(document)
-    strict["components"]["schemas"] = closed(strict["components"]["schemas"])
-    for message in strict["components"]["messages"].values():
-        message["payload"] = closed(message["payload"])
-    resource = referencing.Resource.from_contents(
-        strict, default_specification=referencing.jsonschema.DRAFT7
-    )
-    registry: referencing.Registry[Any] = referencing.Registry().with_resource(
-        DOCUMENT_URI, resource
-    )
-    return jsonschema.Draft7Validator(
-        {"$ref": f"{DOCUMENT_URI}{pointer}"},
-        registry=registry,
-        format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER,
-    )
-
-
-def problems(document: dict[str, Any], pointer: str, instance: Any) -> list[str]:
-    return [
-        f"{list(error.absolute_path)}: {error.message[:200]}"
-        for error in validator(document, pointer).iter_errors(instance)
-    ]
 
 
 def references(node: Any) -> Iterator[str]:
@@ -574,3 +531,27 @@ async def test_every_frame_of_a_full_session_matches_the_document(
             assert problems(document, pointer, frame) == [], frame
     for channel, kinds in seen.items():
         assert set(frames(document, channel, client=False)) == kinds, channel
+
+
+def test_the_wire_enum_names_exactly_the_documented_server_frames(
+    document: dict[str, Any],
+) -> None:
+    documented: dict[str, str] = {}
+    for channel in ("room", "presence"):
+        documented |= frames(document, channel, client=False)
+    assert {frame.value for frame in wire.Frame} == set(documented)
+    # The room events are the frames that carry a seq (persisted, replayed).
+    with_seq = {
+        kind
+        for kind, pointer in documented.items()
+        if "seq" in resolve(document, pointer)["payload"].get("required", [])
+    }
+    assert with_seq == {frame.value for frame in wire.ROOM_EVENTS}
+
+
+def test_a_published_frame_off_its_shape_fails_the_capture_check() -> None:
+    good = wire.typing(1, {"id": 2, "username": "bob", "display_name": "Bob"}, True)
+    assert frame_problems(good) == []
+    assert frame_problems({**good, "extra": 1})
+    assert frame_problems({**good, "is_typing": "yes"})
+    assert frame_problems({"type": "no.such.frame"}) == ["undeclared frame type 'no.such.frame'"]

@@ -11,11 +11,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from chat import errors, selectors, services
-from chat.api.serializers import MessageSerializer
 from chat.models import ChatMessage, RoomEvent
-from chat.payloads import message_payload
 from chat.services.sending import SendRequest, message_send_many
 from chat.tests import factories
+from chat.wire import MessageSerializer, message_payload
 
 pytestmark = pytest.mark.django_db
 

@@ -321,7 +321,7 @@ def test_published_message_equals_the_message_read_back(
 ) -> None:
     """message_send builds its payload without re-reading the rows it wrote."""
     from chat import selectors
-    from chat.payloads import message_payload
+    from chat.wire import message_payload
 
     room = factories.make_room(alice, members=[bob])
     parent = factories.make_message(alice, room, "question")

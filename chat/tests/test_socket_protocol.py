@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from chat.events import PROTOCOL_VERSION
 from chat.tests import factories
 from chat.tests.ws import db, open_presence, open_room, socket_settings  # noqa: F401
+from chat.wire import PROTOCOL_VERSION
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -17,8 +17,8 @@ from typing import Any, ClassVar
 from django.http import Http404
 from rest_framework import serializers, viewsets
 
+from academia.rest.throttles import ChatReadThrottle
 from chat import errors
-from chat.api.throttles import ChatReadThrottle
 
 
 class NoBody(serializers.Serializer):

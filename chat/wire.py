@@ -1,0 +1,390 @@
+"""The wire layer: every shape and frame the server sends, in one place.
+
+- ``Frame``: the type of every server frame (room events, ephemerals, replies);
+- the output shapes (USER, ROOM, PARTICIPANT, MESSAGE, FILE, PRESENCE, ...): a
+  serializer class declares each for the OpenAPI schema (and, through it, the
+  AsyncAPI document of the sockets), a ``*_payload`` function builds it;
+- one constructor per frame that is not a room event (room events are built by
+  ``chat.events.append_room_event`` from a ``Frame`` and their fields).
+
+REST answers, published events and replay share these, so one shape has one
+definition; each payload is computed once per event. Callers load what the
+builders touch (``selectors`` does: sender, reactions, mentions) so a page
+costs constant queries. ``conftest.captured_events`` checks every published
+frame against its declared shape (``chat.asyncapi``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from django.urls import reverse
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from chat import policy
+from chat.models import ChatMessage, ChatParticipant, ChatRoom, UserPresence
+
+if TYPE_CHECKING:
+    from accounts.models import User
+
+# The socket protocol's version, in every socket's first frame (connection.ready,
+# presence.snapshot): raised only by a change that breaks socket clients (CHANGELOG.md).
+PROTOCOL_VERSION = 1
+
+
+class Frame(StrEnum):
+    """Every frame type the server sends."""
+
+    # Room events: persisted with a per-room ``seq``, replayed after a reconnect.
+    MESSAGE_CREATED = "message.created"
+    MESSAGE_UPDATED = "message.updated"
+    MESSAGE_DELETED = "message.deleted"
+    REACTION_ADDED = "reaction.added"
+    REACTION_REMOVED = "reaction.removed"
+    PARTICIPANT_JOINED = "participant.joined"
+    PARTICIPANT_LEFT = "participant.left"
+    PARTICIPANT_UPDATED = "participant.updated"
+    ROOM_UPDATED = "room.updated"
+    # Ephemeral: never stored.
+    TYPING = "typing"
+    PRESENCE = "presence"
+    # To one user (their presence sockets).
+    NOTIFICATION = "notification"
+    UNREAD = "unread"
+    # Replies and connection frames of one socket.
+    CONNECTION_READY = "connection.ready"
+    PRESENCE_SNAPSHOT = "presence.snapshot"
+    RESYNC_REQUIRED = "resync.required"
+    PONG = "pong"
+    ERROR = "error"
+
+
+ROOM_EVENTS = frozenset(
+    {
+        Frame.MESSAGE_CREATED,
+        Frame.MESSAGE_UPDATED,
+        Frame.MESSAGE_DELETED,
+        Frame.REACTION_ADDED,
+        Frame.REACTION_REMOVED,
+        Frame.PARTICIPANT_JOINED,
+        Frame.PARTICIPANT_LEFT,
+        Frame.PARTICIPANT_UPDATED,
+        Frame.ROOM_UPDATED,
+    }
+)
+
+
+# --- Shapes: declared for the schema ------------------------------------------------------
+
+
+class UserSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    display_name = serializers.SerializerMethodField()
+
+    def get_display_name(self, user: Any) -> str:
+        return user.get_display_name()
+
+
+class RoomSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    chat_type = serializers.ChoiceField(choices=ChatRoom.ChatType.choices)
+    course = serializers.IntegerField(source="course_id", allow_null=True)
+    created_by = UserSerializer()
+    is_active = serializers.BooleanField()
+    max_participants = serializers.IntegerField()
+    participant_count = serializers.IntegerField()
+    last_seq = serializers.IntegerField()
+    # Labels of its own, so the schema names this per-viewer enum MyRoleEnum only.
+    my_role = serializers.ChoiceField(
+        choices=[(value, f"{label} (you)") for value, label in ChatParticipant.Role.choices],
+        allow_null=True,
+        required=False,
+    )
+    unread_count = serializers.IntegerField(allow_null=True, required=False)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class ParticipantSerializer(serializers.Serializer):
+    user = UserSerializer()
+    role = serializers.ChoiceField(choices=ChatParticipant.Role.choices)
+    joined_at = serializers.DateTimeField()
+    is_active = serializers.BooleanField()
+    is_muted = serializers.BooleanField()
+
+
+class FileSerializer(serializers.Serializer):
+    url = serializers.CharField()
+    name = serializers.CharField()
+    size = serializers.IntegerField()
+    content_type = serializers.CharField()
+    thumbnail_url = serializers.CharField(allow_null=True)
+    width = serializers.IntegerField(allow_null=True)
+    height = serializers.IntegerField(allow_null=True)
+    preview = serializers.CharField(allow_null=True, help_text="First page of a text file.")
+
+
+class ReactionSummarySerializer(serializers.Serializer):
+    emoji = serializers.CharField()
+    count = serializers.IntegerField()
+    user_ids = serializers.ListField(child=serializers.IntegerField())
+
+
+class ReactionUsersSerializer(serializers.Serializer):
+    emoji = serializers.CharField()
+    count = serializers.IntegerField()
+    users = UserSerializer(many=True)
+
+
+class MessageSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    room_id = serializers.IntegerField()
+    sender = UserSerializer()
+    message_type = serializers.ChoiceField(choices=ChatMessage.MessageType.choices)
+    content = serializers.CharField()
+    content_html = serializers.CharField()
+    mentions = serializers.SerializerMethodField()
+    reply_to = serializers.IntegerField(source="reply_to_id", allow_null=True)
+    client_id = serializers.CharField(allow_null=True)
+    file = serializers.SerializerMethodField()
+    reactions = serializers.SerializerMethodField()
+    is_edited = serializers.BooleanField()
+    is_deleted = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+    @extend_schema_field(serializers.ListField(child=serializers.IntegerField()))
+    def get_mentions(self, message: ChatMessage) -> list[int]:
+        return sorted(user.pk for user in message.mentions.all())
+
+    @extend_schema_field(FileSerializer(allow_null=True))
+    def get_file(self, message: ChatMessage) -> dict[str, Any] | None:
+        return file_payload(message)
+
+    @extend_schema_field(ReactionSummarySerializer(many=True))
+    def get_reactions(self, message: ChatMessage) -> list[dict[str, Any]]:
+        return reactions_payload(message)
+
+
+class PresenceSerializer(serializers.Serializer):
+    user = UserSerializer()
+    status = serializers.ChoiceField(choices=UserPresence.Status.choices)
+    last_seen = serializers.DateTimeField()
+    is_typing = serializers.BooleanField()
+    current_room = serializers.IntegerField(
+        source="current_room_id",
+        allow_null=True,
+        help_text="The room the user last typed in; null unless the viewer may see it.",
+    )
+
+
+class HistoryPageSerializer(serializers.Serializer):
+    results = MessageSerializer(many=True)
+    older = serializers.CharField(allow_null=True)
+    newer = serializers.CharField(allow_null=True)
+
+
+class SystemAlertResultSerializer(serializers.Serializer):
+    messages = MessageSerializer(many=True)
+
+
+class RoomReadSerializer(serializers.Serializer):
+    room_id = serializers.IntegerField()
+    unread_count = serializers.IntegerField()
+
+
+# --- Shapes: built ------------------------------------------------------------------------
+
+
+def user_payload(user: Any) -> dict[str, Any]:
+    return {"id": user.pk, "username": user.username, "display_name": user.get_display_name()}
+
+
+def room_payload(
+    room: ChatRoom, *, my_role: str | None = None, unread_count: int | None = None
+) -> dict[str, Any]:
+    """ROOM. ``participant_count`` comes from an annotation when present."""
+    if not hasattr(room, "participant_count"):
+        room.participant_count = room.participants.filter(is_active=True).count()  # type: ignore[attr-defined]
+    data = dict(RoomSerializer(room).data)
+    data["my_role"] = my_role if my_role is not None else getattr(room, "my_role", None)
+    data["unread_count"] = (
+        unread_count if unread_count is not None else getattr(room, "unread_count", None)
+    )
+    return data
+
+
+def rooms_payload(rooms: list[ChatRoom]) -> list[dict[str, Any]]:
+    """ROOM of each room (annotated as ``selectors.visible_rooms`` does), in one pass."""
+    data = RoomSerializer(rooms, many=True).data
+    return [
+        dict(
+            item,
+            my_role=getattr(room, "my_role", None),
+            unread_count=getattr(room, "unread_count", None),
+        )
+        for room, item in zip(rooms, data, strict=True)
+    ]
+
+
+def participant_payload(participant: ChatParticipant) -> dict[str, Any]:
+    return dict(ParticipantSerializer(participant).data)
+
+
+def _datetime(value: datetime | None) -> str | None:
+    """As DRF's DateTimeField writes it: ISO 8601 in the current time zone, UTC as Z."""
+    if value is None:
+        return None
+    text = value.astimezone(timezone.get_current_timezone()).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def file_payload(message: ChatMessage) -> dict[str, Any] | None:
+    if message.is_deleted or not message.file:
+        return None
+    thumbnail_url = None
+    if message.thumbnail:
+        thumbnail_url = reverse("chat-message-thumbnail", kwargs={"pk": message.pk})
+    return {
+        "url": reverse("chat-message-file", kwargs={"pk": message.pk}),
+        "name": message.file_name,
+        "size": message.file_size or 0,
+        "content_type": message.file_content_type,
+        "thumbnail_url": thumbnail_url,
+        "width": message.image_width,
+        "height": message.image_height,
+        "preview": message.file_preview or None,
+    }
+
+
+def reactions_payload(message: ChatMessage) -> list[dict[str, Any]]:
+    summary: dict[str, dict[str, Any]] = {}
+    for reaction in message.reactions.all():
+        entry = summary.setdefault(
+            reaction.emoji, {"emoji": reaction.emoji, "count": 0, "user_ids": []}
+        )
+        entry["count"] += 1
+        entry["user_ids"].append(reaction.user_id)
+    return list(summary.values())
+
+
+def message_payload(message: ChatMessage) -> dict[str, Any]:
+    """MESSAGE, exactly as ``MessageSerializer`` (which documents it in the OpenAPI
+    schema) writes it, built directly: every send builds one, so it is hot."""
+    return {
+        "id": message.pk,
+        "room_id": message.room_id,
+        "sender": user_payload(message.sender),
+        "message_type": message.message_type,
+        "content": message.content,
+        "content_html": message.content_html,
+        "mentions": sorted(user.pk for user in message.mentions.all()),
+        "reply_to": message.reply_to_id,
+        "client_id": message.client_id,
+        "file": file_payload(message),
+        "reactions": reactions_payload(message),
+        "is_edited": message.is_edited,
+        "is_deleted": message.is_deleted,
+        "created_at": _datetime(message.created_at),
+        "updated_at": _datetime(message.updated_at),
+    }
+
+
+def messages_payload(messages: list[ChatMessage]) -> list[dict[str, Any]]:
+    return [message_payload(message) for message in messages]
+
+
+def presences_payload(
+    presences: Iterable[UserPresence], *, viewer: User | None
+) -> list[dict[str, Any]]:
+    """PRESENCE of each, as ``viewer`` may see it: ``current_room`` only when the viewer
+    may see that room (else null, so a private room's id never reaches outsiders);
+    always null without a viewer. One query for the lot."""
+    presences = list(presences)
+    data = [dict(item) for item in PresenceSerializer(presences, many=True).data]
+    room_ids = {p.current_room_id for p in presences if p.current_room_id is not None}
+    visible: set[int] = set()
+    if room_ids and viewer is not None:
+        visible = set(
+            ChatRoom.objects.filter(policy.visible_rooms_q(viewer), pk__in=room_ids).values_list(
+                "pk", flat=True
+            )
+        )
+    for item in data:
+        if item["current_room"] not in visible:
+            item["current_room"] = None
+    return data
+
+
+def presence_payload(presence: UserPresence, *, viewer: User | None = None) -> dict[str, Any]:
+    """PRESENCE as ``viewer`` may see it (see ``presences_payload``)."""
+    return presences_payload([presence], viewer=viewer)[0]
+
+
+# --- Frames other than room events --------------------------------------------------------
+
+
+def connection_ready(room: dict[str, Any], user: dict[str, Any], last_seq: int) -> dict[str, Any]:
+    """The room socket's first frame: the room as this user sees it, the user and
+    the room's ``last_seq`` (resume with ``after_seq`` from there)."""
+    return {
+        "type": Frame.CONNECTION_READY,
+        "protocol": PROTOCOL_VERSION,
+        "room": room,
+        "user": user,
+        "last_seq": last_seq,
+    }
+
+
+def presence_snapshot(users: list[dict[str, Any]]) -> dict[str, Any]:
+    """The presence socket's first frame: PRESENCE of everyone the user shares a room with."""
+    return {"type": Frame.PRESENCE_SNAPSHOT, "protocol": PROTOCOL_VERSION, "users": users}
+
+
+def typing(room_id: int, user: dict[str, Any], is_typing: bool) -> dict[str, Any]:
+    return {"type": Frame.TYPING, "room_id": room_id, "user": user, "is_typing": is_typing}
+
+
+def presence(presence: UserPresence) -> dict[str, Any]:
+    """A user's status changed (``current_room`` is never broadcast)."""
+    return {
+        "type": Frame.PRESENCE,
+        "user": user_payload(presence.user),
+        "status": presence.status,
+        "last_seen": _datetime(presence.last_seen),
+    }
+
+
+def notification(kind: str, room_id: int, message: dict[str, Any]) -> dict[str, Any]:
+    return {"type": Frame.NOTIFICATION, "kind": kind, "room_id": room_id, "message": message}
+
+
+def unread(room_id: int, unread_count: int) -> dict[str, Any]:
+    return {"type": Frame.UNREAD, "room_id": room_id, "unread_count": unread_count}
+
+
+def error(
+    code: str, detail: str, ref: str | None, *, retry_after: int | None = None
+) -> dict[str, Any]:
+    """The answer to a client frame that failed; ``ref`` echoes its ``client_id`` or type."""
+    frame: dict[str, Any] = {"type": Frame.ERROR, "code": code, "detail": detail, "ref": ref}
+    if retry_after is not None:
+        frame["retry_after"] = retry_after
+    return frame
+
+
+def room_event(event_type: Frame, room_id: int, seq: int, fields: dict[str, Any]) -> dict[str, Any]:
+    """A persisted room event as every socket receives it."""
+    return {"type": event_type, "room_id": room_id, "seq": seq, **fields}
+
+
+PONG = '{"type":"pong"}'
+RESYNC_REQUIRED = '{"type":"resync.required"}'
