@@ -122,7 +122,9 @@ class FakeSocket extends EventTarget {
 const denied = (target) =>
   Promise.race([
     new Promise((resolve) => target.addEventListener("denied", resolve, { once: true })),
-    new Promise((_, reject) => setTimeout(() => reject(new Error("not denied in 5 s")), 5000)),
+    new Promise((_, reject) => {
+      setTimeout(() => reject(new Error("not denied in 5 s")), 5000).unref();
+    }),
   ]);
 """
 
