@@ -89,15 +89,16 @@ def open_site(chromium: Any, origin: str) -> Any:
 
 # Runs in the frontend's page: everything through client.js as imported from the server.
 FRONTEND_SCRIPT = """
-async ({ server, token, roomId }) => {
+async ({ server, token, roomId, wait }) => {
   const module = await import(`${server}/static/chat/client.js`);
   const academia = module.createClient({ baseUrl: server, token });
   const me = await academia.rest.me();
   const rooms = await academia.rest.listRooms();
   const room = rooms.find((item) => item.id === roomId);
   const once = (target, type) =>
-    new Promise((resolve) => {
+    new Promise((resolve, reject) => {
       target.addEventListener(type, (event) => resolve(event.detail), { once: true });
+      setTimeout(() => reject(new Error(`no ${type} within ${wait} ms`)), wait);
     });
 
   const chat = academia.room(roomId, { lastSeq: room.last_seq });
@@ -141,7 +142,8 @@ def test_a_frontend_on_a_listed_origin_chats_through_client_js(
     page = open_site(chromium, frontend)
 
     result = page.evaluate(
-        FRONTEND_SCRIPT, {"server": live_daphne.url, "token": token_for(alice), "roomId": room.pk}
+        FRONTEND_SCRIPT,
+        {"server": live_daphne.url, "token": token_for(alice), "roomId": room.pk, "wait": WAIT_MS},
     )
 
     assert result["version"] == "1.1.0"
@@ -165,12 +167,13 @@ def test_a_site_that_is_not_listed_cannot_use_the_api_or_a_ticket(
 
     result = page.evaluate(
         """
-        async ({ server, token, ticket, roomId }) => {
+        async ({ server, token, ticket, roomId, wait }) => {
           const url = `${server.replace("http", "ws")}/ws/chat/${roomId}/?ticket=${ticket}`;
           const socket = new WebSocket(url);
           const socketEnd = await new Promise((resolve) => {
             socket.addEventListener("message", () => resolve("message"));
             socket.addEventListener("close", (e) => resolve(e.code));
+            setTimeout(() => resolve("still open"), wait);
           });
           const headers = { Authorization: `Token ${token}` };
           const api = await fetch(`${server}/accounts/me/`, { headers })
@@ -178,7 +181,13 @@ def test_a_site_that_is_not_listed_cannot_use_the_api_or_a_ticket(
           return { socketEnd, api };
         }
         """,
-        {"server": live_daphne.url, "token": token, "ticket": ticket, "roomId": room.pk},
+        {
+            "server": live_daphne.url,
+            "token": token,
+            "ticket": ticket,
+            "roomId": room.pk,
+            "wait": WAIT_MS,
+        },
     )
 
     # The handshake is refused (no close frame: 1006); the browser withholds the answer.
