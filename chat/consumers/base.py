@@ -8,7 +8,8 @@ import logging
 import math
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import orjson
@@ -137,18 +138,38 @@ def count_sends(user_id: int, count: int) -> list[errors.RateLimited]:
     return [errors.RateLimited(retry_after=retry_after) for _ in range(over)]
 
 
+@dataclass(frozen=True)
+class ClientFrame:
+    """One client frame type, declared once in its consumer's ``frames`` table.
+
+    ``required``: the fields it must carry (else ``bad_request``). It is handled
+    by ``call``, a sync function ``(socket, frame)`` run in a database thread
+    after the credentials are re-checked (services and selectors), or by ``run``,
+    an async one for a frame with its own path (queued sends, typing, ping).
+    A ``write`` is counted against CHAT_WS_SEND_RATE and handled after the
+    socket's queued ``message.send`` frames, so a client's frames keep their
+    order. Every frame counts against CHAT_WS_FRAME_RATE before any of this.
+    Failures are raised as ChatError (an ``error`` frame) or CloseSocket.
+    """
+
+    required: tuple[str, ...] = ()
+    call: Callable[[Any, dict[str, Any]], Any] | None = None
+    run: Callable[[Any, dict[str, Any]], Awaitable[Any]] | None = None
+    write: bool = False
+
+
 class SocketConsumer(AsyncWebsocketConsumer):
     """Base of the room and presence sockets.
 
     A socket owns no channel-layer channel: the process hub receives each event
-    once and hands it to the sockets that want it. Client frames are dispatched
-    through ``frames`` (frame type → handler); a client's ``type`` never names a
-    method. Every outcome of a frame is a broadcast event or an ``error`` frame;
-    the socket stays open unless the user's credentials or access ended.
+    once and hands it to the sockets that want it. Client frames are declared in
+    ``frames`` (frame type → ClientFrame) and handled by one path (``receive``,
+    ``handle``); a client's ``type`` never names a method. Every outcome of a
+    frame is a broadcast event or an ``error`` frame; the socket stays open
+    unless the user's credentials or access ended.
     """
 
-    frames: ClassVar[dict[str, Callable[..., Any]]] = {}
-    required: ClassVar[dict[str, tuple[str, ...]]] = {}
+    frames: ClassVar[dict[str, ClientFrame]] = {}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -325,13 +346,13 @@ class SocketConsumer(AsyncWebsocketConsumer):
         try:
             frame = parse_frame(text_data)
             metrics.frame_in(self.scope, frame["type"])
-            handler = self.frames.get(frame["type"])
-            if handler is None:
+            spec = self.frames.get(frame["type"])
+            if spec is None:
                 raise errors.BadRequest(f"Unknown frame type: {frame['type'][:64]}.")
-            for field in self.required.get(frame["type"], ()):
+            for field in spec.required:
                 if field not in frame:
                     raise errors.BadRequest(f"Missing field: {field}.")
-            await handler(self, frame)
+            await self.handle(spec, frame)
         except errors.ChatError as error:
             await self.send_error(error, frame_ref(frame))
         except CloseSocket as close:
@@ -344,6 +365,26 @@ class SocketConsumer(AsyncWebsocketConsumer):
             await self.send_error(
                 errors.BadRequest("The frame could not be handled."), frame_ref(frame)
             )
+
+    async def handle(self, spec: ClientFrame, frame: dict[str, Any]) -> Any:
+        """The one path of a declared client frame; returns what its handler returns."""
+        if spec.run is not None:
+            return await spec.run(self, frame)
+        assert spec.call is not None
+        call = spec.call
+        if spec.write:
+            await self.sends_settled()
+
+        def run() -> Any:
+            self.check_credentials_sync()
+            if spec.write:
+                check_send_rate(self.user.pk)
+            return call(self, frame)
+
+        return await run_sync(run)()
+
+    async def sends_settled(self) -> None:
+        """Return once the socket's queued writes are answered (none here)."""
 
     async def call(self, function: Callable[..., Any], *args: Any) -> Any:
         """Run ``function`` (sync: services, selectors) in a database thread after

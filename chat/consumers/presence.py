@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 
 from chat import selectors, services, wire
-from chat.consumers.base import SocketConsumer
+from chat.consumers.base import ClientFrame, SocketConsumer
 from chat.consumers.db import run_sync
 from chat.services import counters
 from chat.wire import presences_payload
@@ -145,11 +145,8 @@ class PresenceConsumer(SocketConsumer):
     def _presence_set(self, frame: dict[str, Any]) -> None:
         services.presence_set(actor=self.user, status=frame["status"])
 
-    async def frame_presence_set(self, frame: dict[str, Any]) -> None:
-        await self.call(self._presence_set, frame)
-
+    # Every client frame of the presence socket (see ClientFrame).
     frames = {
-        "presence.set": frame_presence_set,
-        "ping": SocketConsumer.frame_ping,
+        "presence.set": ClientFrame(("status",), call=_presence_set),
+        "ping": ClientFrame(run=SocketConsumer.frame_ping),
     }
-    required = {"presence.set": ("status",)}

@@ -22,9 +22,9 @@ from chat import errors, events, selectors, services, wire
 from chat.consumers.base import (
     CLOSE_FORBIDDEN,
     CLOSE_NOT_FOUND,
+    ClientFrame,
     CloseSocket,
     SocketConsumer,
-    check_send_rate,
     frame_ref,
 )
 from chat.consumers.db import run_sync
@@ -157,26 +157,22 @@ class ChatConsumer(SocketConsumer):
 
     def _message_edit(self, frame: dict[str, Any]) -> None:
         self._room()
-        check_send_rate(self.user.pk)
         services.message_edit(
             actor=self.user, message=self._message(frame["message_id"]), content=frame["content"]
         )
 
     def _message_delete(self, frame: dict[str, Any]) -> None:
         self._room()
-        check_send_rate(self.user.pk)
         services.message_delete(actor=self.user, message=self._message(frame["message_id"]))
 
     def _reaction_add(self, frame: dict[str, Any]) -> None:
         self._room()
-        check_send_rate(self.user.pk)
         services.reaction_add(
             actor=self.user, message=self._message(frame["message_id"]), emoji=frame["emoji"]
         )
 
     def _reaction_remove(self, frame: dict[str, Any]) -> None:
         self._room()
-        check_send_rate(self.user.pk)
         services.reaction_remove(
             actor=self.user, message=self._message(frame["message_id"]), emoji=frame["emoji"]
         )
@@ -189,11 +185,6 @@ class ChatConsumer(SocketConsumer):
 
     def _read(self, frame: dict[str, Any]) -> None:
         services.room_mark_read(actor=self.user, room=self._room(), message_id=frame["message_id"])
-
-    async def _write(self, function: Any, frame: dict[str, Any]) -> Any:
-        # After this socket's sends, so a client's frames keep their order.
-        await self.sends_settled()
-        return await self.call(function, frame)
 
     async def sends_settled(self) -> None:
         """Return once every queued ``message.send`` of this socket is answered."""
@@ -240,18 +231,6 @@ class ChatConsumer(SocketConsumer):
                 errors.BadRequest("The frame could not be handled."), frame_ref(frame)
             )
 
-    async def frame_message_edit(self, frame: dict[str, Any]) -> None:
-        await self._write(self._message_edit, frame)
-
-    async def frame_message_delete(self, frame: dict[str, Any]) -> None:
-        await self._write(self._message_delete, frame)
-
-    async def frame_reaction_add(self, frame: dict[str, Any]) -> None:
-        await self._write(self._reaction_add, frame)
-
-    async def frame_reaction_remove(self, frame: dict[str, Any]) -> None:
-        await self._write(self._reaction_remove, frame)
-
     async def frame_typing(self, frame: dict[str, Any]) -> None:
         """Broadcast at most once a second per user and room, whatever the value:
         a change refused within that second goes out once it is over, unless the
@@ -273,25 +252,14 @@ class ChatConsumer(SocketConsumer):
         with contextlib.suppress(Exception):
             await self.frame_typing({"type": "typing", "is_typing": wanted})
 
-    async def frame_read(self, frame: dict[str, Any]) -> None:
-        await self.call(self._read, frame)
-
+    # Every client frame of the room socket (see ClientFrame).
     frames = {
-        "message.send": frame_message_send,
-        "message.edit": frame_message_edit,
-        "message.delete": frame_message_delete,
-        "reaction.add": frame_reaction_add,
-        "reaction.remove": frame_reaction_remove,
-        "typing": frame_typing,
-        "read": frame_read,
-        "ping": SocketConsumer.frame_ping,
-    }
-    required = {
-        "message.send": ("content",),
-        "message.edit": ("message_id", "content"),
-        "message.delete": ("message_id",),
-        "reaction.add": ("message_id", "emoji"),
-        "reaction.remove": ("message_id", "emoji"),
-        "typing": ("is_typing",),
-        "read": ("message_id",),
+        "message.send": ClientFrame(("content",), run=frame_message_send),
+        "message.edit": ClientFrame(("message_id", "content"), call=_message_edit, write=True),
+        "message.delete": ClientFrame(("message_id",), call=_message_delete, write=True),
+        "reaction.add": ClientFrame(("message_id", "emoji"), call=_reaction_add, write=True),
+        "reaction.remove": ClientFrame(("message_id", "emoji"), call=_reaction_remove, write=True),
+        "typing": ClientFrame(("is_typing",), run=frame_typing),
+        "read": ClientFrame(("message_id",), call=_read),
+        "ping": ClientFrame(run=SocketConsumer.frame_ping),
     }

@@ -11,6 +11,7 @@ from django.db import OperationalError
 from rest_framework.authtoken.models import Token
 
 from chat import services
+from chat.consumers import ChatConsumer
 from chat.models import ChatMessage, PresenceConnection, UserPresence
 from chat.selectors import typing_in_room
 from chat.tests import factories
@@ -756,3 +757,27 @@ async def test_frames_past_the_users_budget_are_refused_then_the_socket_closed(
     for _ in range(5):
         await b.send_text("not even json")
     assert await b.close_code() == 1008
+
+
+WRITE_FRAMES = sorted(kind for kind, spec in ChatConsumer.frames.items() if spec.write)
+
+
+def test_the_room_sockets_writes_are_its_edits_deletes_and_reactions() -> None:
+    assert WRITE_FRAMES == ["message.delete", "message.edit", "reaction.add", "reaction.remove"]
+
+
+@pytest.mark.parametrize("kind", WRITE_FRAMES)
+async def test_every_write_frame_counts_against_the_send_rate(
+    settings: Any, alice: Any, room: Any, kind: str
+) -> None:
+    """Declared a write in the frame table: counted, refused past CHAT_WS_SEND_RATE."""
+    settings.CHAT_WS_SEND_RATE = "1/60s"
+    message = await db(factories.make_message)(alice, room, "hello")
+    a = await open_room(alice, room)
+    frame = {"type": kind, "message_id": message.pk, "content": "edited", "emoji": "👍"}
+    await a.send(frame)
+    await a.send(frame)
+    refused = await a.receive_type("error")
+    assert (refused["code"], refused["ref"]) == ("rate_limited", kind)
+    assert 0 < refused["retry_after"] <= 60
+    await a.close()
