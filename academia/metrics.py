@@ -41,6 +41,8 @@ from prometheus_client import (
 )
 from prometheus_client.exposition import choose_encoder
 
+from chat.wire import Frame
+
 logger = logging.getLogger(__name__)
 
 P = ParamSpec("P")
@@ -51,39 +53,7 @@ MULTIPROCESS = bool(getattr(values.ValueClass, "_multiprocess", False))
 
 OTHER = "other"
 SOCKET_KINDS = ("chat", "presence")
-CLIENT_FRAME_TYPES: Mapping[str, tuple[str, ...]] = {
-    "chat": (
-        "message.send",
-        "message.edit",
-        "message.delete",
-        "reaction.add",
-        "reaction.remove",
-        "typing",
-        "read",
-        "ping",
-    ),
-    "presence": ("presence.set", "ping"),
-}
-SERVER_FRAME_TYPES = (
-    "connection.ready",
-    "message.created",
-    "message.updated",
-    "message.deleted",
-    "reaction.added",
-    "reaction.removed",
-    "participant.joined",
-    "participant.left",
-    "participant.updated",
-    "room.updated",
-    "typing",
-    "presence",
-    "presence.snapshot",
-    "notification",
-    "unread",
-    "pong",
-    "error",
-    "resync.required",
-)
+SERVER_FRAME_TYPES = tuple(Frame)  # every server frame type (chat.wire)
 RESYNC_REASONS = ("bad_after_seq", "replay_pruned", "gap_pruned")
 BROADCAST_STAGES = ("local", "layer")
 DATABASE_ORIGINS = ("http", "socket")
@@ -209,11 +179,9 @@ DB_QUERY = Histogram(
 
 # Label children bound once (a label lookup costs more than the increment).
 _sockets_open = {kind: SOCKETS_OPEN.labels(kind) for kind in SOCKET_KINDS}
-_frames_received = {
-    (kind, frame_type): FRAMES_RECEIVED.labels(kind, frame_type)
-    for kind, types in CLIENT_FRAME_TYPES.items()
-    for frame_type in (*types, OTHER)
-}
+# Client frame types are those the consumers' frame tables declare (bound on first
+# use, the consumers import this module); any other type counts as OTHER.
+_frames_received = {(kind, OTHER): FRAMES_RECEIVED.labels(kind, OTHER) for kind in SOCKET_KINDS}
 _frames_sent = {
     frame_type: FRAMES_SENT.labels(frame_type) for frame_type in (*SERVER_FRAME_TYPES, OTHER)
 }
@@ -260,10 +228,21 @@ def socket_closed(scope: Mapping[str, Any]) -> None:
 
 @never_raises
 def frame_in(scope: Mapping[str, Any], frame_type: str) -> None:
-    """One client frame of a socket (``scope``), by its ``type``."""
+    """One client frame of a socket (``scope``), by its ``type`` (OTHER unless its
+    consumer declares that type)."""
     kind = _socket_kind(scope)
-    child = _frames_received.get((kind, frame_type)) or _frames_received[(kind, OTHER)]
+    key = (kind, frame_type if frame_type in _client_frame_types()[kind] else OTHER)
+    child = _frames_received.get(key)
+    if child is None:
+        child = _frames_received[key] = FRAMES_RECEIVED.labels(*key)
     child.inc()
+
+
+@functools.cache
+def _client_frame_types() -> dict[str, frozenset[str]]:
+    from chat.consumers import ChatConsumer, PresenceConsumer
+
+    return {"chat": frozenset(ChatConsumer.frames), "presence": frozenset(PresenceConsumer.frames)}
 
 
 def _sent_child(text: str) -> Any:

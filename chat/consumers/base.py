@@ -345,8 +345,8 @@ class SocketConsumer(AsyncWebsocketConsumer):
         frame: dict[str, Any] | None = None
         try:
             frame = parse_frame(text_data)
-            metrics.frame_in(self.scope, frame["type"])
             spec = self.frames.get(frame["type"])
+            metrics.frame_in(self.scope, frame["type"])
             if spec is None:
                 raise errors.BadRequest(f"Unknown frame type: {frame['type'][:64]}.")
             for field in spec.required:
