@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, SupportsIndex, SupportsInt, TypedDict
 
 from django.conf import settings
 from django.db import connection
@@ -14,6 +14,7 @@ from django.db.models import (
     F,
     Func,
     IntegerField,
+    Model,
     OuterRef,
     Prefetch,
     Q,
@@ -29,22 +30,37 @@ from chat.models import ChatMessage, ChatParticipant, ChatRoom, MessageReaction,
 from chat.services import counters
 
 if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
     from accounts.models import User
 
 
-def _count_subquery(queryset: QuerySet, field: str) -> Subquery:
+class ViewerFields(TypedDict):
+    """What ``visible_rooms`` annotates on each room, for its viewer."""
+
+    participant_count: int
+    my_role: str | None
+    my_last_read: int | None
+    unread_count: int
+
+
+def _count_subquery(queryset: QuerySet[Any], field: str) -> Subquery:
     return Subquery(
         queryset.order_by().values(field).annotate(n=Count("pk")).values("n")[:1],
         output_field=IntegerField(),
     )
 
 
-def with_participant_count(rooms: QuerySet[ChatRoom]) -> QuerySet[ChatRoom]:
+def _participant_count() -> Coalesce:
     active = ChatParticipant.objects.filter(room=OuterRef("pk"), is_active=True)
-    return rooms.annotate(participant_count=Coalesce(_count_subquery(active, "room"), Value(0)))
+    return Coalesce(_count_subquery(active, "room"), Value(0))
 
 
-def visible_rooms(user: User) -> QuerySet[ChatRoom]:
+def with_participant_count(rooms: QuerySet[ChatRoom]) -> QuerySet[ChatRoom]:
+    return rooms.annotate(participant_count=_participant_count())
+
+
+def visible_rooms(user: User) -> QuerySet[WithAnnotations[ChatRoom, ViewerFields]]:
     """Rooms the user may see, with ``participant_count``, ``my_role`` and
     ``unread_count`` computed in the one query. Unread is a subtraction of the
     counters that chat.services.counters keeps, whatever the room's history."""
@@ -54,12 +70,24 @@ def visible_rooms(user: User) -> QuerySet[ChatRoom]:
         ChatRoom.objects.filter(policy.visible_rooms_q(user))
         .select_related("created_by")
         .annotate(
+            participant_count=_participant_count(),
             my_role=Subquery(mine.values("role")[:1]),
             my_last_read=Subquery(mine.values("last_read_message_id")[:1]),
             unread_count=Coalesce(F("message_count") - Subquery(read), Value(0)),
         )
     )
-    return with_participant_count(rooms).order_by("id")
+    return rooms.order_by("id")
+
+
+def as_id(value: object) -> int | None:
+    """``value`` (from a URL or a frame, so anything) as an id, as ``int()`` reads
+    it, or None when it is not a number."""
+    if isinstance(value, str | bytes | SupportsInt | SupportsIndex):
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            return None
+    return None
 
 
 def room_get_for_user(user: User, room_id: object) -> ChatRoom:
@@ -68,38 +96,32 @@ def room_get_for_user(user: User, room_id: object) -> ChatRoom:
     One query in the usual cases (the handshake of every room socket comes
     here): the room with the viewer's participant row; an active participant
     sees it, and everyone signed in sees a public room. Other rooms go through
-    the full visibility rule."""
-    try:
-        room_pk = int(room_id)  # type: ignore[call-overload]
-    except (TypeError, ValueError):
-        raise errors.NotFound("No such room.") from None
+    the full visibility rule (``visible_rooms``, whose unread count is 0 for
+    non-members, as here)."""
+    room_pk = as_id(room_id)
+    if room_pk is None:
+        raise errors.NotFound("No such room.")
     if user.is_authenticated and user.is_active:
         mine = ChatParticipant.objects.filter(room=OuterRef("pk"), user=user, is_active=True)
+        read = mine.values(n=counters.accounted_expression())[:1]
         room = (
             with_participant_count(ChatRoom.objects.filter(pk=room_pk))
             .select_related("created_by")
             .annotate(
                 my_role=Subquery(mine.values("role")[:1]),
                 my_last_read=Subquery(mine.values("last_read_message_id")[:1]),
-                my_read=Subquery(mine.values(n=counters.accounted_expression())[:1]),
+                unread_count=Coalesce(F("message_count") - Subquery(read), Value(0)),
             )
             .first()
         )
         if room is not None and (
-            room.my_role is not None  # type: ignore[attr-defined]
-            or room.chat_type == ChatRoom.ChatType.PUBLIC
+            room.my_role is not None or room.chat_type == ChatRoom.ChatType.PUBLIC
         ):
-            member = room.my_role is not None  # type: ignore[attr-defined]
-            room.unread_count = (  # type: ignore[attr-defined]
-                room.message_count - room.my_read if member else 0  # type: ignore[attr-defined]
-            )
             return room
-    room = visible_rooms(user).filter(pk=room_pk).first()
-    if room is None:
+    visible = visible_rooms(user).filter(pk=room_pk).first()
+    if visible is None:
         raise errors.NotFound("No such room.")
-    if room.my_role is None:  # type: ignore[attr-defined]
-        room.unread_count = 0  # type: ignore[attr-defined]
-    return room
+    return visible
 
 
 def lock_room(room_id: int) -> ChatRoom:
@@ -117,10 +139,9 @@ def with_message_relations(messages: QuerySet[ChatMessage]) -> QuerySet[ChatMess
 
 def message_get_for_user(user: User, message_id: object) -> ChatMessage:
     """A message in a room the user may see, or NotFound."""
-    try:
-        message_pk = int(message_id)  # type: ignore[call-overload]
-    except (TypeError, ValueError):
-        raise errors.NotFound("No such message.") from None
+    message_pk = as_id(message_id)
+    if message_pk is None:
+        raise errors.NotFound("No such message.")
     message = (
         with_message_relations(ChatMessage.objects.select_related("room", "room__created_by"))
         .filter(pk=message_pk, room__in=ChatRoom.objects.filter(policy.visible_rooms_q(user)))
@@ -136,21 +157,30 @@ def message_load(message_id: int) -> ChatMessage:
     return with_message_relations(ChatMessage.objects.all()).get(pk=message_id)
 
 
-def prime_new_message(message: ChatMessage, *, sender: Any, mentions: list[Any]) -> None:
+def prime_new_message(message: ChatMessage, *, sender: User, mentions: Sequence[User]) -> None:
     """Give a message created a moment ago what MESSAGE reads (its sender, no
     reactions, its mentions) without querying the rows just written."""
-    from django.contrib.auth import get_user_model
-
     message.sender = sender
-    # Real querysets whose results are filled in: iterating them costs nothing,
-    # and anything chained onto them (filter, values_list) still queries.
-    reactions = MessageReaction.objects.filter(message=message)
-    reactions._result_cache = []
-    users = get_user_model().objects.filter(mentioned_in=message)
-    users._result_cache = list(mentions)
-    for queryset in (reactions, users):
-        queryset._prefetch_done = True
-    message._prefetched_objects_cache = {"reactions": reactions, "mentions": users}
+    _set_prefetched(message, "reactions", [])
+    _set_prefetched(message, "mentions", mentions)
+
+
+def _set_prefetched(instance: Model, relation: str, objects: Sequence[Model]) -> None:
+    """Leave ``instance.<relation>.all()`` as ``prefetch_related`` would, with
+    ``objects`` as its results, without a query.
+
+    Django has no public API for results already in hand
+    (``prefetch_related_objects`` always queries), so this writes what its
+    ``prefetch_one_level`` writes: the related manager's queryset with its results
+    filled in, kept in the instance's ``_prefetched_objects_cache``. Iterating it
+    costs nothing; anything chained onto it (filter, values_list) still queries.
+    """
+    queryset = getattr(instance, relation).get_queryset()
+    queryset._result_cache = list(objects)
+    queryset._prefetch_done = True
+    cache: dict[str, QuerySet[Any]] = getattr(instance, "_prefetched_objects_cache", {})
+    cache[relation] = queryset
+    instance._prefetched_objects_cache = cache  # type: ignore[attr-defined]
 
 
 def messages_loaded_by_id(ids: Iterable[int]) -> list[ChatMessage]:
@@ -234,10 +264,9 @@ def room_participants(room: ChatRoom) -> QuerySet[ChatParticipant]:
 
 
 def participant_get(room: ChatRoom, user_id: object) -> ChatParticipant:
-    try:
-        user_pk = int(user_id)  # type: ignore[call-overload]
-    except (TypeError, ValueError):
-        raise errors.NotFound("No such participant.") from None
+    user_pk = as_id(user_id)
+    if user_pk is None:
+        raise errors.NotFound("No such participant.")
     participant = (
         ChatParticipant.objects.filter(room=room, user_id=user_pk, is_active=True)
         .select_related("user")
@@ -299,7 +328,7 @@ def unread_count(user: User, room: ChatRoom) -> int:
     return unread[0] if unread else 0
 
 
-def co_member_ids(user: User) -> QuerySet:
+def co_member_ids(user: User) -> QuerySet[ChatParticipant, Any]:
     """Ids of users who share at least one active room with ``user`` (the user included)."""
     my_rooms = ChatParticipant.objects.filter(user=user, is_active=True).values("room_id")
     return (
@@ -317,7 +346,7 @@ def user_room_ids(user_id: int) -> list[int]:
     )
 
 
-def presences_for(user_ids: QuerySet | list[int]) -> QuerySet[UserPresence]:
+def presences_for(user_ids: QuerySet[ChatParticipant, Any] | list[int]) -> QuerySet[UserPresence]:
     return UserPresence.objects.filter(user_id__in=user_ids).select_related("user")
 
 
@@ -364,17 +393,20 @@ def typing_in_room(room: ChatRoom) -> QuerySet[UserPresence]:
     )
 
 
-def message_reactions(message: ChatMessage) -> list[dict[str, object]]:
+class ReactionUsers(TypedDict):
+    emoji: str
+    count: int
+    users: list[User]
+
+
+def message_reactions(message: ChatMessage) -> list[ReactionUsers]:
     """``[{"emoji", "count", "users": [user]}]`` in order of each emoji's first use."""
-    summary: dict[str, dict[str, object]] = {}
+    users: dict[str, list[User]] = {}
     for reaction in (
         MessageReaction.objects.filter(message=message).select_related("user").order_by("id")
     ):
-        entry = summary.setdefault(reaction.emoji, {"emoji": reaction.emoji, "users": []})
-        entry["users"].append(reaction.user)  # type: ignore[attr-defined]
-    for entry in summary.values():
-        entry["count"] = len(entry["users"])  # type: ignore[arg-type]
-    return list(summary.values())
+        users.setdefault(reaction.emoji, []).append(reaction.user)
+    return [{"emoji": emoji, "count": len(who), "users": who} for emoji, who in users.items()]
 
 
 def co_member_get(user: User, other_id: int) -> User:

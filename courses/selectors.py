@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from django.db.models import QuerySet
 
 from chat import errors
+from chat.selectors import as_id
 from courses.models import Course, Enrollment
 
 if TYPE_CHECKING:
@@ -23,10 +24,9 @@ def courses_for_user(user: User) -> QuerySet[Course]:
 
 
 def course_get_for_user(user: User, course_id: object) -> Course:
-    try:
-        course_pk = int(course_id)  # type: ignore[call-overload]
-    except (TypeError, ValueError):
-        raise errors.NotFound("No such course.") from None
+    course_pk = as_id(course_id)
+    if course_pk is None:
+        raise errors.NotFound("No such course.")
     course = courses_for_user(user).filter(pk=course_pk).first()
     if course is None:
         raise errors.NotFound("No such course.")

@@ -124,11 +124,13 @@ def room_leave(*, actor: User, room: ChatRoom) -> None:
 
 
 def _target_user(user_id: object) -> User:
-    user_model = get_user_model()
-    try:
-        return user_model.objects.get(pk=int(user_id), is_active=True)  # type: ignore[call-overload]
-    except (TypeError, ValueError, user_model.DoesNotExist):
-        raise errors.ValidationFailed("No such user.", fields={"user": ["No such user."]}) from None
+    user_pk = selectors.as_id(user_id)
+    user = None
+    if user_pk is not None:
+        user = get_user_model().objects.filter(pk=user_pk, is_active=True).first()
+    if user is None:
+        raise errors.ValidationFailed("No such user.", fields={"user": ["No such user."]})
+    return user
 
 
 def _check_role(role: object) -> str:
