@@ -17,6 +17,7 @@ import http.client
 import io
 import json
 import os
+import re
 import signal
 import subprocess
 import threading
@@ -57,6 +58,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 ACCEL_PREFIX = "/protected-media/"
 THROTTLE = 3  # anonymous writes a minute per client address, on the servers
 BIG = bytes(range(256)) * 6144  # 1.5 MiB, above nginx's default client_max_body_size
+FRONTEND = "https://academia.example.edu"
 
 
 def _unavailable() -> str | None:
@@ -320,10 +322,19 @@ def test_uploads_and_protected_downloads_through_nginx(
     assert max(Image.open(io.BytesIO(thumbnail.body)).size) <= 320
     assert call(stack.url, "GET", thumbnail_url, headers=auth(outsider)).status == 404
 
-    # Static files come from nginx.
-    script = call(stack.url, "GET", "/static/chat/client.js")
+    # Static files come from nginx; a frontend on another origin may import client.js.
+    script = call(stack.url, "GET", "/static/chat/client.js", headers={"Origin": FRONTEND})
     assert script.status == 200
     assert script.body == (ROOT / "static" / "chat" / "client.js").read_bytes()
+    assert script.headers["access-control-allow-origin"] == "*"
+
+    # nginx names each request ($request_id, 32 hex digits, whatever the client
+    # sent): the app logs it and answers with it.
+    me = call(
+        stack.url, "GET", "/accounts/me/", headers=auth(bob_token, **{"X-Request-ID": "mine"})
+    )
+    assert me.status == 200
+    assert re.fullmatch(r"[0-9a-f]{32}", me.headers["x-request-id"])
 
     # Above client_max_body_size nginx answers 413 in the app's error shape.
     too_big = upload(stack.url, bob_token, room, "huge.bin", b"\0" * (12 * 1024 * 1024))
