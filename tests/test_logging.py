@@ -23,6 +23,7 @@ from django.test import Client
 from academia import logs
 from academia.logs import ContextFilter, JsonFormatter, TextFormatter
 from chat.consumers import ChatConsumer
+from chat.consumers.base import ClientFrame
 from chat.tests import factories
 from chat.tests.servers import daphne_command, free_port, launch
 from chat.tests.ws import db, open_room, socket_settings, token_for  # noqa: F401
@@ -198,7 +199,7 @@ async def test_a_room_socket_logs_with_its_socket_id_room_id_and_user_id(
     async def failing(consumer: Any, frame: dict[str, Any]) -> None:
         raise RuntimeError("handler broke")
 
-    monkeypatch.setitem(ChatConsumer.frames, "ping", failing)
+    monkeypatch.setitem(ChatConsumer.frames, "ping", ClientFrame(run=failing))
     socket = await open_room(alice, room)
     await socket.send({"type": "ping"})
     error = await socket.receive_type("error")
