@@ -19,18 +19,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from accounts.models import User
 from chat import policy
 from chat.models import ChatMessage, ChatParticipant, ChatRoom, UserPresence
-
-if TYPE_CHECKING:
-    from accounts.models import User
 
 # The socket protocol's version, in every socket's first frame (connection.ready,
 # presence.snapshot): raised only by a change that breaks socket clients (CHANGELOG.md).
@@ -80,18 +78,20 @@ ROOM_EVENTS = frozenset(
 
 
 # --- Shapes: declared for the schema ------------------------------------------------------
+# Each is typed with what it serialises; ``Any`` for those also given a list
+# (``many=True``), which the stubs would check against the same type.
 
 
-class UserSerializer(serializers.Serializer):
+class UserSerializer(serializers.Serializer[User]):
     id = serializers.IntegerField()
     username = serializers.CharField()
     display_name = serializers.SerializerMethodField()
 
-    def get_display_name(self, user: Any) -> str:
+    def get_display_name(self, user: User) -> str:
         return user.get_display_name()
 
 
-class RoomSerializer(serializers.Serializer):
+class RoomSerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     name = serializers.CharField()
     description = serializers.CharField()
@@ -113,7 +113,7 @@ class RoomSerializer(serializers.Serializer):
     updated_at = serializers.DateTimeField()
 
 
-class ParticipantSerializer(serializers.Serializer):
+class ParticipantSerializer(serializers.Serializer[ChatParticipant]):
     user = UserSerializer()
     role = serializers.ChoiceField(choices=ChatParticipant.Role.choices)
     joined_at = serializers.DateTimeField()
@@ -121,7 +121,7 @@ class ParticipantSerializer(serializers.Serializer):
     is_muted = serializers.BooleanField()
 
 
-class FileSerializer(serializers.Serializer):
+class FileSerializer(serializers.Serializer[dict[str, Any]]):
     url = serializers.CharField()
     name = serializers.CharField()
     size = serializers.IntegerField()
@@ -132,19 +132,19 @@ class FileSerializer(serializers.Serializer):
     preview = serializers.CharField(allow_null=True, help_text="First page of a text file.")
 
 
-class ReactionSummarySerializer(serializers.Serializer):
+class ReactionSummarySerializer(serializers.Serializer[dict[str, Any]]):
     emoji = serializers.CharField()
     count = serializers.IntegerField()
     user_ids = serializers.ListField(child=serializers.IntegerField())
 
 
-class ReactionUsersSerializer(serializers.Serializer):
+class ReactionUsersSerializer(serializers.Serializer[Any]):
     emoji = serializers.CharField()
     count = serializers.IntegerField()
     users = UserSerializer(many=True)
 
 
-class MessageSerializer(serializers.Serializer):
+class MessageSerializer(serializers.Serializer[ChatMessage]):
     id = serializers.IntegerField()
     room_id = serializers.IntegerField()
     sender = UserSerializer()
@@ -174,7 +174,7 @@ class MessageSerializer(serializers.Serializer):
         return reactions_payload(message)
 
 
-class PresenceSerializer(serializers.Serializer):
+class PresenceSerializer(serializers.Serializer[Any]):
     user = UserSerializer()
     status = serializers.ChoiceField(choices=UserPresence.Status.choices)
     last_seen = serializers.DateTimeField()
@@ -186,17 +186,17 @@ class PresenceSerializer(serializers.Serializer):
     )
 
 
-class HistoryPageSerializer(serializers.Serializer):
+class HistoryPageSerializer(serializers.Serializer[dict[str, Any]]):
     results = MessageSerializer(many=True)
     older = serializers.CharField(allow_null=True)
     newer = serializers.CharField(allow_null=True)
 
 
-class SystemAlertResultSerializer(serializers.Serializer):
+class SystemAlertResultSerializer(serializers.Serializer[dict[str, Any]]):
     messages = MessageSerializer(many=True)
 
 
-class RoomReadSerializer(serializers.Serializer):
+class RoomReadSerializer(serializers.Serializer[dict[str, Any]]):
     room_id = serializers.IntegerField()
     unread_count = serializers.IntegerField()
 
@@ -204,7 +204,7 @@ class RoomReadSerializer(serializers.Serializer):
 # --- Shapes: built ------------------------------------------------------------------------
 
 
-def user_payload(user: Any) -> dict[str, Any]:
+def user_payload(user: User) -> dict[str, Any]:
     return {"id": user.pk, "username": user.username, "display_name": user.get_display_name()}
 
 

@@ -123,7 +123,7 @@ def _tail(participant: ChatParticipant, after: int) -> tuple[int, int, int, int]
         f" AS counted FROM {message} WHERE room_id BETWEEN %s AND %s AND id > %s"
         " ORDER BY room_id, id LIMIT %s) AS tail"  # the (room, id) index: see selectors.KEYSET_UP
     )
-    params = [
+    params: list[int | str] = [
         participant.room_id,
         participant.user_id,
         ChatMessage.MessageType.SYSTEM.value,

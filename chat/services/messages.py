@@ -154,7 +154,7 @@ def message_send(
     content: object = "",
     client_id: object = None,
     reply_to: object = None,
-    upload: UploadedFile | None = None,
+    upload: UploadedFile[bytes] | None = None,
 ) -> SendResult:
     """Send a message (text, or an ``image``/``file`` upload with an optional caption).
 
@@ -331,7 +331,12 @@ def message_delete(*, actor: User, message: ChatMessage) -> ChatMessage:
     payload = message_payload(selectors.message_load(message.pk))
     events.append_room_event(room, Frame.MESSAGE_DELETED, {"message": payload})
     if files:
-        events.on_commit(lambda: [default_storage.delete(name) for name in files])
+
+        def delete_files() -> None:
+            for name in files:
+                default_storage.delete(name)
+
+        events.on_commit(delete_files)
     return selectors.message_load(message.pk)
 
 

@@ -83,7 +83,7 @@ def display(user: User) -> str:
 
 def participant_event(
     room: ChatRoom,
-    event_type: str,
+    event_type: Frame,
     participant: ChatParticipant,
     *,
     actor: User,

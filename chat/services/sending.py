@@ -182,7 +182,7 @@ def _store(room: ChatRoom, drafts: list[_Draft]) -> list[_Draft]:
 
 
 def _outcomes(drafts: list[_Draft]) -> list[SendResult | errors.ChatError]:
-    firsts = {
+    firsts: dict[tuple[int, str | None], ChatMessage] = {
         (draft.request.actor.pk, draft.client_id): draft.message
         for draft in drafts
         if draft.message is not None and draft.client_id
@@ -203,6 +203,7 @@ def _outcomes(drafts: list[_Draft]) -> list[SendResult | errors.ChatError]:
             first = firsts[(draft.request.actor.pk, draft.client_id)]
             results.append(SendResult(first, created=False))
         else:
+            assert draft.repeat_of is not None  # refused, new or a repeat: nothing else
             results.append(SendResult(loaded[draft.repeat_of], created=False))
     return results
 
