@@ -427,13 +427,17 @@ async def run_memory(
     }
 
 
-async def _probe_health(host: str, port: int, interval: float, times: list[float]) -> int:
-    """GET /healthz every ``interval`` seconds until cancelled; returns the failures."""
+async def _probe_health(
+    host: str, port: int, interval: float, times: list[float]
+) -> tuple[int, float | None]:
+    """GET /healthz every ``interval`` seconds until cancelled; returns the failures
+    and, if a probe was still unanswered when cancelled, how long it had waited (s)."""
     failures = 0
     request = f"GET /healthz HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n\r\n"
-    with contextlib.suppress(asyncio.CancelledError):
+    waiting_since: float | None = None  # the probe in flight
+    try:
         while True:
-            started = time.perf_counter()
+            started = waiting_since = time.perf_counter()
             try:
                 async with asyncio.timeout(10):
                     reader, writer = await asyncio.open_connection(host, port)
@@ -447,8 +451,12 @@ async def _probe_health(host: str, port: int, interval: float, times: list[float
                     times.append(time.perf_counter() - started)
             except (OSError, TimeoutError):
                 failures += 1
+            waiting_since = None
             await asyncio.sleep(max(0.0, interval - (time.perf_counter() - started)))
-    return failures
+    except asyncio.CancelledError:
+        if waiting_since is None:
+            return failures, None
+        return failures, time.perf_counter() - waiting_since
 
 
 @dataclass
@@ -607,7 +615,7 @@ async def run_storm(
     await asyncio.gather(*(_resume(target, resume, wanted, t0) for resume in resumes))
     meter.stop()
     prober.cancel()
-    probe_failures = await prober
+    probe_failures, unanswered = await prober
     sender_ws.abort()
     served = [r.served_at for r in resumes if r.served_at is not None]
     handshakes = [r.handshake_at for r in resumes if r.handshake_at is not None]
@@ -631,6 +639,9 @@ async def run_storm(
         "resync_required": sum(1 for r in resumes if r.resync),
         "healthz_ms": {**percentiles_ms(probe_times), "probes": len(probe_times)},
         "healthz_failures": probe_failures,
+        # A probe still waiting when the storm ended (the process answered no
+        # HTTP meanwhile): how long it had waited.
+        "healthz_unanswered_ms": round(unanswered * 1000) if unanswered is not None else None,
         **meter.result,
         "first_error": next((r.error for r in resumes if r.error), None),
     }

@@ -135,7 +135,6 @@ def storm_text(runs: dict[tuple[str, str], dict[str, Any]]) -> str:
     if storm is None:
         return ""
     served = storm.get("served_s")
-    health = storm.get("healthz_ms") or {}
     when = (
         f"all served in {served:.1f} s"
         if served is not None
@@ -145,9 +144,20 @@ def storm_text(runs: dict[tuple[str, str], dict[str, Any]]) -> str:
         f"Reconnect storm ({storm['server']}): {storm['sockets']} sockets resume with after_seq,\n"
         f"{storm.get('missed_messages')} missed messages each: {when} (target 5 s);\n"
         f"{storm.get('handshakes_refused')} handshakes refused, "
-        f"{storm.get('out_of_order_sockets')} sockets out of order, "
-        f"/healthz p99 {health.get('p99') or 0:.0f} ms"
+        f"{storm.get('out_of_order_sockets')} sockets out of order, " + health_text(storm)
     )
+
+
+def health_text(storm: dict[str, Any]) -> str:
+    """The /healthz probes during the storm: their p99, or how long the one probe
+    still waiting at the end had waited when none was answered."""
+    health = storm.get("healthz_ms") or {}
+    if health.get("probes"):
+        return f"/healthz p99 {health['p99']:.0f} ms"
+    unanswered = storm.get("healthz_unanswered_ms")
+    if unanswered is not None:
+        return f"/healthz unanswered for {unanswered / 1000:.1f} s"
+    return "/healthz not probed"
 
 
 def draw(runs: dict[tuple[str, str], dict[str, Any]], output: Path, title: str) -> None:
