@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.authentication import BaseAuthentication, TokenAuthentication
 from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.exceptions import Throttled, ValidationError
-from rest_framework.permissions import AllowAny, BasePermission
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from academia.rest.request import AuthenticatedRequest
 from academia.rest.throttles import ChatWriteThrottle
 from accounts.lockout import cooloff_seconds, lockout_detail
 from accounts.services import tokens_revoke
 from accounts.tickets import ticket_issue, ticket_ttl
 from chat import errors
 from chat.wire import UserSerializer, user_payload
+
+if TYPE_CHECKING:
+    from rest_framework.permissions import _SupportsHasPermission
 
 
 class TokenView(APIView):
@@ -37,7 +44,7 @@ class TokenView(APIView):
         # header must not turn it into a 401.
         return [] if self._signing_in() else super().get_authenticators()
 
-    def get_permissions(self) -> list[BasePermission]:
+    def get_permissions(self) -> Sequence[_SupportsHasPermission]:
         return [AllowAny()] if self._signing_in() else super().get_permissions()
 
     @extend_schema(
@@ -69,14 +76,14 @@ class TokenView(APIView):
         responses={204: OpenApiResponse(description="The token is revoked.")},
         summary="Revoke the caller's API token (sign out a script)",
     )
-    def delete(self, request: Request) -> Response:
+    def delete(self, request: AuthenticatedRequest) -> Response:
         tokens_revoke(user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class MeView(APIView):
     @extend_schema(responses=UserSerializer, summary="The signed-in user")
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         return Response(user_payload(request.user))
 
 
@@ -105,11 +112,11 @@ class WsTicketView(APIView):
             "clients send the CSRF token, as for every write."
         ),
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         if isinstance(request.successful_authenticator, TokenAuthentication):
             ticket = ticket_issue(user_id=request.user.pk, auth="token", secret=request.auth.key)
         else:
-            ticket = ticket_issue(
-                user_id=request.user.pk, auth="session", secret=request.session.session_key
-            )
+            # Signed in by its session, so the session has a key.
+            session_key = request.session.session_key or ""
+            ticket = ticket_issue(user_id=request.user.pk, auth="session", secret=session_key)
         return Response({"ticket": ticket, "expires_in": ticket_ttl()})

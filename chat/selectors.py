@@ -44,6 +44,10 @@ class ViewerFields(TypedDict):
     unread_count: int
 
 
+if TYPE_CHECKING:
+    ViewerRoom = WithAnnotations[ChatRoom, ViewerFields]
+
+
 def _count_subquery(queryset: QuerySet[Any], field: str) -> Subquery:
     return Subquery(
         queryset.order_by().values(field).annotate(n=Count("pk")).values("n")[:1],
@@ -60,7 +64,7 @@ def with_participant_count(rooms: QuerySet[ChatRoom]) -> QuerySet[ChatRoom]:
     return rooms.annotate(participant_count=_participant_count())
 
 
-def visible_rooms(user: User) -> QuerySet[WithAnnotations[ChatRoom, ViewerFields]]:
+def visible_rooms(user: User) -> QuerySet[ViewerRoom]:
     """Rooms the user may see, with ``participant_count``, ``my_role`` and
     ``unread_count`` computed in the one query. Unread is a subtraction of the
     counters that chat.services.counters keeps, whatever the room's history."""
@@ -90,7 +94,7 @@ def as_id(value: object) -> int | None:
     return None
 
 
-def room_get_for_user(user: User, room_id: object) -> ChatRoom:
+def room_get_for_user(user: User, room_id: object) -> ViewerRoom:
     """The room with its per-viewer annotations, or NotFound if it is not visible.
 
     One query in the usual cases (the handshake of every room socket comes
@@ -105,9 +109,10 @@ def room_get_for_user(user: User, room_id: object) -> ChatRoom:
         mine = ChatParticipant.objects.filter(room=OuterRef("pk"), user=user, is_active=True)
         read = mine.values(n=counters.accounted_expression())[:1]
         room = (
-            with_participant_count(ChatRoom.objects.filter(pk=room_pk))
+            ChatRoom.objects.filter(pk=room_pk)
             .select_related("created_by")
             .annotate(
+                participant_count=_participant_count(),
                 my_role=Subquery(mine.values("role")[:1]),
                 my_last_read=Subquery(mine.values("last_read_message_id")[:1]),
                 unread_count=Coalesce(F("message_count") - Subquery(read), Value(0)),

@@ -16,7 +16,7 @@ frame against its declared shape (``chat.asyncapi``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -222,7 +222,7 @@ def room_payload(
     return data
 
 
-def rooms_payload(rooms: list[ChatRoom]) -> list[dict[str, Any]]:
+def rooms_payload(rooms: Sequence[ChatRoom]) -> list[dict[str, Any]]:
     """ROOM of each room (annotated as ``selectors.visible_rooms`` does), in one pass."""
     data = RoomSerializer(rooms, many=True).data
     return [
@@ -298,7 +298,7 @@ def message_payload(message: ChatMessage) -> dict[str, Any]:
     }
 
 
-def messages_payload(messages: list[ChatMessage]) -> list[dict[str, Any]]:
+def messages_payload(messages: Sequence[ChatMessage]) -> list[dict[str, Any]]:
     return [message_payload(message) for message in messages]
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -11,10 +13,10 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers, status
 from rest_framework.decorators import action
-from rest_framework.request import Request
 from rest_framework.response import Response
 
 from academia.rest.fields import id_field
+from academia.rest.request import AuthenticatedRequest
 from academia.rest.throttles import ChatWriteThrottle
 from academia.rest.viewsets import ApiViewSet
 from chat import errors
@@ -55,7 +57,7 @@ class EnrollmentRoleField(serializers.ChoiceField):
     """An enrolment role; described by a pattern so that the schema's ``role`` enum
     stays the participant roles'."""
 
-    def __init__(self, **kwargs: object) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(choices=Enrollment.Role.choices, **kwargs)
 
 
@@ -76,7 +78,7 @@ class CourseViewSet(ApiViewSet):
         responses=CourseSerializer(many=True),
         summary="Courses the user teaches or is enrolled in (staff: all)",
     )
-    def list(self, request: Request) -> Response:
+    def list(self, request: AuthenticatedRequest) -> Response:
         courses = selectors.courses_for_user(request.user)
         return Response(CourseSerializer(courses, many=True).data)
 
@@ -85,7 +87,7 @@ class CourseViewSet(ApiViewSet):
         responses={201: CourseSerializer},
         summary="Create a course and open its course room (staff)",
     )
-    def create(self, request: Request) -> Response:
+    def create(self, request: AuthenticatedRequest) -> Response:
         serializer = CourseCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         course = services.course_create(actor=request.user, **serializer.validated_data)
@@ -98,7 +100,7 @@ class CourseViewSet(ApiViewSet):
         summary="Enrol a user (staff or an instructor of the course); joins the course room",
     )
     @action(detail=True, methods=["post"])
-    def enrollments(self, request: Request, pk: str) -> Response:
+    def enrollments(self, request: AuthenticatedRequest, pk: str) -> Response:
         course = selectors.course_get_for_user(request.user, pk)
         serializer = EnrollmentCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -121,7 +123,7 @@ class CourseViewSet(ApiViewSet):
         url_path=r"enrollments/(?P<user_id>[0-9]+)",
         url_name="enrollment",
     )
-    def enrollment(self, request: Request, pk: str, user_id: str) -> Response:
+    def enrollment(self, request: AuthenticatedRequest, pk: str, user_id: str) -> Response:
         course = selectors.course_get_for_user(request.user, pk)
         user = selectors.active_user(int(user_id), missing=errors.NotFound)
         services.enrollment_end(actor=request.user, course=course, user=user)

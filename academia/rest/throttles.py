@@ -11,7 +11,7 @@ down and breaks no write; counting resumes by itself when Redis is back.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
@@ -38,7 +38,9 @@ class CacheThrottle(UserRateThrottle):
 
     def get_rate(self) -> str | None:
         # Read at request time, so a changed setting applies without a restart of tests.
-        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+        # (The stubs type the rates as numbers; they are "<count>/<period>" strings.)
+        rates = cast("dict[str | None, str | None]", api_settings.DEFAULT_THROTTLE_RATES)
+        return rates.get(self.scope)
 
     def get_ident(self, request: Request) -> str:
         return client_ip(request)

@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 from django.http import Http404
 from rest_framework import serializers, viewsets
 
+from academia.rest.request import AuthenticatedRequest
 from academia.rest.throttles import ChatReadThrottle
 from chat import errors
 
@@ -26,6 +27,7 @@ class NoBody(serializers.Serializer):
 
 
 class ApiViewSet(viewsets.GenericViewSet):
+    request: AuthenticatedRequest
     lookup_value_regex = "[0-9]+"
     # action name → the serializer that validates that action's request body
     request_serializers: ClassVar[dict[str, type[serializers.Serializer]]] = {}
@@ -39,10 +41,10 @@ class ApiViewSet(viewsets.GenericViewSet):
         return throttles
 
     def get_serializer_class(self) -> type[serializers.Serializer]:
-        action = self.action
+        action: str | None = self.action
         if action == "metadata":
             # OPTIONS: DRF asks once per method, with the request cloned to that method.
-            action = self.action_map.get(self.request.method.lower())
+            action = self.action_map.get((self.request.method or "").lower())
         return self.request_serializers.get(action or "", NoBody)
 
     def get_object(self) -> Any:

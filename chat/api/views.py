@@ -7,7 +7,7 @@ Every object is fetched through the user (``selectors.room_get_for_user``,
 from __future__ import annotations
 
 import mimetypes
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from django.conf import settings
@@ -29,6 +29,7 @@ from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
 from academia.rest.parsers import JSONParser
+from academia.rest.request import AuthenticatedRequest
 from academia.rest.throttles import ChatWriteThrottle
 from academia.rest.viewsets import ApiViewSet
 from chat import asyncapi, errors, selectors, services, wire
@@ -37,6 +38,9 @@ from chat.api.pagination import ChatPagination
 from chat.models import ChatMessage, ChatRoom
 from chat.uploads import name_for_type
 from courses import selectors as course_selectors
+
+if TYPE_CHECKING:
+    from chat.selectors import ViewerRoom
 
 # Room for the multipart envelope (boundaries, part headers, caption, client_id).
 MULTIPART_OVERHEAD = 64 * 1024
@@ -74,7 +78,7 @@ class RoomViewSet(ChatViewSet):
     }
     read_throttled = frozenset({"messages"})
 
-    def _room(self, pk: object) -> ChatRoom:
+    def _room(self, pk: object) -> ViewerRoom:
         return selectors.room_get_for_user(self.request.user, pk)
 
     def fetch_object(self, pk: str) -> ChatRoom:
@@ -88,7 +92,7 @@ class RoomViewSet(ChatViewSet):
         responses=wire.RoomSerializer(many=True),
         summary="Rooms the user may see",
     )
-    def list(self, request: Request) -> Response:
+    def list(self, request: AuthenticatedRequest) -> Response:
         query = parse(s.RoomListQuerySerializer, request.query_params)
         rooms = selectors.visible_rooms(request.user)
         if "chat_type" in query:
@@ -99,7 +103,7 @@ class RoomViewSet(ChatViewSet):
             rooms = rooms.filter(
                 Q(name__icontains=query["search"]) | Q(description__icontains=query["search"])
             )
-        page = self.paginate_queryset(rooms)
+        page = self.paginate_queryset(rooms) or []  # None only without a paginator
         return self.get_paginated_response(wire.rooms_payload(page))
 
     @extend_schema(
@@ -107,7 +111,7 @@ class RoomViewSet(ChatViewSet):
         responses={201: wire.RoomSerializer},
         summary="Create a room; the creator becomes its admin",
     )
-    def create(self, request: Request) -> Response:
+    def create(self, request: AuthenticatedRequest) -> Response:
         data = parse(s.RoomCreateSerializer, request.data)
         course = None
         if data.get("course") is not None:
@@ -123,7 +127,7 @@ class RoomViewSet(ChatViewSet):
         return self._room_answer(room.pk, status.HTTP_201_CREATED)
 
     @extend_schema(parameters=[ID_PATH], responses=wire.RoomSerializer, summary="Room details")
-    def retrieve(self, request: Request, pk: str) -> Response:
+    def retrieve(self, request: AuthenticatedRequest, pk: str) -> Response:
         return Response(wire.room_payload(self._room(pk)))
 
     @extend_schema(
@@ -132,7 +136,7 @@ class RoomViewSet(ChatViewSet):
         responses=wire.RoomSerializer,
         summary="Change the room (moderators and admins)",
     )
-    def update(self, request: Request, pk: str, partial: bool = False) -> Response:
+    def update(self, request: AuthenticatedRequest, pk: str, partial: bool = False) -> Response:
         room = self._room(pk)
         data = parse(s.RoomUpdateSerializer, request.data, partial=partial)
         services.room_update(
@@ -150,7 +154,7 @@ class RoomViewSet(ChatViewSet):
         responses=wire.RoomSerializer,
         summary="Change some of the room's settings (moderators and admins)",
     )
-    def partial_update(self, request: Request, pk: str) -> Response:
+    def partial_update(self, request: AuthenticatedRequest, pk: str) -> Response:
         return self.update(request, pk, partial=True)
 
     @extend_schema(
@@ -158,7 +162,7 @@ class RoomViewSet(ChatViewSet):
         responses={204: NO_CONTENT},
         summary="Archive the room (room admins): history stays readable, posting stops",
     )
-    def destroy(self, request: Request, pk: str) -> Response:
+    def destroy(self, request: AuthenticatedRequest, pk: str) -> Response:
         services.room_archive(actor=request.user, room=self._room(pk))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -169,7 +173,7 @@ class RoomViewSet(ChatViewSet):
         summary="Join the room (201; 200 if already a participant; 409 when full)",
     )
     @action(detail=True, methods=["post"])
-    def join(self, request: Request, pk: str) -> Response:
+    def join(self, request: AuthenticatedRequest, pk: str) -> Response:
         room = self._room(pk)
         already = room.my_role is not None
         participant = services.room_join(actor=request.user, room=room)
@@ -180,7 +184,7 @@ class RoomViewSet(ChatViewSet):
         parameters=[ID_PATH], request=None, responses={204: NO_CONTENT}, summary="Leave the room"
     )
     @action(detail=True, methods=["post"])
-    def leave(self, request: Request, pk: str) -> Response:
+    def leave(self, request: AuthenticatedRequest, pk: str) -> Response:
         services.room_leave(actor=request.user, room=self._room(pk))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -198,7 +202,7 @@ class RoomViewSet(ChatViewSet):
         summary="Invite a user (moderators; other roles than member need a room admin)",
     )
     @action(detail=True, methods=["get", "post"], pagination_class=None)
-    def participants(self, request: Request, pk: str) -> Response:
+    def participants(self, request: AuthenticatedRequest, pk: str) -> Response:
         room = self._room(pk)
         if request.method == "GET":
             participants = selectors.room_participants(room)
@@ -230,7 +234,7 @@ class RoomViewSet(ChatViewSet):
         url_path=r"participants/(?P<user_id>[0-9]+)",
         url_name="participant",
     )
-    def participant(self, request: Request, pk: str, user_id: str) -> Response:
+    def participant(self, request: AuthenticatedRequest, pk: str, user_id: str) -> Response:
         room = self._room(pk)
         if request.method == "DELETE":
             services.participant_remove(actor=request.user, room=room, user_id=int(user_id))
@@ -256,7 +260,7 @@ class RoomViewSet(ChatViewSet):
         ),
     )
     @action(detail=True, methods=["get"], pagination_class=None)
-    def messages(self, request: Request, pk: str) -> Response:
+    def messages(self, request: AuthenticatedRequest, pk: str) -> Response:
         room = self._room(pk)
         query = parse(s.HistoryQuerySerializer, request.query_params)
         limit = min(query.get("limit", 50), settings.CHAT_MESSAGE_HISTORY_LIMIT)
@@ -284,7 +288,7 @@ class RoomViewSet(ChatViewSet):
         summary="Move the user's read marker forward",
     )
     @action(detail=True, methods=["post"])
-    def read(self, request: Request, pk: str) -> Response:
+    def read(self, request: AuthenticatedRequest, pk: str) -> Response:
         room = self._room(pk)
         data = parse(s.MarkReadSerializer, request.data)
         count = services.room_mark_read(
@@ -311,13 +315,13 @@ def _serve_attachment(message: ChatMessage, *, thumbnail: bool) -> HttpResponseB
     """The file once access is checked: streamed by Django, or, with
     ``CHAT_X_ACCEL_REDIRECT_PREFIX`` set, handed to nginx's internal location of that
     prefix (``X-Accel-Redirect``) with the same headers, so no Python process streams it."""
-    field = message.thumbnail if thumbnail else message.file
-    if message.is_deleted or not field:
+    name = (message.thumbnail if thumbnail else message.file).name
+    if message.is_deleted or not name:
         raise errors.NotFound("No such file.")
     is_image = message.message_type == ChatMessage.MessageType.IMAGE
     content_type = message.file_content_type or "application/octet-stream"
     if thumbnail:
-        content_type = mimetypes.guess_type(field.name)[0] or "image/jpeg"
+        content_type = mimetypes.guess_type(name)[0] or "image/jpeg"
     elif not is_image and any(marker in content_type for marker in ACTIVE_CONTENT_MARKERS):
         content_type = "application/octet-stream"
     as_attachment = not (is_image or thumbnail)
@@ -325,14 +329,15 @@ def _serve_attachment(message: ChatMessage, *, thumbnail: bool) -> HttpResponseB
     filename = name_for_type(message.file_name or "file", message.file_content_type)
     response: HttpResponseBase
     if prefix := settings.CHAT_X_ACCEL_REDIRECT_PREFIX:
-        if not default_storage.exists(field.name):
+        if not default_storage.exists(name):
             raise errors.NotFound("No such file.")
         response = HttpResponse(content_type=content_type)
-        response["X-Accel-Redirect"] = f"{prefix.rstrip('/')}/{quote(field.name)}"
-        response["Content-Disposition"] = content_disposition_header(as_attachment, filename)
+        response["X-Accel-Redirect"] = f"{prefix.rstrip('/')}/{quote(name)}"
+        if disposition := content_disposition_header(as_attachment, filename):
+            response["Content-Disposition"] = disposition
     else:
         try:
-            handle = default_storage.open(field.name, "rb")
+            handle = default_storage.open(name, "rb")
         except FileNotFoundError:
             raise errors.NotFound("No such file.") from None
         response = FileResponse(
@@ -374,7 +379,7 @@ class MessageViewSet(ChatViewSet):
         summary="Search messages of the rooms the user may see, newest first",
         description="`q` is full-text on PostgreSQL and a substring match on SQLite.",
     )
-    def list(self, request: Request) -> Response:
+    def list(self, request: AuthenticatedRequest) -> Response:
         query = parse(s.MessageSearchQuerySerializer, request.query_params)
         messages = selectors.message_search(
             request.user,
@@ -383,7 +388,7 @@ class MessageViewSet(ChatViewSet):
             sender_id=query.get("sender"),
             message_type=query.get("message_type"),
         )
-        page = self.paginate_queryset(messages)
+        page = self.paginate_queryset(messages) or []  # None only without a paginator
         return self.get_paginated_response(wire.messages_payload(page))
 
     @extend_schema(
@@ -400,7 +405,7 @@ class MessageViewSet(ChatViewSet):
             "`upload_quota_exceeded` past CHAT_UPLOAD_DAILY_QUOTA bytes in a UTC day."
         ),
     )
-    def create(self, request: Request) -> Response:
+    def create(self, request: AuthenticatedRequest) -> Response:
         _reject_oversized_body(request)
         multipart = request.content_type.startswith("multipart/")
         data = parse(
@@ -423,7 +428,7 @@ class MessageViewSet(ChatViewSet):
         return self._sent(result)
 
     @extend_schema(parameters=[ID_PATH], responses=wire.MessageSerializer, summary="One message")
-    def retrieve(self, request: Request, pk: str) -> Response:
+    def retrieve(self, request: AuthenticatedRequest, pk: str) -> Response:
         return Response(wire.message_payload(self._message(pk)))
 
     @extend_schema(
@@ -432,10 +437,10 @@ class MessageViewSet(ChatViewSet):
         responses=wire.MessageSerializer,
         summary="Edit (the sender, within CHAT_MESSAGE_EDIT_TIMEOUT)",
     )
-    def update(self, request: Request, pk: str) -> Response:
+    def update(self, request: AuthenticatedRequest, pk: str) -> Response:
         return self._edit(request, pk, partial=False)
 
-    def _edit(self, request: Request, pk: str, *, partial: bool) -> Response:
+    def _edit(self, request: AuthenticatedRequest, pk: str, *, partial: bool) -> Response:
         message = self._message(pk)
         data = parse(s.MessageEditSerializer, request.data, partial=partial)
         if "content" not in data:  # a PATCH that changes nothing
@@ -449,7 +454,7 @@ class MessageViewSet(ChatViewSet):
         responses=wire.MessageSerializer,
         summary="Edit (the sender, within CHAT_MESSAGE_EDIT_TIMEOUT)",
     )
-    def partial_update(self, request: Request, pk: str) -> Response:
+    def partial_update(self, request: AuthenticatedRequest, pk: str) -> Response:
         return self._edit(request, pk, partial=True)
 
     @extend_schema(
@@ -457,7 +462,7 @@ class MessageViewSet(ChatViewSet):
         responses={204: NO_CONTENT},
         summary="Delete (the sender within CHAT_MESSAGE_DELETE_TIMEOUT, moderators always)",
     )
-    def destroy(self, request: Request, pk: str) -> Response:
+    def destroy(self, request: AuthenticatedRequest, pk: str) -> Response:
         services.message_delete(actor=request.user, message=self._message(pk))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -476,7 +481,7 @@ class MessageViewSet(ChatViewSet):
         summary="Remove the user's reaction (`emoji` in the body or the query string)",
     )
     @action(detail=True, methods=["post", "delete"])
-    def react(self, request: Request, pk: str) -> Response:
+    def react(self, request: AuthenticatedRequest, pk: str) -> Response:
         message = self._message(pk)
         if request.method == "DELETE":
             in_body = isinstance(request.data, dict) and "emoji" in request.data
@@ -495,7 +500,7 @@ class MessageViewSet(ChatViewSet):
         summary="Who reacted with what",
     )
     @action(detail=True, methods=["get"], pagination_class=None)
-    def reactions(self, request: Request, pk: str) -> Response:
+    def reactions(self, request: AuthenticatedRequest, pk: str) -> Response:
         summary = selectors.message_reactions(self._message(pk))
         return Response(wire.ReactionUsersSerializer(summary, many=True).data)
 
@@ -506,7 +511,7 @@ class MessageViewSet(ChatViewSet):
         summary="Reply in the message's room",
     )
     @action(detail=True, methods=["post"])
-    def reply(self, request: Request, pk: str) -> Response:
+    def reply(self, request: AuthenticatedRequest, pk: str) -> Response:
         parent = self._message(pk)
         data = parse(s.MessageReplySerializer, request.data)
         result = services.message_reply(
@@ -523,7 +528,7 @@ class MessageViewSet(ChatViewSet):
         summary="The attachment (inline for images, else a download)",
     )
     @action(detail=True, methods=["get"], url_name="file")
-    def file(self, request: Request, pk: str) -> HttpResponseBase:
+    def file(self, request: AuthenticatedRequest, pk: str) -> HttpResponseBase:
         return _serve_attachment(self._message(pk), thumbnail=False)
 
     @extend_schema(
@@ -532,7 +537,7 @@ class MessageViewSet(ChatViewSet):
         summary="The image's thumbnail",
     )
     @action(detail=True, methods=["get"], url_name="thumbnail")
-    def thumbnail(self, request: Request, pk: str) -> HttpResponseBase:
+    def thumbnail(self, request: AuthenticatedRequest, pk: str) -> HttpResponseBase:
         return _serve_attachment(self._message(pk), thumbnail=True)
 
 
@@ -544,7 +549,7 @@ class PresenceView(APIView):
         responses=wire.PresenceSerializer,
         summary="Own presence, or (`?user=`) that of a user who shares a room",
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         query = parse(s.PresenceQuerySerializer, request.query_params)
         user = request.user
         if query.get("user") is not None and query["user"] != user.pk:
@@ -557,7 +562,7 @@ class PresenceView(APIView):
         responses=wire.PresenceSerializer,
         summary="Set own status; broadcast to the rooms the user is in",
     )
-    def put(self, request: Request) -> Response:
+    def put(self, request: AuthenticatedRequest) -> Response:
         data = parse(s.PresenceUpdateSerializer, request.data)
         presence = services.presence_set(actor=request.user, status=data["status"])
         return Response(wire.presence_payload(presence, viewer=request.user))
@@ -569,7 +574,7 @@ class PresenceOnlineView(APIView):
         responses=wire.PresenceSerializer(many=True),
         summary="Participants of the room who are not offline",
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         query = parse(s.RoomQuerySerializer, request.query_params)
         room = selectors.room_get_for_user(request.user, query["room"])
         online = selectors.online_in_room(room)
@@ -582,7 +587,7 @@ class PresenceTypingView(APIView):
         responses=wire.PresenceSerializer(many=True),
         summary="Participants typing in the room now",
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         query = parse(s.RoomQuerySerializer, request.query_params)
         room = selectors.room_get_for_user(request.user, query["room"])
         typing = selectors.typing_in_room(room)
@@ -597,7 +602,7 @@ class SystemAlertView(APIView):
         responses={201: wire.SystemAlertResultSerializer},
         summary="Staff: post a system alert to one room, or to every active room",
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         data = parse(s.SystemAlertSerializer, request.data)
         room = None
         if data.get("room") is not None:
