@@ -9,7 +9,7 @@ class UserAdmin(DjangoUserAdmin):
     """Django's user admin plus ``display_name``, the name other people see in chat."""
 
     fieldsets = (
-        *DjangoUserAdmin.fieldsets,
+        *(DjangoUserAdmin.fieldsets or ()),
         ("Chat", {"fields": ("display_name",)}),
     )
     add_fieldsets = (

@@ -16,12 +16,15 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
+from accounts.models import User
+from accounts.requests import signed_in_user
 from chat import errors, selectors, services
 from chat.models import ChatMessage, ChatParticipant, ChatRoom, RoomEvent, UserPresence
 
@@ -83,19 +86,19 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 class RoomForm(forms.ModelForm):
     """Validates by rehearsing the service that ``apply`` will run for real."""
 
-    actor: Any = None
+    actor: Any = None  # the signed-in user, set on the class by RoomAdmin.get_form
 
     class Meta:
         model = ChatRoom
         fields = ("name", "description", "chat_type", "course", "max_participants")
 
-    def clean(self) -> dict[str, Any]:
+    def clean(self) -> dict[str, Any] | None:
         cleaned = super().clean()
         if not self.errors:
             rehearse(lambda: self.apply(self.actor))
         return cleaned
 
-    def apply(self, actor: Any) -> ChatRoom:
+    def apply(self, actor: User) -> ChatRoom:
         data = self.cleaned_data
         if self.instance.pk is None:
             return services.room_create(
@@ -208,11 +211,11 @@ class ChatRoomAdmin(admin.ModelAdmin):
         **kwargs: Any,
     ) -> type[forms.ModelForm]:
         form = super().get_form(request, obj, change=change, **kwargs)
-        form.actor = request.user  # type: ignore[attr-defined]
+        form.actor = signed_in_user(request)  # type: ignore[attr-defined]
         return form
 
     def save_model(self, request: HttpRequest, obj: ChatRoom, form: RoomForm, change: bool) -> None:
-        room = form.apply(request.user)
+        room = form.apply(signed_in_user(request))
         obj.pk = room.pk
         obj.refresh_from_db()
 
@@ -224,7 +227,7 @@ class ChatRoomAdmin(admin.ModelAdmin):
         done, failures = 0, []
         for room in queryset.filter(is_active=True):
             try:
-                services.room_archive(actor=request.user, room=room)
+                services.room_archive(actor=signed_in_user(request), room=room)
             except errors.ChatError as exc:
                 failures.append(f"“{room.name}” was not archived: {exc.detail}")
             else:
@@ -244,14 +247,14 @@ class ChatRoomAdmin(admin.ModelAdmin):
                 "form": form,
                 "rooms": queryset,
                 "opts": self.model._meta,
-                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
             }
             return TemplateResponse(request, "admin/chat/chatroom/post_alert.html", context)
         done, failures = 0, []
         for room in queryset.filter(is_active=True):
             try:
                 services.system_alert(
-                    actor=request.user, content=form.cleaned_data["content"], room=room
+                    actor=signed_in_user(request), content=form.cleaned_data["content"], room=room
                 )
             except errors.ChatError as exc:
                 failures.append(f"“{room.name}” got no alert: {exc.detail}")
@@ -293,7 +296,7 @@ class ChatMessageAdmin(ReadOnlyAdmin):
         done, failures = 0, []
         for message in queryset.filter(is_deleted=False):
             try:
-                services.message_delete(actor=request.user, message=message)
+                services.message_delete(actor=signed_in_user(request), message=message)
             except errors.ChatError as exc:
                 failures.append(f"Message #{message.pk} was not deleted: {exc.detail}")
             else:
@@ -323,7 +326,7 @@ class ChatParticipantAdmin(ReadOnlyAdmin):
         for participant in queryset.filter(is_active=True):
             try:
                 services.participant_update(
-                    actor=request.user,
+                    actor=signed_in_user(request),
                     room=participant.room,
                     user_id=participant.user_id,
                     **changes,

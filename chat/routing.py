@@ -34,7 +34,7 @@ class WebsocketRouter:
             match = pattern.resolve(route)
             if match is not None:
                 scope["url_route"] = {"args": match.args, "kwargs": match.kwargs}
-                app = match.func
+                app: Any = match.func  # built by as_asgi(), which gives it these attributes
                 return app.consumer_class(**app.consumer_initkwargs)
         return WebsocketDenier()
 

@@ -11,6 +11,7 @@ from django.shortcuts import render, resolve_url
 from django.urls import reverse
 from django.views.decorators.csrf import ensure_csrf_cookie
 
+from accounts.requests import signed_in_user
 from chat import errors, selectors
 from chat.wire import user_payload
 
@@ -31,7 +32,7 @@ def page_config(request: HttpRequest, room_id: int | None) -> dict[str, Any]:
         "heartbeatInterval": settings.CHAT_HEARTBEAT_INTERVAL,
         "typingTimeout": settings.CHAT_TYPING_TIMEOUT,
         "fileUploadLimit": settings.CHAT_FILE_UPLOAD_LIMIT,
-        "user": user_payload(request.user),
+        "user": user_payload(signed_in_user(request)),
         "pageUrl": reverse("chat-page"),
         "loginUrl": resolve_url(settings.LOGIN_URL),
         "roomId": room_id,
@@ -45,7 +46,7 @@ def chat_page(request: HttpRequest, room_id: int | None = None) -> HttpResponse:
     room = None
     if room_id is not None:
         try:
-            room = selectors.room_get_for_user(request.user, room_id)
+            room = selectors.room_get_for_user(signed_in_user(request), room_id)
         except errors.NotFound:
             raise Http404("No such room.") from None
     return render(

@@ -15,6 +15,7 @@ from django.db.models import Count, QuerySet
 from django.forms import BaseInlineFormSet, ModelForm
 from django.http import HttpRequest
 
+from accounts.requests import signed_in_user
 from courses import services
 from courses.models import Course, Enrollment
 
@@ -53,7 +54,9 @@ class CourseAdmin(admin.ModelAdmin):
         if change:
             super().save_model(request, obj, form, change)
             return
-        course = services.course_create(actor=request.user, title=obj.title, code=obj.code)
+        course = services.course_create(
+            actor=signed_in_user(request), title=obj.title, code=obj.code
+        )
         obj.pk = course.pk
         obj.refresh_from_db()
         if course.is_active != form.cleaned_data["is_active"]:
@@ -69,7 +72,9 @@ class CourseAdmin(admin.ModelAdmin):
         for inline in formset.deleted_forms:
             if inline.instance.pk is not None:
                 services.enrollment_end(
-                    actor=request.user, course=course, user=users.get(pk=inline.initial["user"])
+                    actor=signed_in_user(request),
+                    course=course,
+                    user=users.get(pk=inline.initial["user"]),
                 )
                 formset.deleted_objects.append(inline.instance)
         for inline in formset.forms:
@@ -79,10 +84,12 @@ class CourseAdmin(admin.ModelAdmin):
             existing = inline.instance.pk is not None
             if existing and "user" in inline.changed_data:
                 services.enrollment_end(
-                    actor=request.user, course=course, user=users.get(pk=inline.initial["user"])
+                    actor=signed_in_user(request),
+                    course=course,
+                    user=users.get(pk=inline.initial["user"]),
                 )
             enrollment = services.enrollment_create(
-                actor=request.user, course=course, user=user, role=role
+                actor=signed_in_user(request), course=course, user=user, role=role
             )
             if existing:
                 formset.changed_objects.append((enrollment, inline.changed_data))

@@ -26,6 +26,7 @@ local sockets:
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import logging
 import time
@@ -201,7 +202,7 @@ class RoomFeed:
             await self.fill()
         except Exception:
             logger.warning("filling room %s from the log failed", self.room_id, exc_info=True)
-            self.hub.loop.call_later(1.0, self.schedule_fill, grace=0.0)
+            self.hub.loop.call_later(1.0, functools.partial(self.schedule_fill, grace=0.0))
 
     async def fill(self) -> None:
         """Read the events the sockets are missing from the log, then pump."""
@@ -282,7 +283,7 @@ class Hub:
         self.groups_joined: set[str] = set()
         self.groups_refreshed = time.monotonic()
         self.outbox: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue()
-        self.registrations: list[tuple[str, Any, str, asyncio.Future[None]]] = []
+        self.registrations: list[tuple[str, Any, str, asyncio.Future[bool]]] = []
         self.registering: asyncio.Task[None] | None = None
         self.tasks: list[asyncio.Task[Any]] = []
         self.frames_spent: dict[int, tuple[int, int]] = {}  # user id → (window, frames)
@@ -423,7 +424,9 @@ class Hub:
             if feed is not None:
                 await feed.ephemeral(message["text"])
         elif kind in ("user.event", "user.control"):
-            for socket in list(self.user_sockets.get(message.get("user_id"), ())):
+            user_id = message.get("user_id")
+            sockets = self.user_sockets.get(user_id, ()) if user_id is not None else ()
+            for socket in list(sockets):
                 handler = socket.user_event if kind == "user.event" else socket.user_control
                 await handler(message)
 
@@ -492,7 +495,7 @@ class Hub:
     async def register(self, action: str, user: Any, key: str) -> bool:
         """Open or close one socket's registration; returns once it is written,
         False if the socket was refused (its user has too many)."""
-        done = self.loop.create_future()
+        done: asyncio.Future[bool] = self.loop.create_future()
         self.registrations.append((action, user, key, done))
         if self.registering is None or self.registering.done():
             self.registering = self.loop.create_task(self._write_registrations())

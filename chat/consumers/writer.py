@@ -62,8 +62,8 @@ def write_batch(batch: list[tuple[Any, dict[str, Any]]]) -> list[Any]:
     for position, (socket, _) in enumerate(batch):
         try:
             socket.check_credentials_sync()
-        except CloseSocket as refusal:
-            outcomes[position] = refusal
+        except CloseSocket as closed:
+            outcomes[position] = closed
         else:
             allowed.append(position)
     # The send rate, counted once per user for the whole batch; a user's last
