@@ -39,9 +39,13 @@ from daphne.access import AccessLogGenerator
 from daphne.cli import CommandLineInterface
 from daphne.http_protocol import HTTPFactory, WebRequest
 from daphne.server import Server
-from twisted.internet import defer, reactor
+from twisted.internet import defer
+from twisted.internet import reactor as installed_reactor
 
 from academia.logs import AccessLog
+
+# The reactor Daphne installed: Twisted types the module, not the reactor it stands for.
+reactor: Any = installed_reactor
 
 
 def max_request_body() -> int:
@@ -134,7 +138,8 @@ class BoundedServer(Server):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.max_request_body = max_request_body()
-        self.endpoints = [with_backlog(endpoint) for endpoint in self.endpoints]
+        self.endpoints: list[str] = [with_backlog(endpoint) for endpoint in self.endpoints]
+        self.action_logger: Any
         if (
             isinstance(self.action_logger, AccessLogGenerator)
             and self.action_logger.stream is sys.stdout

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import dj_database_url
@@ -170,7 +171,7 @@ if REDIS_URL or REDIS_SENTINELS:
         _cache_options = redis_sentinel.cache_options(
             _sentinels, REDIS_SENTINEL_MASTER, REDIS_SENTINEL_PASSWORD
         )
-    CHANNEL_LAYERS = {
+    CHANNEL_LAYERS: dict[str, dict[str, Any]] = {
         "default": {
             "BACKEND": env_str(
                 "CHAT_CHANNEL_LAYER_BACKEND", "channels_redis.pubsub.RedisPubSubChannelLayer"

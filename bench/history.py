@@ -44,6 +44,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
@@ -154,8 +155,8 @@ class Fixture:
         self.members: dict[int, list[int]] = {}
         for room_id, user_id in ChatParticipant.objects.values_list("room_id", "user_id"):
             self.members.setdefault(room_id, []).append(user_id)
-        for members in self.members.values():
-            members.sort()
+        for user_ids in self.members.values():
+            user_ids.sort()
 
 
 def sentences(rng: random.Random, count: int = 100_000) -> list[str]:
@@ -437,7 +438,7 @@ def explain(fixture: Fixture, deep_before: int) -> None:
 
     client = Client(HTTP_AUTHORIZATION=f"Token {fixture.token}")
     big = fixture.big_room
-    cases = {
+    cases: dict[str, Callable[[], Any]] = {
         "newest_page": lambda: client.get(f"/chat/rooms/{big}/messages/"),
         "deep_page": lambda: client.get(f"/chat/rooms/{big}/messages/?before={deep_before}"),
         "room_list": lambda: client.get("/chat/rooms/"),

@@ -479,7 +479,7 @@ def _reencode(image: Image.Image, image_format: str) -> tuple[bytes, int, int]:
 
 
 def _without_metadata(image: Image.Image) -> Image.Image:
-    kept = {
+    kept: dict[str | tuple[int, int], Any] = {
         key: image.info[key]
         for key in ("icc_profile", "transparency", "background")
         if key in image.info
