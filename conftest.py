@@ -59,10 +59,11 @@ def _close_database_pools(django_db_setup: None) -> Any:
     drops the test database (set up first, so torn down after this)."""
     yield
     from django.db import connections
+    from django.db.backends.postgresql.base import DatabaseWrapper as PostgresWrapper
 
     for connection in connections.all():
         connection.close()
-        if getattr(connection, "pool", None) is not None:
+        if isinstance(connection, PostgresWrapper) and connection.pool is not None:
             connection.close_pool()
 
 

@@ -76,7 +76,7 @@ def one_write_a_minute(settings: Any) -> None:
 
 def sign_in_attempt(remote: str, forwarded: str | None = None) -> int:
     """An anonymous write (a failed sign-in): throttled per client address."""
-    headers = {"REMOTE_ADDR": remote}
+    headers: dict[str, Any] = {"REMOTE_ADDR": remote}
     if forwarded is not None:
         headers["HTTP_X_FORWARDED_FOR"] = forwarded
     response = APIClient().post(

@@ -27,6 +27,7 @@ def run_node(script: str) -> Any:
     """Run an ES module script that imports client.js as ``client``; its last
     stdout line, parsed as JSON."""
     source = f"import * as client from {json.dumps(CLIENT.as_uri())};\n{script}"
+    assert NODE is not None
     result = subprocess.run(
         [NODE, "--input-type=module", "-e", source],
         capture_output=True,

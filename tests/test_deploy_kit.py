@@ -314,7 +314,9 @@ def seconds(value: str) -> int:
 
 def test_the_site_lets_the_largest_upload_through_and_not_much_more() -> None:
     site = NGINX_TEMPLATE.read_text()
-    body = size_in_bytes(re.search(r"client_max_body_size (\S+);", site).group(1))
+    found = re.search(r"client_max_body_size (\S+);", site)
+    assert found is not None
+    body = size_in_bytes(found.group(1))
     largest = settings.CHAT_FILE_UPLOAD_LIMIT + MULTIPART_OVERHEAD
     assert largest <= body < largest + 2 * 1024**2
 
@@ -324,7 +326,9 @@ def test_websocket_timeouts_are_above_the_heartbeat() -> None:
     ws = location(site, "/ws/")
     assert "proxy_pass http://academia_daphne;" in ws
     for directive in ("proxy_read_timeout", "proxy_send_timeout"):
-        timeout = seconds(re.search(rf"{directive} (\S+);", ws).group(1))
+        found = re.search(rf"{directive} (\S+);", ws)
+        assert found is not None, directive
+        timeout = seconds(found.group(1))
         assert timeout > settings.CHAT_CONNECTION_TIMEOUT > settings.CHAT_HEARTBEAT_INTERVAL
     assert "proxy_set_header Upgrade $http_upgrade;" in site
     assert "proxy_set_header Connection $academia_connection;" in site

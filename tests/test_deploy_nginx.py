@@ -285,6 +285,7 @@ def test_uploads_and_protected_downloads_through_nginx(
     message = created.json()
     assert (message["message_type"], message["file"]["size"]) == ("file", len(BIG))
     stored = ChatMessage.objects.get(pk=message["id"]).file.name
+    assert stored is not None
     assert (stack.media / stored).read_bytes() == BIG
 
     # The member gets the bytes, served by nginx from the internal location.

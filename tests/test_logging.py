@@ -98,7 +98,8 @@ def test_json_line_of_a_token_request_has_its_request_id_and_user_id(
     line = json_log.record("accounts.api", "me answered")
     assert line["level"] == "INFO"
     assert ISO_TIME.fullmatch(line["time"])
-    assert datetime.fromisoformat(line["time"]).utcoffset().total_seconds() == 0
+    offset = datetime.fromisoformat(line["time"]).utcoffset()
+    assert offset is not None and offset.total_seconds() == 0
     assert line["request_id"] == "edge-7f3a.42"
     assert line["user_id"] == alice.pk
     assert line["room_id"] is None

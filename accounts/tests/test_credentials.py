@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -20,7 +21,7 @@ def limit(settings: Any) -> None:
 
 
 def token_attempt(
-    username: str, password: str, address: str = "198.51.100.7", **headers: str
+    username: str, password: str, address: str = "198.51.100.7", **headers: Any
 ) -> Any:
     return APIClient().post(
         "/accounts/token/",
@@ -118,7 +119,7 @@ def test_failures_are_forgotten_after_the_cool_off(bob: Any) -> None:
 
     for _ in range(3):
         token_attempt("bob", "wrong")
-    AccessAttempt.objects.update(attempt_time=timezone.now() - timezone.timedelta(minutes=16))
+    AccessAttempt.objects.update(attempt_time=timezone.now() - timedelta(minutes=16))
 
     assert token_attempt("bob", PASSWORD).status_code == 200
 

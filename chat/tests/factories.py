@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -39,8 +40,8 @@ def make_course(
     *,
     code: str = "CS101",
     title: str = "Intro to CS",
-    instructors: list[Any] = (),
-    students: list[Any] = (),
+    instructors: Sequence[Any] = (),
+    students: Sequence[Any] = (),
 ) -> Course:
     course = course_services.course_create(actor=staff, title=title, code=code)
     for user in instructors:
@@ -59,8 +60,8 @@ def make_room(
     *,
     chat_type: str = "public",
     name: str = "",
-    members: list[Any] = (),
-    moderators: list[Any] = (),
+    members: Sequence[Any] = (),
+    moderators: Sequence[Any] = (),
     course: Course | None = None,
 ) -> ChatRoom:
     room = services.room_create(

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.http import FileResponse
 from django.utils import timezone
 from PIL import Image
 
@@ -377,6 +378,7 @@ def test_image_is_served_inline_with_safe_headers(room: Any, alice: Any, bob: An
     thumbnail = client.get(f"/chat/messages/{message.pk}/thumbnail/")
 
     assert response.status_code == 200
+    assert isinstance(response, FileResponse)
     body = b"".join(response.streaming_content)
     assert body.startswith(b"\x89PNG")
     assert response["Content-Type"] == "image/png"
@@ -402,6 +404,7 @@ def test_plain_file_is_served_as_an_attachment(room: Any, alice: Any, bob: Any) 
     assert sent.data["file"]["thumbnail_url"] is None
     assert response["Content-Type"] == "text/plain"
     assert response["Content-Disposition"].startswith("attachment")
+    assert isinstance(response, FileResponse)
     assert b"".join(response.streaming_content) == b"plain notes\n"
     no_thumbnail = client_for(alice).get(f"/chat/messages/{sent.data['id']}/thumbnail/")
     assert no_thumbnail.status_code == 404

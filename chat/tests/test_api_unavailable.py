@@ -193,6 +193,7 @@ class TcpProxy:
         self.port = free_port()
         self.listener: socket.socket | None = None
         self.sockets: list[socket.socket] = []
+        self.database = "0"  # the Redis database the tests select through it
 
     def start(self) -> None:
         self.listener = socket.create_server(("127.0.0.1", self.port))
@@ -237,7 +238,7 @@ def redis_proxy() -> Iterator[TcpProxy]:
     parts = urlsplit(url)
     proxy = TcpProxy((parts.hostname or "127.0.0.1", parts.port or 6379))
     proxy.start()
-    proxy.database = parts.path.lstrip("/") or "0"  # type: ignore[attr-defined]
+    proxy.database = parts.path.lstrip("/") or "0"
     yield proxy
     with contextlib.suppress(AssertionError, OSError):
         proxy.stop()

@@ -274,11 +274,11 @@ def close_codes_in_code() -> dict[int, str]:
             if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant):
                 names = [target.id for target in node.targets if isinstance(target, ast.Name)]
                 if any(name.startswith("CLOSE_") or name == "GOING_AWAY" for name in names):
-                    found[int(node.value.value)] = f"{path.name}: {names[0]}"
+                    found[int(str(node.value.value))] = f"{path.name}: {names[0]}"
             for keyword in node.keywords if isinstance(node, ast.Call) else ():
                 value = keyword.value
-                literal = isinstance(value, ast.Constant) and type(value.value) is int
-                if keyword.arg == "code" and literal:
+                code = keyword.arg == "code"
+                if code and isinstance(value, ast.Constant) and type(value.value) is int:
                     found[value.value] = f"{path.name}: code="
     return found
 
@@ -378,7 +378,7 @@ def type_like_strings() -> set[str]:
     for _, tree in python_sources(FRAME_SOURCES):
         for node in ast.walk(tree):
             if isinstance(node, ast.Constant) and TYPE_LIKE.match(str(node.value)):
-                found.add(node.value)
+                found.add(str(node.value))
     return found
 
 

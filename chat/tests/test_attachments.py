@@ -215,6 +215,7 @@ def test_deleting_the_message_removes_its_files_from_storage(
 ) -> None:
     message = upload(client_for(bob), room, image_bytes("PNG"), "p.png").json()
     stored = ChatMessage.objects.get(pk=message["id"])
+    assert stored.file.name and stored.thumbnail.name
     names = [stored.file.name, stored.thumbnail.name]
     assert all(default_storage.exists(name) for name in names)
 

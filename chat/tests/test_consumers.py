@@ -709,7 +709,8 @@ async def test_a_burst_of_sends_is_written_and_acknowledged_in_order(
         content = "" if number == 5 else f"burst {number}"
         await a.send({"type": "message.send", "client_id": f"burst-{number}", "content": content})
     await a.send({"type": "message.edit", "message_id": -1, "content": "after the burst"})
-    acks, errors_seen = [], []
+    acks: list[tuple[int, str]] = []
+    errors_seen: list[tuple[str, str]] = []
     while len(acks) < 11 or len(errors_seen) < 2:
         frame = await a.receive()
         if frame["type"] == "message.created":

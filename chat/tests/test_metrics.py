@@ -99,7 +99,7 @@ def test_metrics_are_not_found_without_a_token(settings: Any, client: Client) ->
 def test_metrics_refuse_a_missing_or_wrong_bearer_token(
     metrics_token: str, client: Client, authorization: str | None
 ) -> None:
-    headers = {} if authorization is None else {"HTTP_AUTHORIZATION": authorization}
+    headers: dict[str, Any] = {} if authorization is None else {"HTTP_AUTHORIZATION": authorization}
     answer = client.get("/metrics", **headers)
     assert answer.status_code == 401
     assert answer["WWW-Authenticate"].startswith("Bearer")

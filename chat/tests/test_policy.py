@@ -72,6 +72,7 @@ def test_instructor_moderates_the_course_room(course: Any, ines: Any, alice: Any
 def test_post_denial_reasons(alice: Any, bob: Any) -> None:
     room = factories.make_room(alice, members=[bob])
     participant = policy.participant_of(bob, room)
+    assert participant is not None
 
     assert policy.post_denial(room, participant) is None
     assert isinstance(policy.post_denial(room, None), errors.Forbidden)

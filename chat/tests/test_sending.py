@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 
 from chat import errors, selectors, services
 from chat.models import ChatMessage, RoomEvent
+from chat.services.messages import SendResult
 from chat.services.sending import SendRequest, message_send_many
 from chat.tests import factories
 from chat.wire import MessageSerializer, message_payload
@@ -49,8 +50,11 @@ def test_each_request_gets_its_own_outcome_in_order(
         "SendResult",
         "SendResult",
     ]
-    assert [outcomes[0].created, outcomes[4].created, outcomes[5].created] == [True, True, False]
-    assert outcomes[5].message.pk == outcomes[0].message.pk
+    first, second, repeat = (outcomes[0], outcomes[4], outcomes[5])
+    assert isinstance(first, SendResult) and isinstance(second, SendResult)
+    assert isinstance(repeat, SendResult)
+    assert [first.created, second.created, repeat.created] == [True, True, False]
+    assert repeat.message.pk == first.message.pk
     stored = list(
         ChatMessage.objects.filter(room=room)
         .exclude(message_type="system")
@@ -94,7 +98,7 @@ def test_many_sends_cost_the_queries_of_one(alice: Any, bob: Any, room: Any) -> 
                     for n in range(count)
                 ],
             )
-        assert all(outcome.created for outcome in outcomes)
+        assert all(isinstance(outcome, SendResult) and outcome.created for outcome in outcomes)
         return len(queries)
 
     assert cost(1) == cost(20)

@@ -13,7 +13,7 @@ from courses import services as course_services
 
 
 def last_event(room: ChatRoom) -> RoomEvent:
-    return RoomEvent.objects.filter(room=room).order_by("-seq").first()
+    return RoomEvent.objects.filter(room=room).latest("seq")
 
 
 def assert_system_event(

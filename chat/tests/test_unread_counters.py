@@ -156,7 +156,9 @@ def test_the_migration_backfills_the_counters_from_a_recount(
         send(alice, room, f"a{n}")
         send(bob, room, f"b{n}")
     read(bob, room, send(ines, room, "marker"))
-    services.message_delete(actor=ines, message=ChatMessage.objects.filter(sender=alice).first())
+    services.message_delete(
+        actor=ines, message=ChatMessage.objects.filter(sender=alice).earliest("pk")
+    )
     expected = assert_counters_exact(room)
     assert expected == {"ines": 5, "alice": 4, "bob": 0}
     ChatRoom.objects.update(message_count=0)

@@ -87,9 +87,11 @@ def test_each_image_format_is_accepted_as_an_image(
 def test_thumbnails_keep_transparency_as_png_and_opaque_as_jpeg() -> None:
     transparent = process_upload(upload(image_bytes("PNG", (800, 800), "RGBA"), "a.png"))
     assert transparent.thumbnail_content_type == "image/png"
+    assert transparent.thumbnail is not None
     assert Image.open(io.BytesIO(transparent.thumbnail.read())).format == "PNG"
     opaque = process_upload(upload(image_bytes("PNG", (800, 100), "RGB"), "b.png"))
     assert opaque.thumbnail_content_type == "image/jpeg"
+    assert opaque.thumbnail is not None
     thumbnail = Image.open(io.BytesIO(opaque.thumbnail.read()))
     assert (thumbnail.format, thumbnail.size) == ("JPEG", (320, 40))
 
@@ -148,7 +150,7 @@ def test_animated_gif_keeps_its_frames_and_drops_comments() -> None:
     processed = process_upload(upload(animated_gif(5), "anim.gif"))
     assert processed.message_type == "image"
     reopened = reopen(processed)
-    assert reopened.n_frames == 5
+    assert getattr(reopened, "n_frames", 1) == 5
     assert reopened.info.get("duration") == 70
     assert reopened.info.get("loop") == 0
     assert "comment" not in reopened.info

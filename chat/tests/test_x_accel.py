@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.http import FileResponse
 from PIL import Image
 
 from chat.models import ChatMessage
@@ -62,6 +63,7 @@ def test_without_the_setting_django_streams_the_file(room: Any, bob: Any) -> Non
     response = client_for(bob).get(message["file"]["url"])
     assert response.status_code == 200
     assert "X-Accel-Redirect" not in response
+    assert isinstance(response, FileResponse)
     assert b"".join(response.streaming_content) == PAYLOAD
 
 
@@ -70,6 +72,7 @@ def test_a_member_gets_an_x_accel_redirect_with_the_download_headers(
 ) -> None:
     message = upload(client_for(bob), room, PAYLOAD, "lab notes.bin")
     stored = ChatMessage.objects.get(pk=message["id"]).file.name
+    assert stored is not None
 
     response = client_for(bob).get(message["file"]["url"])
 
@@ -127,7 +130,7 @@ def test_an_outsider_gets_404_and_no_redirect(
 
 def test_a_missing_or_deleted_file_is_404_not_a_redirect(accel: None, room: Any, bob: Any) -> None:
     gone = upload(client_for(bob), room, PAYLOAD, "gone.bin")
-    default_storage.delete(ChatMessage.objects.get(pk=gone["id"]).file.name)
+    default_storage.delete(str(ChatMessage.objects.get(pk=gone["id"]).file.name))
     deleted = upload(client_for(bob), room, PAYLOAD, "deleted.bin")
     assert client_for(bob).delete(f"/chat/messages/{deleted['id']}/").status_code == 204
 

@@ -67,6 +67,8 @@ class Socket:
     def __init__(self, path: str, headers: list[tuple[bytes, bytes]]) -> None:
         self.communicator = WebsocketCommunicator(application, path, headers=headers)
         self.accepted = False
+        self.ready: dict[str, Any] = {}  # a room socket's connection.ready frame
+        self.snapshot: dict[str, Any] = {}  # a presence socket's presence.snapshot frame
 
     async def open(self) -> Socket:
         self.accepted, _ = await self.communicator.connect(timeout=WAIT)
@@ -126,7 +128,7 @@ async def open_room(
     if ready:
         frame = await socket.receive()
         assert frame["type"] == "connection.ready", frame
-        socket.ready = frame  # type: ignore[attr-defined]
+        socket.ready = frame
     return socket
 
 
@@ -134,7 +136,7 @@ async def open_presence(user: Any) -> Socket:
     socket = await open_socket("/ws/presence/", user)
     frame = await socket.receive()
     assert frame["type"] == "presence.snapshot", frame
-    socket.snapshot = frame  # type: ignore[attr-defined]
+    socket.snapshot = frame
     return socket
 
 
