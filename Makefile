@@ -49,6 +49,7 @@ $(NODE_STAMP): package-lock.json
 lint: venv $(NODE_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	npx eslint static/chat
 
 format: venv
@@ -78,5 +79,5 @@ bench-history: venv
 	$(BIN)/python bench/history.py $(HISTORY_ARGS)
 
 clean:
-	rm -rf $(VENV) node_modules staticfiles artefacts .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) node_modules staticfiles artefacts .pytest_cache .ruff_cache .mypy_cache .hypothesis
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
