@@ -277,13 +277,22 @@ class ChatMessageAdmin(ReadOnlyAdmin):
         "excerpt",
         "is_edited",
         "is_deleted",
+        "is_question",
+        "is_endorsed",
         "created_at",
     )
-    list_filter = ("message_type", "is_deleted", "is_edited", "room__chat_type")
+    list_filter = (
+        "message_type",
+        "is_deleted",
+        "is_edited",
+        "is_question",
+        "is_endorsed",
+        "room__chat_type",
+    )
     list_select_related = ("room", "sender")
     search_fields = ("content", "sender__username")
     date_hierarchy = "created_at"
-    actions = ("soft_delete",)
+    actions = ("soft_delete", "endorse", "withdraw_endorsement")
 
     @admin.display(description="content")
     def excerpt(self, message: ChatMessage) -> str:
@@ -302,6 +311,34 @@ class ChatMessageAdmin(ReadOnlyAdmin):
             else:
                 done += 1
         report(self, request, done, "message(s) deleted", failures)
+
+    def _endorsement(
+        self, request: HttpRequest, queryset: QuerySet[ChatMessage], *, endorse: bool
+    ) -> None:
+        service = services.answer_endorse if endorse else services.answer_withdraw
+        done, failures = 0, []
+        for message in queryset.select_related("room"):
+            try:
+                service(actor=signed_in_user(request), answer=message)
+            except errors.ChatError as exc:
+                failures.append(f"Message #{message.pk} was not changed: {exc.detail}")
+            else:
+                done += 1
+        verb = "answer(s) endorsed" if endorse else "endorsement(s) withdrawn"
+        report(self, request, done, verb, failures)
+
+    @admin.action(
+        description="Endorse the selected replies as their question's answer",
+        permissions=["moderate"],
+    )
+    def endorse(self, request: HttpRequest, queryset: QuerySet[ChatMessage]) -> None:
+        self._endorsement(request, queryset, endorse=True)
+
+    @admin.action(
+        description="Withdraw the endorsement of the selected replies", permissions=["moderate"]
+    )
+    def withdraw_endorsement(self, request: HttpRequest, queryset: QuerySet[ChatMessage]) -> None:
+        self._endorsement(request, queryset, endorse=False)
 
 
 # --- Participants -----------------------------------------------------------------------

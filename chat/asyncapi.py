@@ -202,8 +202,23 @@ MESSAGE = {
     "reactions": [],
     "is_edited": False,
     "is_deleted": False,
+    "is_question": True,
+    "endorsed_answer_id": None,
+    "is_endorsed": False,
     "created_at": WHEN,
     "updated_at": WHEN,
+}
+ANSWER = {
+    **MESSAGE,
+    "id": 907,
+    "sender": INES,
+    "content": "Only for diagonalisable ones.",
+    "content_html": "<p>Only for diagonalisable ones.</p>",
+    "mentions": [],
+    "reply_to": 904,
+    "client_id": None,
+    "is_question": False,
+    "is_endorsed": True,
 }
 IMAGE_MESSAGE = {
     **MESSAGE,
@@ -243,6 +258,7 @@ def system_message(message_id: int, content: str) -> dict[str, Any]:
         "content_html": f"<p>{content}</p>",
         "mentions": [],
         "client_id": None,
+        "is_question": False,
     }
 
 
@@ -328,10 +344,21 @@ CLIENT_FRAMES: dict[str, dict[str, Any]] = {
                 "anyOf": [schema_ref("MessageId"), {"type": "null"}],
                 "description": "A message of this room this one answers.",
             },
+            "is_question": {
+                "type": "boolean",
+                "default": False,
+                "description": "Post it as a question (course rooms and rooms with "
+                "moderators; elsewhere `validation_error`).",
+            },
         },
         required=("content",),
         examples=[
-            {"client_id": MESSAGE["client_id"], "content": MESSAGE["content"], "reply_to": None},
+            {
+                "client_id": MESSAGE["client_id"],
+                "content": MESSAGE["content"],
+                "reply_to": None,
+                "is_question": True,
+            },
             {"client_id": "c-2", "content": "Yes, see the lecture notes.", "reply_to": 904},
         ],
     ),
@@ -367,6 +394,33 @@ CLIENT_FRAMES: dict[str, dict[str, Any]] = {
         properties={"message_id": schema_ref("MessageId"), "emoji": schema_ref("Emoji")},
         required=("message_id", "emoji"),
         examples=[{"message_id": 904, "emoji": "👍"}],
+    ),
+    "questionMark": frame(
+        "question.mark",
+        "Mark a message a question, or no longer one (its sender, or the room's staff).",
+        description="Answered by `message.updated` (no longer a question: the endorsed "
+        "answer's too), or an `error`. Course rooms and rooms with moderators only.",
+        properties={"message_id": schema_ref("MessageId"), "is_question": {"type": "boolean"}},
+        required=("message_id", "is_question"),
+        examples=[{"message_id": 904, "is_question": True}],
+    ),
+    "answerEndorse": frame(
+        "answer.endorse",
+        "Endorse a reply as its question's answer (moderators, instructors, staff).",
+        description="Answered by a `message.updated` for the question, the reply and a "
+        "reply endorsed before, or an `error`.",
+        properties={"message_id": schema_ref("MessageId")},
+        required=("message_id",),
+        examples=[{"message_id": 907}],
+    ),
+    "answerWithdraw": frame(
+        "answer.withdraw",
+        "Withdraw the endorsement of a reply (moderators, instructors, staff).",
+        description="Answered by a `message.updated` for the question and the reply when "
+        "it was endorsed, or an `error`.",
+        properties={"message_id": schema_ref("MessageId")},
+        required=("message_id",),
+        examples=[{"message_id": 907}],
     ),
     "typingSet": frame(
         "typing",
@@ -460,10 +514,13 @@ SERVER_FRAMES: dict[str, dict[str, Any]] = {
     ),
     "messageUpdated": room_event(
         "message.updated",
-        "A message was edited (`is_edited` true).",
+        "A message changed: edited (`is_edited` true), marked a question or not, its "
+        "endorsed answer (`endorsed_answer_id`, `is_endorsed`) set or withdrawn.",
         properties={"message": schema_ref("Message")},
         required=("message",),
         examples=[
+            {"seq": 140, "message": {**MESSAGE, "endorsed_answer_id": ANSWER["id"]}},
+            {"seq": 141, "message": ANSWER},
             {
                 "seq": 135,
                 "message": {
@@ -473,7 +530,7 @@ SERVER_FRAMES: dict[str, dict[str, Any]] = {
                     "mentions": [],
                     "is_edited": True,
                 },
-            }
+            },
         ],
     ),
     "messageDeleted": room_event(
@@ -753,6 +810,9 @@ ROOM_CLIENT = [
     "messageDelete",
     "reactionAdd",
     "reactionRemove",
+    "questionMark",
+    "answerEndorse",
+    "answerWithdraw",
     "typingSet",
     "read",
     "ping",
@@ -874,6 +934,15 @@ OPERATIONS = {
     ),
     "removeReaction": receive(
         "room", "reactionRemove", "Remove a reaction.", ["reactionRemoved", "error"]
+    ),
+    "markQuestion": receive(
+        "room", "questionMark", "Mark a question.", ["messageUpdated", "error"]
+    ),
+    "endorseAnswer": receive(
+        "room", "answerEndorse", "Endorse an answer.", ["messageUpdated", "error"]
+    ),
+    "withdrawAnswer": receive(
+        "room", "answerWithdraw", "Withdraw an endorsement.", ["messageUpdated", "error"]
     ),
     "setTyping": receive("room", "typingSet", "Typing indicator.", ["typing", "error"]),
     "markRead": receive("room", "read", "Move the read marker.", ["error"]),

@@ -98,12 +98,23 @@ class ChatMessage(models.Model):
     )
     is_edited = models.BooleanField(default=False)
     is_deleted = models.BooleanField(default=False)
+    # Questions and their endorsed answer (a reply to the question), kept together
+    # by chat.services.questions under the room's row lock.
+    is_question = models.BooleanField(default=False)
+    endorsed_answer = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    is_endorsed = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["id"]
         constraints = [
+            models.CheckConstraint(
+                condition=Q(endorsed_answer__isnull=True) | Q(is_question=True),
+                name="message_endorsed_answer_on_question",
+            ),
             models.UniqueConstraint(
                 fields=["sender", "client_id"],
                 condition=Q(client_id__isnull=False),
@@ -118,6 +129,12 @@ class ChatMessage(models.Model):
             # History pages and read-marker moves: WHERE room = ? AND id > ? ORDER BY id.
             models.Index(fields=["room", "id"], name="message_room_id"),
             models.Index(fields=["sender", "created_at"], name="message_sender_created"),
+            # The questions view of a room: WHERE room = ? AND is_question ORDER BY id DESC.
+            models.Index(
+                fields=["room", "id"],
+                condition=Q(is_question=True),
+                name="message_room_question",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -174,3 +174,60 @@ def delete_denial(user: User, message: ChatMessage, now: datetime) -> errors.Cha
 def can_mention_everyone(user: User, room: ChatRoom) -> bool:
     """``@all`` and ``@here`` are for moderators only."""
     return can_moderate(user, room)
+
+
+# --- Questions ----------------------------------------------------------------------------
+
+
+def takes_questions(room: ChatRoom) -> bool:
+    """Course rooms, and rooms with an active moderator or admin to endorse answers."""
+    if room.chat_type == ChatRoom.ChatType.COURSE:
+        return True
+    return ChatParticipant.objects.filter(
+        room=room, is_active=True, role__in=MODERATOR_ROLES
+    ).exists()
+
+
+def can_endorse(user: User, room: ChatRoom) -> bool:
+    """Who speaks for a room's teaching: its moderators and admins, the instructors
+    of its course, and staff (``is_staff``) in the rooms they see."""
+    if can_moderate(user, room):
+        return True
+    return user.is_active and user.is_staff and can_see_room(user, room)
+
+
+def question_denial(user: User, message: ChatMessage) -> errors.ChatError | None:
+    """Why ``user`` may not mark ``message`` a question (or unmark it): its sender
+    and those who endorse answers may, in an active room that takes questions."""
+    if message.is_deleted or message.message_type == ChatMessage.MessageType.SYSTEM:
+        return errors.ValidationFailed(
+            "Only a posted message can be a question.", fields={"message_id": ["Not a post."]}
+        )
+    if not message.room.is_active:
+        return errors.RoomArchived()
+    if message.sender_id != user.pk and not can_endorse(user, message.room):
+        return errors.Forbidden("Only the sender or the room's staff may mark a question.")
+    if not takes_questions(message.room):
+        return errors.ValidationFailed(
+            "Questions are for course rooms and rooms with moderators.",
+            fields={"is_question": ["This room takes no questions."]},
+        )
+    return None
+
+
+def endorse_denial(user: User, answer: ChatMessage) -> errors.ChatError | None:
+    """Why ``user`` may not endorse (or withdraw the endorsement of) ``answer``:
+    a reply, not deleted, to a question, in an active room, by its staff."""
+    if not answer.room.is_active:
+        return errors.RoomArchived()
+    if not can_endorse(user, answer.room):
+        return errors.Forbidden("Only the room's moderators, instructors and staff endorse.")
+    if answer.is_deleted:
+        return errors.NotFound("No such message.")
+    question = answer.reply_to
+    if question is None or question.is_deleted or not question.is_question:
+        return errors.ValidationFailed(
+            "Only a reply to a question can be its endorsed answer.",
+            fields={"message_id": ["Not a reply to a question."]},
+        )
+    return None

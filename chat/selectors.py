@@ -260,6 +260,24 @@ def room_history(
     return HistoryPage(messages=messages, has_older=has_older, has_newer=has_newer)
 
 
+QUESTION_STATUSES = ("open", "answered")
+
+
+def room_questions(room: ChatRoom, *, status: str | None = None) -> QuerySet[ChatMessage]:
+    """The room's questions (not deleted), newest first, with their endorsed answer
+    (``endorsed_answer``, its relations loaded): ``open`` ones have none,
+    ``answered`` ones have one."""
+    questions = room_messages(room.pk).filter(is_question=True, is_deleted=False)
+    if status == "open":
+        questions = questions.filter(endorsed_answer__isnull=True)
+    elif status == "answered":
+        questions = questions.filter(endorsed_answer__isnull=False)
+    answers = with_message_relations(ChatMessage.objects.all())
+    return with_message_relations(questions.order_by(*KEYSET_DOWN)).prefetch_related(
+        Prefetch("endorsed_answer", queryset=answers)
+    )
+
+
 def room_participants(room: ChatRoom) -> QuerySet[ChatParticipant]:
     return (
         ChatParticipant.objects.filter(room=room, is_active=True)

@@ -158,6 +158,13 @@ class MessageSerializer(serializers.Serializer[ChatMessage]):
     reactions = serializers.SerializerMethodField()
     is_edited = serializers.BooleanField()
     is_deleted = serializers.BooleanField()
+    is_question = serializers.BooleanField()
+    endorsed_answer_id = serializers.IntegerField(
+        allow_null=True, help_text="On a question: its endorsed answer (a reply to it)."
+    )
+    is_endorsed = serializers.BooleanField(
+        help_text="This reply is its question's endorsed answer."
+    )
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
 
@@ -172,6 +179,13 @@ class MessageSerializer(serializers.Serializer[ChatMessage]):
     @extend_schema_field(ReactionSummarySerializer(many=True))
     def get_reactions(self, message: ChatMessage) -> list[dict[str, Any]]:
         return reactions_payload(message)
+
+
+class QuestionSerializer(serializers.Serializer[Any]):
+    question = MessageSerializer()
+    answer = MessageSerializer(
+        allow_null=True, help_text="The endorsed answer (a reply to the question), if any."
+    )
 
 
 class PresenceSerializer(serializers.Serializer[Any]):
@@ -293,6 +307,9 @@ def message_payload(message: ChatMessage) -> dict[str, Any]:
         "reactions": reactions_payload(message),
         "is_edited": message.is_edited,
         "is_deleted": message.is_deleted,
+        "is_question": message.is_question,
+        "endorsed_answer_id": message.endorsed_answer_id,
+        "is_endorsed": message.is_endorsed,
         "created_at": _datetime(message.created_at),
         "updated_at": _datetime(message.updated_at),
     }
@@ -300,6 +317,16 @@ def message_payload(message: ChatMessage) -> dict[str, Any]:
 
 def messages_payload(messages: Sequence[ChatMessage]) -> list[dict[str, Any]]:
     return [message_payload(message) for message in messages]
+
+
+def question_payload(question: ChatMessage) -> dict[str, Any]:
+    """QUESTION: the question and its endorsed answer (loaded by
+    ``selectors.room_questions``), or null."""
+    answer = question.endorsed_answer
+    return {
+        "question": message_payload(question),
+        "answer": message_payload(answer) if answer is not None else None,
+    }
 
 
 def presences_payload(

@@ -86,6 +86,7 @@ class MessageCreateSerializer(serializers.Serializer):
         required=False, allow_null=True, allow_blank=True, max_length=limits.CLIENT_ID_MAX
     )
     reply_to = id_field(required=False, allow_null=True)
+    is_question = serializers.BooleanField(required=False, default=False)
 
 
 class MessageUploadSerializer(serializers.Serializer):
@@ -98,6 +99,7 @@ class MessageUploadSerializer(serializers.Serializer):
         required=False, allow_blank=True, max_length=limits.CLIENT_ID_MAX
     )
     reply_to = id_field(required=False)
+    is_question = serializers.BooleanField(required=False, default=False)
     file = serializers.FileField(required=False, allow_empty_file=True, use_url=False)
 
 
@@ -109,6 +111,13 @@ class MessageReplySerializer(serializers.Serializer):
     content = serializers.CharField(trim_whitespace=False)
     client_id = serializers.CharField(
         required=False, allow_null=True, allow_blank=True, max_length=limits.CLIENT_ID_MAX
+    )
+
+
+class QuestionsQuerySerializer(serializers.Serializer):
+    status = serializers.ChoiceField(
+        choices=[("open", "Open (no endorsed answer)"), ("answered", "Answered")],
+        required=False,
     )
 
 

@@ -282,6 +282,20 @@ class RoomViewSet(ChatViewSet):
         )
 
     @extend_schema(
+        parameters=[ID_PATH, s.QuestionsQuerySerializer],
+        responses=wire.QuestionSerializer(many=True),
+        summary="The room's questions, newest first, each with its endorsed answer",
+        description="`status=open`: those without an endorsed answer; `answered`: with one.",
+    )
+    @action(detail=True, methods=["get"])
+    def questions(self, request: AuthenticatedRequest, pk: str) -> Response:
+        room = self._room(pk)
+        query = parse(s.QuestionsQuerySerializer, request.query_params)
+        questions = selectors.room_questions(room, status=query.get("status"))
+        page = self.paginate_queryset(questions) or []  # None only without a paginator
+        return self.get_paginated_response([wire.question_payload(q) for q in page])
+
+    @extend_schema(
         parameters=[ID_PATH],
         request=s.MarkReadSerializer,
         responses=wire.RoomReadSerializer,
@@ -422,6 +436,7 @@ class MessageViewSet(ChatViewSet):
                 client_id=data.get("client_id"),
                 reply_to=data.get("reply_to"),
                 upload=upload,
+                is_question=data.get("is_question", False),
             )
             if not result.created:
                 quota.refund()  # a resent client_id stores nothing
@@ -521,6 +536,48 @@ class MessageViewSet(ChatViewSet):
             client_id=data.get("client_id"),
         )
         return self._sent(result)
+
+    @extend_schema(
+        methods=["POST"],
+        parameters=[ID_PATH],
+        request=None,
+        responses=wire.MessageSerializer,
+        summary="Mark the message a question (its sender, or the room's staff)",
+    )
+    @extend_schema(
+        methods=["DELETE"],
+        parameters=[ID_PATH],
+        responses=wire.MessageSerializer,
+        summary="No longer a question (its endorsed answer, if any, is withdrawn)",
+    )
+    @action(detail=True, methods=["post", "delete"])
+    def question(self, request: AuthenticatedRequest, pk: str) -> Response:
+        marked = services.question_mark(
+            actor=request.user, message=self._message(pk), is_question=request.method == "POST"
+        )
+        return Response(wire.message_payload(marked))
+
+    @extend_schema(
+        methods=["POST"],
+        parameters=[ID_PATH],
+        request=None,
+        responses=wire.MessageSerializer,
+        summary="Endorse this reply as its question's answer (moderators, instructors, staff)",
+    )
+    @extend_schema(
+        methods=["DELETE"],
+        parameters=[ID_PATH],
+        responses={204: NO_CONTENT},
+        summary="Withdraw the endorsement of this reply",
+    )
+    @action(detail=True, methods=["post", "delete"])
+    def endorse(self, request: AuthenticatedRequest, pk: str) -> Response:
+        answer = self._message(pk)
+        if request.method == "DELETE":
+            services.answer_withdraw(actor=request.user, answer=answer)
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        endorsed = services.answer_endorse(actor=request.user, answer=answer)
+        return Response(wire.message_payload(endorsed))
 
     @extend_schema(
         parameters=[ID_PATH],

@@ -177,6 +177,22 @@ class ChatConsumer(SocketConsumer):
             actor=self.user, message=self._message(frame["message_id"]), emoji=frame["emoji"]
         )
 
+    def _question_mark(self, frame: dict[str, Any]) -> None:
+        self._room()
+        services.question_mark(
+            actor=self.user,
+            message=self._message(frame["message_id"]),
+            is_question=frame["is_question"],
+        )
+
+    def _answer_endorse(self, frame: dict[str, Any]) -> None:
+        self._room()
+        services.answer_endorse(actor=self.user, answer=self._message(frame["message_id"]))
+
+    def _answer_withdraw(self, frame: dict[str, Any]) -> None:
+        self._room()
+        services.answer_withdraw(actor=self.user, answer=self._message(frame["message_id"]))
+
     def _typing(self, frame: dict[str, Any]) -> bool:
         sent = services.typing_set(actor=self.user, room=self._room(), is_typing=frame["is_typing"])
         if sent:
@@ -259,6 +275,11 @@ class ChatConsumer(SocketConsumer):
         "message.delete": ClientFrame(("message_id",), call=_message_delete, write=True),
         "reaction.add": ClientFrame(("message_id", "emoji"), call=_reaction_add, write=True),
         "reaction.remove": ClientFrame(("message_id", "emoji"), call=_reaction_remove, write=True),
+        "question.mark": ClientFrame(
+            ("message_id", "is_question"), call=_question_mark, write=True
+        ),
+        "answer.endorse": ClientFrame(("message_id",), call=_answer_endorse, write=True),
+        "answer.withdraw": ClientFrame(("message_id",), call=_answer_withdraw, write=True),
         "typing": ClientFrame(("is_typing",), run=frame_typing),
         "read": ClientFrame(("message_id",), call=_read),
         "ping": ClientFrame(run=SocketConsumer.frame_ping),

@@ -21,6 +21,7 @@ from chat.services.messages import (
     system_alert,
 )
 from chat.services.presence import presence_get, presence_set, typing_set
+from chat.services.questions import answer_endorse, answer_withdraw, question_mark
 from chat.services.quota import upload_quota
 from chat.services.retention import room_events_prune
 from chat.services.rooms import (
@@ -32,6 +33,8 @@ from chat.services.rooms import (
 
 __all__ = [
     "SendResult",
+    "answer_endorse",
+    "answer_withdraw",
     "clean_emoji",
     "course_member_sync",
     "course_room_open",
@@ -44,6 +47,7 @@ __all__ = [
     "participant_update",
     "presence_get",
     "presence_set",
+    "question_mark",
     "reaction_add",
     "reaction_remove",
     "room_archive",

@@ -17,7 +17,7 @@ from django.utils import timezone
 from chat import errors, events, limits, policy, selectors, wire
 from chat.models import ChatMessage, ChatParticipant, ChatRoom, MessageReaction
 from chat.rendering import WILDCARD_MENTIONS, MentionTarget, extract_mentions, render_content
-from chat.services import counters
+from chat.services import counters, questions
 from chat.wire import Frame, message_payload, user_payload
 
 if TYPE_CHECKING:
@@ -155,22 +155,30 @@ def message_send(
     client_id: object = None,
     reply_to: object = None,
     upload: UploadedFile[bytes] | None = None,
+    is_question: object = False,
 ) -> SendResult:
     """Send a message (text, or an ``image``/``file`` upload with an optional caption).
 
     Idempotent per sender and ``client_id``: the same id again in the same room
     returns the first message with ``created=False`` and publishes nothing (in
     another room it is refused). Mentioned users who may see the room are stored
-    in ``mentions`` and notified on their own stream. Text goes through
+    in ``mentions`` and notified on their own stream. ``is_question`` posts it as a
+    question (where ``policy.takes_questions``). Text goes through
     ``chat.services.sending``, one path with the socket's batched sends.
     """
     if upload is None:
         from chat.services.sending import message_send_text
 
         return message_send_text(
-            actor=actor, room=room, content=content, client_id=client_id, reply_to=reply_to
+            actor=actor,
+            room=room,
+            content=content,
+            client_id=client_id,
+            reply_to=reply_to,
+            is_question=is_question,
         )
     _posting_participant(actor, room)
+    question = questions.question_flag(room, is_question)
     client_id = _clean_client_id(client_id)
     if client_id is not None:
         existing = ChatMessage.objects.filter(sender=actor, client_id=client_id).first()
@@ -212,6 +220,7 @@ def message_send(
                 content_html=rendered.html,
                 client_id=client_id,
                 reply_to=parent,
+                is_question=question,
             )
             if processed is not None:
                 _attach(message, processed, stored)
@@ -313,6 +322,7 @@ def message_delete(*, actor: User, message: ChatMessage) -> ChatMessage:
     if denial is not None:
         raise denial
     counters.message_deleted(message)
+    unendorsed = questions.answer_deleted(message)
     files = [name for name in (message.file.name, message.thumbnail.name) if name]
     message.content = ""
     message.content_html = ""
@@ -330,6 +340,9 @@ def message_delete(*, actor: User, message: ChatMessage) -> ChatMessage:
     message.reactions.all().delete()
     payload = message_payload(selectors.message_load(message.pk))
     events.append_room_event(room, Frame.MESSAGE_DELETED, {"message": payload})
+    if unendorsed is not None:
+        question = message_payload(selectors.message_load(unendorsed.pk))
+        events.append_room_event(room, Frame.MESSAGE_UPDATED, {"message": question})
     if files:
 
         def delete_files() -> None:

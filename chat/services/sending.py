@@ -22,7 +22,7 @@ from django.db.models import F
 
 from chat import errors, events, policy, selectors
 from chat.models import ChatMessage, ChatParticipant, ChatRoom
-from chat.services import counters
+from chat.services import counters, questions
 from chat.services.messages import (
     SendResult,
     _clean_client_id,
@@ -45,11 +45,13 @@ class SendRequest:
     content: object
     client_id: object = None
     reply_to: object = None
+    is_question: object = False
 
 
 @dataclass
 class _Draft:
     request: SendRequest
+    is_question: bool = False
     client_id: str | None = None
     content: str = ""
     parent_id: int | None = None
@@ -83,6 +85,7 @@ def _draft(room: ChatRoom, request: SendRequest) -> _Draft:
         draft.client_id = _clean_client_id(request.client_id)
         draft.content = _clean_content(request.content, allow_empty=False)
         draft.parent_id = _parent_id(room.pk, request.reply_to)
+        draft.is_question = questions.question_flag(room, request.is_question)
         draft.rendered = _render(request.actor, room, draft.content)
     except errors.ChatError as error:
         draft.invalid = error
@@ -151,6 +154,7 @@ def _store(room: ChatRoom, drafts: list[_Draft]) -> list[_Draft]:
                 content_html=draft.rendered.html,
                 client_id=draft.client_id,
                 reply_to_id=draft.parent_id,
+                is_question=draft.is_question,
             )
             for draft in new
         ]
@@ -240,15 +244,23 @@ def message_send_many(
 
 
 def message_send_text(
-    *, actor: User, room: ChatRoom, content: object, client_id: object, reply_to: object
+    *,
+    actor: User,
+    room: ChatRoom,
+    content: object,
+    client_id: object,
+    reply_to: object,
+    is_question: object = False,
 ) -> SendResult:
     """One text message (the REST path and ``message_send``); raises its refusal."""
-    (outcome,) = message_send_many(
-        room=room,
-        requests=[
-            SendRequest(actor=actor, content=content, client_id=client_id, reply_to=reply_to)
-        ],
+    request = SendRequest(
+        actor=actor,
+        content=content,
+        client_id=client_id,
+        reply_to=reply_to,
+        is_question=is_question,
     )
+    (outcome,) = message_send_many(room=room, requests=[request])
     if isinstance(outcome, errors.ChatError):
         raise outcome
     return outcome

@@ -38,6 +38,9 @@ MESSAGE_KEYS = {
     "reactions",
     "is_edited",
     "is_deleted",
+    "is_question",
+    "endorsed_answer_id",
+    "is_endorsed",
     "created_at",
     "updated_at",
 }

@@ -82,9 +82,22 @@ export interface Message {
   reactions: Reaction[];
   is_edited: boolean;
   is_deleted: boolean;
+  is_question: boolean;
+  /** On a question: its endorsed answer (a reply to it). */
+  endorsed_answer_id: Id | null;
+  /** This reply is its question's endorsed answer. */
+  is_endorsed: boolean;
   created_at: Timestamp;
   updated_at: Timestamp;
 }
+
+/** A question of a room's questions view, with its endorsed answer. */
+export interface Question {
+  question: Message;
+  answer: Message | null;
+}
+
+export type QuestionStatus = "open" | "answered";
 
 export interface Presence {
   user: User;
@@ -248,11 +261,20 @@ export type PresenceServerFrame =
 // --- client frames -------------------------------------------------------------------------
 
 export type RoomClientFrame =
-  | { type: "message.send"; client_id: string; content: string; reply_to: Id | null }
+  | {
+      type: "message.send";
+      client_id: string;
+      content: string;
+      reply_to: Id | null;
+      is_question?: boolean;
+    }
   | { type: "message.edit"; message_id: Id; content: string }
   | { type: "message.delete"; message_id: Id }
   | { type: "reaction.add"; message_id: Id; emoji: string }
   | { type: "reaction.remove"; message_id: Id; emoji: string }
+  | { type: "question.mark"; message_id: Id; is_question: boolean }
+  | { type: "answer.endorse"; message_id: Id }
+  | { type: "answer.withdraw"; message_id: Id }
   | { type: "typing"; is_typing: boolean }
   | { type: "read"; message_id: Id }
   | { type: "ping" };
@@ -330,10 +352,16 @@ export interface Rest {
   removeParticipant(roomId: Id, userId: Id): Promise<null>;
   /** `formData`: room, file, client_id and an optional content. */
   postFile(formData: FormData, options?: UploadOptions): Promise<Message>;
+  getMessage(messageId: Id): Promise<Message>;
   editMessage(messageId: Id, content: string): Promise<Message>;
   deleteMessage(messageId: Id): Promise<null>;
   addReaction(messageId: Id, emoji: string): Promise<Message>;
   removeReaction(messageId: Id, emoji: string): Promise<Message | null>;
+  markQuestion(messageId: Id, isQuestion: boolean): Promise<Message>;
+  endorseAnswer(messageId: Id): Promise<Message>;
+  withdrawAnswer(messageId: Id): Promise<null>;
+  /** Newest first; `status` null: every question. */
+  listQuestions(roomId: Id, status?: QuestionStatus | null): Promise<Page<Question>>;
 }
 
 export type ActionResult<T> = { via: "socket" } | { via: "rest"; result: T };
@@ -348,6 +376,13 @@ export interface MessageActions {
     messageId: Id,
     emoji: string,
   ): Promise<ActionResult<Message | null>>;
+  markQuestion(
+    chat: ChatClient | null,
+    messageId: Id,
+    isQuestion: boolean,
+  ): Promise<ActionResult<Message>>;
+  endorse(chat: ChatClient | null, messageId: Id): Promise<ActionResult<Message>>;
+  withdrawEndorsement(chat: ChatClient | null, messageId: Id): Promise<ActionResult<null>>;
 }
 
 export declare function makeRest(connection: Connection): Rest;
@@ -398,6 +433,7 @@ export interface PendingSend {
   client_id: string;
   content: string;
   reply_to: Id | null;
+  is_question: boolean;
 }
 
 /** The frames of `F` whose `type` may be `K`. */
@@ -461,12 +497,15 @@ export declare class ChatClient extends ReconnectingSocket<ChatClientEvents> {
   /** Reconnect from `lastSeq` (after reloading history for `resync`). */
   restart(lastSeq: number): void;
   /** Echoed at once ("send.pending"), resent until confirmed; returns the client_id. */
-  send(content: string, options?: { replyTo?: Id | null }): string;
+  send(content: string, options?: { replyTo?: Id | null; isQuestion?: boolean }): string;
   discard(clientId: string): void;
   edit(messageId: Id, content: string): boolean;
   delete(messageId: Id): boolean;
   react(messageId: Id, emoji: string): boolean;
   unreact(messageId: Id, emoji: string): boolean;
+  markQuestion(messageId: Id, isQuestion: boolean): boolean;
+  endorse(messageId: Id): boolean;
+  withdrawEndorsement(messageId: Id): boolean;
   typing(isTyping: boolean): boolean;
   read(messageId: Id): boolean;
 }

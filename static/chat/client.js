@@ -45,7 +45,7 @@
  */
 
 /** This module's version (semver); CHANGELOG.md lists what each one added. */
-export const VERSION = "1.1.0";
+export const VERSION = "1.2.0";
 
 /** The socket protocol this client speaks: `connection.ready`'s `protocol`. */
 export const PROTOCOL = 1;
@@ -314,6 +314,10 @@ export function makeRest(connection) {
       return upload(`${REST_ROOT}/messages/`, formData, { onProgress });
     },
 
+    getMessage(messageId) {
+      return api(`${REST_ROOT}/messages/${messageId}/`);
+    },
+
     /** Resolves to the edited MESSAGE. */
     editMessage(messageId, content) {
       return api(`${REST_ROOT}/messages/${messageId}/`, { method: "PATCH", body: { content } });
@@ -329,6 +333,26 @@ export function makeRest(connection) {
 
     removeReaction(messageId, emoji) {
       return api(`${REST_ROOT}/messages/${messageId}/react/`, { method: "DELETE", body: { emoji } });
+    },
+
+    /** Mark a message a question (or, with false, no longer one); resolves to the MESSAGE. */
+    markQuestion(messageId, isQuestion) {
+      return api(`${REST_ROOT}/messages/${messageId}/question/`, { method: isQuestion ? "POST" : "DELETE" });
+    },
+
+    /** Endorse a reply as its question's answer; resolves to the reply's MESSAGE. */
+    endorseAnswer(messageId) {
+      return api(`${REST_ROOT}/messages/${messageId}/endorse/`, { method: "POST" });
+    },
+
+    withdrawAnswer(messageId) {
+      return api(`${REST_ROOT}/messages/${messageId}/endorse/`, { method: "DELETE" });
+    },
+
+    /** A room's questions, newest first, each {question, answer}; `status`: "open", "answered" or null (all). */
+    listQuestions(roomId, status = null) {
+      const query = status ? `?status=${encodeURIComponent(status)}` : "";
+      return api(`${REST_ROOT}/rooms/${roomId}/questions/${query}`);
     },
   };
 }
@@ -375,6 +399,30 @@ export function makeMessageActions(rest) {
         return { via: "socket" };
       }
       return { via: "rest", result: await rest.removeReaction(messageId, emoji) };
+    },
+
+    async markQuestion(chat, messageId, isQuestion) {
+      if (chat && chat.isOpen) {
+        chat.markQuestion(messageId, isQuestion);
+        return { via: "socket" };
+      }
+      return { via: "rest", result: await rest.markQuestion(messageId, isQuestion) };
+    },
+
+    async endorse(chat, messageId) {
+      if (chat && chat.isOpen) {
+        chat.endorse(messageId);
+        return { via: "socket" };
+      }
+      return { via: "rest", result: await rest.endorseAnswer(messageId) };
+    },
+
+    async withdrawEndorsement(chat, messageId) {
+      if (chat && chat.isOpen) {
+        chat.withdrawEndorsement(messageId);
+        return { via: "socket" };
+      }
+      return { via: "rest", result: await rest.withdrawAnswer(messageId) };
     },
   };
 }
@@ -690,12 +738,14 @@ export class ChatClient extends ReconnectingSocket {
   }
 
   sendFrameFor(item) {
-    return {
+    const frame = {
       type: "message.send",
       client_id: item.client_id,
       content: item.content,
       reply_to: item.reply_to,
     };
+    if (item.is_question) frame.is_question = true;
+    return frame;
   }
 
   flushPending() {
@@ -707,8 +757,8 @@ export class ChatClient extends ReconnectingSocket {
    * the server's message.created with the same client_id confirms it; unconfirmed
    * messages are sent again after a reconnect. Returns the client_id.
    */
-  send(content, { replyTo = null } = {}) {
-    const item = { client_id: newClientId(), content, reply_to: replyTo };
+  send(content, { replyTo = null, isQuestion = false } = {}) {
+    const item = { client_id: newClientId(), content, reply_to: replyTo, is_question: Boolean(isQuestion) };
     this.pending.set(item.client_id, item);
     this.emit("send.pending", { ...item });
     this.sendFrame(this.sendFrameFor(item));
@@ -734,6 +784,18 @@ export class ChatClient extends ReconnectingSocket {
 
   unreact(messageId, emoji) {
     return this.sendFrame({ type: "reaction.remove", message_id: messageId, emoji });
+  }
+
+  markQuestion(messageId, isQuestion) {
+    return this.sendFrame({ type: "question.mark", message_id: messageId, is_question: Boolean(isQuestion) });
+  }
+
+  endorse(messageId) {
+    return this.sendFrame({ type: "answer.endorse", message_id: messageId });
+  }
+
+  withdrawEndorsement(messageId) {
+    return this.sendFrame({ type: "answer.withdraw", message_id: messageId });
   }
 
   typing(isTyping) {

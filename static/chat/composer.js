@@ -6,6 +6,7 @@
 import { newClientId, rest } from "./client.js";
 import { $, el, formatSize, report, toast } from "./dom.js";
 import { editLastOwnMessage, upsertMessage } from "./messages.js";
+import { updateQuestionOption } from "./questions.js";
 import { cancelReply } from "./reply.js";
 import { canPost, config, me, state } from "./state.js";
 import { noteTyping, stopTyping } from "./typing.js";
@@ -25,6 +26,7 @@ export function updateComposerAccess() {
   el.input.disabled = disabled;
   el.fileInput.disabled = disabled;
   el.composer.classList.toggle("composer--disabled", disabled);
+  updateQuestionOption();
   updateCounter();
 }
 
@@ -46,9 +48,10 @@ function submitComposer() {
     toast(`Messages are limited to ${config.maxMessageLength} characters.`);
     return;
   }
-  state.chat.send(text, { replyTo: state.replyTo ? state.replyTo.id : null });
+  state.chat.send(text, { replyTo: state.replyTo ? state.replyTo.id : null, isQuestion: el.questionInput.checked });
   stopTyping();
   el.input.value = "";
+  el.questionInput.checked = false;
   cancelReply();
   updateCounter();
 }

@@ -8,6 +8,7 @@
  *   roomlist.js      the room list, its badges, read marks
  *   typing.js        who is typing, and the viewer's typing frames
  *   reply.js         the reply bar
+ *   questions.js     the questions view (open / answered) and the composer's question option
  *   messages.js      rendering and keeping the message list, message actions, history
  *   composer.js      the composer: sending, uploads, who may post
  *   participants.js  the participants panel and moderation
@@ -18,6 +19,7 @@ import { bindComposer, updateCounter } from "./composer.js";
 import { $, el, hue, initials, displayName, report } from "./dom.js";
 import { bindMessages } from "./messages.js";
 import { bindParticipants, toggleParticipants } from "./participants.js";
+import { bindQuestions } from "./questions.js";
 import { startPresence } from "./presence.js";
 import { loadRooms } from "./roomlist.js";
 import { bindRooms, closeSidebar, openRoom } from "./rooms.js";
@@ -44,6 +46,7 @@ async function main() {
   bindComposer();
   bindMessages();
   bindParticipants();
+  bindQuestions();
   bindEscape();
   updateCounter();
   startPresence();

@@ -9,7 +9,7 @@ import {
 } from "./dom.js";
 import { startReply } from "./reply.js";
 import { scheduleRead } from "./roomlist.js";
-import { canDelete, canEdit, canPost, config, me, state } from "./state.js";
+import { canDelete, canEdit, canEndorse, canMarkQuestion, canPost, config, me, state } from "./state.js";
 import { forgetTyper } from "./typing.js";
 
 const QUICK_EMOJI = ["👍", "❤️", "😂", "🎉", "😮", "🙏"];
@@ -58,6 +58,21 @@ function quoteFor(message) {
     });
   }
   return quote;
+}
+
+/** Under a question: its endorsed answer, when it has one. */
+function endorsedAnswerFor(message) {
+  if (!message.is_question || !message.endorsed_answer_id) return null;
+  const answer = state.messages.get(message.endorsed_answer_id);
+  const box = node("div", { className: "msg__endorsed" }, [
+    node("span", { className: "msg__endorsed-label", text: "✓ Endorsed answer" }),
+  ]);
+  if (answer && !answer.is_deleted) {
+    box.append(node("strong", { text: displayName(answer.sender) }), node("span", { text: snippet(answer) }));
+  } else {
+    box.append(node("span", { className: "muted", text: "an earlier message" }));
+  }
+  return box;
 }
 
 function attachmentFor(message) {
@@ -135,6 +150,20 @@ function actionsFor(message) {
     reply.addEventListener("click", () => startReply(message));
     bar.append(reply);
   }
+  if (canMarkQuestion(message)) {
+    const label = message.is_question ? "Not a question" : "Mark as question";
+    const mark = node("button", { className: "btn btn--ghost btn--small", text: message.is_question ? "Unmark" : "Question", attrs: { type: "button", "aria-label": label, title: label } });
+    mark.dataset.action = "question";
+    mark.addEventListener("click", () => markQuestion(message, !message.is_question));
+    bar.append(mark);
+  }
+  if (canEndorse(message)) {
+    const label = message.is_endorsed ? "Withdraw endorsement" : "Endorse answer";
+    const endorse = node("button", { className: "btn btn--ghost btn--small", text: message.is_endorsed ? "Withdraw" : "Endorse", attrs: { type: "button", "aria-label": label, title: label } });
+    endorse.dataset.action = "endorse";
+    endorse.addEventListener("click", () => endorseAnswer(message, !message.is_endorsed));
+    bar.append(endorse);
+  }
   if (canEdit(message)) {
     const edit = node("button", { className: "icon-btn icon-btn--small", attrs: { type: "button", "aria-label": "Edit message", title: "Edit" } }, [icon("edit")]);
     edit.dataset.action = "edit";
@@ -181,6 +210,11 @@ export function renderMessage(message, { pending = false, failed = null } = {}) 
     node("time", { text: formatTime(message.created_at), attrs: { datetime: message.created_at, title: new Date(message.created_at).toLocaleString() } }),
   ]);
   if (message.is_edited && !message.is_deleted) head.append(node("span", { className: "msg__edited", text: "(edited)" }));
+  if (message.is_question && !message.is_deleted) {
+    const answered = Boolean(message.endorsed_answer_id);
+    head.append(node("span", { className: `badge badge--${answered ? "answered" : "question"}`, text: answered ? "Answered" : "Question" }));
+  }
+  if (message.is_endorsed && !message.is_deleted) head.append(node("span", { className: "badge badge--endorsed", text: "Endorsed answer" }));
   if (pending && !failed) head.append(node("span", { className: "msg__status", text: "Sending…" }));
 
   const body = node("div", { className: "msg__body" }, [head]);
@@ -197,6 +231,8 @@ export function renderMessage(message, { pending = false, failed = null } = {}) 
     }
     const attachment = attachmentFor(message);
     if (attachment) body.append(attachment);
+    const endorsed = endorsedAnswerFor(message);
+    if (endorsed) body.append(endorsed);
     const reactions = reactionsFor(message);
     if (reactions) body.append(reactions);
   }
@@ -258,6 +294,18 @@ export function upsertMessage(message) {
   }
   regroupAround(li);
   refreshRepliesTo(message.id);
+  if (message.reply_to && state.messages.get(message.reply_to)?.endorsed_answer_id === message.id) {
+    rerender(message.reply_to);
+  }
+}
+
+function rerender(id) {
+  const message = state.messages.get(id);
+  const existing = findMessageElement(id);
+  if (!message || !existing || existing.querySelector(".msg__edit")) return;
+  const li = renderMessage(message);
+  existing.replaceWith(li);
+  applyGrouping(li);
 }
 
 function refreshRepliesTo(parentId) {
@@ -299,6 +347,9 @@ export function showPending(item) {
     reactions: [],
     is_edited: false,
     is_deleted: false,
+    is_question: Boolean(item.is_question),
+    endorsed_answer_id: null,
+    is_endorsed: false,
     created_at: new Date().toISOString(),
     updated_at: new Date().toISOString(),
   };
@@ -315,6 +366,7 @@ export function failPending(clientId, detail) {
     id: null, client_id: clientId, sender: me, message_type: "text",
     content: echo.querySelector(".msg__content")?.textContent || "", content_html: "",
     mentions: [], reply_to: null, file: null, reactions: [], is_edited: false, is_deleted: false,
+    is_question: false, endorsed_answer_id: null, is_endorsed: false,
     created_at: echo.dataset.createdAt, updated_at: echo.dataset.createdAt,
   };
   const li = renderMessage(message, { pending: true, failed: detail });
@@ -374,6 +426,31 @@ async function toggleReaction(message, emoji) {
   try {
     if (mine) await messageActions.unreact(state.chat, message.id, emoji);
     else await messageActions.react(state.chat, message.id, emoji);
+  } catch (error) {
+    report(error);
+  }
+}
+
+async function markQuestion(message, isQuestion) {
+  try {
+    const sent = await messageActions.markQuestion(state.chat, message.id, isQuestion);
+    if (sent.via === "rest") upsertMessage(sent.result);
+  } catch (error) {
+    report(error);
+  }
+}
+
+async function endorseAnswer(message, endorse) {
+  try {
+    const sent = endorse
+      ? await messageActions.endorse(state.chat, message.id)
+      : await messageActions.withdrawEndorsement(state.chat, message.id);
+    // Over REST only the answer comes back: the question is read again too.
+    if (sent.via === "rest") {
+      const answer = endorse ? sent.result : { ...message, is_endorsed: false, updated_at: new Date().toISOString() };
+      upsertMessage(answer);
+      upsertMessage(await rest.getMessage(message.reply_to));
+    }
   } catch (error) {
     report(error);
   }

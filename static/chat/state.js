@@ -55,3 +55,23 @@ export function canDelete(message) {
   if (canModerate()) return true;
   return message.sender.id === me.id && withinWindow(message, config.messageDeleteTimeout);
 }
+
+/** Course rooms, and rooms with a moderator to endorse answers, take questions. */
+export function takesQuestions(room = state.room) {
+  if (!room) return false;
+  if (room.chat_type === "course") return true;
+  return [...state.participants.values()].some((p) => MODERATOR_ROLES.has(p.role));
+}
+
+/** The sender, and those who endorse answers, mark a message a question. */
+export function canMarkQuestion(message) {
+  if (message.is_deleted || message.message_type === "system" || !state.room?.is_active) return false;
+  return takesQuestions() && (message.sender.id === me.id || canModerate());
+}
+
+/** Moderators (instructors of a course room) endorse a reply to a question. */
+export function canEndorse(message) {
+  if (message.is_deleted || !message.reply_to || !state.room?.is_active || !canModerate()) return false;
+  const question = state.messages.get(message.reply_to);
+  return Boolean(question && question.is_question && !question.is_deleted);
+}
