@@ -28,7 +28,7 @@ from django.conf import settings
 from chat.wire import PROTOCOL_VERSION
 
 ASYNCAPI_VERSION = "3.0.0"
-SHARED_SHAPES = ("User", "Room", "Participant", "Message", "Presence")
+SHARED_SHAPES = ("User", "Room", "Participant", "Message", "Presence", "Pin", "Poll")
 CLIENT_ID_PATTERN = r"^[A-Za-z0-9_.:\-]{1,64}$"
 
 
@@ -200,6 +200,7 @@ MESSAGE = {
     "client_id": "5f0c9a1e-8d9b-4c1e-9f0a-2b7d6e3c4a10",
     "file": None,
     "reactions": [],
+    "poll": None,
     "is_edited": False,
     "is_deleted": False,
     "created_at": WHEN,
@@ -223,6 +224,43 @@ IMAGE_MESSAGE = {
         "height": 600,
         "preview": None,
     },
+}
+POLL = {
+    "id": 907,
+    "question": "Which week suits the review session?",
+    "allows_multiple": False,
+    "is_anonymous": False,
+    "closes_at": None,
+    "closed_at": None,
+    "is_closed": False,
+    "options": [
+        {"id": 31, "text": "Week 6", "vote_count": 1, "voter_ids": [8]},
+        {"id": 32, "text": "Week 7", "vote_count": 0, "voter_ids": []},
+    ],
+    "voter_count": 1,
+    "my_votes": None,
+}
+POLL_MESSAGE = {
+    **MESSAGE,
+    "id": 907,
+    "sender": INES,
+    "message_type": "poll",
+    "content": POLL["question"],
+    "content_html": f"<p>{POLL['question']}</p>",
+    "mentions": [],
+    "client_id": "poll-1",
+    "poll": {
+        **POLL,
+        "options": [{**o, "vote_count": 0, "voter_ids": []} for o in POLL["options"]],
+        "voter_count": 0,
+    },
+}
+PIN = {
+    "message": MESSAGE,
+    "pinned_by": INES,
+    "pinned_at": WHEN,
+    "seen_count": None,
+    "audience_count": None,
 }
 PARTICIPANT = {
     "user": BOB,
@@ -368,6 +406,78 @@ CLIENT_FRAMES: dict[str, dict[str, Any]] = {
         required=("message_id", "emoji"),
         examples=[{"message_id": 904, "emoji": "👍"}],
     ),
+    "messagePin": frame(
+        "message.pin",
+        "Pin a message to the top of the room (the room's staff).",
+        description="Answered by `message.pinned` when it is new, or an `error`. The room's "
+        "staff: moderators, admins, the course's instructors, staff users, and support staff "
+        "in support rooms. At most 20 pins per room.",
+        properties={"message_id": schema_ref("MessageId")},
+        required=("message_id",),
+        examples=[{"message_id": 904}],
+    ),
+    "messageUnpin": frame(
+        "message.unpin",
+        "Unpin a message (the room's staff).",
+        description="Answered by `message.unpinned` when it was pinned, or an `error`.",
+        properties={"message_id": schema_ref("MessageId")},
+        required=("message_id",),
+        examples=[{"message_id": 904}],
+    ),
+    "pollCreate": frame(
+        "poll.create",
+        "Post a poll: a `poll` message carrying 2 to 10 options.",
+        description=(
+            "Answered by `message.created` (its `poll` filled), or an `error` whose `ref` is "
+            "the `client_id`. Whoever may post, except in course rooms, where the room's staff "
+            "do. With `is_anonymous` nobody, staff included, ever sees who voted what. After "
+            "`closes_at` votes are refused."
+        ),
+        properties={
+            "question": {"type": "string", "minLength": 1, "maxLength": 300},
+            "options": {
+                "type": "array",
+                "minItems": 2,
+                "maxItems": 10,
+                "items": {"type": "string", "minLength": 1, "maxLength": 200},
+            },
+            "allows_multiple": {"type": "boolean", "default": False},
+            "is_anonymous": {"type": "boolean", "default": False},
+            "closes_at": {"type": ["string", "null"], "format": "date-time"},
+            "client_id": {"type": ["string", "null"], "pattern": CLIENT_ID_PATTERN},
+        },
+        required=("question", "options"),
+        examples=[
+            {
+                "client_id": "poll-1",
+                "question": POLL["question"],
+                "options": ["Week 6", "Week 7"],
+                "allows_multiple": False,
+                "is_anonymous": False,
+                "closes_at": None,
+            }
+        ],
+    ),
+    "pollVote": frame(
+        "poll.vote",
+        "Vote in a poll of this room, change one's vote, or take it back (`[]`).",
+        description="Answered by `poll.updated` when the vote changed, or an `error` "
+        "(`forbidden` once the poll is closed). One option unless it `allows_multiple`.",
+        properties={
+            "poll_id": schema_ref("MessageId"),
+            "option_ids": {"type": "array", "maxItems": 10, "items": {"type": "integer"}},
+        },
+        required=("poll_id", "option_ids"),
+        examples=[{"poll_id": 907, "option_ids": [31]}],
+    ),
+    "pollClose": frame(
+        "poll.close",
+        "Close a poll (its creator or the room's staff).",
+        description="Answered by `poll.updated` (`is_closed` true), or an `error`.",
+        properties={"poll_id": schema_ref("MessageId")},
+        required=("poll_id",),
+        examples=[{"poll_id": 907}],
+    ),
     "typingSet": frame(
         "typing",
         "Start or stop typing.",
@@ -451,6 +561,7 @@ SERVER_FRAMES: dict[str, dict[str, Any]] = {
         examples=[
             {"seq": 132, "message": MESSAGE},
             {"seq": 133, "message": IMAGE_MESSAGE},
+            {"seq": 146, "message": POLL_MESSAGE},
             {
                 "seq": 134,
                 "message": system_message(906, "The exam room changed to B-204."),
@@ -515,6 +626,31 @@ SERVER_FRAMES: dict[str, dict[str, Any]] = {
         },
         required=("message_id", "emoji", "user"),
         examples=[{"seq": 138, "message_id": 904, "emoji": "👍", "user": BOB}],
+    ),
+    "messagePinned": room_event(
+        "message.pinned",
+        "A message was pinned to the top of the room.",
+        description=ROOM_EVENT + " `seen_count` and `audience_count` are null here: the "
+        "room's staff read them from `GET /chat/rooms/{id}/pins/`.",
+        properties={"pin": schema_ref("Pin")},
+        required=("pin",),
+        examples=[{"seq": 143, "pin": PIN}],
+    ),
+    "messageUnpinned": room_event(
+        "message.unpinned",
+        "A message was unpinned (or deleted while pinned).",
+        properties={"message_id": schema_ref("MessageId")},
+        required=("message_id",),
+        examples=[{"seq": 144, "message_id": 904}],
+    ),
+    "pollUpdated": room_event(
+        "poll.updated",
+        "A poll's votes changed, or it was closed.",
+        description=ROOM_EVENT + " `poll` as everyone sees it: counts per option, "
+        "`voter_ids` null in an anonymous poll, `my_votes` null.",
+        properties={"poll": schema_ref("Poll")},
+        required=("poll",),
+        examples=[{"seq": 145, "poll": POLL}],
     ),
 }
 
@@ -753,6 +889,11 @@ ROOM_CLIENT = [
     "messageDelete",
     "reactionAdd",
     "reactionRemove",
+    "messagePin",
+    "messageUnpin",
+    "pollCreate",
+    "pollVote",
+    "pollClose",
     "typingSet",
     "read",
     "ping",
@@ -769,6 +910,9 @@ ROOM_SERVER = [
     "participantLeft",
     "participantUpdated",
     "roomUpdated",
+    "messagePinned",
+    "messageUnpinned",
+    "pollUpdated",
     "typing",
     "presence",
     "pong",
@@ -875,6 +1019,13 @@ OPERATIONS = {
     "removeReaction": receive(
         "room", "reactionRemove", "Remove a reaction.", ["reactionRemoved", "error"]
     ),
+    "pinMessage": receive("room", "messagePin", "Pin a message.", ["messagePinned", "error"]),
+    "unpinMessage": receive(
+        "room", "messageUnpin", "Unpin a message.", ["messageUnpinned", "error"]
+    ),
+    "createPoll": receive("room", "pollCreate", "Post a poll.", ["messageCreated", "error"]),
+    "votePoll": receive("room", "pollVote", "Vote in a poll.", ["pollUpdated", "error"]),
+    "closePoll": receive("room", "pollClose", "Close a poll.", ["pollUpdated", "error"]),
     "setTyping": receive("room", "typingSet", "Typing indicator.", ["typing", "error"]),
     "markRead": receive("room", "read", "Move the read marker.", ["error"]),
     "pingRoom": receive("room", "ping", "Heartbeat.", ["pong"]),
@@ -896,6 +1047,9 @@ OPERATIONS = {
             "participantLeft",
             "participantUpdated",
             "roomUpdated",
+            "messagePinned",
+            "messageUnpinned",
+            "pollUpdated",
         ],
     ),
     "roomEphemeral": send("room", "Typing and presence in the room.", ["typing", "presence"]),
@@ -922,7 +1076,8 @@ over a socket, on whichever server process.
 * **Presence socket** `/ws/presence/`: `presence.snapshot`, then `presence`,
   `notification` (mentions) and `unread` frames.
 
-Objects (USER, ROOM, PARTICIPANT, MESSAGE, FILE, PRESENCE) are those of the REST API.
+Objects (USER, ROOM, PARTICIPANT, MESSAGE, FILE, PRESENCE, PIN, POLL) are those of the
+REST API.
 Per-viewer fields (`my_role`, `unread_count`) are filled in `connection.ready` and
 null in broadcast events. Times are ISO 8601 with time zone; ids are integers.
 """

@@ -27,7 +27,14 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from chat import policy
-from chat.models import ChatMessage, ChatParticipant, ChatRoom, UserPresence
+from chat.models import (
+    ChatMessage,
+    ChatParticipant,
+    ChatRoom,
+    PinnedMessage,
+    Poll,
+    UserPresence,
+)
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -50,6 +57,9 @@ class Frame(StrEnum):
     PARTICIPANT_LEFT = "participant.left"
     PARTICIPANT_UPDATED = "participant.updated"
     ROOM_UPDATED = "room.updated"
+    MESSAGE_PINNED = "message.pinned"
+    MESSAGE_UNPINNED = "message.unpinned"
+    POLL_UPDATED = "poll.updated"
     # Ephemeral: never stored.
     TYPING = "typing"
     PRESENCE = "presence"
@@ -75,6 +85,9 @@ ROOM_EVENTS = frozenset(
         Frame.PARTICIPANT_LEFT,
         Frame.PARTICIPANT_UPDATED,
         Frame.ROOM_UPDATED,
+        Frame.MESSAGE_PINNED,
+        Frame.MESSAGE_UNPINNED,
+        Frame.POLL_UPDATED,
     }
 )
 
@@ -144,6 +157,35 @@ class ReactionUsersSerializer(serializers.Serializer):
     users = UserSerializer(many=True)
 
 
+class PollOptionSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    text = serializers.CharField()
+    vote_count = serializers.IntegerField()
+    voter_ids = serializers.ListField(
+        child=serializers.IntegerField(),
+        allow_null=True,
+        help_text="Who chose it; null in an anonymous poll, for everyone.",
+    )
+
+
+class PollSerializer(serializers.Serializer):
+    id = serializers.IntegerField(help_text="The poll's message id.")
+    question = serializers.CharField()
+    allows_multiple = serializers.BooleanField()
+    is_anonymous = serializers.BooleanField()
+    closes_at = serializers.DateTimeField(allow_null=True)
+    closed_at = serializers.DateTimeField(allow_null=True)
+    is_closed = serializers.BooleanField(help_text="Closed by hand, or past `closes_at`.")
+    options = PollOptionSerializer(many=True)
+    voter_count = serializers.IntegerField()
+    my_votes = serializers.ListField(
+        child=serializers.IntegerField(),
+        allow_null=True,
+        required=False,
+        help_text="The viewer's options: filled in the poll's own REST answers, null elsewhere.",
+    )
+
+
 class MessageSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     room_id = serializers.IntegerField()
@@ -156,6 +198,7 @@ class MessageSerializer(serializers.Serializer):
     client_id = serializers.CharField(allow_null=True)
     file = serializers.SerializerMethodField()
     reactions = serializers.SerializerMethodField()
+    poll = serializers.SerializerMethodField()
     is_edited = serializers.BooleanField()
     is_deleted = serializers.BooleanField()
     created_at = serializers.DateTimeField()
@@ -172,6 +215,24 @@ class MessageSerializer(serializers.Serializer):
     @extend_schema_field(ReactionSummarySerializer(many=True))
     def get_reactions(self, message: ChatMessage) -> list[dict[str, Any]]:
         return reactions_payload(message)
+
+    @extend_schema_field(PollSerializer(allow_null=True))
+    def get_poll(self, message: ChatMessage) -> dict[str, Any] | None:
+        return message_poll_payload(message)
+
+
+class PinSerializer(serializers.Serializer):
+    message = MessageSerializer()
+    pinned_by = UserSerializer()
+    pinned_at = serializers.DateTimeField()
+    seen_count = serializers.IntegerField(
+        allow_null=True,
+        help_text="Active participants (the sender aside) who have read up to it; "
+        "for the room's staff only, null for others and in events.",
+    )
+    audience_count = serializers.IntegerField(
+        allow_null=True, help_text="Active participants, the sender aside; as `seen_count`."
+    )
 
 
 class PresenceSerializer(serializers.Serializer):
@@ -276,6 +337,59 @@ def reactions_payload(message: ChatMessage) -> list[dict[str, Any]]:
     return list(summary.values())
 
 
+def poll_payload(poll: Poll, *, my_votes: list[int] | None = None) -> dict[str, Any]:
+    """POLL: counts per option, voters unless anonymous; ``my_votes`` per viewer."""
+    voters: dict[int, list[int]] = {}
+    everyone: set[int] = set()
+    for vote in poll.votes.all():
+        voters.setdefault(vote.option_id, []).append(vote.user_id)
+        everyone.add(vote.user_id)
+    closes_at = poll.closes_at
+    return {
+        "id": poll.pk,
+        "question": poll.question,
+        "allows_multiple": poll.allows_multiple,
+        "is_anonymous": poll.is_anonymous,
+        "closes_at": _datetime(closes_at),
+        "closed_at": _datetime(poll.closed_at),
+        "is_closed": poll.closed_at is not None
+        or (closes_at is not None and closes_at <= timezone.now()),
+        "options": [
+            {
+                "id": option.pk,
+                "text": option.text,
+                "vote_count": len(voters.get(option.pk, [])),
+                "voter_ids": None if poll.is_anonymous else sorted(voters.get(option.pk, [])),
+            }
+            for option in poll.options.all()
+        ],
+        "voter_count": len(everyone),
+        "my_votes": my_votes,
+    }
+
+
+def message_poll_payload(message: ChatMessage) -> dict[str, Any] | None:
+    """The POLL of a ``poll`` message (queried only for those), else None."""
+    if message.message_type != ChatMessage.MessageType.POLL or message.is_deleted:
+        return None
+    try:
+        poll = message.poll
+    except Poll.DoesNotExist:
+        return None
+    return poll_payload(poll)
+
+
+def pin_payload(pin: PinnedMessage) -> dict[str, Any]:
+    """PIN; the counts come from ``selectors.room_pins`` for the room's staff, else None."""
+    return {
+        "message": message_payload(pin.message),
+        "pinned_by": user_payload(pin.pinned_by),
+        "pinned_at": _datetime(pin.pinned_at),
+        "seen_count": getattr(pin, "seen_count", None),
+        "audience_count": getattr(pin, "audience_count", None),
+    }
+
+
 def message_payload(message: ChatMessage) -> dict[str, Any]:
     """MESSAGE, exactly as ``MessageSerializer`` (which documents it in the OpenAPI
     schema) writes it, built directly: every send builds one, so it is hot."""
@@ -291,6 +405,7 @@ def message_payload(message: ChatMessage) -> dict[str, Any]:
         "client_id": message.client_id,
         "file": file_payload(message),
         "reactions": reactions_payload(message),
+        "poll": message_poll_payload(message),
         "is_edited": message.is_edited,
         "is_deleted": message.is_deleted,
         "created_at": _datetime(message.created_at),

@@ -34,7 +34,7 @@ from academia.rest.viewsets import ApiViewSet
 from chat import asyncapi, errors, selectors, services, wire
 from chat.api import serializers as s
 from chat.api.pagination import ChatPagination
-from chat.models import ChatMessage, ChatRoom
+from chat.models import ChatMessage, ChatRoom, Poll
 from chat.uploads import name_for_type
 from courses import selectors as course_selectors
 
@@ -279,6 +279,18 @@ class RoomViewSet(ChatViewSet):
 
     @extend_schema(
         parameters=[ID_PATH],
+        responses=wire.PinSerializer(many=True),
+        summary="Pinned messages, newest pin first",
+        description="`seen_count` and `audience_count` are filled for the room's staff "
+        "(moderators, admins, instructors, staff) and null for others.",
+    )
+    @action(detail=True, methods=["get"], pagination_class=None)
+    def pins(self, request: Request, pk: str) -> Response:
+        pins = selectors.room_pins(self._room(pk), viewer=request.user)
+        return Response([wire.pin_payload(pin) for pin in pins])
+
+    @extend_schema(
+        parameters=[ID_PATH],
         request=s.MarkReadSerializer,
         responses=wire.RoomReadSerializer,
         summary="Move the user's read marker forward",
@@ -518,6 +530,29 @@ class MessageViewSet(ChatViewSet):
         return self._sent(result)
 
     @extend_schema(
+        methods=["POST"],
+        parameters=[ID_PATH],
+        request=None,
+        responses={201: wire.PinSerializer, 200: wire.PinSerializer},
+        summary="Pin the message to its room (room staff): 201, or 200 if it was pinned",
+    )
+    @extend_schema(
+        methods=["DELETE"],
+        parameters=[ID_PATH],
+        responses={204: NO_CONTENT},
+        summary="Unpin the message (room staff)",
+    )
+    @action(detail=True, methods=["post", "delete"])
+    def pin(self, request: Request, pk: str) -> Response:
+        message = self._message(pk)
+        if request.method == "DELETE":
+            services.message_unpin(actor=request.user, message=message)
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        pin, created = services.message_pin(actor=request.user, message=message)
+        code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        return Response(wire.pin_payload(pin), status=code)
+
+    @extend_schema(
         parameters=[ID_PATH],
         responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
         summary="The attachment (inline for images, else a download)",
@@ -534,6 +569,80 @@ class MessageViewSet(ChatViewSet):
     @action(detail=True, methods=["get"], url_name="thumbnail")
     def thumbnail(self, request: Request, pk: str) -> HttpResponseBase:
         return _serve_attachment(self._message(pk), thumbnail=True)
+
+
+class PollViewSet(ChatViewSet):
+    """Polls of rooms the user may see: create, read, vote, close. A poll's id is
+    its message's."""
+
+    request_serializers = {"create": s.PollCreateSerializer, "vote": s.PollVoteSerializer}
+
+    def _poll(self, pk: object) -> Poll:
+        return selectors.poll_get_for_user(self.request.user, pk)
+
+    def fetch_object(self, pk: str) -> Poll:
+        return self._poll(pk)
+
+    def _answer(self, poll: Poll) -> Response:
+        my_votes = selectors.poll_my_votes(poll, self.request.user)
+        return Response(wire.poll_payload(poll, my_votes=my_votes))
+
+    @extend_schema(
+        request=s.PollCreateSerializer,
+        responses={201: wire.MessageSerializer, 200: wire.MessageSerializer},
+        summary="Post a poll: a `poll` message carrying it",
+        description=(
+            "Whoever may post in the room, except in course rooms, where its staff do. "
+            "201 with the message; the same `client_id` again answers 200 with the first."
+        ),
+    )
+    def create(self, request: Request) -> Response:
+        data = parse(s.PollCreateSerializer, request.data)
+        room = selectors.room_get_for_user(request.user, data["room"])
+        result = services.poll_create(
+            actor=request.user,
+            room=room,
+            question=data["question"],
+            options=data["options"],
+            allows_multiple=data["allows_multiple"],
+            is_anonymous=data["is_anonymous"],
+            closes_at=data.get("closes_at"),
+            client_id=data.get("client_id"),
+        )
+        code = status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
+        return Response(wire.message_payload(result.message), status=code)
+
+    @extend_schema(
+        parameters=[ID_PATH],
+        responses=wire.PollSerializer,
+        summary="The poll, with the viewer's own votes",
+    )
+    def retrieve(self, request: Request, pk: str) -> Response:
+        return self._answer(self._poll(pk))
+
+    @extend_schema(
+        parameters=[ID_PATH],
+        request=s.PollVoteSerializer,
+        responses=wire.PollSerializer,
+        summary="Vote, change or take back one's vote (an empty list)",
+    )
+    @action(detail=True, methods=["post"])
+    def vote(self, request: Request, pk: str) -> Response:
+        poll = self._poll(pk)
+        data = parse(s.PollVoteSerializer, request.data)
+        poll = services.poll_vote(actor=request.user, poll=poll, option_ids=data["option_ids"])
+        return self._answer(poll)
+
+    @extend_schema(
+        parameters=[ID_PATH],
+        request=None,
+        responses=wire.PollSerializer,
+        summary="Close the poll (its creator or the room's staff)",
+    )
+    @action(detail=True, methods=["post"])
+    def close(self, request: Request, pk: str) -> Response:
+        poll = services.poll_close(actor=request.user, poll=self._poll(pk))
+        return self._answer(poll)
 
 
 class PresenceView(APIView):

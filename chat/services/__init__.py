@@ -20,6 +20,8 @@ from chat.services.messages import (
     room_mark_read,
     system_alert,
 )
+from chat.services.pins import message_pin, message_unpin
+from chat.services.polls import poll_close, poll_create, poll_vote
 from chat.services.presence import presence_get, presence_set, typing_set
 from chat.services.quota import upload_quota
 from chat.services.retention import room_events_prune
@@ -37,11 +39,16 @@ __all__ = [
     "course_room_open",
     "message_delete",
     "message_edit",
+    "message_pin",
     "message_reply",
     "message_send",
+    "message_unpin",
     "participant_invite",
     "participant_remove",
     "participant_update",
+    "poll_close",
+    "poll_create",
+    "poll_vote",
     "presence_get",
     "presence_set",
     "reaction_add",

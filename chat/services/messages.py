@@ -17,7 +17,7 @@ from django.utils import timezone
 from chat import errors, events, limits, policy, selectors, wire
 from chat.models import ChatMessage, ChatParticipant, ChatRoom, MessageReaction
 from chat.rendering import WILDCARD_MENTIONS, MentionTarget, extract_mentions, render_content
-from chat.services import counters
+from chat.services import counters, pins
 from chat.wire import Frame, message_payload, user_payload
 
 if TYPE_CHECKING:
@@ -330,6 +330,7 @@ def message_delete(*, actor: User, message: ChatMessage) -> ChatMessage:
     message.reactions.all().delete()
     payload = message_payload(selectors.message_load(message.pk))
     events.append_room_event(room, Frame.MESSAGE_DELETED, {"message": payload})
+    pins.pin_dropped(room, message)
     if files:
         events.on_commit(lambda: [default_storage.delete(name) for name in files])
     return selectors.message_load(message.pk)
