@@ -68,11 +68,43 @@ export interface Reaction {
   user_ids: Id[];
 }
 
+export interface PollOption {
+  id: Id;
+  text: string;
+  vote_count: number;
+  /** Who chose it; null in an anonymous poll, for everyone. */
+  voter_ids: Id[] | null;
+}
+
+export interface Poll {
+  /** The poll's message id. */
+  id: Id;
+  question: string;
+  allows_multiple: boolean;
+  is_anonymous: boolean;
+  closes_at: Timestamp | null;
+  closed_at: Timestamp | null;
+  is_closed: boolean;
+  options: PollOption[];
+  voter_count: number;
+  /** The viewer's options in the poll's own REST answers; null elsewhere. */
+  my_votes?: Id[] | null;
+}
+
+export interface Pin {
+  message: Message;
+  pinned_by: User;
+  pinned_at: Timestamp;
+  /** For the room's staff: participants (the sender aside) who read up to it; else null. */
+  seen_count: number | null;
+  audience_count: number | null;
+}
+
 export interface Message {
   id: Id;
   room_id: Id;
   sender: User;
-  message_type: "text" | "image" | "file" | "system";
+  message_type: "text" | "image" | "file" | "system" | "poll";
   content: string;
   content_html: string;
   mentions: Id[];
@@ -80,6 +112,8 @@ export interface Message {
   client_id: string | null;
   file: FileInfo | null;
   reactions: Reaction[];
+  /** The poll of a `poll` message, else null. */
+  poll: Poll | null;
   is_edited: boolean;
   is_deleted: boolean;
   created_at: Timestamp;
@@ -161,11 +195,31 @@ export interface RoomUpdatedFrame extends RoomEventBase {
   message?: Message;
 }
 
+export interface MessagePinnedFrame extends RoomEventBase {
+  type: "message.pinned";
+  /** Its counts are null here: the room's staff read them from listPins. */
+  pin: Pin;
+}
+
+export interface MessageUnpinnedFrame extends RoomEventBase {
+  type: "message.unpinned";
+  message_id: Id;
+}
+
+export interface PollUpdatedFrame extends RoomEventBase {
+  type: "poll.updated";
+  /** As everyone sees it: `my_votes` null. */
+  poll: Poll;
+}
+
 export type RoomEventFrame =
   | MessageEventFrame
   | ReactionEventFrame
   | ParticipantEventFrame
-  | RoomUpdatedFrame;
+  | RoomUpdatedFrame
+  | MessagePinnedFrame
+  | MessageUnpinnedFrame
+  | PollUpdatedFrame;
 
 export interface TypingFrame {
   type: "typing";
@@ -253,6 +307,19 @@ export type RoomClientFrame =
   | { type: "message.delete"; message_id: Id }
   | { type: "reaction.add"; message_id: Id; emoji: string }
   | { type: "reaction.remove"; message_id: Id; emoji: string }
+  | { type: "message.pin"; message_id: Id }
+  | { type: "message.unpin"; message_id: Id }
+  | {
+      type: "poll.create";
+      question: string;
+      options: string[];
+      allows_multiple?: boolean;
+      is_anonymous?: boolean;
+      closes_at?: Timestamp | null;
+      client_id?: string | null;
+    }
+  | { type: "poll.vote"; poll_id: Id; option_ids: Id[] }
+  | { type: "poll.close"; poll_id: Id }
   | { type: "typing"; is_typing: boolean }
   | { type: "read"; message_id: Id }
   | { type: "ping" };
@@ -334,6 +401,21 @@ export interface Rest {
   deleteMessage(messageId: Id): Promise<null>;
   addReaction(messageId: Id, emoji: string): Promise<Message>;
   removeReaction(messageId: Id, emoji: string): Promise<Message | null>;
+  listPins(roomId: Id): Promise<Pin[]>;
+  pinMessage(messageId: Id): Promise<Pin>;
+  unpinMessage(messageId: Id): Promise<null>;
+  createPoll(fields: {
+    room: Id;
+    question: string;
+    options: string[];
+    allows_multiple?: boolean;
+    is_anonymous?: boolean;
+    closes_at?: Timestamp | null;
+    client_id?: string | null;
+  }): Promise<Message>;
+  getPoll(pollId: Id): Promise<Poll>;
+  votePoll(pollId: Id, optionIds: Id[]): Promise<Poll>;
+  closePoll(pollId: Id): Promise<Poll>;
 }
 
 export type ActionResult<T> = { via: "socket" } | { via: "rest"; result: T };
@@ -469,6 +551,10 @@ export declare class ChatClient extends ReconnectingSocket<ChatClientEvents> {
   unreact(messageId: Id, emoji: string): boolean;
   typing(isTyping: boolean): boolean;
   read(messageId: Id): boolean;
+  pin(messageId: Id): boolean;
+  unpin(messageId: Id): boolean;
+  vote(pollId: Id, optionIds: Id[]): boolean;
+  closePoll(pollId: Id): boolean;
 }
 
 export interface PresenceClientOptions extends SocketOptions {

@@ -45,7 +45,7 @@
  */
 
 /** This module's version (semver); CHANGELOG.md lists what each one added. */
-export const VERSION = "1.1.0";
+export const VERSION = "1.2.0";
 
 /** The socket protocol this client speaks: `connection.ready`'s `protocol`. */
 export const PROTOCOL = 1;
@@ -329,6 +329,39 @@ export function makeRest(connection) {
 
     removeReaction(messageId, emoji) {
       return api(`${REST_ROOT}/messages/${messageId}/react/`, { method: "DELETE", body: { emoji } });
+    },
+
+    /** The room's PIN list, newest first (`seen_count`/`audience_count` for its staff). */
+    listPins(roomId) {
+      return api(`${REST_ROOT}/rooms/${roomId}/pins/`);
+    },
+
+    /** Resolves to the PIN. */
+    pinMessage(messageId) {
+      return api(`${REST_ROOT}/messages/${messageId}/pin/`, { method: "POST" });
+    },
+
+    unpinMessage(messageId) {
+      return api(`${REST_ROOT}/messages/${messageId}/pin/`, { method: "DELETE" });
+    },
+
+    /** `fields`: {room, question, options, allows_multiple?, is_anonymous?, closes_at?, client_id?}; resolves to the poll's MESSAGE. */
+    createPoll(fields) {
+      return api(`${REST_ROOT}/polls/`, { method: "POST", body: fields });
+    },
+
+    /** Resolves to the POLL with the viewer's `my_votes`. */
+    getPoll(pollId) {
+      return api(`${REST_ROOT}/polls/${pollId}/`);
+    },
+
+    /** The viewer's whole vote (`[]` takes it back); resolves to the POLL with `my_votes`. */
+    votePoll(pollId, optionIds) {
+      return api(`${REST_ROOT}/polls/${pollId}/vote/`, { method: "POST", body: { option_ids: optionIds } });
+    },
+
+    closePoll(pollId) {
+      return api(`${REST_ROOT}/polls/${pollId}/close/`, { method: "POST" });
     },
   };
 }
@@ -742,6 +775,22 @@ export class ChatClient extends ReconnectingSocket {
 
   read(messageId) {
     return this.sendFrame({ type: "read", message_id: messageId });
+  }
+
+  pin(messageId) {
+    return this.sendFrame({ type: "message.pin", message_id: messageId });
+  }
+
+  unpin(messageId) {
+    return this.sendFrame({ type: "message.unpin", message_id: messageId });
+  }
+
+  vote(pollId, optionIds) {
+    return this.sendFrame({ type: "poll.vote", poll_id: pollId, option_ids: optionIds });
+  }
+
+  closePoll(pollId) {
+    return this.sendFrame({ type: "poll.close", poll_id: pollId });
   }
 }
 

@@ -8,8 +8,10 @@
  *   roomlist.js      the room list, its badges, read marks
  *   typing.js        who is typing, and the viewer's typing frames
  *   reply.js         the reply bar
+ *   pins.js          the pinned bar, pinning, "seen by" for the room's staff
+ *   polls.js         polls in the message list: results, voting, closing
  *   messages.js      rendering and keeping the message list, message actions, history
- *   composer.js      the composer: sending, uploads, who may post
+ *   composer.js      the composer: sending, uploads, posting polls, who may post
  *   participants.js  the participants panel and moderation
  *   presence.js      the viewer's own socket: presence, unread counts, mentions
  *   rooms.js         opening a room and its socket, joining, leaving, creating, the sidebar

@@ -9,9 +9,10 @@ import {
   $, el, goToLogin, hideBanner, onConnectionState, report, roomPath, toast,
 } from "./dom.js";
 import {
-  applyReaction, failPending, loadHistory, rerenderAllMessages, showPending, showSystemMessage,
-  upsertMessage,
+  applyReaction, failPending, loadHistory, redrawMessage, rerenderAllMessages, showPending,
+  showSystemMessage, updatePoll, upsertMessage,
 } from "./messages.js";
+import { loadPins, onPinned, onUnpinned, renderPins } from "./pins.js";
 import { loadParticipants, renderParticipants } from "./participants.js";
 import { cancelReply } from "./reply.js";
 import { TYPE_LABELS, loadRooms, renderRoomList, scheduleRead } from "./roomlist.js";
@@ -53,6 +54,8 @@ export async function openRoom(roomId, { push = true } = {}) {
   state.participants.clear();
   state.olderUrl = null;
   state.lastReadSent = 0;
+  state.pins = [];
+  renderPins();
   el.messageList.replaceChildren();
   el.participantList.replaceChildren();
   updateComposerAccess();
@@ -91,7 +94,11 @@ export async function openRoom(roomId, { push = true } = {}) {
   // Messages sent while the history loads are echoed and queued until the socket opens.
   state.chat = chat;
   try {
-    await Promise.all([loadHistory(room.id, token), loadParticipants(room.id, token)]);
+    await Promise.all([
+      loadHistory(room.id, token),
+      loadParticipants(room.id, token),
+      loadPins(room.id, token),
+    ]);
   } catch (error) {
     if (token === state.openToken) report(error);
   }
@@ -102,6 +109,8 @@ export async function openRoom(roomId, { push = true } = {}) {
 
 function showMissingRoom() {
   state.room = null;
+  state.pins = [];
+  renderPins();
   el.roomTitle.textContent = "Room not found";
   el.roomMeta.textContent = "";
   el.roomTools.hidden = true;
@@ -116,6 +125,8 @@ export function showHome() {
   ++state.openToken;
   closeRoomSocket();
   state.room = null;
+  state.pins = [];
+  renderPins();
   el.roomTitle.textContent = "Welcome";
   el.roomMeta.textContent = "";
   el.roomTools.hidden = true;
@@ -145,6 +156,15 @@ function wireChat(chat) {
   chat.addEventListener("message.created", live((frame) => upsertMessage(frame.message)));
   chat.addEventListener("message.updated", live((frame) => upsertMessage(frame.message)));
   chat.addEventListener("message.deleted", live((frame) => upsertMessage(frame.message)));
+  chat.addEventListener("message.pinned", live((frame) => {
+    onPinned(frame);
+    redrawMessage(frame.pin.message.id);
+  }));
+  chat.addEventListener("message.unpinned", live((frame) => {
+    onUnpinned(frame);
+    redrawMessage(frame.message_id);
+  }));
+  chat.addEventListener("poll.updated", live((frame) => updatePoll(frame.poll)));
   chat.addEventListener("reaction.added", live((frame) => applyReaction(frame, true)));
   chat.addEventListener("reaction.removed", live((frame) => applyReaction(frame, false)));
   chat.addEventListener("participant.joined", live(onParticipantFrame));
