@@ -156,6 +156,27 @@ OWN_SHAPES: dict[str, Any] = {
         "description": "The room event's number: one more than the room's previous event. "
         "A gap means an event was missed: reconnect with `?after_seq=` the last one seen.",
     },
+    "Queue": {
+        "type": "object",
+        "description": "The office-hours queue as everyone in the room sees it: who waits "
+        "as ids and positions (1 is next), no names; the room's staff read names from "
+        "`GET /chat/rooms/{id}/queue/`.",
+        "required": ["is_open", "entries"],
+        "properties": {
+            "is_open": {"type": "boolean", "description": "Whether the office hours are open."},
+            "entries": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["user_id", "position"],
+                    "properties": {
+                        "user_id": {"type": "integer"},
+                        "position": {"type": "integer", "minimum": 1},
+                    },
+                },
+            },
+        },
+    },
     "Emoji": {
         "type": "string",
         "minLength": 1,
@@ -478,6 +499,36 @@ CLIENT_FRAMES: dict[str, dict[str, Any]] = {
         required=("poll_id",),
         examples=[{"poll_id": 907}],
     ),
+    "officeHoursSet": frame(
+        "office_hours.set",
+        "Open or close the room's office hours (course and support rooms; the room's staff).",
+        description="Answered by `queue.updated` when it changed, or an `error`. Closing "
+        "ends every waiting place.",
+        properties={"open": {"type": "boolean"}},
+        required=("open",),
+        examples=[{"open": True}],
+    ),
+    "queueJoin": frame(
+        "queue.join",
+        "Take a place at the end of the office-hours queue.",
+        description="Answered by `queue.updated` when the place is new, or an `error` "
+        "(`forbidden` while the office hours are closed, or for the room's staff).",
+        examples=[{}],
+    ),
+    "queueLeave": frame(
+        "queue.leave",
+        "Give up one's place in the queue.",
+        description="Answered by `queue.updated` when there was one, or an `error`.",
+        examples=[{}],
+    ),
+    "queueNext": frame(
+        "queue.next",
+        "Take the next student (the room's staff): a private room opens between you.",
+        description="Answered by the new room's events on its own socket, `queue.updated` "
+        "here, `queue.taken` on the student's presence sockets; or an `error` "
+        "(`validation_error` when nobody waits).",
+        examples=[{}],
+    ),
     "typingSet": frame(
         "typing",
         "Start or stop typing.",
@@ -651,6 +702,26 @@ SERVER_FRAMES: dict[str, dict[str, Any]] = {
         properties={"poll": schema_ref("Poll")},
         required=("poll",),
         examples=[{"seq": 145, "poll": POLL}],
+    ),
+    "queueUpdated": room_event(
+        "queue.updated",
+        "The office-hours queue changed: opened, closed, joined, left, or a student taken.",
+        description=ROOM_EVENT + " A student finds their own place by their id; the "
+        "queue's length is the number of entries.",
+        properties={"queue": schema_ref("Queue")},
+        required=("queue",),
+        examples=[
+            {
+                "seq": 147,
+                "queue": {
+                    "is_open": True,
+                    "entries": [
+                        {"user_id": 8, "position": 1},
+                        {"user_id": 7, "position": 2},
+                    ],
+                },
+            }
+        ],
     ),
 }
 
@@ -826,6 +897,37 @@ SERVER_FRAMES |= {
         required=("kind", "room_id", "message"),
         examples=[{"kind": "mention", "room_id": ROOM_ID, "message": MESSAGE}],
     ),
+    "queueTaken": frame(
+        "queue.taken",
+        "The user was taken from a room's office-hours queue: a private room with the "
+        "staff member is open.",
+        description="`room_id` is the room whose queue it was; `private_room` the new room "
+        "(the user is its member), `staff` who took them.",
+        properties={
+            "room_id": schema_ref("RoomId"),
+            "private_room": schema_ref("Room"),
+            "staff": schema_ref("User"),
+        },
+        required=("room_id", "private_room", "staff"),
+        examples=[
+            {
+                "room_id": ROOM_ID,
+                "private_room": {
+                    **ROOM,
+                    "id": 31,
+                    "name": "Office hours: Bob with Ines the Instructor",
+                    "description": "From Linear algebra.",
+                    "chat_type": "private",
+                    "course": None,
+                    "participant_count": 2,
+                    "last_seq": 2,
+                    "my_role": None,
+                    "unread_count": None,
+                },
+                "staff": INES,
+            }
+        ],
+    ),
     "unread": frame(
         "unread",
         "A room's unread count for this user changed (a new or deleted message, the "
@@ -894,6 +996,10 @@ ROOM_CLIENT = [
     "pollCreate",
     "pollVote",
     "pollClose",
+    "officeHoursSet",
+    "queueJoin",
+    "queueLeave",
+    "queueNext",
     "typingSet",
     "read",
     "ping",
@@ -913,13 +1019,22 @@ ROOM_SERVER = [
     "messagePinned",
     "messageUnpinned",
     "pollUpdated",
+    "queueUpdated",
     "typing",
     "presence",
     "pong",
     "error",
 ]
 PRESENCE_CLIENT = ["presenceSet", "ping"]
-PRESENCE_SERVER = ["presenceSnapshot", "presence", "notification", "unread", "pong", "error"]
+PRESENCE_SERVER = [
+    "presenceSnapshot",
+    "presence",
+    "notification",
+    "unread",
+    "queueTaken",
+    "pong",
+    "error",
+]
 
 CHANNELS = {
     "room": {
@@ -1026,6 +1141,12 @@ OPERATIONS = {
     "createPoll": receive("room", "pollCreate", "Post a poll.", ["messageCreated", "error"]),
     "votePoll": receive("room", "pollVote", "Vote in a poll.", ["pollUpdated", "error"]),
     "closePoll": receive("room", "pollClose", "Close a poll.", ["pollUpdated", "error"]),
+    "setOfficeHours": receive(
+        "room", "officeHoursSet", "Open or close office hours.", ["queueUpdated", "error"]
+    ),
+    "joinQueue": receive("room", "queueJoin", "Join the queue.", ["queueUpdated", "error"]),
+    "leaveQueue": receive("room", "queueLeave", "Leave the queue.", ["queueUpdated", "error"]),
+    "takeNext": receive("room", "queueNext", "Take the next student.", ["queueUpdated", "error"]),
     "setTyping": receive("room", "typingSet", "Typing indicator.", ["typing", "error"]),
     "markRead": receive("room", "read", "Move the read marker.", ["error"]),
     "pingRoom": receive("room", "ping", "Heartbeat.", ["pong"]),
@@ -1050,6 +1171,7 @@ OPERATIONS = {
             "messagePinned",
             "messageUnpinned",
             "pollUpdated",
+            "queueUpdated",
         ],
     ),
     "roomEphemeral": send("room", "Typing and presence in the room.", ["typing", "presence"]),
@@ -1059,7 +1181,9 @@ OPERATIONS = {
     "presenceSnapshot": send("presence", "On connect: who is there.", ["presenceSnapshot"]),
     "presenceUpdates": send("presence", "Status changes.", ["presence"]),
     "userNotifications": send(
-        "presence", "Mentions and unread counts.", ["notification", "unread"]
+        "presence",
+        "Mentions, unread counts, being taken from an office-hours queue.",
+        ["notification", "unread", "queueTaken"],
     ),
     "presenceErrors": send("presence", "Refused frames.", ["error"]),
 }
@@ -1074,7 +1198,7 @@ over a socket, on whichever server process.
   a gap means a missed event; reconnect with `after_seq`), ephemeral `typing` and
   `presence` frames, and answers to the client's frames.
 * **Presence socket** `/ws/presence/`: `presence.snapshot`, then `presence`,
-  `notification` (mentions) and `unread` frames.
+  `notification` (mentions), `unread` and `queue.taken` frames.
 
 Objects (USER, ROOM, PARTICIPANT, MESSAGE, FILE, PRESENCE, PIN, POLL) are those of the
 REST API.

@@ -337,3 +337,60 @@ class PollVote(models.Model):
 
     def __str__(self) -> str:
         return f"vote on {self.option_id}"
+
+
+class OfficeHours(models.Model):
+    """Whether a course or support room's staff take questions from its queue now."""
+
+    room = models.OneToOneField(
+        ChatRoom, on_delete=models.CASCADE, primary_key=True, related_name="office_hours"
+    )
+    is_open = models.BooleanField(default=False)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    changed_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"office hours of {self.room_id}: {'open' if self.is_open else 'closed'}"
+
+
+class QueueEntry(models.Model):
+    """One student's place in a room's office-hours queue, and how it ended."""
+
+    class Status(models.TextChoices):
+        WAITING = "waiting", "Waiting"
+        TAKEN = "taken", "Taken"
+        LEFT = "left", "Left"
+        CLOSED = "closed", "Closed with the office hours"
+
+    room = models.ForeignKey(ChatRoom, on_delete=models.CASCADE, related_name="queue_entries")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.WAITING)
+    joined_at = models.DateTimeField(auto_now_add=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    taken_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    private_room = models.ForeignKey(
+        ChatRoom, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["room", "user"],
+                condition=Q(status="waiting"),
+                name="queueentry_one_waiting_per_user",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["waiting", "taken", "left", "closed"]),
+                name="queueentry_status_valid",
+            ),
+        ]
+        # The queue in order: WHERE room = ? AND status = 'waiting' ORDER BY id.
+        indexes = [models.Index(fields=["room", "status", "id"], name="queueentry_room_status")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} in the queue of {self.room_id} ({self.status})"

@@ -34,6 +34,7 @@ from chat.models import (
     Poll,
     PollOption,
     PollVote,
+    QueueEntry,
     UserPresence,
 )
 from chat.services import counters
@@ -511,4 +512,41 @@ def poll_my_votes(poll: Poll, user: User) -> list[int]:
         PollVote.objects.filter(poll=poll, user=user)
         .order_by("option__position")
         .values_list("option_id", flat=True)
+    )
+
+
+# --- office hours ----------------------------------------------------------------------------
+
+
+def office_hours_open(room: ChatRoom) -> bool:
+    from chat.models import OfficeHours
+
+    return OfficeHours.objects.filter(room=room, is_open=True).exists()
+
+
+def room_queue(room: ChatRoom) -> list[QueueEntry]:
+    """The waiting entries of the room's queue, first come first, with their users."""
+    return list(
+        QueueEntry.objects.filter(room=room, status=QueueEntry.Status.WAITING)
+        .select_related("user")
+        .order_by("id")
+    )
+
+
+@dataclass(frozen=True)
+class QueueView:
+    """The queue as one viewer may see it: ``staff`` viewers see who waits."""
+
+    room_id: int
+    is_open: bool
+    waiting: list[QueueEntry]
+    staff: bool
+
+
+def queue_view(room: ChatRoom, *, viewer: User) -> QueueView:
+    return QueueView(
+        room_id=room.pk,
+        is_open=office_hours_open(room),
+        waiting=room_queue(room),
+        staff=policy.is_room_staff(viewer, room),
     )

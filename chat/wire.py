@@ -33,6 +33,7 @@ from chat.models import (
     ChatRoom,
     PinnedMessage,
     Poll,
+    QueueEntry,
     UserPresence,
 )
 
@@ -60,12 +61,14 @@ class Frame(StrEnum):
     MESSAGE_PINNED = "message.pinned"
     MESSAGE_UNPINNED = "message.unpinned"
     POLL_UPDATED = "poll.updated"
+    QUEUE_UPDATED = "queue.updated"
     # Ephemeral: never stored.
     TYPING = "typing"
     PRESENCE = "presence"
     # To one user (their presence sockets).
     NOTIFICATION = "notification"
     UNREAD = "unread"
+    QUEUE_TAKEN = "queue.taken"
     # Replies and connection frames of one socket.
     CONNECTION_READY = "connection.ready"
     PRESENCE_SNAPSHOT = "presence.snapshot"
@@ -88,6 +91,7 @@ ROOM_EVENTS = frozenset(
         Frame.MESSAGE_PINNED,
         Frame.MESSAGE_UNPINNED,
         Frame.POLL_UPDATED,
+        Frame.QUEUE_UPDATED,
     }
 )
 
@@ -233,6 +237,44 @@ class PinSerializer(serializers.Serializer):
     audience_count = serializers.IntegerField(
         allow_null=True, help_text="Active participants, the sender aside; as `seen_count`."
     )
+
+
+class QueuePlaceSerializer(serializers.Serializer):
+    user_id = serializers.IntegerField()
+    position = serializers.IntegerField(min_value=1)
+
+
+class QueueSerializer(serializers.Serializer):
+    """The queue as everyone in the room sees it: ids and positions, no names."""
+
+    is_open = serializers.BooleanField(help_text="Whether the office hours are open.")
+    entries = QueuePlaceSerializer(many=True)
+
+
+class QueueEntrySerializer(serializers.Serializer):
+    user = UserSerializer()
+    position = serializers.IntegerField(min_value=1)
+    joined_at = serializers.DateTimeField()
+
+
+class QueueViewSerializer(serializers.Serializer):
+    """The queue as the viewer may see it: everyone their own place and its length;
+    the room's staff also who waits."""
+
+    room_id = serializers.IntegerField()
+    is_open = serializers.BooleanField()
+    length = serializers.IntegerField()
+    my_position = serializers.IntegerField(allow_null=True)
+    entries = QueueEntrySerializer(
+        many=True, allow_null=True, help_text="For the room's staff; null for others."
+    )
+
+
+class QueueTakenSerializer(serializers.Serializer):
+    """A student taken from the queue, and the private room opened for them."""
+
+    room = RoomSerializer()
+    user = UserSerializer()
 
 
 class PresenceSerializer(serializers.Serializer):
@@ -390,6 +432,39 @@ def pin_payload(pin: PinnedMessage) -> dict[str, Any]:
     }
 
 
+def queue_payload(is_open: bool, waiting: list[QueueEntry]) -> dict[str, Any]:
+    """QUEUE: the waiting entries, in order, as ids and positions."""
+    return {
+        "is_open": is_open,
+        "entries": [
+            {"user_id": entry.user_id, "position": number}
+            for number, entry in enumerate(waiting, 1)
+        ],
+    }
+
+
+def queue_view_payload(view: Any, *, viewer: Any) -> dict[str, Any]:
+    """The queue as ``viewer`` sees it (QueueViewSerializer), from ``selectors.queue_view``."""
+    room_id, is_open, waiting, staff = view.room_id, view.is_open, view.waiting, view.staff
+    mine = [number for number, entry in enumerate(waiting, 1) if entry.user_id == viewer.pk]
+    return {
+        "room_id": room_id,
+        "is_open": is_open,
+        "length": len(waiting),
+        "my_position": mine[0] if mine else None,
+        "entries": [
+            {
+                "user": user_payload(entry.user),
+                "position": number,
+                "joined_at": _datetime(entry.joined_at),
+            }
+            for number, entry in enumerate(waiting, 1)
+        ]
+        if staff
+        else None,
+    }
+
+
 def message_payload(message: ChatMessage) -> dict[str, Any]:
     """MESSAGE, exactly as ``MessageSerializer`` (which documents it in the OpenAPI
     schema) writes it, built directly: every send builds one, so it is hot."""
@@ -484,6 +559,18 @@ def notification(kind: str, room_id: int, message: dict[str, Any]) -> dict[str, 
 
 def unread(room_id: int, unread_count: int) -> dict[str, Any]:
     return {"type": Frame.UNREAD, "room_id": room_id, "unread_count": unread_count}
+
+
+def queue_taken(
+    room_id: int, private_room: dict[str, Any], staff: dict[str, Any]
+) -> dict[str, Any]:
+    """To the student taken from ``room_id``'s queue: the private room opened with ``staff``."""
+    return {
+        "type": Frame.QUEUE_TAKEN,
+        "room_id": room_id,
+        "private_room": private_room,
+        "staff": staff,
+    }
 
 
 def error(

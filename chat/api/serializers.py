@@ -156,3 +156,7 @@ class PollVoteSerializer(serializers.Serializer):
     """The actor's whole vote: one option, several if the poll allows, none to take it back."""
 
     option_ids = serializers.ListField(child=id_field(), max_length=limits.POLL_OPTIONS_MAX)
+
+
+class OfficeHoursSerializer(serializers.Serializer):
+    open = serializers.BooleanField()

@@ -71,6 +71,7 @@ class RoomViewSet(ChatViewSet):
         "participants": s.ParticipantInviteSerializer,
         "participant": s.ParticipantUpdateSerializer,
         "read": s.MarkReadSerializer,
+        "office_hours": s.OfficeHoursSerializer,
     }
     read_throttled = frozenset({"messages"})
 
@@ -288,6 +289,77 @@ class RoomViewSet(ChatViewSet):
     def pins(self, request: Request, pk: str) -> Response:
         pins = selectors.room_pins(self._room(pk), viewer=request.user)
         return Response([wire.pin_payload(pin) for pin in pins])
+
+    def _queue_answer(self, room: ChatRoom, status_code: int = status.HTTP_200_OK) -> Response:
+        view = selectors.queue_view(room, viewer=self.request.user)
+        return Response(wire.queue_view_payload(view, viewer=self.request.user), status=status_code)
+
+    @extend_schema(
+        parameters=[ID_PATH],
+        request=s.OfficeHoursSerializer,
+        responses=wire.QueueViewSerializer,
+        summary="Open or close the room's office hours (course and support rooms; its staff)",
+        description="Closing ends every waiting place in the queue.",
+    )
+    @action(detail=True, methods=["post"], url_path="office-hours", url_name="office-hours")
+    def office_hours(self, request: Request, pk: str) -> Response:
+        room = self._room(pk)
+        data = parse(s.OfficeHoursSerializer, request.data)
+        services.office_hours_set(actor=request.user, room=room, is_open=data["open"])
+        return self._queue_answer(room)
+
+    @extend_schema(
+        methods=["GET"],
+        parameters=[ID_PATH],
+        responses=wire.QueueViewSerializer,
+        summary="The office-hours queue: its length and one's place; who waits for the staff",
+    )
+    @extend_schema(
+        methods=["POST"],
+        parameters=[ID_PATH],
+        request=None,
+        responses={201: wire.QueueViewSerializer, 200: wire.QueueViewSerializer},
+        summary="Join the queue while office hours are open (201; 200 if already in it)",
+    )
+    @extend_schema(
+        methods=["DELETE"],
+        parameters=[ID_PATH],
+        responses={204: NO_CONTENT},
+        summary="Leave the queue",
+    )
+    @action(detail=True, methods=["get", "post", "delete"])
+    def queue(self, request: Request, pk: str) -> Response:
+        room = self._room(pk)
+        if request.method == "DELETE":
+            services.queue_leave(actor=request.user, room=room)
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        if request.method == "POST":
+            _, created = services.queue_join(actor=request.user, room=room)
+            return self._queue_answer(
+                room, status.HTTP_201_CREATED if created else status.HTTP_200_OK
+            )
+        return self._queue_answer(room)
+
+    @extend_schema(
+        parameters=[ID_PATH],
+        request=None,
+        responses={201: wire.QueueTakenSerializer},
+        summary="Take the next student (the room's staff): a private room opens between you",
+        description="400 `validation_error` when nobody is waiting. The student's presence "
+        "sockets get `queue.taken` with the new room.",
+    )
+    @action(detail=True, methods=["post"], url_path="queue/next", url_name="queue-next")
+    def queue_next(self, request: Request, pk: str) -> Response:
+        entry = services.queue_next(actor=request.user, room=self._room(pk))
+        return Response(
+            {
+                "room": wire.room_payload(
+                    selectors.room_get_for_user(request.user, entry.private_room_id)
+                ),
+                "user": wire.user_payload(entry.user),
+            },
+            status=status.HTTP_201_CREATED,
+        )
 
     @extend_schema(
         parameters=[ID_PATH],

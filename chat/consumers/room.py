@@ -213,6 +213,18 @@ class ChatConsumer(SocketConsumer):
         self._room()
         services.poll_close(actor=self.user, poll=self._poll(frame["poll_id"]))
 
+    def _office_hours_set(self, frame: dict[str, Any]) -> None:
+        services.office_hours_set(actor=self.user, room=self._room(), is_open=frame["open"])
+
+    def _queue_join(self, frame: dict[str, Any]) -> None:
+        services.queue_join(actor=self.user, room=self._room())
+
+    def _queue_leave(self, frame: dict[str, Any]) -> None:
+        services.queue_leave(actor=self.user, room=self._room())
+
+    def _queue_next(self, frame: dict[str, Any]) -> None:
+        services.queue_next(actor=self.user, room=self._room())
+
     def _typing(self, frame: dict[str, Any]) -> bool:
         sent = services.typing_set(actor=self.user, room=self._room(), is_typing=frame["is_typing"])
         if sent:
@@ -300,6 +312,10 @@ class ChatConsumer(SocketConsumer):
         "poll.create": ClientFrame(("question", "options"), call=_poll_create, write=True),
         "poll.vote": ClientFrame(("poll_id", "option_ids"), call=_poll_vote, write=True),
         "poll.close": ClientFrame(("poll_id",), call=_poll_close, write=True),
+        "office_hours.set": ClientFrame(("open",), call=_office_hours_set, write=True),
+        "queue.join": ClientFrame(call=_queue_join, write=True),
+        "queue.leave": ClientFrame(call=_queue_leave, write=True),
+        "queue.next": ClientFrame(call=_queue_next, write=True),
         "typing": ClientFrame(("is_typing",), run=frame_typing),
         "read": ClientFrame(("message_id",), call=_read),
         "ping": ClientFrame(run=SocketConsumer.frame_ping),

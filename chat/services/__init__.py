@@ -20,6 +20,7 @@ from chat.services.messages import (
     room_mark_read,
     system_alert,
 )
+from chat.services.office_hours import office_hours_set, queue_join, queue_leave, queue_next
 from chat.services.pins import message_pin, message_unpin
 from chat.services.polls import poll_close, poll_create, poll_vote
 from chat.services.presence import presence_get, presence_set, typing_set
@@ -43,6 +44,7 @@ __all__ = [
     "message_reply",
     "message_send",
     "message_unpin",
+    "office_hours_set",
     "participant_invite",
     "participant_remove",
     "participant_update",
@@ -51,6 +53,9 @@ __all__ = [
     "poll_vote",
     "presence_get",
     "presence_set",
+    "queue_join",
+    "queue_leave",
+    "queue_next",
     "reaction_add",
     "reaction_remove",
     "room_archive",

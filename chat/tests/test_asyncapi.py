@@ -53,7 +53,7 @@ SCHEMA_TYPES = {"string", "object", "integer", "number", "boolean", "array", "nu
 FRAME_SOURCES = ("chat",)
 CLOSE_SOURCES = ("chat", "academia")
 # A room event's type is its subject and what happened: message.created, room.updated.
-EVENT_SUBJECTS = {"message", "reaction", "participant", "room", "poll"}
+EVENT_SUBJECTS = {"message", "reaction", "participant", "room", "poll", "queue"}
 TYPE_LIKE = re.compile(r"^[a-z_]{2,30}(\.[a-z_]{2,30})?$")
 
 
@@ -524,6 +524,16 @@ async def test_every_frame_of_a_full_session_matches_the_document(
     await a.until("poll.updated")
     await a.socket.send({"type": "poll.close", "poll_id": poll["id"]})
     await a.until("poll.updated")
+    support = await db(factories.make_room)(alice, chat_type="support", name="Help", members=[bob])
+    queue = Recorder("room", await open_room(bob, support))
+    hours = f"/chat/rooms/{support.pk}/office-hours/"
+    await db(lambda: alice_api.post(hours, {"open": True}, format="json"))()
+    await queue.until("queue.updated")
+    await queue.socket.send({"type": "queue.join"})
+    await queue.until("queue.updated")
+    await db(lambda: alice_api.post(f"/chat/rooms/{support.pk}/queue/next/"))()
+    await queue.until("queue.updated")
+    await pb.until("queue.taken")
     await a.socket.send({"type": "message.delete", "message_id": first["id"]})
     await b.until("message.deleted")
     replay = Recorder("room", await open_room(bob, room, after_seq=0))
@@ -531,7 +541,7 @@ async def test_every_frame_of_a_full_session_matches_the_document(
     await db(lambda: alice_api.delete(f"/chat/rooms/{room.pk}/"))()
     await b.until("room.updated")
 
-    recorders = [a, b, pa, pb, resync, replay]
+    recorders = [a, b, pa, pb, resync, replay, queue]
     for recorder in recorders:
         await recorder.drain()
     seen: dict[str, set[str]] = {"room": set(), "presence": set()}
