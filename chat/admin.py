@@ -30,6 +30,7 @@ from chat.models import (
     PinnedMessage,
     Poll,
     PollOption,
+    QueueEntry,
     RoomEvent,
     UserPresence,
 )
@@ -469,6 +470,20 @@ class PollAdmin(ReadOnlyAdmin):
             else:
                 done += 1
         report(self, request, done, "poll(s) closed", failures)
+
+
+# --- Office hours ---------------------------------------------------------------------------
+
+
+@admin.register(QueueEntry)
+class QueueEntryAdmin(ReadOnlyAdmin):
+    """Office-hours queues, past and present: read only (the page and API change them)."""
+
+    list_display = ("room", "user", "status", "joined_at", "taken_by", "private_room", "ended_at")
+    list_filter = ("status", "room__chat_type")
+    list_select_related = ("room", "user", "taken_by", "private_room")
+    search_fields = ("room__name", "user__username", "user__display_name")
+    date_hierarchy = "joined_at"
 
 
 # --- Presence and the event log -----------------------------------------------------------

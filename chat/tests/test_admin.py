@@ -40,6 +40,9 @@ def populate(first: int, last: int) -> None:
         message = factories.make_message(user, room, f"hello @user{i}")
         services.reaction_add(actor=user, message=message, emoji="👍")
         services.message_pin(actor=user, message=message)
+        support = factories.make_room(staff, chat_type="support", name=f"Help {i}", members=[user])
+        services.office_hours_set(actor=staff, room=support, is_open=True)
+        services.queue_join(actor=user, room=support)
         poll = services.poll_create(actor=user, room=room, question=f"Q{i}?", options=["a", "b"])
         services.poll_vote(actor=user, poll=poll.message.poll, option_ids=[])
         services.presence_set(actor=user, status="online")
@@ -390,3 +393,20 @@ def test_pins_and_polls_are_changed_through_the_services(
     assert (unpinned.status_code, closed.status_code) == (302, 302)
     assert captured_events.types(f"room.{room.pk}") == ["message.unpinned", "poll.updated"]
     assert captured_events.payloads()[-1]["poll"]["is_closed"] is True
+
+
+def test_queue_entries_are_listed_read_only(admin_client: Client, alice: Any, bob: Any) -> None:
+    room = factories.make_room(alice, chat_type="support", name="Help desk", members=[bob])
+    services.office_hours_set(actor=alice, room=room, is_open=True)
+    services.queue_join(actor=bob, room=room)
+
+    listed = admin_client.get(changelist_url("chat.queueentry"))
+    entry = room.queue_entries.get()
+    change = admin_client.post(
+        reverse("admin:chat_queueentry_change", args=[entry.pk]), {"status": "left"}
+    )
+
+    assert listed.status_code == 200
+    assert "Help desk" in listed.content.decode()
+    assert change.status_code == 403
+    assert room.queue_entries.get().status == "waiting"
