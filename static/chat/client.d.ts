@@ -100,6 +100,21 @@ export interface Pin {
   audience_count: number | null;
 }
 
+/** The office-hours queue as everyone sees it (queue.updated): ids and positions. */
+export interface Queue {
+  is_open: boolean;
+  entries: { user_id: Id; position: number }[];
+}
+
+/** The queue as the viewer may see it (REST): names for the room's staff only. */
+export interface QueueView {
+  room_id: Id;
+  is_open: boolean;
+  length: number;
+  my_position: number | null;
+  entries: { user: User; position: number; joined_at: Timestamp }[] | null;
+}
+
 export interface Message {
   id: Id;
   room_id: Id;
@@ -212,6 +227,11 @@ export interface PollUpdatedFrame extends RoomEventBase {
   poll: Poll;
 }
 
+export interface QueueUpdatedFrame extends RoomEventBase {
+  type: "queue.updated";
+  queue: Queue;
+}
+
 export type RoomEventFrame =
   | MessageEventFrame
   | ReactionEventFrame
@@ -219,7 +239,8 @@ export type RoomEventFrame =
   | RoomUpdatedFrame
   | MessagePinnedFrame
   | MessageUnpinnedFrame
-  | PollUpdatedFrame;
+  | PollUpdatedFrame
+  | QueueUpdatedFrame;
 
 export interface TypingFrame {
   type: "typing";
@@ -274,6 +295,14 @@ export interface NotificationFrame {
   message: Message;
 }
 
+/** To the student taken from `room_id`'s queue: the private room opened with `staff`. */
+export interface QueueTakenFrame {
+  type: "queue.taken";
+  room_id: Id;
+  private_room: Room;
+  staff: User;
+}
+
 export interface UnreadFrame {
   type: "unread";
   room_id: Id;
@@ -296,6 +325,7 @@ export type PresenceServerFrame =
   | PresenceFrame
   | NotificationFrame
   | UnreadFrame
+  | QueueTakenFrame
   | PongFrame
   | ErrorFrame;
 
@@ -320,6 +350,10 @@ export type RoomClientFrame =
     }
   | { type: "poll.vote"; poll_id: Id; option_ids: Id[] }
   | { type: "poll.close"; poll_id: Id }
+  | { type: "office_hours.set"; open: boolean }
+  | { type: "queue.join" }
+  | { type: "queue.leave" }
+  | { type: "queue.next" }
   | { type: "typing"; is_typing: boolean }
   | { type: "read"; message_id: Id }
   | { type: "ping" };
@@ -416,6 +450,11 @@ export interface Rest {
   getPoll(pollId: Id): Promise<Poll>;
   votePoll(pollId: Id, optionIds: Id[]): Promise<Poll>;
   closePoll(pollId: Id): Promise<Poll>;
+  getQueue(roomId: Id): Promise<QueueView>;
+  setOfficeHours(roomId: Id, open: boolean): Promise<QueueView>;
+  joinQueue(roomId: Id): Promise<QueueView>;
+  leaveQueue(roomId: Id): Promise<null>;
+  takeNextInQueue(roomId: Id): Promise<{ room: Room; user: User }>;
 }
 
 export type ActionResult<T> = { via: "socket" } | { via: "rest"; result: T };

@@ -363,6 +363,30 @@ export function makeRest(connection) {
     closePoll(pollId) {
       return api(`${REST_ROOT}/polls/${pollId}/close/`, { method: "POST" });
     },
+
+    /** The office-hours queue as the viewer may see it (QUEUE_VIEW). */
+    getQueue(roomId) {
+      return api(`${REST_ROOT}/rooms/${roomId}/queue/`);
+    },
+
+    /** The room's staff open or close office hours; resolves to QUEUE_VIEW. */
+    setOfficeHours(roomId, open) {
+      return api(`${REST_ROOT}/rooms/${roomId}/office-hours/`, { method: "POST", body: { open } });
+    },
+
+    /** Resolves to QUEUE_VIEW with the viewer's place. */
+    joinQueue(roomId) {
+      return api(`${REST_ROOT}/rooms/${roomId}/queue/`, { method: "POST" });
+    },
+
+    leaveQueue(roomId) {
+      return api(`${REST_ROOT}/rooms/${roomId}/queue/`, { method: "DELETE" });
+    },
+
+    /** The room's staff take the next student: resolves to {room, user}, the new private ROOM. */
+    takeNextInQueue(roomId) {
+      return api(`${REST_ROOT}/rooms/${roomId}/queue/next/`, { method: "POST" });
+    },
   };
 }
 

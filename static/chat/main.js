@@ -11,6 +11,7 @@
  *   pins.js          the pinned bar, pinning, "seen by" for the room's staff
  *   polls.js         polls in the message list: results, voting, closing
  *   messages.js      rendering and keeping the message list, message actions, history
+ *   queue.js         the office-hours panel: the queue, one's place, taking the next
  *   composer.js      the composer: sending, uploads, posting polls, who may post
  *   participants.js  the participants panel and moderation
  *   presence.js      the viewer's own socket: presence, unread counts, mentions
@@ -22,7 +23,7 @@ import { bindMessages } from "./messages.js";
 import { bindParticipants, toggleParticipants } from "./participants.js";
 import { startPresence } from "./presence.js";
 import { loadRooms } from "./roomlist.js";
-import { bindRooms, closeSidebar, openRoom } from "./rooms.js";
+import { bindRooms, closeSidebar, onQueueTaken, openRoom } from "./rooms.js";
 import { config, me } from "./state.js";
 
 function showViewer() {
@@ -48,7 +49,8 @@ async function main() {
   bindParticipants();
   bindEscape();
   updateCounter();
-  startPresence();
+  const presence = startPresence();
+  presence.addEventListener("queue.taken", (event) => onQueueTaken(event.detail).catch(report));
   await loadRooms();
   if (config.roomId) await openRoom(config.roomId, { push: false });
 }

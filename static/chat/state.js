@@ -30,7 +30,8 @@ export const state = {
   bannerTimer: null,
   showedReconnecting: false,
   pins: [], // PIN of the open room, newest first
-  myVotes: new Map(), // poll id -> the viewer's option ids, as the poll's REST answers said
+  myVotes: new Map(),
+  queue: null, // the open room's office-hours queue: {is_open, length, my_position, entries|null} // poll id -> the viewer's option ids, as the poll's REST answers said
   openToken: 0, // bumped when another room (or none) opens: late answers for the old one are dropped
 };
 
