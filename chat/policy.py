@@ -176,6 +176,8 @@ def edit_denial(user: User, message: ChatMessage, now: datetime) -> errors.ChatE
         return errors.Forbidden("Only the sender may edit this message.")
     if message.is_deleted:
         return errors.NotFound()
+    if message.message_type == ChatMessage.MessageType.POLL:
+        return errors.Forbidden("A poll cannot be edited; close it and post another.")
     if not message.room.is_active:
         return errors.RoomArchived()
     if now - message.created_at > timedelta(seconds=settings.CHAT_MESSAGE_EDIT_TIMEOUT):

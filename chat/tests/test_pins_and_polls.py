@@ -265,6 +265,20 @@ def test_a_poll_is_validated(course: Any, ines: Any, fields: dict[str, Any], fie
 
 
 @pytest.mark.django_db
+def test_a_poll_message_cannot_be_edited_but_can_be_deleted(course: Any, ines: Any) -> None:
+    room = factories.course_room(course)
+    poll = make_poll(ines, room)
+
+    with pytest.raises(errors.Forbidden):
+        services.message_edit(actor=ines, message=poll.message, content="Another question?")
+    services.message_delete(actor=ines, message=poll.message)
+
+    assert client_for(ines).get(f"/chat/polls/{poll.pk}/").status_code == 404
+    history = client_for(ines).get(f"/chat/rooms/{room.pk}/messages/").data["results"]
+    assert (history[-1]["is_deleted"], history[-1]["poll"]) == (True, None)
+
+
+@pytest.mark.django_db
 def test_a_closed_poll_takes_no_votes(course: Any, ines: Any, alice: Any, bob: Any) -> None:
     room = factories.course_room(course)
     poll = make_poll(ines, room)
