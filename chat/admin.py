@@ -19,14 +19,24 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
 from accounts.models import User
 from accounts.requests import signed_in_user
 from chat import errors, selectors, services
-from chat.models import ChatMessage, ChatParticipant, ChatRoom, RoomEvent, UserPresence
+from chat.models import (
+    ChatMessage,
+    ChatParticipant,
+    ChatRoom,
+    PinnedMessage,
+    Poll,
+    PollOption,
+    QueueEntry,
+    RoomEvent,
+    UserPresence,
+)
 
 
 class _Rehearsal(Exception):
@@ -399,6 +409,121 @@ class ChatParticipantAdmin(ReadOnlyAdmin):
         self._update(
             request, queryset, "participant(s) made admins", role=ChatParticipant.Role.ADMIN
         )
+
+
+# --- Pins and polls ------------------------------------------------------------------------
+
+
+@admin.register(PinnedMessage)
+class PinnedMessageAdmin(ReadOnlyAdmin):
+    list_display = ("message", "excerpt", "room", "pinned_by", "pinned_at")
+    list_select_related = ("message", "room", "pinned_by")
+    list_filter = ("room__chat_type",)
+    search_fields = ("message__content", "room__name", "pinned_by__username")
+    actions = ("unpin",)
+
+    @admin.display(description="content")
+    def excerpt(self, pin: PinnedMessage) -> str:
+        content = pin.message.content
+        return content if len(content) <= 80 else content[:79] + "…"
+
+    @admin.action(description="Unpin the selected messages", permissions=["moderate"])
+    def unpin(self, request: HttpRequest, queryset: QuerySet[PinnedMessage]) -> None:
+        done, failures = 0, []
+        for pin in queryset.select_related("message"):
+            try:
+                services.message_unpin(actor=signed_in_user(request), message=pin.message)
+            except errors.ChatError as exc:
+                failures.append(f"Message #{pin.message_id} was not unpinned: {exc.detail}")
+            else:
+                done += 1
+        report(self, request, done, "message(s) unpinned", failures)
+
+
+class PollOptionInline(admin.TabularInline):
+    """Options and their counts; who voted what is not shown here (anonymous polls)."""
+
+    model = PollOption
+    fields = ("position", "text", "votes")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[PollOption]:
+        return super().get_queryset(request).annotate(vote_total=Count("votes"))
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="votes")
+    def votes(self, option: PollOption) -> int:
+        return option.vote_total  # type: ignore[attr-defined]
+
+
+@admin.register(Poll)
+class PollAdmin(ReadOnlyAdmin):
+    list_display = (
+        "message_id",
+        "question",
+        "room",
+        "creator",
+        "allows_multiple",
+        "is_anonymous",
+        "voters",
+        "closes_at",
+        "closed_at",
+    )
+    list_select_related = ("message__room", "message__sender")
+    list_filter = ("is_anonymous", "allows_multiple", "message__room__chat_type")
+    search_fields = ("question", "message__room__name")
+    inlines = (PollOptionInline,)
+    actions = ("close",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Poll]:
+        return (
+            super().get_queryset(request).annotate(voter_total=Count("votes__user", distinct=True))
+        )
+
+    @admin.display(description="room")
+    def room(self, poll: Poll) -> ChatRoom:
+        return poll.message.room
+
+    @admin.display(description="creator")
+    def creator(self, poll: Poll) -> Any:
+        return poll.message.sender
+
+    @admin.display(description="voters")
+    def voters(self, poll: Poll) -> int:
+        return poll.voter_total  # type: ignore[attr-defined]
+
+    @admin.action(description="Close the selected polls", permissions=["moderate"])
+    def close(self, request: HttpRequest, queryset: QuerySet[Poll]) -> None:
+        done, failures = 0, []
+        for poll in queryset.filter(closed_at__isnull=True).select_related("message"):
+            try:
+                services.poll_close(actor=signed_in_user(request), poll=poll)
+            except errors.ChatError as exc:
+                failures.append(f"Poll #{poll.pk} was not closed: {exc.detail}")
+            else:
+                done += 1
+        report(self, request, done, "poll(s) closed", failures)
+
+
+# --- Office hours ---------------------------------------------------------------------------
+
+
+@admin.register(QueueEntry)
+class QueueEntryAdmin(ReadOnlyAdmin):
+    """Office-hours queues, past and present: read only (the page and API change them)."""
+
+    list_display = ("room", "user", "status", "joined_at", "taken_by", "private_room", "ended_at")
+    list_filter = ("status", "room__chat_type")
+    list_select_related = ("room", "user", "taken_by", "private_room")
+    search_fields = ("room__name", "user__username", "user__display_name")
+    date_hierarchy = "joined_at"
 
 
 # --- Presence and the event log -----------------------------------------------------------

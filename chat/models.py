@@ -67,6 +67,7 @@ class ChatMessage(models.Model):
         IMAGE = "image", "Image"
         FILE = "file", "File"
         SYSTEM = "system", "System"
+        POLL = "poll", "Poll"
 
     MESSAGE_TYPE_CHOICES = MessageType.choices
 
@@ -121,7 +122,7 @@ class ChatMessage(models.Model):
                 name="message_unique_sender_client_id",
             ),
             models.CheckConstraint(
-                condition=Q(message_type__in=["text", "image", "file", "system"]),
+                condition=Q(message_type__in=["text", "image", "file", "system", "poll"]),
                 name="message_type_valid",
             ),
         ]
@@ -281,3 +282,132 @@ class RoomEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} #{self.seq} in {self.room_id}"
+
+
+class PinnedMessage(models.Model):
+    """A message pinned to the top of its room by its staff (see policy.is_room_staff)."""
+
+    message = models.OneToOneField(ChatMessage, on_delete=models.CASCADE, related_name="pin")
+    room = models.ForeignKey(ChatRoom, on_delete=models.CASCADE, related_name="pins")
+    pinned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    pinned_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-pinned_at", "-id"]
+        # A room's pins, newest first (the pinned bar and its count limit).
+        indexes = [models.Index(fields=["room", "pinned_at"], name="pin_room_pinned_at")]
+
+    def __str__(self) -> str:
+        return f"pin of #{self.message_id} in {self.room_id}"
+
+
+class Poll(models.Model):
+    """The poll a ``poll`` message carries; its id is the message's."""
+
+    message = models.OneToOneField(
+        ChatMessage, on_delete=models.CASCADE, primary_key=True, related_name="poll"
+    )
+    question = models.CharField(max_length=limits.POLL_QUESTION_MAX)
+    allows_multiple = models.BooleanField(default=False)
+    # Who voted what is never shown, to anyone; the votes are kept to allow changing one.
+    is_anonymous = models.BooleanField(default=False)
+    closes_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return self.question
+
+
+class PollOption(models.Model):
+    poll = models.ForeignKey(Poll, on_delete=models.CASCADE, related_name="options")
+    position = models.PositiveSmallIntegerField()
+    text = models.CharField(max_length=limits.POLL_OPTION_MAX)
+
+    class Meta:
+        ordering = ["poll", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["poll", "position"], name="polloption_unique_position"),
+        ]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class PollVote(models.Model):
+    poll = models.ForeignKey(Poll, on_delete=models.CASCADE, related_name="votes")
+    option = models.ForeignKey(PollOption, on_delete=models.CASCADE, related_name="votes")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["option", "user"], name="pollvote_unique_option_user"),
+        ]
+        # A voter's ballot in a poll (changing a vote replaces it).
+        indexes = [models.Index(fields=["poll", "user"], name="pollvote_poll_user")]
+
+    def __str__(self) -> str:
+        return f"vote on {self.option_id}"
+
+
+class OfficeHours(models.Model):
+    """Whether a course or support room's staff take questions from its queue now."""
+
+    room = models.OneToOneField(
+        ChatRoom, on_delete=models.CASCADE, primary_key=True, related_name="office_hours"
+    )
+    is_open = models.BooleanField(default=False)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    changed_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"office hours of {self.room_id}: {'open' if self.is_open else 'closed'}"
+
+
+class QueueEntry(models.Model):
+    """One student's place in a room's office-hours queue, and how it ended."""
+
+    class Status(models.TextChoices):
+        WAITING = "waiting", "Waiting"
+        TAKEN = "taken", "Taken"
+        LEFT = "left", "Left"
+        CLOSED = "closed", "Closed with the office hours"
+
+    room = models.ForeignKey(ChatRoom, on_delete=models.CASCADE, related_name="queue_entries")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.WAITING)
+    joined_at = models.DateTimeField(auto_now_add=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    taken_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    private_room = models.ForeignKey(
+        ChatRoom, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["room", "user"],
+                condition=Q(status="waiting"),
+                name="queueentry_one_waiting_per_user",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["waiting", "taken", "left", "closed"]),
+                name="queueentry_status_valid",
+            ),
+        ]
+        # The queue in order: WHERE room = ? AND status = 'waiting' ORDER BY id.
+        indexes = [models.Index(fields=["room", "status", "id"], name="queueentry_room_status")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} in the queue of {self.room_id} ({self.status})"

@@ -123,6 +123,37 @@ def require_admin(user: User, room: ChatRoom, why: str) -> None:
         raise errors.Forbidden(why)
 
 
+def is_room_staff(user: User, room: ChatRoom, participant: ChatParticipant | None = None) -> bool:
+    """Who runs a room's tools (pins, seen counts, closing polls, office hours): its
+    moderators and admins, its course's instructors, ``is_staff`` users, and support
+    staff in support rooms. Callers fetch the room through the user first, so a room
+    staff may not see is still NotFound."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if user.is_staff or can_moderate(user, room, participant):
+        return True
+    return room.chat_type == ChatRoom.ChatType.SUPPORT and is_support_staff(user)
+
+
+def require_room_staff(user: User, room: ChatRoom, why: str) -> None:
+    """Raise Forbidden(``why``) unless ``user`` is staff of ``room`` (``is_room_staff``)."""
+    if not is_room_staff(user, room):
+        raise errors.Forbidden(why)
+
+
+def poll_create_denial(
+    user: User, room: ChatRoom, participant: ChatParticipant | None
+) -> errors.ChatError | None:
+    """Polls: whoever may post, except in course rooms, where they are the teaching
+    staff's (instructors, moderators, staff) so a class is not flooded with them."""
+    denial = post_denial(room, participant)
+    if denial is not None:
+        return denial
+    if room.chat_type == ChatRoom.ChatType.COURSE and not is_room_staff(user, room, participant):
+        return errors.Forbidden("In a course room only its staff create polls.")
+    return None
+
+
 def can_create_room(user: User, chat_type: str, course_id: int | None) -> bool:
     if chat_type == ChatRoom.ChatType.COURSE:
         return user.is_staff or is_course_instructor(user, course_id)
@@ -145,6 +176,8 @@ def edit_denial(user: User, message: ChatMessage, now: datetime) -> errors.ChatE
         return errors.Forbidden("Only the sender may edit this message.")
     if message.is_deleted:
         return errors.NotFound()
+    if message.message_type == ChatMessage.MessageType.POLL:
+        return errors.Forbidden("A poll cannot be edited; close it and post another.")
     if not message.room.is_active:
         return errors.RoomArchived()
     if now - message.created_at > timedelta(seconds=settings.CHAT_MESSAGE_EDIT_TIMEOUT):

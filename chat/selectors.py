@@ -26,7 +26,18 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from chat import errors, policy
-from chat.models import ChatMessage, ChatParticipant, ChatRoom, MessageReaction, UserPresence
+from chat.models import (
+    ChatMessage,
+    ChatParticipant,
+    ChatRoom,
+    MessageReaction,
+    PinnedMessage,
+    Poll,
+    PollOption,
+    PollVote,
+    QueueEntry,
+    UserPresence,
+)
 from chat.services import counters
 
 if TYPE_CHECKING:
@@ -480,3 +491,117 @@ def member_unread_states(user: User, room_ids: list[int] | None = None) -> list[
 def rooms_last_seq(room_ids: list[int]) -> list[tuple[int, int]]:
     """``(room id, last_seq)`` of several rooms, in one query."""
     return list(ChatRoom.objects.filter(pk__in=room_ids).values_list("pk", "last_seq"))
+
+
+# --- pins and polls --------------------------------------------------------------------------
+
+
+def _pins() -> QuerySet[PinnedMessage]:
+    return PinnedMessage.objects.select_related("pinned_by", "message__sender").prefetch_related(
+        Prefetch("message__reactions", queryset=MessageReaction.objects.order_by("id")),
+        "message__mentions",
+    )
+
+
+def pin_load(pin_id: int) -> PinnedMessage:
+    return _pins().get(pk=pin_id)
+
+
+def room_pins(room: ChatRoom, *, viewer: User) -> list[PinnedMessage]:
+    """The room's pinned messages, newest pin first; for the room's staff each has
+    ``seen_count`` and ``audience_count`` (``pins_seen``), for others they are None."""
+    pins = list(_pins().filter(room=room, message__is_deleted=False).order_by("-pinned_at", "-id"))
+    seen = pins_seen(room, pins) if policy.is_room_staff(viewer, room) else {}
+    for pin in pins:
+        pin.seen_count, pin.audience_count = seen.get(pin.pk, (None, None))  # type: ignore[attr-defined]
+    return pins
+
+
+def pins_seen(room: ChatRoom, pins: list[PinnedMessage]) -> dict[int, tuple[int, int]]:
+    """Pin id → (seen, audience): active participants other than the message's
+    sender, and those of them whose read marker is at or past it. One query."""
+    if not pins:
+        return {}
+    aggregates: dict[str, Any] = {}
+    for pin in pins:
+        others = ~Q(user_id=pin.message.sender_id)
+        aggregates[f"audience_{pin.pk}"] = Count("pk", filter=others)
+        aggregates[f"seen_{pin.pk}"] = Count(
+            "pk", filter=others & Q(last_read_message_id__gte=pin.message_id)
+        )
+    counts = ChatParticipant.objects.filter(room=room, is_active=True).aggregate(**aggregates)
+    return {pin.pk: (counts[f"seen_{pin.pk}"], counts[f"audience_{pin.pk}"]) for pin in pins}
+
+
+def poll_load(poll_id: int) -> Poll:
+    """A poll with its options and votes (what POLL reads), in three queries."""
+    return (
+        Poll.objects.select_related("message")
+        .prefetch_related(
+            Prefetch("options", queryset=PollOption.objects.order_by("position")),
+            Prefetch("votes", queryset=PollVote.objects.order_by("id")),
+        )
+        .get(pk=poll_id)
+    )
+
+
+def poll_get_for_user(user: User, poll_id: object) -> Poll:
+    """A poll of a room the user may see (its message not deleted), or NotFound."""
+    try:
+        poll_pk = int(poll_id)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        raise errors.NotFound("No such poll.") from None
+    visible = Poll.objects.filter(
+        pk=poll_pk,
+        message__is_deleted=False,
+        message__room__in=ChatRoom.objects.filter(policy.visible_rooms_q(user)),
+    )
+    if not visible.exists():
+        raise errors.NotFound("No such poll.")
+    return poll_load(poll_pk)
+
+
+def poll_my_votes(poll: Poll, user: User) -> list[int]:
+    """The options ``user`` chose, by position."""
+    return list(
+        PollVote.objects.filter(poll=poll, user=user)
+        .order_by("option__position")
+        .values_list("option_id", flat=True)
+    )
+
+
+# --- office hours ----------------------------------------------------------------------------
+
+
+def office_hours_open(room: ChatRoom) -> bool:
+    from chat.models import OfficeHours
+
+    return OfficeHours.objects.filter(room=room, is_open=True).exists()
+
+
+def room_queue(room: ChatRoom) -> list[QueueEntry]:
+    """The waiting entries of the room's queue, first come first, with their users."""
+    return list(
+        QueueEntry.objects.filter(room=room, status=QueueEntry.Status.WAITING)
+        .select_related("user")
+        .order_by("id")
+    )
+
+
+@dataclass(frozen=True)
+class QueueView:
+    """The queue as one viewer may see it: ``staff`` viewers see who waits."""
+
+    room_id: int
+    is_open: bool
+    waiting: list[QueueEntry]
+    staff: bool
+
+
+def queue_view(room: ChatRoom, *, viewer: User) -> QueueView:
+    return QueueView(
+        room_id=room.pk,
+        is_open=office_hours_open(room),
+        waiting=room_queue(room),
+        staff=policy.is_room_staff(viewer, room),
+    )

@@ -143,3 +143,29 @@ class SystemAlertSerializer(serializers.Serializer):
 
     content = serializers.CharField(trim_whitespace=False)
     room = id_field(required=False, allow_null=True)
+
+
+class PollCreateSerializer(serializers.Serializer):
+    room = id_field()
+    question = serializers.CharField(max_length=limits.POLL_QUESTION_MAX, trim_whitespace=False)
+    options = serializers.ListField(
+        child=serializers.CharField(max_length=limits.POLL_OPTION_MAX, trim_whitespace=False),
+        min_length=limits.POLL_OPTIONS_MIN,
+        max_length=limits.POLL_OPTIONS_MAX,
+    )
+    allows_multiple = serializers.BooleanField(default=False)
+    is_anonymous = serializers.BooleanField(default=False)
+    closes_at = serializers.DateTimeField(required=False, allow_null=True)
+    client_id = serializers.CharField(
+        required=False, allow_null=True, allow_blank=True, max_length=limits.CLIENT_ID_MAX
+    )
+
+
+class PollVoteSerializer(serializers.Serializer):
+    """The actor's whole vote: one option, several if the poll allows, none to take it back."""
+
+    option_ids = serializers.ListField(child=id_field(), max_length=limits.POLL_OPTIONS_MAX)
+
+
+class OfficeHoursSerializer(serializers.Serializer):
+    open = serializers.BooleanField()

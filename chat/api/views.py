@@ -35,7 +35,7 @@ from academia.rest.viewsets import ApiViewSet
 from chat import asyncapi, errors, selectors, services, wire
 from chat.api import serializers as s
 from chat.api.pagination import ChatPagination
-from chat.models import ChatMessage, ChatRoom
+from chat.models import ChatMessage, ChatRoom, Poll
 from chat.uploads import name_for_type
 from courses import selectors as course_selectors
 
@@ -75,6 +75,7 @@ class RoomViewSet(ChatViewSet):
         "participants": s.ParticipantInviteSerializer,
         "participant": s.ParticipantUpdateSerializer,
         "read": s.MarkReadSerializer,
+        "office_hours": s.OfficeHoursSerializer,
     }
     read_throttled = frozenset({"messages"})
 
@@ -294,6 +295,89 @@ class RoomViewSet(ChatViewSet):
         questions = selectors.room_questions(room, status=query.get("status"))
         page = self.paginate_queryset(questions) or []  # None only without a paginator
         return self.get_paginated_response([wire.question_payload(q) for q in page])
+
+    @extend_schema(
+        parameters=[ID_PATH],
+        responses=wire.PinSerializer(many=True),
+        summary="Pinned messages, newest pin first",
+        description="`seen_count` and `audience_count` are filled for the room's staff "
+        "(moderators, admins, instructors, staff) and null for others.",
+    )
+    @action(detail=True, methods=["get"], pagination_class=None)
+    def pins(self, request: AuthenticatedRequest, pk: str) -> Response:
+        pins = selectors.room_pins(self._room(pk), viewer=request.user)
+        return Response([wire.pin_payload(pin) for pin in pins])
+
+    def _queue_answer(self, room: ChatRoom, status_code: int = status.HTTP_200_OK) -> Response:
+        view = selectors.queue_view(room, viewer=self.request.user)
+        return Response(wire.queue_view_payload(view, viewer=self.request.user), status=status_code)
+
+    @extend_schema(
+        parameters=[ID_PATH],
+        request=s.OfficeHoursSerializer,
+        responses=wire.QueueViewSerializer,
+        summary="Open or close the room's office hours (course and support rooms; its staff)",
+        description="Closing ends every waiting place in the queue.",
+    )
+    @action(detail=True, methods=["post"], url_path="office-hours", url_name="office-hours")
+    def office_hours(self, request: AuthenticatedRequest, pk: str) -> Response:
+        room = self._room(pk)
+        data = parse(s.OfficeHoursSerializer, request.data)
+        services.office_hours_set(actor=request.user, room=room, is_open=data["open"])
+        return self._queue_answer(room)
+
+    @extend_schema(
+        methods=["GET"],
+        parameters=[ID_PATH],
+        responses=wire.QueueViewSerializer,
+        summary="The office-hours queue: its length and one's place; who waits for the staff",
+    )
+    @extend_schema(
+        methods=["POST"],
+        parameters=[ID_PATH],
+        request=None,
+        responses={201: wire.QueueViewSerializer, 200: wire.QueueViewSerializer},
+        summary="Join the queue while office hours are open (201; 200 if already in it)",
+    )
+    @extend_schema(
+        methods=["DELETE"],
+        parameters=[ID_PATH],
+        responses={204: NO_CONTENT},
+        summary="Leave the queue",
+    )
+    @action(detail=True, methods=["get", "post", "delete"])
+    def queue(self, request: AuthenticatedRequest, pk: str) -> Response:
+        room = self._room(pk)
+        if request.method == "DELETE":
+            services.queue_leave(actor=request.user, room=room)
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        if request.method == "POST":
+            _, created = services.queue_join(actor=request.user, room=room)
+            return self._queue_answer(
+                room, status.HTTP_201_CREATED if created else status.HTTP_200_OK
+            )
+        return self._queue_answer(room)
+
+    @extend_schema(
+        parameters=[ID_PATH],
+        request=None,
+        responses={201: wire.QueueTakenSerializer},
+        summary="Take the next student (the room's staff): a private room opens between you",
+        description="400 `validation_error` when nobody is waiting. The student's presence "
+        "sockets get `queue.taken` with the new room.",
+    )
+    @action(detail=True, methods=["post"], url_path="queue/next", url_name="queue-next")
+    def queue_next(self, request: AuthenticatedRequest, pk: str) -> Response:
+        entry = services.queue_next(actor=request.user, room=self._room(pk))
+        return Response(
+            {
+                "room": wire.room_payload(
+                    selectors.room_get_for_user(request.user, entry.private_room_id)
+                ),
+                "user": wire.user_payload(entry.user),
+            },
+            status=status.HTTP_201_CREATED,
+        )
 
     @extend_schema(
         parameters=[ID_PATH],
@@ -580,6 +664,29 @@ class MessageViewSet(ChatViewSet):
         return Response(wire.message_payload(endorsed))
 
     @extend_schema(
+        methods=["POST"],
+        parameters=[ID_PATH],
+        request=None,
+        responses={201: wire.PinSerializer, 200: wire.PinSerializer},
+        summary="Pin the message to its room (room staff): 201, or 200 if it was pinned",
+    )
+    @extend_schema(
+        methods=["DELETE"],
+        parameters=[ID_PATH],
+        responses={204: NO_CONTENT},
+        summary="Unpin the message (room staff)",
+    )
+    @action(detail=True, methods=["post", "delete"])
+    def pin(self, request: AuthenticatedRequest, pk: str) -> Response:
+        message = self._message(pk)
+        if request.method == "DELETE":
+            services.message_unpin(actor=request.user, message=message)
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        pin, created = services.message_pin(actor=request.user, message=message)
+        code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        return Response(wire.pin_payload(pin), status=code)
+
+    @extend_schema(
         parameters=[ID_PATH],
         responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
         summary="The attachment (inline for images, else a download)",
@@ -596,6 +703,80 @@ class MessageViewSet(ChatViewSet):
     @action(detail=True, methods=["get"], url_name="thumbnail")
     def thumbnail(self, request: AuthenticatedRequest, pk: str) -> HttpResponseBase:
         return _serve_attachment(self._message(pk), thumbnail=True)
+
+
+class PollViewSet(ChatViewSet):
+    """Polls of rooms the user may see: create, read, vote, close. A poll's id is
+    its message's."""
+
+    request_serializers = {"create": s.PollCreateSerializer, "vote": s.PollVoteSerializer}
+
+    def _poll(self, pk: object) -> Poll:
+        return selectors.poll_get_for_user(self.request.user, pk)
+
+    def fetch_object(self, pk: str) -> Poll:
+        return self._poll(pk)
+
+    def _answer(self, poll: Poll) -> Response:
+        my_votes = selectors.poll_my_votes(poll, self.request.user)
+        return Response(wire.poll_payload(poll, my_votes=my_votes))
+
+    @extend_schema(
+        request=s.PollCreateSerializer,
+        responses={201: wire.MessageSerializer, 200: wire.MessageSerializer},
+        summary="Post a poll: a `poll` message carrying it",
+        description=(
+            "Whoever may post in the room, except in course rooms, where its staff do. "
+            "201 with the message; the same `client_id` again answers 200 with the first."
+        ),
+    )
+    def create(self, request: AuthenticatedRequest) -> Response:
+        data = parse(s.PollCreateSerializer, request.data)
+        room = selectors.room_get_for_user(request.user, data["room"])
+        result = services.poll_create(
+            actor=request.user,
+            room=room,
+            question=data["question"],
+            options=data["options"],
+            allows_multiple=data["allows_multiple"],
+            is_anonymous=data["is_anonymous"],
+            closes_at=data.get("closes_at"),
+            client_id=data.get("client_id"),
+        )
+        code = status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
+        return Response(wire.message_payload(result.message), status=code)
+
+    @extend_schema(
+        parameters=[ID_PATH],
+        responses=wire.PollSerializer,
+        summary="The poll, with the viewer's own votes",
+    )
+    def retrieve(self, request: AuthenticatedRequest, pk: str) -> Response:
+        return self._answer(self._poll(pk))
+
+    @extend_schema(
+        parameters=[ID_PATH],
+        request=s.PollVoteSerializer,
+        responses=wire.PollSerializer,
+        summary="Vote, change or take back one's vote (an empty list)",
+    )
+    @action(detail=True, methods=["post"])
+    def vote(self, request: AuthenticatedRequest, pk: str) -> Response:
+        poll = self._poll(pk)
+        data = parse(s.PollVoteSerializer, request.data)
+        poll = services.poll_vote(actor=request.user, poll=poll, option_ids=data["option_ids"])
+        return self._answer(poll)
+
+    @extend_schema(
+        parameters=[ID_PATH],
+        request=None,
+        responses=wire.PollSerializer,
+        summary="Close the poll (its creator or the room's staff)",
+    )
+    @action(detail=True, methods=["post"])
+    def close(self, request: AuthenticatedRequest, pk: str) -> Response:
+        poll = services.poll_close(actor=request.user, poll=self._poll(pk))
+        return self._answer(poll)
 
 
 class PresenceView(APIView):

@@ -20,6 +20,9 @@ from chat.services.messages import (
     room_mark_read,
     system_alert,
 )
+from chat.services.office_hours import office_hours_set, queue_join, queue_leave, queue_next
+from chat.services.pins import message_pin, message_unpin
+from chat.services.polls import poll_close, poll_create, poll_vote
 from chat.services.presence import presence_get, presence_set, typing_set
 from chat.services.questions import answer_endorse, answer_withdraw, question_mark
 from chat.services.quota import upload_quota
@@ -40,14 +43,23 @@ __all__ = [
     "course_room_open",
     "message_delete",
     "message_edit",
+    "message_pin",
     "message_reply",
     "message_send",
+    "message_unpin",
+    "office_hours_set",
     "participant_invite",
     "participant_remove",
     "participant_update",
+    "poll_close",
+    "poll_create",
+    "poll_vote",
     "presence_get",
     "presence_set",
     "question_mark",
+    "queue_join",
+    "queue_leave",
+    "queue_next",
     "reaction_add",
     "reaction_remove",
     "room_archive",

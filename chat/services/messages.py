@@ -17,7 +17,7 @@ from django.utils import timezone
 from chat import errors, events, limits, policy, selectors, wire
 from chat.models import ChatMessage, ChatParticipant, ChatRoom, MessageReaction
 from chat.rendering import WILDCARD_MENTIONS, MentionTarget, extract_mentions, render_content
-from chat.services import counters, questions
+from chat.services import counters, pins, questions
 from chat.wire import Frame, message_payload, user_payload
 
 if TYPE_CHECKING:
@@ -343,6 +343,7 @@ def message_delete(*, actor: User, message: ChatMessage) -> ChatMessage:
     if unendorsed is not None:
         question = message_payload(selectors.message_load(unendorsed.pk))
         events.append_room_event(room, Frame.MESSAGE_UPDATED, {"message": question})
+    pins.pin_dropped(room, message)
     if files:
 
         def delete_files() -> None:

@@ -36,6 +36,7 @@ MESSAGE_KEYS = {
     "client_id",
     "file",
     "reactions",
+    "poll",
     "is_edited",
     "is_deleted",
     "is_question",

@@ -68,11 +68,58 @@ export interface Reaction {
   user_ids: Id[];
 }
 
+export interface PollOption {
+  id: Id;
+  text: string;
+  vote_count: number;
+  /** Who chose it; null in an anonymous poll, for everyone. */
+  voter_ids: Id[] | null;
+}
+
+export interface Poll {
+  /** The poll's message id. */
+  id: Id;
+  question: string;
+  allows_multiple: boolean;
+  is_anonymous: boolean;
+  closes_at: Timestamp | null;
+  closed_at: Timestamp | null;
+  is_closed: boolean;
+  options: PollOption[];
+  voter_count: number;
+  /** The viewer's options in the poll's own REST answers; null elsewhere. */
+  my_votes?: Id[] | null;
+}
+
+export interface Pin {
+  message: Message;
+  pinned_by: User;
+  pinned_at: Timestamp;
+  /** For the room's staff: participants (the sender aside) who read up to it; else null. */
+  seen_count: number | null;
+  audience_count: number | null;
+}
+
+/** The office-hours queue as everyone sees it (queue.updated): ids and positions. */
+export interface Queue {
+  is_open: boolean;
+  entries: { user_id: Id; position: number }[];
+}
+
+/** The queue as the viewer may see it (REST): names for the room's staff only. */
+export interface QueueView {
+  room_id: Id;
+  is_open: boolean;
+  length: number;
+  my_position: number | null;
+  entries: { user: User; position: number; joined_at: Timestamp }[] | null;
+}
+
 export interface Message {
   id: Id;
   room_id: Id;
   sender: User;
-  message_type: "text" | "image" | "file" | "system";
+  message_type: "text" | "image" | "file" | "system" | "poll";
   content: string;
   content_html: string;
   mentions: Id[];
@@ -80,6 +127,8 @@ export interface Message {
   client_id: string | null;
   file: FileInfo | null;
   reactions: Reaction[];
+  /** The poll of a `poll` message, else null. */
+  poll: Poll | null;
   is_edited: boolean;
   is_deleted: boolean;
   is_question: boolean;
@@ -174,11 +223,37 @@ export interface RoomUpdatedFrame extends RoomEventBase {
   message?: Message;
 }
 
+export interface MessagePinnedFrame extends RoomEventBase {
+  type: "message.pinned";
+  /** Its counts are null here: the room's staff read them from listPins. */
+  pin: Pin;
+}
+
+export interface MessageUnpinnedFrame extends RoomEventBase {
+  type: "message.unpinned";
+  message_id: Id;
+}
+
+export interface PollUpdatedFrame extends RoomEventBase {
+  type: "poll.updated";
+  /** As everyone sees it: `my_votes` null. */
+  poll: Poll;
+}
+
+export interface QueueUpdatedFrame extends RoomEventBase {
+  type: "queue.updated";
+  queue: Queue;
+}
+
 export type RoomEventFrame =
   | MessageEventFrame
   | ReactionEventFrame
   | ParticipantEventFrame
-  | RoomUpdatedFrame;
+  | RoomUpdatedFrame
+  | MessagePinnedFrame
+  | MessageUnpinnedFrame
+  | PollUpdatedFrame
+  | QueueUpdatedFrame;
 
 export interface TypingFrame {
   type: "typing";
@@ -233,6 +308,14 @@ export interface NotificationFrame {
   message: Message;
 }
 
+/** To the student taken from `room_id`'s queue: the private room opened with `staff`. */
+export interface QueueTakenFrame {
+  type: "queue.taken";
+  room_id: Id;
+  private_room: Room;
+  staff: User;
+}
+
 export interface UnreadFrame {
   type: "unread";
   room_id: Id;
@@ -255,6 +338,7 @@ export type PresenceServerFrame =
   | PresenceFrame
   | NotificationFrame
   | UnreadFrame
+  | QueueTakenFrame
   | PongFrame
   | ErrorFrame;
 
@@ -275,6 +359,23 @@ export type RoomClientFrame =
   | { type: "question.mark"; message_id: Id; is_question: boolean }
   | { type: "answer.endorse"; message_id: Id }
   | { type: "answer.withdraw"; message_id: Id }
+  | { type: "message.pin"; message_id: Id }
+  | { type: "message.unpin"; message_id: Id }
+  | {
+      type: "poll.create";
+      question: string;
+      options: string[];
+      allows_multiple?: boolean;
+      is_anonymous?: boolean;
+      closes_at?: Timestamp | null;
+      client_id?: string | null;
+    }
+  | { type: "poll.vote"; poll_id: Id; option_ids: Id[] }
+  | { type: "poll.close"; poll_id: Id }
+  | { type: "office_hours.set"; open: boolean }
+  | { type: "queue.join" }
+  | { type: "queue.leave" }
+  | { type: "queue.next" }
   | { type: "typing"; is_typing: boolean }
   | { type: "read"; message_id: Id }
   | { type: "ping" };
@@ -362,6 +463,26 @@ export interface Rest {
   withdrawAnswer(messageId: Id): Promise<null>;
   /** Newest first; `status` null: every question. */
   listQuestions(roomId: Id, status?: QuestionStatus | null): Promise<Page<Question>>;
+  listPins(roomId: Id): Promise<Pin[]>;
+  pinMessage(messageId: Id): Promise<Pin>;
+  unpinMessage(messageId: Id): Promise<null>;
+  createPoll(fields: {
+    room: Id;
+    question: string;
+    options: string[];
+    allows_multiple?: boolean;
+    is_anonymous?: boolean;
+    closes_at?: Timestamp | null;
+    client_id?: string | null;
+  }): Promise<Message>;
+  getPoll(pollId: Id): Promise<Poll>;
+  votePoll(pollId: Id, optionIds: Id[]): Promise<Poll>;
+  closePoll(pollId: Id): Promise<Poll>;
+  getQueue(roomId: Id): Promise<QueueView>;
+  setOfficeHours(roomId: Id, open: boolean): Promise<QueueView>;
+  joinQueue(roomId: Id): Promise<QueueView>;
+  leaveQueue(roomId: Id): Promise<null>;
+  takeNextInQueue(roomId: Id): Promise<{ room: Room; user: User }>;
 }
 
 export type ActionResult<T> = { via: "socket" } | { via: "rest"; result: T };
@@ -508,6 +629,10 @@ export declare class ChatClient extends ReconnectingSocket<ChatClientEvents> {
   withdrawEndorsement(messageId: Id): boolean;
   typing(isTyping: boolean): boolean;
   read(messageId: Id): boolean;
+  pin(messageId: Id): boolean;
+  unpin(messageId: Id): boolean;
+  vote(pollId: Id, optionIds: Id[]): boolean;
+  closePoll(pollId: Id): boolean;
 }
 
 export interface PresenceClientOptions extends SocketOptions {

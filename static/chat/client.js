@@ -354,6 +354,63 @@ export function makeRest(connection) {
       const query = status ? `?status=${encodeURIComponent(status)}` : "";
       return api(`${REST_ROOT}/rooms/${roomId}/questions/${query}`);
     },
+
+    /** The room's PIN list, newest first (`seen_count`/`audience_count` for its staff). */
+    listPins(roomId) {
+      return api(`${REST_ROOT}/rooms/${roomId}/pins/`);
+    },
+
+    /** Resolves to the PIN. */
+    pinMessage(messageId) {
+      return api(`${REST_ROOT}/messages/${messageId}/pin/`, { method: "POST" });
+    },
+
+    unpinMessage(messageId) {
+      return api(`${REST_ROOT}/messages/${messageId}/pin/`, { method: "DELETE" });
+    },
+
+    /** `fields`: {room, question, options, allows_multiple?, is_anonymous?, closes_at?, client_id?}; resolves to the poll's MESSAGE. */
+    createPoll(fields) {
+      return api(`${REST_ROOT}/polls/`, { method: "POST", body: fields });
+    },
+
+    /** Resolves to the POLL with the viewer's `my_votes`. */
+    getPoll(pollId) {
+      return api(`${REST_ROOT}/polls/${pollId}/`);
+    },
+
+    /** The viewer's whole vote (`[]` takes it back); resolves to the POLL with `my_votes`. */
+    votePoll(pollId, optionIds) {
+      return api(`${REST_ROOT}/polls/${pollId}/vote/`, { method: "POST", body: { option_ids: optionIds } });
+    },
+
+    closePoll(pollId) {
+      return api(`${REST_ROOT}/polls/${pollId}/close/`, { method: "POST" });
+    },
+
+    /** The office-hours queue as the viewer may see it (QUEUE_VIEW). */
+    getQueue(roomId) {
+      return api(`${REST_ROOT}/rooms/${roomId}/queue/`);
+    },
+
+    /** The room's staff open or close office hours; resolves to QUEUE_VIEW. */
+    setOfficeHours(roomId, open) {
+      return api(`${REST_ROOT}/rooms/${roomId}/office-hours/`, { method: "POST", body: { open } });
+    },
+
+    /** Resolves to QUEUE_VIEW with the viewer's place. */
+    joinQueue(roomId) {
+      return api(`${REST_ROOT}/rooms/${roomId}/queue/`, { method: "POST" });
+    },
+
+    leaveQueue(roomId) {
+      return api(`${REST_ROOT}/rooms/${roomId}/queue/`, { method: "DELETE" });
+    },
+
+    /** The room's staff take the next student: resolves to {room, user}, the new private ROOM. */
+    takeNextInQueue(roomId) {
+      return api(`${REST_ROOT}/rooms/${roomId}/queue/next/`, { method: "POST" });
+    },
   };
 }
 
@@ -804,6 +861,22 @@ export class ChatClient extends ReconnectingSocket {
 
   read(messageId) {
     return this.sendFrame({ type: "read", message_id: messageId });
+  }
+
+  pin(messageId) {
+    return this.sendFrame({ type: "message.pin", message_id: messageId });
+  }
+
+  unpin(messageId) {
+    return this.sendFrame({ type: "message.unpin", message_id: messageId });
+  }
+
+  vote(pollId, optionIds) {
+    return this.sendFrame({ type: "poll.vote", poll_id: pollId, option_ids: optionIds });
+  }
+
+  closePoll(pollId) {
+    return this.sendFrame({ type: "poll.close", poll_id: pollId });
   }
 }
 

@@ -8,7 +8,7 @@ import { $, el, formatSize, report, toast } from "./dom.js";
 import { editLastOwnMessage, upsertMessage } from "./messages.js";
 import { updateQuestionOption } from "./questions.js";
 import { cancelReply } from "./reply.js";
-import { canPost, config, me, state } from "./state.js";
+import { canCreatePoll, canPost, config, me, state } from "./state.js";
 import { noteTyping, stopTyping } from "./typing.js";
 
 export function updateComposerAccess() {
@@ -25,6 +25,7 @@ export function updateComposerAccess() {
   const disabled = Boolean(reason) || !room;
   el.input.disabled = disabled;
   el.fileInput.disabled = disabled;
+  el.pollButton.hidden = disabled || !canCreatePoll();
   el.composer.classList.toggle("composer--disabled", disabled);
   updateQuestionOption();
   updateCounter();
@@ -91,7 +92,65 @@ async function uploadSelected(file) {
   }
 }
 
+// --- polls --------------------------------------------------------------------------------
+
+const POLL_OPTIONS_MIN = 2;
+const POLL_OPTIONS_MAX = 10;
+
+function addPollOption(value = "") {
+  const count = el.pollOptions.querySelectorAll("input").length;
+  if (count >= POLL_OPTIONS_MAX) return;
+  const input = document.createElement("input");
+  input.className = "input";
+  input.maxLength = 200;
+  input.value = value;
+  input.setAttribute("aria-label", `Option ${count + 1}`);
+  el.pollOptions.append(input);
+  $("poll-add-option").hidden = count + 1 >= POLL_OPTIONS_MAX;
+}
+
+function openPollDialog() {
+  el.pollForm.reset();
+  el.pollOptions.querySelectorAll("input").forEach((input) => input.remove());
+  for (let i = 0; i < POLL_OPTIONS_MIN; i += 1) addPollOption();
+  el.pollError.hidden = true;
+  el.pollDialog.showModal();
+  $("poll-question").focus();
+}
+
+async function submitPoll(event) {
+  event.preventDefault();
+  const room = state.room;
+  if (!room) return;
+  const options = [...el.pollOptions.querySelectorAll("input")].map((input) => input.value.trim()).filter(Boolean);
+  if (options.length < POLL_OPTIONS_MIN) {
+    el.pollError.textContent = `A poll needs at least ${POLL_OPTIONS_MIN} options.`;
+    el.pollError.hidden = false;
+    return;
+  }
+  try {
+    const message = await rest.createPoll({
+      room: room.id,
+      question: $("poll-question").value.trim(),
+      options,
+      allows_multiple: $("poll-multiple").checked,
+      is_anonymous: $("poll-anonymous").checked,
+      client_id: newClientId(),
+    });
+    el.pollDialog.close();
+    if (state.room && state.room.id === room.id) upsertMessage(message);
+  } catch (error) {
+    const data = error.data || {};
+    el.pollError.textContent = data.detail || Object.values(data).flat().join(" ") || "The poll could not be posted.";
+    el.pollError.hidden = false;
+  }
+}
+
 export function bindComposer() {
+  el.pollButton.addEventListener("click", openPollDialog);
+  $("poll-add-option").addEventListener("click", () => addPollOption());
+  $("poll-cancel").addEventListener("click", () => el.pollDialog.close());
+  el.pollForm.addEventListener("submit", submitPoll);
   el.input.addEventListener("input", () => {
     updateCounter();
     noteTyping();

@@ -9,8 +9,11 @@
  *   typing.js        who is typing, and the viewer's typing frames
  *   reply.js         the reply bar
  *   questions.js     the questions view (open / answered) and the composer's question option
+ *   pins.js          the pinned bar, pinning, "seen by" for the room's staff
+ *   polls.js         polls in the message list: results, voting, closing
  *   messages.js      rendering and keeping the message list, message actions, history
- *   composer.js      the composer: sending, uploads, who may post
+ *   queue.js         the office-hours panel: the queue, one's place, taking the next
+ *   composer.js      the composer: sending, uploads, posting polls, who may post
  *   participants.js  the participants panel and moderation
  *   presence.js      the viewer's own socket: presence, unread counts, mentions
  *   rooms.js         opening a room and its socket, joining, leaving, creating, the sidebar
@@ -22,7 +25,7 @@ import { bindParticipants, toggleParticipants } from "./participants.js";
 import { bindQuestions } from "./questions.js";
 import { startPresence } from "./presence.js";
 import { loadRooms } from "./roomlist.js";
-import { bindRooms, closeSidebar, openRoom } from "./rooms.js";
+import { bindRooms, closeSidebar, onQueueTaken, openRoom } from "./rooms.js";
 import { config, me } from "./state.js";
 
 function showViewer() {
@@ -49,7 +52,8 @@ async function main() {
   bindQuestions();
   bindEscape();
   updateCounter();
-  startPresence();
+  const presence = startPresence();
+  presence.addEventListener("queue.taken", (event) => onQueueTaken(event.detail).catch(report));
   await loadRooms();
   if (config.roomId) await openRoom(config.roomId, { push: false });
 }

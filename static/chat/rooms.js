@@ -6,12 +6,14 @@
 import { ApiError, ChatClient, rest, resolveSocketUrl } from "./client.js";
 import { updateComposerAccess } from "./composer.js";
 import {
-  $, el, goToLogin, hideBanner, onConnectionState, report, roomPath, toast,
+  $, displayName, el, goToLogin, hideBanner, onConnectionState, report, roomPath, toast,
 } from "./dom.js";
 import {
-  applyReaction, failPending, loadHistory, rerenderAllMessages, showPending, showSystemMessage,
-  upsertMessage,
+  applyReaction, failPending, loadHistory, redrawMessage, rerenderAllMessages, showPending,
+  showSystemMessage, updatePoll, upsertMessage,
 } from "./messages.js";
+import { loadPins, onPinned, onUnpinned, renderPins } from "./pins.js";
+import { bindQueue, loadQueue, onQueueUpdated, renderQueue } from "./queue.js";
 import { loadParticipants, renderParticipants } from "./participants.js";
 import { cancelReply } from "./reply.js";
 import { TYPE_LABELS, loadRooms, renderRoomList, scheduleRead } from "./roomlist.js";
@@ -53,6 +55,10 @@ export async function openRoom(roomId, { push = true } = {}) {
   state.participants.clear();
   state.olderUrl = null;
   state.lastReadSent = 0;
+  state.pins = [];
+  state.queue = null;
+  renderPins();
+  renderQueue();
   el.messageList.replaceChildren();
   el.participantList.replaceChildren();
   updateComposerAccess();
@@ -91,7 +97,12 @@ export async function openRoom(roomId, { push = true } = {}) {
   // Messages sent while the history loads are echoed and queued until the socket opens.
   state.chat = chat;
   try {
-    await Promise.all([loadHistory(room.id, token), loadParticipants(room.id, token)]);
+    await Promise.all([
+      loadHistory(room.id, token),
+      loadParticipants(room.id, token),
+      loadPins(room.id, token),
+      loadQueue(room.id, token),
+    ]);
   } catch (error) {
     if (token === state.openToken) report(error);
   }
@@ -102,6 +113,10 @@ export async function openRoom(roomId, { push = true } = {}) {
 
 function showMissingRoom() {
   state.room = null;
+  state.pins = [];
+  state.queue = null;
+  renderPins();
+  renderQueue();
   el.roomTitle.textContent = "Room not found";
   el.roomMeta.textContent = "";
   el.roomTools.hidden = true;
@@ -116,6 +131,10 @@ export function showHome() {
   ++state.openToken;
   closeRoomSocket();
   state.room = null;
+  state.pins = [];
+  state.queue = null;
+  renderPins();
+  renderQueue();
   el.roomTitle.textContent = "Welcome";
   el.roomMeta.textContent = "";
   el.roomTools.hidden = true;
@@ -145,6 +164,16 @@ function wireChat(chat) {
   chat.addEventListener("message.created", live((frame) => upsertMessage(frame.message)));
   chat.addEventListener("message.updated", live((frame) => upsertMessage(frame.message)));
   chat.addEventListener("message.deleted", live((frame) => upsertMessage(frame.message)));
+  chat.addEventListener("message.pinned", live((frame) => {
+    onPinned(frame);
+    redrawMessage(frame.pin.message.id);
+  }));
+  chat.addEventListener("message.unpinned", live((frame) => {
+    onUnpinned(frame);
+    redrawMessage(frame.message_id);
+  }));
+  chat.addEventListener("queue.updated", live(onQueueUpdated));
+  chat.addEventListener("poll.updated", live((frame) => updatePoll(frame.poll)));
   chat.addEventListener("reaction.added", live((frame) => applyReaction(frame, true)));
   chat.addEventListener("reaction.removed", live((frame) => applyReaction(frame, false)));
   chat.addEventListener("participant.joined", live(onParticipantFrame));
@@ -300,7 +329,17 @@ export function closeSidebar() {
   $("sidebar-open").setAttribute("aria-expanded", "false");
 }
 
+/** The viewer was taken from a room's office-hours queue: go to the private room. */
+export async function onQueueTaken(frame) {
+  toast(`${displayName(frame.staff)} is ready for you in a private room.`, "info");
+  await loadRooms();
+  await openRoom(frame.private_room.id);
+}
+
 export function bindRooms() {
+  bindQueue((taken) => {
+    loadRooms().then(() => openRoom(taken.room.id)).catch(report);
+  });
   el.roomList.addEventListener("click", (event) => {
     const link = event.target.closest("a[data-room-id]");
     if (!link || event.metaKey || event.ctrlKey || event.shiftKey || event.button !== 0) return;
