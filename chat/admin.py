@@ -23,7 +23,15 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
 from chat import errors, selectors, services
-from chat.models import ChatMessage, ChatParticipant, ChatRoom, RoomEvent, UserPresence
+from chat.models import (
+    AuditEntry,
+    ChatMessage,
+    ChatParticipant,
+    ChatRoom,
+    RoomEvent,
+    UserPresence,
+)
+from chat.services import audit
 
 
 class _Rehearsal(Exception):
@@ -60,7 +68,25 @@ def report(
         modeladmin.message_user(request, failure, messages.ERROR)
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class AuditedAdmin(admin.ModelAdmin):
+    """Its actions and forms are audited as made through the ``admin``."""
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
+        with audit.via(audit.Via.ADMIN):
+            return super().changelist_view(request, extra_context)
+
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: Any = None,
+    ) -> Any:
+        with audit.via(audit.Via.ADMIN):
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
+
+class ReadOnlyAdmin(AuditedAdmin):
     """A table moderators look at; its actions call services."""
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -142,7 +168,7 @@ class ParticipantInline(admin.TabularInline):
 
 
 @admin.register(ChatRoom)
-class ChatRoomAdmin(admin.ModelAdmin):
+class ChatRoomAdmin(AuditedAdmin):
     form = RoomForm
     list_display = (
         "name",
@@ -378,3 +404,15 @@ class RoomEventAdmin(ReadOnlyAdmin):
     list_filter = ("type",)
     list_select_related = ("room",)
     search_fields = ("room__name",)
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ReadOnlyAdmin):
+    """The moderation audit log, read-only: what each moderator did, where, through what."""
+
+    list_display = ("created_at", "room", "actor", "action", "target_user", "message", "via")
+    list_filter = ("action", "via", "room__chat_type", "created_at")
+    list_select_related = ("room", "actor", "target_user")
+    search_fields = ("room__name", "actor__username", "target_user__username")
+    date_hierarchy = "created_at"
+    raw_id_fields = ("room", "actor", "target_user", "message")

@@ -264,3 +264,56 @@ class RoomEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} #{self.seq} in {self.room_id}"
+
+
+class AuditEntry(models.Model):
+    """One moderation action: who did what to whom in which room, and through which
+    channel. Written by chat.services.audit inside the action's transaction; kept
+    when the RoomEvent log is pruned (its own table)."""
+
+    class Via(models.TextChoices):
+        REST = "rest", "REST"
+        SOCKET = "socket", "Socket"
+        ADMIN = "admin", "Admin"
+        SYSTEM = "system", "System"
+
+    room = models.ForeignKey(ChatRoom, on_delete=models.CASCADE, related_name="audit_entries")
+    # SET_NULL: the record of what happened outlives the accounts involved.
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    # The action's name (chat.services.audit.Action); no choices, so a new kind of
+    # moderation action needs no migration.
+    action = models.CharField(max_length=40)
+    target_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    message = models.ForeignKey(
+        ChatMessage, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    details = models.JSONField(default=dict, blank=True)
+    via = models.CharField(max_length=10, choices=Via.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name_plural = "audit entries"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(via__in=["rest", "socket", "admin", "system"]),
+                name="audit_via_valid",
+            ),
+            models.CheckConstraint(condition=~Q(action=""), name="audit_action_not_empty"),
+        ]
+        indexes = [
+            # A room's log, newest first: WHERE room = ? ORDER BY id DESC.
+            models.Index(fields=["room", "-id"], name="audit_room_id"),
+            models.Index(fields=["created_at"], name="audit_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} by {self.actor_id} in {self.room_id}"

@@ -123,6 +123,11 @@ def require_admin(user: User, room: ChatRoom, why: str) -> None:
         raise errors.Forbidden(why)
 
 
+def can_read_audit(user: User, room: ChatRoom) -> bool:
+    """The room's moderation log: its moderators and admins, and staff."""
+    return can_moderate(user, room) or (user.is_active and user.is_staff)
+
+
 def can_create_room(user: User, chat_type: str, course_id: int | None) -> bool:
     if chat_type == ChatRoom.ChatType.COURSE:
         return user.is_staff or is_course_instructor(user, course_id)

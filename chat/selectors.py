@@ -25,7 +25,14 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from chat import errors, policy
-from chat.models import ChatMessage, ChatParticipant, ChatRoom, MessageReaction, UserPresence
+from chat.models import (
+    AuditEntry,
+    ChatMessage,
+    ChatParticipant,
+    ChatRoom,
+    MessageReaction,
+    UserPresence,
+)
 from chat.services import counters
 
 if TYPE_CHECKING:
@@ -223,6 +230,16 @@ def room_history(
         )
         has_newer = before is not None and _any(base.filter(id__gt=messages[-1].pk), KEYSET_UP)
     return HistoryPage(messages=messages, has_older=has_older, has_newer=has_newer)
+
+
+def room_audit(user: User, room: ChatRoom) -> QuerySet[AuditEntry]:
+    """The room's moderation log, newest first, for its moderators and staff
+    (Forbidden for others who see the room)."""
+    if not policy.can_read_audit(user, room):
+        raise errors.Forbidden("Only the room's moderators and staff may read its audit log.")
+    return (
+        AuditEntry.objects.filter(room=room).select_related("actor", "target_user").order_by("-id")
+    )
 
 
 def room_participants(room: ChatRoom) -> QuerySet[ChatParticipant]:

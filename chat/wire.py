@@ -27,7 +27,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from chat import policy
-from chat.models import ChatMessage, ChatParticipant, ChatRoom, UserPresence
+from chat.models import AuditEntry, ChatMessage, ChatParticipant, ChatRoom, UserPresence
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -201,6 +201,23 @@ class RoomReadSerializer(serializers.Serializer):
     unread_count = serializers.IntegerField()
 
 
+class AuditEntrySerializer(serializers.Serializer):
+    """AUDIT_ENTRY: one moderation action (chat.services.audit)."""
+
+    id = serializers.IntegerField()
+    room_id = serializers.IntegerField()
+    action = serializers.CharField(
+        help_text="mute, unmute, role_change, remove, ban, unban, room_update, archive, "
+        "hide, endorse, unendorse, pin, unpin, report_resolve"
+    )
+    actor = UserSerializer(allow_null=True)
+    target_user = UserSerializer(allow_null=True)
+    message_id = serializers.IntegerField(allow_null=True)
+    details = serializers.DictField(help_text="What changed, e.g. `changes`, `reason`.")
+    via = serializers.ChoiceField(choices=AuditEntry.Via.choices)
+    created_at = serializers.DateTimeField()
+
+
 # --- Shapes: built ------------------------------------------------------------------------
 
 
@@ -300,6 +317,11 @@ def message_payload(message: ChatMessage) -> dict[str, Any]:
 
 def messages_payload(messages: list[ChatMessage]) -> list[dict[str, Any]]:
     return [message_payload(message) for message in messages]
+
+
+def audit_entries_payload(entries: Iterable[AuditEntry]) -> list[dict[str, Any]]:
+    """AUDIT_ENTRY of each (load ``actor`` and ``target_user`` with them)."""
+    return [dict(item) for item in AuditEntrySerializer(entries, many=True).data]
 
 
 def presences_payload(

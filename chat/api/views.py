@@ -246,6 +246,17 @@ class RoomViewSet(ChatViewSet):
         return Response(wire.participant_payload(participant))
 
     @extend_schema(
+        parameters=[ID_PATH],
+        responses=wire.AuditEntrySerializer(many=True),
+        summary="The room's moderation audit log, newest first (moderators and staff)",
+    )
+    @action(detail=True, methods=["get"])
+    def audit(self, request: Request, pk: str) -> Response:
+        entries = selectors.room_audit(request.user, self._room(pk))
+        page = self.paginate_queryset(entries)
+        return self.get_paginated_response(wire.audit_entries_payload(page))
+
+    @extend_schema(
         parameters=[ID_PATH, s.HistoryQuerySerializer],
         responses=wire.HistoryPageSerializer,
         summary="History: keyset pages of messages, oldest first",

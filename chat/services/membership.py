@@ -15,7 +15,7 @@ from django.db import transaction
 
 from chat import errors, events, policy, selectors
 from chat.models import ChatParticipant, ChatRoom
-from chat.services import rooms
+from chat.services import audit, rooms
 from chat.wire import Frame
 
 if TYPE_CHECKING:
@@ -192,6 +192,17 @@ def participant_update(
     for field, value in changes.items():
         setattr(participant, field, value)
     participant.save(update_fields=list(changes))
+    if "role" in changes:
+        audit.record(
+            actor,
+            room,
+            audit.Action.ROLE_CHANGE,
+            target_user=participant.user,
+            details={"changes": changes},
+        )
+    if "is_muted" in changes:
+        action = audit.Action.MUTE if participant.is_muted else audit.Action.UNMUTE
+        audit.record(actor, room, action, target_user=participant.user)
     target = rooms.display(participant.user)
     if "role" in changes:
         sentence = f"{rooms.display(actor)} made {target} a {participant.role}."
@@ -218,6 +229,7 @@ def participant_remove(*, actor: User, room: ChatRoom, user_id: int) -> None:
     participant = selectors.participant_get(room, user_id)
     if participant.role != Role.MEMBER:
         policy.require_admin(actor, room, "Only room admins may remove moderators and admins.")
+    audit.record(actor, room, audit.Action.REMOVE, target_user=participant.user)
     _remove(
         room,
         participant,

@@ -17,7 +17,7 @@ from django.utils import timezone
 from chat import errors, events, limits, policy, selectors, wire
 from chat.models import ChatMessage, ChatParticipant, ChatRoom, MessageReaction
 from chat.rendering import WILDCARD_MENTIONS, MentionTarget, extract_mentions, render_content
-from chat.services import counters
+from chat.services import audit, counters
 from chat.wire import Frame, message_payload, user_payload
 
 if TYPE_CHECKING:
@@ -328,6 +328,8 @@ def message_delete(*, actor: User, message: ChatMessage) -> ChatMessage:
     message.save()
     message.mentions.clear()
     message.reactions.all().delete()
+    if message.sender_id != actor.pk:
+        audit.record(actor, room, audit.Action.HIDE, target_user=message.sender, message=message)
     payload = message_payload(selectors.message_load(message.pk))
     events.append_room_event(room, Frame.MESSAGE_DELETED, {"message": payload})
     if files:

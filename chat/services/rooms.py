@@ -15,7 +15,7 @@ from django.db import transaction
 
 from chat import errors, events, limits, policy, selectors
 from chat.models import ChatMessage, ChatParticipant, ChatRoom
-from chat.services import counters
+from chat.services import audit, counters
 from chat.wire import Frame, message_payload, participant_payload, room_payload
 
 if TYPE_CHECKING:
@@ -194,6 +194,7 @@ def room_update(
     for field, value in changes.items():
         setattr(room, field, value)
     room.save(update_fields=[*changes, "updated_at"])
+    audit.record(actor, room, audit.Action.ROOM_UPDATE, details={"changes": changes})
     if "name" in changes:
         sentence = f"{display(actor)} renamed the room to “{room.name}”."
     else:
@@ -213,6 +214,7 @@ def room_archive(*, actor: User, room: ChatRoom) -> ChatRoom:
         return room
     room.is_active = False
     room.save(update_fields=["is_active", "updated_at"])
+    audit.record(actor, room, audit.Action.ARCHIVE)
     room_event(
         room,
         actor=actor,

@@ -39,6 +39,7 @@ def populate(first: int, last: int) -> None:
         room = factories.make_room(user, name=f"Room {i}")
         message = factories.make_message(user, room, f"hello @user{i}")
         services.reaction_add(actor=user, message=message, emoji="👍")
+        services.room_update(actor=user, room=room, description=f"About room {i}")
         services.presence_set(actor=user, status="online")
         services.typing_set(actor=user, room=room, is_typing=True)
 

@@ -94,6 +94,22 @@ export interface Presence {
   current_room: Id | null;
 }
 
+export type AuditVia = "rest" | "socket" | "admin" | "system";
+
+/** One moderation action of a room's audit log. */
+export interface AuditEntry {
+  id: Id;
+  room_id: Id;
+  /** mute, unmute, role_change, remove, ban, unban, room_update, archive, hide, endorse, unendorse, pin, unpin, report_resolve */
+  action: string;
+  actor: User | null;
+  target_user: User | null;
+  message_id: Id | null;
+  details: Record<string, unknown>;
+  via: AuditVia;
+  created_at: Timestamp;
+}
+
 export interface Page<T> {
   count: number;
   next: string | null;
@@ -328,6 +344,8 @@ export interface Rest {
     changes: Partial<Pick<Participant, "role" | "is_muted">>,
   ): Promise<Participant>;
   removeParticipant(roomId: Id, userId: Id): Promise<null>;
+  /** The room's moderation audit log, newest first (moderators and staff). */
+  listAudit(roomId: Id): Promise<Page<AuditEntry>>;
   /** `formData`: room, file, client_id and an optional content. */
   postFile(formData: FormData, options?: UploadOptions): Promise<Message>;
   editMessage(messageId: Id, content: string): Promise<Message>;

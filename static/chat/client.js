@@ -45,7 +45,7 @@
  */
 
 /** This module's version (semver); CHANGELOG.md lists what each one added. */
-export const VERSION = "1.1.0";
+export const VERSION = "1.2.0";
 
 /** The socket protocol this client speaks: `connection.ready`'s `protocol`. */
 export const PROTOCOL = 1;
@@ -307,6 +307,11 @@ export function makeRest(connection) {
 
     removeParticipant(roomId, userId) {
       return api(`${REST_ROOT}/rooms/${roomId}/participants/${userId}/`, { method: "DELETE" });
+    },
+
+    /** The room's moderation audit log, newest first: one page {count, next, previous, results}. */
+    listAudit(roomId) {
+      return api(`${REST_ROOT}/rooms/${roomId}/audit/`);
     },
 
     /** A file message: `formData` holds room, file, client_id and an optional content. */

@@ -11,12 +11,14 @@
  *   messages.js      rendering and keeping the message list, message actions, history
  *   composer.js      the composer: sending, uploads, who may post
  *   participants.js  the participants panel and moderation
+ *   moderation.js    the moderators' section: the audit log
  *   presence.js      the viewer's own socket: presence, unread counts, mentions
  *   rooms.js         opening a room and its socket, joining, leaving, creating, the sidebar
  */
 import { bindComposer, updateCounter } from "./composer.js";
 import { $, el, hue, initials, displayName, report } from "./dom.js";
 import { bindMessages } from "./messages.js";
+import { bindModeration } from "./moderation.js";
 import { bindParticipants, toggleParticipants } from "./participants.js";
 import { startPresence } from "./presence.js";
 import { loadRooms } from "./roomlist.js";
@@ -44,6 +46,7 @@ async function main() {
   bindComposer();
   bindMessages();
   bindParticipants();
+  bindModeration();
   bindEscape();
   updateCounter();
   startPresence();

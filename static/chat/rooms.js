@@ -12,6 +12,7 @@ import {
   applyReaction, failPending, loadHistory, rerenderAllMessages, showPending, showSystemMessage,
   upsertMessage,
 } from "./messages.js";
+import { resetModeration } from "./moderation.js";
 import { loadParticipants, renderParticipants } from "./participants.js";
 import { cancelReply } from "./reply.js";
 import { TYPE_LABELS, loadRooms, renderRoomList, scheduleRead } from "./roomlist.js";
@@ -55,6 +56,7 @@ export async function openRoom(roomId, { push = true } = {}) {
   state.lastReadSent = 0;
   el.messageList.replaceChildren();
   el.participantList.replaceChildren();
+  resetModeration();
   updateComposerAccess();
   el.emptyState.hidden = true;
   el.messagesWrap.hidden = false;
@@ -81,6 +83,7 @@ export async function openRoom(roomId, { push = true } = {}) {
   state.mentions.delete(room.id);
   renderRoomHeader();
   renderRoomList();
+  resetModeration();
   const chat = new ChatClient({
     url: resolveSocketUrl(config.websocketUrl),
     roomId: room.id,
