@@ -22,12 +22,13 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
-from chat import errors, selectors, services
+from chat import errors, limits, selectors, services
 from chat.models import (
     AuditEntry,
     ChatMessage,
     ChatParticipant,
     ChatRoom,
+    RoomBan,
     RoomEvent,
     UserPresence,
 )
@@ -110,10 +111,25 @@ class RoomForm(forms.ModelForm):
     """Validates by rehearsing the service that ``apply`` will run for real."""
 
     actor: Any = None
+    # Left empty: unchanged (the service keeps the room's value).
+    slow_mode_seconds = forms.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=limits.SLOW_MODE_MAX_SECONDS,
+        help_text="Seconds a member waits between messages; 0 = off. Moderators and "
+        "staff are exempt.",
+    )
 
     class Meta:
         model = ChatRoom
-        fields = ("name", "description", "chat_type", "course", "max_participants")
+        fields = (
+            "name",
+            "description",
+            "chat_type",
+            "course",
+            "max_participants",
+            "slow_mode_seconds",
+        )
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
@@ -138,6 +154,7 @@ class RoomForm(forms.ModelForm):
             name=data["name"],
             description=data.get("description", ""),
             max_participants=data.get("max_participants"),
+            slow_mode_seconds=data.get("slow_mode_seconds"),
         )
 
 
@@ -197,11 +214,12 @@ class ChatRoomAdmin(AuditedAdmin):
 
     def get_fields(self, request: HttpRequest, obj: ChatRoom | None = None) -> tuple[str, ...]:
         if obj is None:
-            return RoomForm.Meta.fields
+            return tuple(f for f in RoomForm.Meta.fields if f != "slow_mode_seconds")
         return (
             "name",
             "description",
             "max_participants",
+            "slow_mode_seconds",
             "chat_type",
             "course",
             "created_by",
@@ -385,6 +403,81 @@ class ChatParticipantAdmin(ReadOnlyAdmin):
         self._update(
             request, queryset, "participant(s) made admins", role=ChatParticipant.Role.ADMIN
         )
+
+
+# --- Bans -------------------------------------------------------------------------------
+
+
+class BanForm(forms.ModelForm):
+    """A new ban, validated by rehearsing ``room_ban``."""
+
+    actor: Any = None
+
+    class Meta:
+        model = RoomBan
+        fields = ("room", "user", "reason")
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if not self.errors:
+            rehearse(lambda: self.apply(self.actor))
+        return cleaned
+
+    def validate_unique(self) -> None:
+        """Banning again is the service's no-op, not a form error."""
+
+    def apply(self, actor: Any) -> RoomBan:
+        data = self.cleaned_data
+        return services.room_ban(
+            actor=actor, room=data["room"], user_id=data["user"].pk, reason=data["reason"]
+        )
+
+
+@admin.register(RoomBan)
+class RoomBanAdmin(AuditedAdmin):
+    """Bans from public and support rooms: added through ``room_ban``, lifted with an
+    action that calls ``room_unban``; a ban is never edited."""
+
+    form = BanForm
+    list_display = ("user", "room", "banned_by", "reason", "created_at")
+    list_filter = ("room__chat_type",)
+    list_select_related = ("user", "room", "banned_by")
+    search_fields = ("user__username", "room__name", "reason")
+    raw_id_fields = ("room", "user")
+    actions = ("unban",)
+
+    def get_form(
+        self, request: HttpRequest, obj: RoomBan | None = None, change: bool = False, **kwargs: Any
+    ) -> type[forms.ModelForm]:
+        form = super().get_form(request, obj, change=change, **kwargs)
+        form.actor = request.user  # type: ignore[attr-defined]
+        return form
+
+    def save_model(self, request: HttpRequest, obj: RoomBan, form: BanForm, change: bool) -> None:
+        ban = form.apply(request.user)
+        obj.pk = ban.pk
+        obj.refresh_from_db()
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_moderate_permission(self, request: HttpRequest) -> bool:
+        return self.has_view_permission(request)
+
+    @admin.action(description="Lift the selected bans", permissions=["moderate"])
+    def unban(self, request: HttpRequest, queryset: QuerySet[RoomBan]) -> None:
+        done, failures = 0, []
+        for ban in queryset.select_related("room", "user"):
+            try:
+                services.room_unban(actor=request.user, room=ban.room, user_id=ban.user_id)
+            except errors.ChatError as exc:
+                failures.append(f"{ban.user} in “{ban.room}”: {exc.detail}")
+            else:
+                done += 1
+        report(self, request, done, "ban(s) lifted", failures)
 
 
 # --- Presence and the event log -----------------------------------------------------------

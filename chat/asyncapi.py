@@ -95,10 +95,11 @@ EVENT_DETAILS = {
         "What a membership or room event did. `action` per event type: "
         "`participant.joined`: `created` (the room's creator), `joined`, `invited` "
         "and `enrolled` (with `user_id`, the new participant); `participant.left`: "
-        "`left`, `removed` and `unenrolled` (with `user_id`); `participant.updated`: "
-        "`updated` with `changes` (`role`, `is_muted`); `room.updated`: `created` (a "
-        "course's room opened), `updated` with `changes` (`name`, `description`, "
-        "`max_participants`), `archived`; `message.created`: `alert` (a staff alert)."
+        "`left`, `removed`, `banned` and `unenrolled` (with `user_id`); "
+        "`participant.updated`: `updated` with `changes` (`role`, `is_muted`); "
+        "`room.updated`: `created` (a course's room opened), `updated` with `changes` "
+        "(`name`, `description`, `max_participants`, `slow_mode_seconds`), `archived`; "
+        "`message.created`: `alert` (a staff alert)."
     ),
     "required": ["action"],
     "properties": {
@@ -111,6 +112,7 @@ EVENT_DETAILS = {
                 "enrolled",
                 "left",
                 "removed",
+                "banned",
                 "unenrolled",
                 "updated",
                 "archived",
@@ -138,6 +140,9 @@ ERROR_CODES = {
     "muted": "The user is muted in this room.",
     "rate_limited": "Past CHAT_WS_SEND_RATE (writes, every socket of the user) or "
     "CHAT_WS_FRAME_RATE (every frame); `retry_after` says when to try again.",
+    "slow_mode": "The room's slow mode: the user's previous message is fewer than the "
+    "room's `slow_mode_seconds` ago; `retry_after` says when to send again (moderators "
+    "and staff are exempt).",
     "unavailable": "The database could not be reached; try again.",
 }
 
@@ -180,6 +185,7 @@ ROOM = {
     "created_by": INES,
     "is_active": True,
     "max_participants": 100,
+    "slow_mode_seconds": 0,
     "participant_count": 38,
     "last_seq": 131,
     "my_role": "member",
@@ -630,7 +636,7 @@ SERVER_FRAMES |= {
             "retry_after": {
                 "type": "integer",
                 "minimum": 1,
-                "description": "Seconds to wait; with `rate_limited` only.",
+                "description": "Seconds to wait; with `rate_limited` and `slow_mode` only.",
             },
         },
         required=("code", "detail", "ref"),
@@ -710,7 +716,7 @@ CLOSE_CODES = {
     "ticket), or they ended while the socket was open (token revoked, password changed, "
     "logged out; re-checked every CHAT_WS_REVALIDATE_SECONDS).",
     4403: "Not allowed: the user lost access to the room while connected (left, removed, "
-    "unenrolled).",
+    "banned, unenrolled).",
     4404: "No such room, or one the user may not see.",
     4408: "No frame within CHAT_CONNECTION_TIMEOUT seconds: send `ping` every "
     "CHAT_HEARTBEAT_INTERVAL seconds.",

@@ -33,6 +33,9 @@ class ChatRoom(models.Model):
     )
     is_active = models.BooleanField(default=True)
     max_participants = models.PositiveIntegerField(default=default_max_participants)
+    # Seconds a member must wait between two messages; 0 = off. Moderators and
+    # staff are exempt (chat.policy.slow_mode_exempt).
+    slow_mode_seconds = models.PositiveIntegerField(default=0)
     # The seq of the newest RoomEvent; bumped under the room's row lock.
     last_seq = models.BigIntegerField(default=0)
     # Messages that count as unread for someone: not deleted, not ``system``.
@@ -54,6 +57,11 @@ class ChatRoom(models.Model):
             ),
             models.CheckConstraint(condition=Q(max_participants__gte=1), name="room_max_gte_1"),
             models.CheckConstraint(condition=Q(last_seq__gte=0), name="room_last_seq_gte_0"),
+            models.CheckConstraint(
+                condition=Q(slow_mode_seconds__gte=0)
+                & Q(slow_mode_seconds__lte=limits.SLOW_MODE_MAX_SECONDS),
+                name="room_slow_mode_in_range",
+            ),
         ]
         indexes = [models.Index(fields=["chat_type", "is_active"], name="room_type_active")]
 
@@ -264,6 +272,32 @@ class RoomEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} #{self.seq} in {self.room_id}"
+
+
+class RoomBan(models.Model):
+    """A user banned from a public or support room: the room is out of their sight
+    (chat.policy.visible_rooms_q) until a moderator lifts the ban (the row goes)."""
+
+    room = models.ForeignKey(ChatRoom, on_delete=models.CASCADE, related_name="bans")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="room_bans"
+    )
+    banned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    reason = models.CharField(max_length=limits.BAN_REASON_MAX, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["room", "user"], name="ban_unique_room_user"),
+        ]
+        # The unique constraint's index serves a room's list; visibility asks by user.
+        indexes = [models.Index(fields=["user", "room"], name="ban_user_room")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} banned from {self.room_id}"
 
 
 class AuditEntry(models.Model):

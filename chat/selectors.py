@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import (
     Count,
+    Exists,
     F,
     Func,
     IntegerField,
@@ -31,6 +32,7 @@ from chat.models import (
     ChatParticipant,
     ChatRoom,
     MessageReaction,
+    RoomBan,
     UserPresence,
 )
 from chat.services import counters
@@ -89,12 +91,17 @@ def room_get_for_user(user: User, room_id: object) -> ChatRoom:
                 my_role=Subquery(mine.values("role")[:1]),
                 my_last_read=Subquery(mine.values("last_read_message_id")[:1]),
                 my_read=Subquery(mine.values(n=counters.accounted_expression())[:1]),
+                banned=Exists(RoomBan.objects.filter(room=OuterRef("pk"), user=user)),
             )
             .first()
         )
-        if room is not None and (
-            room.my_role is not None  # type: ignore[attr-defined]
-            or room.chat_type == ChatRoom.ChatType.PUBLIC
+        if (
+            room is not None
+            and not room.banned  # type: ignore[attr-defined]
+            and (
+                room.my_role is not None  # type: ignore[attr-defined]
+                or room.chat_type == ChatRoom.ChatType.PUBLIC
+            )
         ):
             member = room.my_role is not None  # type: ignore[attr-defined]
             room.unread_count = (  # type: ignore[attr-defined]
@@ -240,6 +247,12 @@ def room_audit(user: User, room: ChatRoom) -> QuerySet[AuditEntry]:
     return (
         AuditEntry.objects.filter(room=room).select_related("actor", "target_user").order_by("-id")
     )
+
+
+def room_bans(user: User, room: ChatRoom) -> QuerySet[RoomBan]:
+    """Who is banned from the room, newest first (its moderators; Forbidden for others)."""
+    policy.require_moderator(user, room, "Only moderators may see the room's bans.")
+    return RoomBan.objects.filter(room=room).select_related("user", "banned_by").order_by("-id")
 
 
 def room_participants(room: ChatRoom) -> QuerySet[ChatParticipant]:

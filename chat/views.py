@@ -32,6 +32,8 @@ def page_config(request: HttpRequest, room_id: int | None) -> dict[str, Any]:
         "typingTimeout": settings.CHAT_TYPING_TIMEOUT,
         "fileUploadLimit": settings.CHAT_FILE_UPLOAD_LIMIT,
         "user": user_payload(request.user),
+        # Staff are exempt from slow mode (the server decides; the page only counts down).
+        "isStaff": request.user.is_staff,
         "pageUrl": reverse("chat-page"),
         "loginUrl": resolve_url(settings.LOGIN_URL),
         "roomId": room_id,

@@ -27,7 +27,14 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from chat import policy
-from chat.models import AuditEntry, ChatMessage, ChatParticipant, ChatRoom, UserPresence
+from chat.models import (
+    AuditEntry,
+    ChatMessage,
+    ChatParticipant,
+    ChatRoom,
+    RoomBan,
+    UserPresence,
+)
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -100,6 +107,10 @@ class RoomSerializer(serializers.Serializer):
     created_by = UserSerializer()
     is_active = serializers.BooleanField()
     max_participants = serializers.IntegerField()
+    slow_mode_seconds = serializers.IntegerField(
+        help_text="Seconds a member waits between messages (0: off); moderators and "
+        "staff are exempt."
+    )
     participant_count = serializers.IntegerField()
     last_seq = serializers.IntegerField()
     # Labels of its own, so the schema names this per-viewer enum MyRoleEnum only.
@@ -199,6 +210,15 @@ class SystemAlertResultSerializer(serializers.Serializer):
 class RoomReadSerializer(serializers.Serializer):
     room_id = serializers.IntegerField()
     unread_count = serializers.IntegerField()
+
+
+class BanSerializer(serializers.Serializer):
+    """BAN: a user banned from a room."""
+
+    user = UserSerializer()
+    banned_by = UserSerializer(allow_null=True)
+    reason = serializers.CharField()
+    created_at = serializers.DateTimeField()
 
 
 class AuditEntrySerializer(serializers.Serializer):
@@ -317,6 +337,10 @@ def message_payload(message: ChatMessage) -> dict[str, Any]:
 
 def messages_payload(messages: list[ChatMessage]) -> list[dict[str, Any]]:
     return [message_payload(message) for message in messages]
+
+
+def ban_payload(ban: RoomBan) -> dict[str, Any]:
+    return dict(BanSerializer(ban).data)
 
 
 def audit_entries_payload(entries: Iterable[AuditEntry]) -> list[dict[str, Any]]:

@@ -44,6 +44,12 @@ class RoomUpdateSerializer(serializers.Serializer):
     max_participants = serializers.IntegerField(
         required=False, min_value=1, max_value=limits.ROOM_MAX_PARTICIPANTS_CEILING
     )
+    slow_mode_seconds = serializers.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=limits.SLOW_MODE_MAX_SECONDS,
+        help_text="Seconds a member waits between messages; 0 turns slow mode off.",
+    )
 
 
 class ParticipantInviteSerializer(serializers.Serializer):
@@ -134,3 +140,10 @@ class SystemAlertSerializer(serializers.Serializer):
 
     content = serializers.CharField(trim_whitespace=False)
     room = id_field(required=False, allow_null=True)
+
+
+class BanCreateSerializer(serializers.Serializer):
+    user = id_field()
+    reason = serializers.CharField(
+        required=False, allow_blank=True, max_length=limits.BAN_REASON_MAX
+    )

@@ -70,6 +70,7 @@ class RoomViewSet(ChatViewSet):
         "partial_update": s.RoomUpdateSerializer,
         "participants": s.ParticipantInviteSerializer,
         "participant": s.ParticipantUpdateSerializer,
+        "bans": s.BanCreateSerializer,
         "read": s.MarkReadSerializer,
     }
     read_throttled = frozenset({"messages"})
@@ -141,6 +142,7 @@ class RoomViewSet(ChatViewSet):
             name=data.get("name"),
             description=data.get("description"),
             max_participants=data.get("max_participants"),
+            slow_mode_seconds=data.get("slow_mode_seconds"),
         )
         return self._room_answer(room.pk)
 
@@ -244,6 +246,50 @@ class RoomViewSet(ChatViewSet):
             is_muted=data.get("is_muted"),
         )
         return Response(wire.participant_payload(participant))
+
+    @extend_schema(
+        methods=["GET"],
+        parameters=[ID_PATH],
+        responses=wire.BanSerializer(many=True),
+        summary="Users banned from the room, newest first (moderators)",
+    )
+    @extend_schema(
+        methods=["POST"],
+        parameters=[ID_PATH],
+        request=s.BanCreateSerializer,
+        responses={201: wire.BanSerializer, 200: wire.BanSerializer},
+        summary="Ban a user from a public or support room (moderators): removed, and "
+        "the room out of their sight until unbanned; 200 if already banned",
+    )
+    @action(detail=True, methods=["get", "post"], pagination_class=None)
+    def bans(self, request: Request, pk: str) -> Response:
+        room = self._room(pk)
+        if request.method == "GET":
+            return Response(
+                [wire.ban_payload(ban) for ban in selectors.room_bans(request.user, room)]
+            )
+        data = parse(s.BanCreateSerializer, request.data)
+        was_banned = room.bans.filter(user_id=data["user"]).exists()
+        ban = services.room_ban(
+            actor=request.user, room=room, user_id=data["user"], reason=data.get("reason", "")
+        )
+        code = status.HTTP_200_OK if was_banned else status.HTTP_201_CREATED
+        return Response(wire.ban_payload(ban), status=code)
+
+    @extend_schema(
+        parameters=[ID_PATH, USER_ID_PATH],
+        responses={204: NO_CONTENT},
+        summary="Lift a ban (moderators)",
+    )
+    @action(
+        detail=True,
+        methods=["delete"],
+        url_path=r"bans/(?P<user_id>[0-9]+)",
+        url_name="ban",
+    )
+    def ban(self, request: Request, pk: str, user_id: str) -> Response:
+        services.room_unban(actor=request.user, room=self._room(pk), user_id=int(user_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
         parameters=[ID_PATH],

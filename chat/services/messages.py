@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -147,6 +148,18 @@ def _posting_participant(actor: User, room: ChatRoom) -> ChatParticipant:
     return participant
 
 
+def _check_slow_mode(actor: User, room: ChatRoom, participant: ChatParticipant) -> None:
+    """Under the lock: SlowMode unless the actor may send now (uploads; text sends
+    check it in chat.services.sending)."""
+    if not room.slow_mode_seconds or policy.slow_mode_exempt(actor, room, participant):
+        return
+    from chat.services.sending import slow_mode_waits
+
+    wait = slow_mode_waits(room, {actor.pk}).get(actor.pk)
+    if wait is not None:
+        raise errors.SlowMode(retry_after=math.ceil(wait))
+
+
 def message_send(
     *,
     actor: User,
@@ -204,7 +217,8 @@ def message_send(
     try:
         with transaction.atomic():
             room = selectors.lock_room(room.pk)
-            _posting_participant(actor, room)
+            participant = _posting_participant(actor, room)
+            _check_slow_mode(actor, room, participant)
             message = ChatMessage(
                 room=room,
                 sender=actor,

@@ -62,6 +62,19 @@ def _clean_max(value: object) -> int:
     return value
 
 
+def _clean_slow_mode(value: object) -> int:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or not (0 <= value <= limits.SLOW_MODE_MAX_SECONDS)
+    ):
+        raise errors.ValidationFailed(
+            f"slow_mode_seconds must be between 0 and {limits.SLOW_MODE_MAX_SECONDS}.",
+            fields={"slow_mode_seconds": ["Out of range."]},
+        )
+    return value
+
+
 def system_message(room: ChatRoom, *, actor: User, content: str) -> ChatMessage:
     """Write a ``system`` message; its payload rides in the caller's event."""
     from chat.rendering import render_content
@@ -176,8 +189,10 @@ def room_update(
     name: str | None = None,
     description: str | None = None,
     max_participants: int | None = None,
+    slow_mode_seconds: int | None = None,
 ) -> ChatRoom:
-    """Change a room's settings (moderators and admins); one ``room.updated`` event."""
+    """Change a room's settings (moderators and admins); one ``room.updated`` event.
+    ``slow_mode_seconds``: the seconds a member waits between messages (0: off)."""
     room = selectors.lock_room(room.pk)
     policy.require_moderator(actor, room, "Only moderators may change this room.")
     if not room.is_active:
@@ -189,6 +204,10 @@ def room_update(
         changes["description"] = _clean_description(description)
     if max_participants is not None and _clean_max(max_participants) != room.max_participants:
         changes["max_participants"] = max_participants
+    if slow_mode_seconds is not None and (
+        _clean_slow_mode(slow_mode_seconds) != room.slow_mode_seconds
+    ):
+        changes["slow_mode_seconds"] = slow_mode_seconds
     if not changes:
         return room
     for field, value in changes.items():
@@ -197,6 +216,12 @@ def room_update(
     audit.record(actor, room, audit.Action.ROOM_UPDATE, details={"changes": changes})
     if "name" in changes:
         sentence = f"{display(actor)} renamed the room to “{room.name}”."
+    elif list(changes) == ["slow_mode_seconds"]:
+        sentence = (
+            f"{display(actor)} set slow mode to {room.slow_mode_seconds} seconds."
+            if room.slow_mode_seconds
+            else f"{display(actor)} turned slow mode off."
+        )
     else:
         sentence = f"{display(actor)} updated the room's {', '.join(sorted(changes))}."
     room_event(

@@ -33,6 +33,8 @@ export interface Room {
   created_by: User;
   is_active: boolean;
   max_participants: number;
+  /** Seconds a member waits between messages (0: off); moderators and staff are exempt. */
+  slow_mode_seconds: number;
   participant_count: number;
   last_seq: number;
   /** Filled for the viewer in REST answers and connection.ready; null in broadcasts. */
@@ -92,6 +94,14 @@ export interface Presence {
   last_seen: Timestamp | null;
   is_typing: boolean;
   current_room: Id | null;
+}
+
+/** A user banned from a public or support room. */
+export interface Ban {
+  user: User;
+  banned_by: User | null;
+  reason: string;
+  created_at: Timestamp;
 }
 
 export type AuditVia = "rest" | "socket" | "admin" | "system";
@@ -210,6 +220,7 @@ export type ErrorCode =
   | "room_archived"
   | "muted"
   | "rate_limited"
+  | "slow_mode"
   | "unavailable";
 
 export interface ErrorFrame {
@@ -218,7 +229,7 @@ export interface ErrorFrame {
   detail: string;
   /** The offending frame's client_id, else its type. */
   ref: string | null;
-  /** Seconds, with rate_limited. */
+  /** Seconds, with rate_limited and slow_mode. */
   retry_after?: number;
 }
 
@@ -344,6 +355,13 @@ export interface Rest {
     changes: Partial<Pick<Participant, "role" | "is_muted">>,
   ): Promise<Participant>;
   removeParticipant(roomId: Id, userId: Id): Promise<null>;
+  updateRoom(
+    roomId: Id,
+    fields: Partial<Pick<Room, "name" | "description" | "max_participants" | "slow_mode_seconds">>,
+  ): Promise<Room>;
+  listBans(roomId: Id): Promise<Ban[]>;
+  banUser(roomId: Id, userId: Id, reason?: string): Promise<Ban>;
+  unbanUser(roomId: Id, userId: Id): Promise<null>;
   /** The room's moderation audit log, newest first (moderators and staff). */
   listAudit(roomId: Id): Promise<Page<AuditEntry>>;
   /** `formData`: room, file, client_id and an optional content. */

@@ -309,6 +309,25 @@ export function makeRest(connection) {
       return api(`${REST_ROOT}/rooms/${roomId}/participants/${userId}/`, { method: "DELETE" });
     },
 
+    /** A moderator's change to the room (`fields`: e.g. {slow_mode_seconds}); resolves to the ROOM. */
+    updateRoom(roomId, fields) {
+      return api(`${REST_ROOT}/rooms/${roomId}/`, { method: "PATCH", body: fields });
+    },
+
+    /** Who is banned from the room: [BAN], newest first (moderators). */
+    listBans(roomId) {
+      return api(`${REST_ROOT}/rooms/${roomId}/bans/`);
+    },
+
+    /** Ban a user from a public or support room; resolves to the BAN. */
+    banUser(roomId, userId, reason = "") {
+      return api(`${REST_ROOT}/rooms/${roomId}/bans/`, { method: "POST", body: { user: userId, reason } });
+    },
+
+    unbanUser(roomId, userId) {
+      return api(`${REST_ROOT}/rooms/${roomId}/bans/${userId}/`, { method: "DELETE" });
+    },
+
     /** The room's moderation audit log, newest first: one page {count, next, previous, results}. */
     listAudit(roomId) {
       return api(`${REST_ROOT}/rooms/${roomId}/audit/`);

@@ -10,8 +10,8 @@
  *   reply.js         the reply bar
  *   messages.js      rendering and keeping the message list, message actions, history
  *   composer.js      the composer: sending, uploads, who may post
+ *   moderation.js    the moderators' section: slow mode, bans, the audit log
  *   participants.js  the participants panel and moderation
- *   moderation.js    the moderators' section: the audit log
  *   presence.js      the viewer's own socket: presence, unread counts, mentions
  *   rooms.js         opening a room and its socket, joining, leaving, creating, the sidebar
  */

@@ -1,9 +1,10 @@
 /**
- * The moderators' section of the participants panel: the room's audit log.
- * Shown only to the room's moderators and admins; the server decides again.
+ * The moderators' section of the participants panel: the room's slow mode, its
+ * bans and its audit log. Shown only to the room's moderators and admins; the
+ * server decides again.
  */
 import { rest } from "./client.js";
-import { displayName, el, formatTime, node, report } from "./dom.js";
+import { displayName, el, formatTime, node, report, toast } from "./dom.js";
 import { canModerate, state } from "./state.js";
 
 const VIA_LABELS = { rest: "web", socket: "live", admin: "admin", system: "system" };
@@ -31,6 +32,83 @@ export function resetModeration() {
   el.auditList.hidden = true;
   el.auditList.replaceChildren();
   el.auditButton.setAttribute("aria-expanded", "false");
+  el.banList.hidden = true;
+  el.banList.replaceChildren();
+  el.bansButton.setAttribute("aria-expanded", "false");
+  el.bansButton.hidden = !canBan();
+  showSlowMode();
+}
+
+/** Bans apply to public and support rooms (course rooms follow enrolment, private ones invitation). */
+export function canBan(room = state.room) {
+  return canModerate(room) && (room.chat_type === "public" || room.chat_type === "support");
+}
+
+/** Show the room's slow mode in the select (a value the list lacks is added). */
+export function showSlowMode() {
+  const seconds = String(state.room ? state.room.slow_mode_seconds || 0 : 0);
+  if (![...el.slowModeSelect.options].some((option) => option.value === seconds)) {
+    el.slowModeSelect.append(node("option", { text: `${seconds} seconds`, attrs: { value: seconds } }));
+  }
+  el.slowModeSelect.value = seconds;
+}
+
+async function setSlowMode() {
+  const room = state.room;
+  if (!room) return;
+  try {
+    await rest.updateRoom(room.id, { slow_mode_seconds: Number(el.slowModeSelect.value) });
+  } catch (error) {
+    showSlowMode();
+    report(error);
+  }
+}
+
+/** Ban a participant (from the participants panel); the room's `participant.left` updates the list. */
+export async function banParticipant(user) {
+  const room = state.room;
+  try {
+    await rest.banUser(room.id, user.id);
+    toast(`${displayName(user)} was banned.`, "info");
+    if (!el.banList.hidden) await loadBans();
+  } catch (error) {
+    report(error);
+  }
+}
+
+export async function loadBans() {
+  const room = state.room;
+  if (!room) return;
+  const token = state.openToken;
+  const bans = await rest.listBans(room.id);
+  if (token !== state.openToken) return;
+  const items = bans.map((ban) => {
+    const li = node("li", { className: "ban" });
+    const lift = node("button", {
+      className: "btn btn--ghost btn--small",
+      text: "Unban",
+      attrs: { type: "button", "aria-label": `Unban ${displayName(ban.user)}` },
+    });
+    lift.addEventListener("click", async () => {
+      try {
+        await rest.unbanUser(room.id, ban.user.id);
+        await loadBans();
+      } catch (error) {
+        report(error);
+      }
+    });
+    const reason = ban.reason ? ` · ${ban.reason}` : "";
+    li.append(
+      node("span", { text: displayName(ban.user) }),
+      node("span", { className: "muted", text: `${formatTime(ban.created_at)}${reason}` }),
+      lift,
+    );
+    return li;
+  });
+  if (!items.length) items.push(node("li", { className: "muted", text: "Nobody is banned." }));
+  el.banList.replaceChildren(...items);
+  el.banList.hidden = false;
+  el.bansButton.setAttribute("aria-expanded", "true");
 }
 
 function describe(entry) {
@@ -63,4 +141,6 @@ export async function loadAudit() {
 
 export function bindModeration() {
   el.auditButton.addEventListener("click", () => loadAudit().catch(report));
+  el.bansButton.addEventListener("click", () => loadBans().catch(report));
+  el.slowModeSelect.addEventListener("change", setSlowMode);
 }

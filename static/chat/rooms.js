@@ -4,7 +4,7 @@
  * the sidebar that lists them on narrow screens.
  */
 import { ApiError, ChatClient, rest, resolveSocketUrl } from "./client.js";
-import { updateComposerAccess } from "./composer.js";
+import { noteOwnMessage, startSlowMode, stopSlowMode, updateComposerAccess } from "./composer.js";
 import {
   $, el, goToLogin, hideBanner, onConnectionState, report, roomPath, toast,
 } from "./dom.js";
@@ -12,7 +12,7 @@ import {
   applyReaction, failPending, loadHistory, rerenderAllMessages, showPending, showSystemMessage,
   upsertMessage,
 } from "./messages.js";
-import { resetModeration } from "./moderation.js";
+import { resetModeration, showSlowMode } from "./moderation.js";
 import { loadParticipants, renderParticipants } from "./participants.js";
 import { cancelReply } from "./reply.js";
 import { TYPE_LABELS, loadRooms, renderRoomList, scheduleRead } from "./roomlist.js";
@@ -26,6 +26,7 @@ function renderRoomHeader() {
   document.title = `${room.name} · Academia Chat`;
   const bits = [TYPE_LABELS[room.chat_type] || room.chat_type, `${room.participant_count} member${room.participant_count === 1 ? "" : "s"}`];
   if (room.description) bits.push(room.description);
+  if (room.slow_mode_seconds > 0) bits.push(`Slow mode ${room.slow_mode_seconds} s`);
   if (!room.is_active) bits.push("Archived");
   el.roomMeta.textContent = bits.join(" · ");
   el.roomTools.hidden = false;
@@ -49,6 +50,7 @@ export async function openRoom(roomId, { push = true } = {}) {
   clearTypers();
   cancelReply();
   state.denied = "";
+  stopSlowMode();
   state.room = null;
   state.messages.clear();
   state.participants.clear();
@@ -145,7 +147,10 @@ function wireChat(chat) {
     }
     scheduleRead();
   }));
-  chat.addEventListener("message.created", live((frame) => upsertMessage(frame.message)));
+  chat.addEventListener("message.created", live((frame) => {
+    upsertMessage(frame.message);
+    noteOwnMessage(frame.message);
+  }));
   chat.addEventListener("message.updated", live((frame) => upsertMessage(frame.message)));
   chat.addEventListener("message.deleted", live((frame) => upsertMessage(frame.message)));
   chat.addEventListener("reaction.added", live((frame) => applyReaction(frame, true)));
@@ -157,13 +162,18 @@ function wireChat(chat) {
     const room = { ...state.room, ...frame.room, my_role: state.room.my_role, unread_count: 0 };
     state.room = room;
     state.rooms.set(room.id, { ...state.rooms.get(room.id), ...room });
+    if (!room.slow_mode_seconds) stopSlowMode();
+    showSlowMode();
     renderRoomHeader();
     renderRoomList();
     showSystemMessage(frame);
   }));
   chat.addEventListener("typing", live(onTypingFrame));
   chat.addEventListener("send.pending", live(showPending));
-  chat.addEventListener("send.failed", live((detail) => failPending(detail.client_id, detail.error.detail)));
+  chat.addEventListener("send.failed", live((detail) => {
+    failPending(detail.client_id, detail.error.detail);
+    if (detail.error.code === "slow_mode") startSlowMode(Number(detail.error.retry_after) || 1);
+  }));
   chat.addEventListener("error", live((frame) => {
     if (!frame.ref || !chat.pending.has(frame.ref)) toast(frame.detail || "The server refused that.");
   }));

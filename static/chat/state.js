@@ -29,11 +29,17 @@ export const state = {
   lastReadSent: 0,
   bannerTimer: null,
   showedReconnecting: false,
+  slowUntil: 0, // when slow mode lets the viewer send again (ms since the epoch)
   openToken: 0, // bumped when another room (or none) opens: late answers for the old one are dropped
 };
 
 export function canModerate(room = state.room) {
   return Boolean(room && MODERATOR_ROLES.has(room.my_role));
+}
+
+/** Slow mode holds back members; moderators, admins and staff post freely. */
+export function slowModeExempt() {
+  return canModerate() || Boolean(config.isStaff);
 }
 
 export function canPost() {

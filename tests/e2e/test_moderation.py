@@ -1,4 +1,4 @@
-"""Moderation in a real browser: the audit log of a moderator's actions."""
+"""Moderation in a real browser: the audit log, slow mode and bans."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-from chat.models import AuditEntry
+from chat.models import AuditEntry, RoomBan
 from chat.tests import factories
 from tests.e2e.conftest import Browser
-from tests.e2e.pages import expect, wait_for_room
+from tests.e2e.pages import composer, expect, message, send, wait_for_room
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -43,4 +43,57 @@ def test_a_member_has_no_moderation_section(browser: Browser, alice: Any, bob: A
 
     expect(member.page.locator("#participant-list li")).to_have_count(2)
     expect(member.page.get_by_role("button", name="Audit log")).to_be_hidden()
+    browser.assert_no_console_errors()
+
+
+def test_slow_mode_set_by_a_moderator_counts_down_in_a_members_composer(
+    browser: Browser, alice: Any, bob: Any
+) -> None:
+    room = factories.make_room(alice, name="Seminar", members=[bob])
+    moderator = browser.sign_in("alice", next_path=f"/rooms/{room.pk}/")
+    member = browser.sign_in("bob", next_path=f"/rooms/{room.pk}/")
+    wait_for_room(moderator, "Seminar")
+    wait_for_room(member, "Seminar")
+    moderator.page.get_by_role("button", name="Participants").click()
+
+    moderator.page.get_by_label("Slow mode").select_option("30")
+    expect(member.page.locator("#room-meta")).to_contain_text("Slow mode 30 s")
+    send(member, "First thought")
+    expect(message(member, "First thought")).to_be_visible()
+
+    note = member.page.locator("#composer-note")
+    expect(note).to_contain_text("Slow mode: you can send again in")
+    composer(member).fill("Second thought")
+    expect(member.page.get_by_role("button", name="Send")).to_be_disabled()
+    member.screenshot("moderation-slow-mode")
+    room.refresh_from_db()
+    assert room.slow_mode_seconds == 30
+    browser.assert_no_console_errors()
+
+
+def test_a_moderator_bans_a_member_who_loses_the_room_then_lifts_the_ban(
+    browser: Browser, alice: Any, bob: Any
+) -> None:
+    room = factories.make_room(alice, name="Seminar", members=[bob])
+    moderator = browser.sign_in("alice", next_path=f"/rooms/{room.pk}/")
+    member = browser.sign_in("bob", next_path=f"/rooms/{room.pk}/")
+    wait_for_room(moderator, "Seminar")
+    wait_for_room(member, "Seminar")
+    page = moderator.page
+    page.get_by_role("button", name="Participants").click()
+
+    page.get_by_role("button", name="Ban Bob from the room").click()
+    expect(member.page.locator("#composer-note")).to_have_text(
+        "You no longer have access to this room."
+    )
+    expect(page.locator("#participant-list li")).to_have_count(1)
+    page.get_by_role("button", name="Bans").click()
+    bans = page.get_by_role("list", name="Banned users")
+    expect(bans).to_contain_text("Bob")
+    moderator.screenshot("moderation-bans")
+    page.get_by_role("button", name="Unban Bob").click()
+    expect(bans).to_contain_text("Nobody is banned.")
+
+    assert not RoomBan.objects.exists()
+    assert [e.action for e in AuditEntry.objects.order_by("id")] == ["ban", "unban"]
     browser.assert_no_console_errors()
