@@ -28,6 +28,7 @@ from chat.models import (
     ChatMessage,
     ChatParticipant,
     ChatRoom,
+    MessageReport,
     RoomBan,
     RoomEvent,
     UserPresence,
@@ -478,6 +479,66 @@ class RoomBanAdmin(AuditedAdmin):
             else:
                 done += 1
         report(self, request, done, "ban(s) lifted", failures)
+
+
+# --- Reports ----------------------------------------------------------------------------
+
+
+@admin.register(MessageReport)
+class MessageReportAdmin(ReadOnlyAdmin):
+    """The moderation queue: reports are read here and resolved with actions that call
+    ``report_resolve`` (dismiss, hide the message, mute its author)."""
+
+    list_display = (
+        "id",
+        "room",
+        "message_excerpt",
+        "author",
+        "reporter",
+        "reason",
+        "status",
+        "resolution",
+        "created_at",
+    )
+    list_filter = ("status", "reason", "resolution", "room__chat_type")
+    list_select_related = ("room", "message", "message__sender", "reporter")
+    search_fields = ("message__content", "reporter__username", "message__sender__username")
+    date_hierarchy = "created_at"
+    actions = ("dismiss", "hide_message", "mute_author")
+
+    @admin.display(description="message")
+    def message_excerpt(self, report: MessageReport) -> str:
+        content = report.message.content
+        return content if len(content) <= 80 else content[:79] + "…"
+
+    @admin.display(description="author")
+    def author(self, report: MessageReport) -> Any:
+        return report.message.sender
+
+    def _resolve(
+        self, request: HttpRequest, queryset: QuerySet[MessageReport], action: str, verb: str
+    ) -> None:
+        done, failures = 0, []
+        for report_row in queryset.filter(status=MessageReport.Status.OPEN):
+            try:
+                services.report_resolve(actor=request.user, report=report_row, action=action)
+            except errors.ChatError as exc:
+                failures.append(f"Report #{report_row.pk}: {exc.detail}")
+            else:
+                done += 1
+        report(self, request, done, verb, failures)
+
+    @admin.action(description="Dismiss the selected reports", permissions=["moderate"])
+    def dismiss(self, request: HttpRequest, queryset: QuerySet[MessageReport]) -> None:
+        self._resolve(request, queryset, "dismiss", "report(s) dismissed")
+
+    @admin.action(description="Hide the reported messages", permissions=["moderate"])
+    def hide_message(self, request: HttpRequest, queryset: QuerySet[MessageReport]) -> None:
+        self._resolve(request, queryset, "hide", "report(s) resolved by hiding the message")
+
+    @admin.action(description="Mute the reported messages' authors", permissions=["moderate"])
+    def mute_author(self, request: HttpRequest, queryset: QuerySet[MessageReport]) -> None:
+        self._resolve(request, queryset, "mute", "report(s) resolved by muting the author")
 
 
 # --- Presence and the event log -----------------------------------------------------------

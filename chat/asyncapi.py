@@ -28,7 +28,7 @@ from django.conf import settings
 from chat.wire import PROTOCOL_VERSION
 
 ASYNCAPI_VERSION = "3.0.0"
-SHARED_SHAPES = ("User", "Room", "Participant", "Message", "Presence")
+SHARED_SHAPES = ("User", "Room", "Participant", "Message", "Presence", "Report")
 CLIENT_ID_PATTERN = r"^[A-Za-z0-9_.:\-]{1,64}$"
 
 
@@ -236,6 +236,22 @@ PARTICIPANT = {
     "joined_at": WHEN,
     "is_active": True,
     "is_muted": False,
+}
+
+
+REPORT = {
+    "id": 31,
+    "room_id": ROOM_ID,
+    "message": MESSAGE,
+    "reporter": BOB,
+    "reason": "spam",
+    "note": "Same link in every room.",
+    "status": "open",
+    "resolution": None,
+    "resolved_by": None,
+    "resolution_note": "",
+    "resolved_at": None,
+    "created_at": WHEN,
 }
 
 
@@ -696,6 +712,46 @@ SERVER_FRAMES |= {
         required=("kind", "room_id", "message"),
         examples=[{"kind": "mention", "room_id": ROOM_ID, "message": MESSAGE}],
     ),
+    "reportCreated": frame(
+        "report.created",
+        "A message of a room the user moderates was reported.",
+        description="To each moderator of the room (its moderators and admins, the course's "
+        "instructors) on their own stream, except the reported message's author: members "
+        "never learn of reports, and an author never learns who reported them. `report` "
+        "is as `GET /chat/rooms/{id}/reports/` lists it.",
+        properties={"room_id": schema_ref("RoomId"), "report": schema_ref("Report")},
+        required=("room_id", "report"),
+        examples=[{"room_id": ROOM_ID, "report": REPORT}],
+    ),
+    "reportResolved": frame(
+        "report.resolved",
+        "A report of a room the user moderates was resolved (dismissed, message hidden, "
+        "author muted).",
+        description="To the same moderators as `report.created`. Every other open report of "
+        "the same message was resolved with it.",
+        properties={"room_id": schema_ref("RoomId"), "report": schema_ref("Report")},
+        required=("room_id", "report"),
+        examples=[
+            {
+                "room_id": ROOM_ID,
+                "report": {
+                    **REPORT,
+                    "status": "resolved",
+                    "resolution": "hide",
+                    "resolved_by": INES,
+                    "resolution_note": "Spam link removed.",
+                    "resolved_at": WHEN,
+                    "message": {
+                        **MESSAGE,
+                        "content": "",
+                        "content_html": "",
+                        "mentions": [],
+                        "is_deleted": True,
+                    },
+                },
+            }
+        ],
+    ),
     "unread": frame(
         "unread",
         "A room's unread count for this user changed (a new or deleted message, the "
@@ -781,7 +837,16 @@ ROOM_SERVER = [
     "error",
 ]
 PRESENCE_CLIENT = ["presenceSet", "ping"]
-PRESENCE_SERVER = ["presenceSnapshot", "presence", "notification", "unread", "pong", "error"]
+PRESENCE_SERVER = [
+    "presenceSnapshot",
+    "presence",
+    "notification",
+    "unread",
+    "reportCreated",
+    "reportResolved",
+    "pong",
+    "error",
+]
 
 CHANNELS = {
     "room": {
@@ -913,6 +978,11 @@ OPERATIONS = {
     "userNotifications": send(
         "presence", "Mentions and unread counts.", ["notification", "unread"]
     ),
+    "moderatorReports": send(
+        "presence",
+        "Reports of messages in the rooms the user moderates.",
+        ["reportCreated", "reportResolved"],
+    ),
     "presenceErrors": send("presence", "Refused frames.", ["error"]),
 }
 
@@ -926,7 +996,8 @@ over a socket, on whichever server process.
   a gap means a missed event; reconnect with `after_seq`), ephemeral `typing` and
   `presence` frames, and answers to the client's frames.
 * **Presence socket** `/ws/presence/`: `presence.snapshot`, then `presence`,
-  `notification` (mentions) and `unread` frames.
+  `notification` (mentions) and `unread` frames, and to moderators
+  `report.created` / `report.resolved`.
 
 Objects (USER, ROOM, PARTICIPANT, MESSAGE, FILE, PRESENCE) are those of the REST API.
 Per-viewer fields (`my_role`, `unread_count`) are filled in `connection.ready` and

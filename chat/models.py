@@ -300,6 +300,78 @@ class RoomBan(models.Model):
         return f"{self.user_id} banned from {self.room_id}"
 
 
+class MessageReport(models.Model):
+    """A message reported to the room's moderators. Open until a moderator (or staff)
+    resolves it: dismissed, the message hidden, or its author muted."""
+
+    class Reason(models.TextChoices):
+        SPAM = "spam", "Spam"
+        HARASSMENT = "harassment", "Harassment"
+        OFF_TOPIC = "off_topic", "Off topic"
+        OTHER = "other", "Other"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        RESOLVED = "resolved", "Resolved"
+
+    class Resolution(models.TextChoices):
+        DISMISS = "dismiss", "Dismissed"
+        HIDE = "hide", "Message hidden"
+        MUTE = "mute", "Author muted"
+
+    room = models.ForeignKey(ChatRoom, on_delete=models.CASCADE, related_name="reports")
+    message = models.ForeignKey(ChatMessage, on_delete=models.CASCADE, related_name="reports")
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    note = models.CharField(max_length=limits.REPORT_NOTE_MAX, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    resolution = models.CharField(max_length=10, choices=Resolution.choices, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    resolution_note = models.CharField(max_length=limits.REPORT_NOTE_MAX, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            # One open report per reporter and message: reporting again changes nothing.
+            models.UniqueConstraint(
+                fields=["message", "reporter"],
+                condition=Q(status="open"),
+                name="report_one_open_per_reporter",
+            ),
+            models.CheckConstraint(
+                condition=Q(reason__in=["spam", "harassment", "off_topic", "other"]),
+                name="report_reason_valid",
+            ),
+            models.CheckConstraint(
+                condition=(Q(status="open") & Q(resolution="") & Q(resolved_at__isnull=True))
+                | (
+                    Q(status="resolved")
+                    & Q(resolution__in=["dismiss", "hide", "mute"])
+                    & Q(resolved_at__isnull=False)
+                ),
+                name="report_resolution_matches_status",
+            ),
+        ]
+        indexes = [
+            # The moderation queue: WHERE room = ? AND status = ? ORDER BY id DESC.
+            models.Index(fields=["room", "status", "-id"], name="report_room_status"),
+            models.Index(fields=["message", "status"], name="report_message_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"report #{self.pk} of message {self.message_id} ({self.status})"
+
+
 class AuditEntry(models.Model):
     """One moderation action: who did what to whom in which room, and through which
     channel. Written by chat.services.audit inside the action's transaction; kept

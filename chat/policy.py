@@ -155,6 +155,22 @@ def can_read_audit(user: User, room: ChatRoom) -> bool:
     return can_moderate(user, room) or (user.is_active and user.is_staff)
 
 
+def can_review_reports(user: User, room: ChatRoom) -> bool:
+    """The room's report queue: its moderators and admins, and staff (as the audit log)."""
+    return can_read_audit(user, room)
+
+
+def report_denial(user: User, message: ChatMessage) -> errors.ChatError | None:
+    """Why ``user``, who sees the message's room, may not report it (None: they may)."""
+    if message.is_deleted:
+        return errors.NotFound("No such message.")
+    if message.message_type == ChatMessage.MessageType.SYSTEM:
+        return errors.Forbidden("System messages cannot be reported.")
+    if message.sender_id == user.pk:
+        return errors.Forbidden("You cannot report your own message.")
+    return None
+
+
 def can_create_room(user: User, chat_type: str, course_id: int | None) -> bool:
     if chat_type == ChatRoom.ChatType.COURSE:
         return user.is_staff or is_course_instructor(user, course_id)

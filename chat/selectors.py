@@ -32,6 +32,7 @@ from chat.models import (
     ChatParticipant,
     ChatRoom,
     MessageReaction,
+    MessageReport,
     RoomBan,
     UserPresence,
 )
@@ -253,6 +254,63 @@ def room_bans(user: User, room: ChatRoom) -> QuerySet[RoomBan]:
     """Who is banned from the room, newest first (its moderators; Forbidden for others)."""
     policy.require_moderator(user, room, "Only moderators may see the room's bans.")
     return RoomBan.objects.filter(room=room).select_related("user", "banned_by").order_by("-id")
+
+
+def with_report_relations(reports: QuerySet[MessageReport]) -> QuerySet[MessageReport]:
+    """What REPORT touches (the MESSAGE with its relations), in constant queries."""
+    return reports.select_related("reporter", "resolved_by").prefetch_related(
+        Prefetch("message", queryset=with_message_relations(ChatMessage.objects.all()))
+    )
+
+
+def room_reports(
+    user: User, room: ChatRoom, *, status: str | None = None
+) -> QuerySet[MessageReport]:
+    """The room's reports, newest first, for its moderators and staff (Forbidden for
+    others); never those about the viewer's own messages (they are reviewed by others)."""
+    if not policy.can_review_reports(user, room):
+        raise errors.Forbidden("Only the room's moderators and staff may see its reports.")
+    reports = MessageReport.objects.filter(room=room).exclude(message__sender=user)
+    if status is not None:
+        reports = reports.filter(status=status)
+    return with_report_relations(reports).order_by("-id")
+
+
+def room_moderator_ids(room: ChatRoom) -> set[int]:
+    """Who moderates the room: its active moderators and admins, and the instructors
+    of its course (a course room)."""
+    ids = set(
+        ChatParticipant.objects.filter(
+            room=room, is_active=True, role__in=policy.MODERATOR_ROLES
+        ).values_list("user_id", flat=True)
+    )
+    if room.chat_type == ChatRoom.ChatType.COURSE and room.course_id is not None:
+        from courses.models import Enrollment
+
+        ids |= set(
+            Enrollment.objects.filter(
+                course_id=room.course_id, role=Enrollment.Role.INSTRUCTOR
+            ).values_list("user_id", flat=True)
+        )
+    return ids
+
+
+def report_get_for_reviewer(user: User, report_id: object) -> MessageReport:
+    """A report its viewer may review (a moderator of its room, or staff, who sees the
+    room and did not write the message), or NotFound."""
+    try:
+        report_pk = int(report_id)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        raise errors.NotFound("No such report.") from None
+    report = (
+        with_report_relations(MessageReport.objects.select_related("room"))
+        .filter(pk=report_pk, room__in=ChatRoom.objects.filter(policy.visible_rooms_q(user)))
+        .exclude(message__sender=user)
+        .first()
+    )
+    if report is None or not policy.can_review_reports(user, report.room):
+        raise errors.NotFound("No such report.")
+    return report
 
 
 def room_participants(room: ChatRoom) -> QuerySet[ChatParticipant]:

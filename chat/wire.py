@@ -32,6 +32,7 @@ from chat.models import (
     ChatMessage,
     ChatParticipant,
     ChatRoom,
+    MessageReport,
     RoomBan,
     UserPresence,
 )
@@ -63,6 +64,8 @@ class Frame(StrEnum):
     # To one user (their presence sockets).
     NOTIFICATION = "notification"
     UNREAD = "unread"
+    REPORT_CREATED = "report.created"  # to each moderator of the room
+    REPORT_RESOLVED = "report.resolved"
     # Replies and connection frames of one socket.
     CONNECTION_READY = "connection.ready"
     PRESENCE_SNAPSHOT = "presence.snapshot"
@@ -212,6 +215,29 @@ class RoomReadSerializer(serializers.Serializer):
     unread_count = serializers.IntegerField()
 
 
+class ReportSerializer(serializers.Serializer):
+    """REPORT: a message reported to the room's moderators (only they and staff see it)."""
+
+    id = serializers.IntegerField()
+    room_id = serializers.IntegerField()
+    message = serializers.SerializerMethodField()
+    reporter = UserSerializer(allow_null=True)
+    reason = serializers.ChoiceField(choices=MessageReport.Reason.choices)
+    note = serializers.CharField()
+    status = serializers.ChoiceField(choices=MessageReport.Status.choices)
+    resolution = serializers.ChoiceField(
+        choices=MessageReport.Resolution.choices, allow_null=True, source="resolution_or_none"
+    )
+    resolved_by = UserSerializer(allow_null=True)
+    resolution_note = serializers.CharField()
+    resolved_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+    @extend_schema_field(MessageSerializer)
+    def get_message(self, report: MessageReport) -> dict[str, Any]:
+        return message_payload(report.message)
+
+
 class BanSerializer(serializers.Serializer):
     """BAN: a user banned from a room."""
 
@@ -339,6 +365,16 @@ def messages_payload(messages: list[ChatMessage]) -> list[dict[str, Any]]:
     return [message_payload(message) for message in messages]
 
 
+def report_payload(report: MessageReport) -> dict[str, Any]:
+    """REPORT (load it with ``selectors.with_report_relations``)."""
+    report.resolution_or_none = report.resolution or None  # type: ignore[attr-defined]
+    return dict(ReportSerializer(report).data)
+
+
+def reports_payload(reports: Iterable[MessageReport]) -> list[dict[str, Any]]:
+    return [report_payload(report) for report in reports]
+
+
 def ban_payload(ban: RoomBan) -> dict[str, Any]:
     return dict(BanSerializer(ban).data)
 
@@ -415,6 +451,11 @@ def notification(kind: str, room_id: int, message: dict[str, Any]) -> dict[str, 
 
 def unread(room_id: int, unread_count: int) -> dict[str, Any]:
     return {"type": Frame.UNREAD, "room_id": room_id, "unread_count": unread_count}
+
+
+def report_frame(frame_type: Frame, report: dict[str, Any]) -> dict[str, Any]:
+    """``report.created`` / ``report.resolved``, for one moderator's own stream."""
+    return {"type": frame_type, "room_id": report["room_id"], "report": report}
 
 
 def error(

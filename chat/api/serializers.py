@@ -7,7 +7,7 @@ from rest_framework import serializers
 
 from academia.rest.fields import id_field
 from chat import limits
-from chat.models import ChatMessage, ChatParticipant, ChatRoom, UserPresence
+from chat.models import ChatMessage, ChatParticipant, ChatRoom, MessageReport, UserPresence
 
 # Shapes and types only; the services own the domain rules (lengths after trimming,
 # who may do what), so a socket frame and a REST body are judged the same way.
@@ -146,4 +146,22 @@ class BanCreateSerializer(serializers.Serializer):
     user = id_field()
     reason = serializers.CharField(
         required=False, allow_blank=True, max_length=limits.BAN_REASON_MAX
+    )
+
+
+class ReportCreateSerializer(serializers.Serializer):
+    reason = serializers.ChoiceField(choices=MessageReport.Reason.choices)
+    note = serializers.CharField(
+        required=False, allow_blank=True, max_length=limits.REPORT_NOTE_MAX
+    )
+
+
+class ReportListQuerySerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=MessageReport.Status.choices, required=False)
+
+
+class ReportResolveSerializer(serializers.Serializer):
+    action = serializers.ChoiceField(choices=MessageReport.Resolution.choices)
+    note = serializers.CharField(
+        required=False, allow_blank=True, max_length=limits.REPORT_NOTE_MAX
     )

@@ -34,7 +34,7 @@ from academia.rest.viewsets import ApiViewSet
 from chat import asyncapi, errors, selectors, services, wire
 from chat.api import serializers as s
 from chat.api.pagination import ChatPagination
-from chat.models import ChatMessage, ChatRoom
+from chat.models import ChatMessage, ChatRoom, MessageReport
 from chat.uploads import name_for_type
 from courses import selectors as course_selectors
 
@@ -292,6 +292,19 @@ class RoomViewSet(ChatViewSet):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
+        parameters=[ID_PATH, s.ReportListQuerySerializer],
+        responses=wire.ReportSerializer(many=True),
+        summary="The room's reported messages, newest first (moderators and staff; "
+        "never reports about the viewer's own messages)",
+    )
+    @action(detail=True, methods=["get"])
+    def reports(self, request: Request, pk: str) -> Response:
+        query = parse(s.ReportListQuerySerializer, request.query_params)
+        reports = selectors.room_reports(request.user, self._room(pk), status=query.get("status"))
+        page = self.paginate_queryset(reports)
+        return self.get_paginated_response(wire.reports_payload(page))
+
+    @extend_schema(
         parameters=[ID_PATH],
         responses=wire.AuditEntrySerializer(many=True),
         summary="The room's moderation audit log, newest first (moderators and staff)",
@@ -412,6 +425,7 @@ class MessageViewSet(ChatViewSet):
         "partial_update": s.MessageEditSerializer,
         "react": s.ReactionSerializer,
         "reply": s.MessageReplySerializer,
+        "report": s.ReportCreateSerializer,
     }
     read_throttled = frozenset({"list"})
 
@@ -576,6 +590,28 @@ class MessageViewSet(ChatViewSet):
 
     @extend_schema(
         parameters=[ID_PATH],
+        request=s.ReportCreateSerializer,
+        responses={201: wire.ReportSerializer, 200: wire.ReportSerializer},
+        summary="Report the message to the room's moderators (201; 200 with the "
+        "reporter's open report of it)",
+        description="The reporter is never shown to the message's author or to other "
+        "members: only the room's moderators and staff see reports.",
+    )
+    @action(detail=True, methods=["post"])
+    def report(self, request: Request, pk: str) -> Response:
+        data = parse(s.ReportCreateSerializer, request.data)
+        report, created = services.report_create(
+            actor=request.user,
+            message=self._message(pk),
+            reason=data["reason"],
+            note=data.get("note", ""),
+        )
+        answer = selectors.with_report_relations(MessageReport.objects.filter(pk=report.pk)).get()
+        code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        return Response(wire.report_payload(answer), status=code)
+
+    @extend_schema(
+        parameters=[ID_PATH],
         responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
         summary="The attachment (inline for images, else a download)",
     )
@@ -591,6 +627,40 @@ class MessageViewSet(ChatViewSet):
     @action(detail=True, methods=["get"], url_name="thumbnail")
     def thumbnail(self, request: Request, pk: str) -> HttpResponseBase:
         return _serve_attachment(self._message(pk), thumbnail=True)
+
+
+class ReportViewSet(ChatViewSet):
+    """Reports, for those who review them: the room's moderators and staff."""
+
+    request_serializers = {"resolve": s.ReportResolveSerializer}
+
+    def fetch_object(self, pk: str) -> MessageReport:
+        return selectors.report_get_for_reviewer(self.request.user, pk)
+
+    def _answer(self, report_id: int) -> Response:
+        return Response(wire.report_payload(self.fetch_object(str(report_id))))
+
+    @extend_schema(parameters=[ID_PATH], responses=wire.ReportSerializer, summary="One report")
+    def retrieve(self, request: Request, pk: str) -> Response:
+        return Response(wire.report_payload(self.fetch_object(pk)))
+
+    @extend_schema(
+        parameters=[ID_PATH],
+        request=s.ReportResolveSerializer,
+        responses=wire.ReportSerializer,
+        summary="Resolve a report: dismiss it, hide the message or mute its author "
+        "(every open report of that message is resolved with it)",
+    )
+    @action(detail=True, methods=["post"])
+    def resolve(self, request: Request, pk: str) -> Response:
+        data = parse(s.ReportResolveSerializer, request.data)
+        report = services.report_resolve(
+            actor=request.user,
+            report=self.fetch_object(pk),
+            action=data["action"],
+            note=data.get("note", ""),
+        )
+        return self._answer(report.pk)
 
 
 class PresenceView(APIView):

@@ -24,6 +24,7 @@ from chat.services.messages import (
 )
 from chat.services.presence import presence_get, presence_set, typing_set
 from chat.services.quota import upload_quota
+from chat.services.reports import report_create, report_resolve
 from chat.services.retention import room_events_prune
 from chat.services.rooms import (
     course_room_open,
@@ -48,6 +49,8 @@ __all__ = [
     "presence_set",
     "reaction_add",
     "reaction_remove",
+    "report_create",
+    "report_resolve",
     "room_archive",
     "room_ban",
     "room_create",

@@ -96,6 +96,25 @@ export interface Presence {
   current_room: Id | null;
 }
 
+export type ReportReason = "spam" | "harassment" | "off_topic" | "other";
+export type ReportResolution = "dismiss" | "hide" | "mute";
+
+/** A message reported to its room's moderators (only they and staff see reports). */
+export interface Report {
+  id: Id;
+  room_id: Id;
+  message: Message;
+  reporter: User | null;
+  reason: ReportReason;
+  note: string;
+  status: "open" | "resolved";
+  resolution: ReportResolution | null;
+  resolved_by: User | null;
+  resolution_note: string;
+  resolved_at: Timestamp | null;
+  created_at: Timestamp;
+}
+
 /** A user banned from a public or support room. */
 export interface Ban {
   user: User;
@@ -247,6 +266,13 @@ export interface NotificationFrame {
   message: Message;
 }
 
+/** To each moderator of the room (not the reported message's author). */
+export interface ReportFrame {
+  type: "report.created" | "report.resolved";
+  room_id: Id;
+  report: Report;
+}
+
 export interface UnreadFrame {
   type: "unread";
   room_id: Id;
@@ -269,6 +295,7 @@ export type PresenceServerFrame =
   | PresenceFrame
   | NotificationFrame
   | UnreadFrame
+  | ReportFrame
   | PongFrame
   | ErrorFrame;
 
@@ -362,6 +389,9 @@ export interface Rest {
   listBans(roomId: Id): Promise<Ban[]>;
   banUser(roomId: Id, userId: Id, reason?: string): Promise<Ban>;
   unbanUser(roomId: Id, userId: Id): Promise<null>;
+  reportMessage(messageId: Id, reason: ReportReason, note?: string): Promise<Report>;
+  listReports(roomId: Id, status?: "open" | "resolved" | null): Promise<Page<Report>>;
+  resolveReport(reportId: Id, action: ReportResolution, note?: string): Promise<Report>;
   /** The room's moderation audit log, newest first (moderators and staff). */
   listAudit(roomId: Id): Promise<Page<AuditEntry>>;
   /** `formData`: room, file, client_id and an optional content. */

@@ -328,6 +328,22 @@ export function makeRest(connection) {
       return api(`${REST_ROOT}/rooms/${roomId}/bans/${userId}/`, { method: "DELETE" });
     },
 
+    /** Report a message to its room's moderators (`reason`: spam, harassment, off_topic, other); resolves to the REPORT. */
+    reportMessage(messageId, reason, note = "") {
+      return api(`${REST_ROOT}/messages/${messageId}/report/`, { method: "POST", body: { reason, note } });
+    },
+
+    /** The room's reports, newest first (`status`: "open", "resolved" or null for all): one page. */
+    listReports(roomId, status = "open") {
+      const query = status ? `?status=${encodeURIComponent(status)}` : "";
+      return api(`${REST_ROOT}/rooms/${roomId}/reports/${query}`);
+    },
+
+    /** Resolve a report (`action`: dismiss, hide or mute); resolves to the REPORT. */
+    resolveReport(reportId, action, note = "") {
+      return api(`${REST_ROOT}/reports/${reportId}/resolve/`, { method: "POST", body: { action, note } });
+    },
+
     /** The room's moderation audit log, newest first: one page {count, next, previous, results}. */
     listAudit(roomId) {
       return api(`${REST_ROOT}/rooms/${roomId}/audit/`);

@@ -5,12 +5,12 @@
  *   client.js        the wire: REST endpoints, the sockets, socket-or-REST message actions
  *   state.js         configuration (the "chat-config" JSON block), the page state, permissions
  *   dom.js           the page's elements, node builders, formatting, toasts, the banner
+ *   moderation.js    reporting a message; the moderators' section: reports, slow mode, bans, audit log
  *   roomlist.js      the room list, its badges, read marks
  *   typing.js        who is typing, and the viewer's typing frames
  *   reply.js         the reply bar
  *   messages.js      rendering and keeping the message list, message actions, history
  *   composer.js      the composer: sending, uploads, who may post
- *   moderation.js    the moderators' section: slow mode, bans, the audit log
  *   participants.js  the participants panel and moderation
  *   presence.js      the viewer's own socket: presence, unread counts, mentions
  *   rooms.js         opening a room and its socket, joining, leaving, creating, the sidebar

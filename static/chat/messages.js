@@ -7,6 +7,7 @@ import {
   avatar, displayName, el, formatSize, formatTime, icon, isNearBottom, node, report,
   scrollToBottom, setSanitisedHtml, snippet, toast,
 } from "./dom.js";
+import { openReportDialog } from "./moderation.js";
 import { startReply } from "./reply.js";
 import { scheduleRead } from "./roomlist.js";
 import { canDelete, canEdit, canPost, config, me, state } from "./state.js";
@@ -140,6 +141,12 @@ function actionsFor(message) {
     edit.dataset.action = "edit";
     edit.addEventListener("click", () => startEdit(message));
     bar.append(edit);
+  }
+  if (message.sender.id !== me.id) {
+    const flag = node("button", { className: "icon-btn icon-btn--small", attrs: { type: "button", "aria-label": "Report message", title: "Report" } }, [icon("flag")]);
+    flag.dataset.action = "report";
+    flag.addEventListener("click", () => openReportDialog(message));
+    bar.append(flag);
   }
   if (canDelete(message)) {
     const del = node("button", { className: "icon-btn icon-btn--small icon-btn--danger", attrs: { type: "button", "aria-label": "Delete message", title: "Delete" } }, [icon("trash")]);

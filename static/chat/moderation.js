@@ -1,11 +1,15 @@
 /**
- * The moderators' section of the participants panel: the room's slow mode, its
- * bans and its audit log. Shown only to the room's moderators and admins; the
- * server decides again.
+ * Moderation: reporting a message (anyone who sees it), and the moderators' section
+ * of the participants panel: the room's open reports, slow mode, bans and audit
+ * log. That section is shown only to the room's moderators and admins; the server
+ * decides again.
  */
 import { rest } from "./client.js";
 import { displayName, el, formatTime, node, report, toast } from "./dom.js";
 import { canModerate, state } from "./state.js";
+
+const REASON_LABELS = { spam: "Spam", harassment: "Harassment", off_topic: "Off topic", other: "Other" };
+const RESOLVE_LABELS = { dismiss: "Dismiss", hide: "Hide message", mute: "Mute author" };
 
 const VIA_LABELS = { rest: "web", socket: "live", admin: "admin", system: "system" };
 
@@ -34,6 +38,10 @@ export function resetModeration() {
   el.auditButton.setAttribute("aria-expanded", "false");
   el.banList.hidden = true;
   el.banList.replaceChildren();
+  el.reportList.hidden = true;
+  el.reportList.replaceChildren();
+  el.reportCount.textContent = "";
+  el.reportsButton.setAttribute("aria-expanded", "false");
   el.bansButton.setAttribute("aria-expanded", "false");
   el.bansButton.hidden = !canBan();
   showSlowMode();
@@ -139,7 +147,92 @@ export async function loadAudit() {
   el.auditButton.setAttribute("aria-expanded", "true");
 }
 
+// --- reporting ------------------------------------------------------------------------------
+
+let reporting = null; // the MESSAGE the report dialog is about
+
+/** Open the report dialog for `message`. */
+export function openReportDialog(message) {
+  reporting = message;
+  el.reportForm.reset();
+  el.reportDialog.showModal();
+}
+
+async function submitReport(event) {
+  event.preventDefault();
+  const message = reporting;
+  if (!message) return;
+  const data = new FormData(el.reportForm);
+  try {
+    await rest.reportMessage(message.id, String(data.get("reason")), String(data.get("note") || "").trim());
+    el.reportDialog.close();
+    toast("Thanks: the room's moderators will look at it.", "info");
+  } catch (error) {
+    report(error);
+  }
+}
+
+// --- the moderators' queue ---------------------------------------------------------------------
+
+function reportItem(item) {
+  const li = node("li", { className: "report" });
+  li.dataset.reportId = String(item.id);
+  const message = item.message;
+  const excerpt = message.is_deleted ? "(message hidden)" : message.content.slice(0, 140);
+  const by = item.reporter ? ` · reported by ${displayName(item.reporter)}` : "";
+  li.append(
+    node("span", { className: "report__who", text: `${displayName(message.sender)}: ${excerpt}` }),
+    node("span", { className: "muted", text: `${REASON_LABELS[item.reason] || item.reason}${by} · ${formatTime(item.created_at)}` }),
+  );
+  if (item.note) li.append(node("span", { className: "muted", text: `“${item.note}”` }));
+  const actions = node("div", { className: "report__actions" });
+  for (const [action, label] of Object.entries(RESOLVE_LABELS)) {
+    const button = node("button", {
+      className: `btn btn--ghost btn--small${action === "dismiss" ? "" : " btn--danger"}`,
+      text: label,
+      attrs: { type: "button", "aria-label": `${label}: report of ${displayName(message.sender)}'s message` },
+    });
+    button.addEventListener("click", async () => {
+      try {
+        await rest.resolveReport(item.id, action);
+        await loadReports();
+      } catch (error) {
+        report(error);
+      }
+    });
+    actions.append(button);
+  }
+  li.append(actions);
+  return li;
+}
+
+export async function loadReports() {
+  const room = state.room;
+  if (!room) return;
+  const token = state.openToken;
+  const page = await rest.listReports(room.id, "open");
+  if (token !== state.openToken) return;
+  const items = page.results.map(reportItem);
+  el.reportCount.textContent = page.count ? String(page.count) : "";
+  if (!items.length) items.push(node("li", { className: "muted", text: "No open reports." }));
+  el.reportList.replaceChildren(...items);
+  el.reportList.hidden = false;
+  el.reportsButton.setAttribute("aria-expanded", "true");
+}
+
+/** A `report.created` / `report.resolved` frame from the viewer's own stream. */
+export function onReportFrame(frame) {
+  const listed = state.rooms.get(frame.room_id);
+  if (frame.type === "report.created") {
+    toast(`New report${listed ? ` in ${listed.name}` : ""}: ${REASON_LABELS[frame.report.reason] || frame.report.reason}.`, "info");
+  }
+  if (state.room && state.room.id === frame.room_id && canModerate()) loadReports().catch(report);
+}
+
 export function bindModeration() {
+  el.reportsButton.addEventListener("click", () => loadReports().catch(report));
+  el.reportForm.addEventListener("submit", submitReport);
+  document.getElementById("report-cancel").addEventListener("click", () => el.reportDialog.close());
   el.auditButton.addEventListener("click", () => loadAudit().catch(report));
   el.bansButton.addEventListener("click", () => loadBans().catch(report));
   el.slowModeSelect.addEventListener("change", setSlowMode);

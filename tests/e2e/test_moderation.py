@@ -1,12 +1,13 @@
-"""Moderation in a real browser: the audit log, slow mode and bans."""
+"""Moderation in a real browser: the audit log, slow mode, bans and reports."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
 
-from chat.models import AuditEntry, RoomBan
+from chat.models import AuditEntry, MessageReport, RoomBan
 from chat.tests import factories
 from tests.e2e.conftest import Browser
 from tests.e2e.pages import composer, expect, message, send, wait_for_room
@@ -96,4 +97,39 @@ def test_a_moderator_bans_a_member_who_loses_the_room_then_lifts_the_ban(
 
     assert not RoomBan.objects.exists()
     assert [e.action for e in AuditEntry.objects.order_by("id")] == ["ban", "unban"]
+    browser.assert_no_console_errors()
+
+
+def test_a_member_reports_a_message_and_a_moderator_hides_it_from_the_queue(
+    browser: Browser, alice: Any, bob: Any, charlie: Any
+) -> None:
+    room = factories.make_room(alice, name="Seminar", members=[bob, charlie])
+    factories.make_message(charlie, room, "Buy essays at cheap-essays.example")
+    moderator = browser.sign_in("alice", next_path=f"/rooms/{room.pk}/")
+    reporter = browser.sign_in("bob", next_path=f"/rooms/{room.pk}/")
+    wait_for_room(moderator, "Seminar")
+    wait_for_room(reporter, "Seminar")
+    moderator.page.get_by_role("button", name="Participants").click()
+
+    spam = message(reporter, "Buy essays")
+    spam.hover()
+    spam.get_by_role("button", name="Report message").click()
+    dialog = reporter.page.get_by_role("dialog", name="Report this message")
+    dialog.get_by_label("Spam").check()
+    dialog.get_by_label("Note").fill("Same link in every room")
+    reporter.screenshot("moderation-report-dialog")
+    dialog.get_by_role("button", name="Report").click()
+    expect(dialog).to_be_hidden()
+
+    queue = moderator.page.get_by_role("list", name="Open reports")
+    expect(queue).to_contain_text("Buy essays")
+    expect(queue).to_contain_text("reported by Bob")
+    expect(queue).to_contain_text("Same link in every room")
+    moderator.screenshot("moderation-reports-queue")
+    queue.get_by_role("button", name=re.compile("^Hide message")).click()
+
+    expect(queue).to_contain_text("No open reports.")
+    expect(message(reporter, "Buy essays")).to_have_count(0)
+    report_row = MessageReport.objects.get()
+    assert (report_row.reporter, report_row.resolution) == (bob, "hide")
     browser.assert_no_console_errors()
