@@ -35,18 +35,25 @@ READS_A_BODY = {
     ("post", "/chat/messages/{message}/react/"),
     ("delete", "/chat/messages/{message}/react/"),
     ("post", "/chat/messages/{message}/reply/"),
+    ("post", "/chat/messages/{message}/report/"),
+    ("post", "/chat/rooms/{room}/bans/"),
+    ("post", "/chat/reports/{report}/resolve/"),
 }
 
 
 @pytest.fixture
 def world(stella: Any, alice: Any, bob: Any, course: Any) -> dict[str, Any]:
-    """stella (staff) administers a room with bob in it and a message with a reaction."""
+    """stella (staff) administers a room with bob in it, a message with a reaction and
+    a report of bob's message."""
     room = factories.make_room(stella, name="Lobby", members=[bob, alice])
     message = factories.make_message(stella, room, "hello")
     services.reaction_add(actor=stella, message=message, emoji="👍")
+    reported = factories.make_message(bob, room, "spam")
+    report, _ = services.report_create(actor=alice, message=reported, reason="spam")
     return {
         "room": str(room.pk),
         "message": str(message.pk),
+        "report": str(report.pk),
         "user": str(bob.pk),
         "course": str(course.pk),
     }
@@ -55,7 +62,11 @@ def world(stella: Any, alice: Any, bob: Any, course: Any) -> dict[str, Any]:
 def all_endpoints(world: dict[str, Any]) -> list[Endpoint]:
     def value_for(before: str, name: str) -> str:
         if name == "pk":
-            for prefix, key in (("/chat/rooms/", "room"), ("/chat/messages/", "message")):
+            for prefix, key in (
+                ("/chat/rooms/", "room"),
+                ("/chat/messages/", "message"),
+                ("/chat/reports/", "report"),
+            ):
                 if before.startswith(prefix):
                     return world[key]
             if before.startswith("/courses/"):
@@ -72,9 +83,14 @@ def all_endpoints(world: dict[str, Any]) -> list[Endpoint]:
 
 
 def template(path: str, world: dict[str, Any]) -> str:
-    for key in ("room", "message", "course"):
+    for key in ("room", "message", "course", "report"):
         if f"/{world[key]}/" in path:
-            prefix = {"room": "/chat/rooms/", "message": "/chat/messages/", "course": "/courses/"}
+            prefix = {
+                "room": "/chat/rooms/",
+                "message": "/chat/messages/",
+                "course": "/courses/",
+                "report": "/chat/reports/",
+            }
             if path.startswith(prefix[key]):
                 path = path.replace(f"/{world[key]}/", f"/{{{key}}}/", 1)
     return path.replace(f"/{world['user']}/", "/{user}/")
