@@ -28,7 +28,16 @@ from django.conf import settings
 from chat.wire import PROTOCOL_VERSION
 
 ASYNCAPI_VERSION = "3.0.0"
-SHARED_SHAPES = ("User", "Room", "Participant", "Message", "Presence", "Pin", "Poll")
+SHARED_SHAPES = (
+    "User",
+    "Room",
+    "Participant",
+    "Message",
+    "Presence",
+    "Pin",
+    "Poll",
+    "Report",
+)
 CLIENT_ID_PATTERN = r"^[A-Za-z0-9_.:\-]{1,64}$"
 
 
@@ -95,10 +104,11 @@ EVENT_DETAILS = {
         "What a membership or room event did. `action` per event type: "
         "`participant.joined`: `created` (the room's creator), `joined`, `invited` "
         "and `enrolled` (with `user_id`, the new participant); `participant.left`: "
-        "`left`, `removed` and `unenrolled` (with `user_id`); `participant.updated`: "
-        "`updated` with `changes` (`role`, `is_muted`); `room.updated`: `created` (a "
-        "course's room opened), `updated` with `changes` (`name`, `description`, "
-        "`max_participants`), `archived`; `message.created`: `alert` (a staff alert)."
+        "`left`, `removed`, `banned` and `unenrolled` (with `user_id`); "
+        "`participant.updated`: `updated` with `changes` (`role`, `is_muted`); "
+        "`room.updated`: `created` (a course's room opened), `updated` with `changes` "
+        "(`name`, `description`, `max_participants`, `slow_mode_seconds`), `archived`; "
+        "`message.created`: `alert` (a staff alert)."
     ),
     "required": ["action"],
     "properties": {
@@ -111,6 +121,7 @@ EVENT_DETAILS = {
                 "enrolled",
                 "left",
                 "removed",
+                "banned",
                 "unenrolled",
                 "updated",
                 "archived",
@@ -138,6 +149,9 @@ ERROR_CODES = {
     "muted": "The user is muted in this room.",
     "rate_limited": "Past CHAT_WS_SEND_RATE (writes, every socket of the user) or "
     "CHAT_WS_FRAME_RATE (every frame); `retry_after` says when to try again.",
+    "slow_mode": "The room's slow mode: the user's previous message is fewer than the "
+    "room's `slow_mode_seconds` ago; `retry_after` says when to send again (moderators "
+    "and staff are exempt).",
     "unavailable": "The database could not be reached; try again.",
 }
 
@@ -201,6 +215,7 @@ ROOM = {
     "created_by": INES,
     "is_active": True,
     "max_participants": 100,
+    "slow_mode_seconds": 0,
     "participant_count": 38,
     "last_seq": 131,
     "my_role": "member",
@@ -304,6 +319,22 @@ PARTICIPANT = {
     "joined_at": WHEN,
     "is_active": True,
     "is_muted": False,
+}
+
+
+REPORT = {
+    "id": 31,
+    "room_id": ROOM_ID,
+    "message": MESSAGE,
+    "reporter": BOB,
+    "reason": "spam",
+    "note": "Same link in every room.",
+    "status": "open",
+    "resolution": None,
+    "resolved_by": None,
+    "resolution_note": "",
+    "resolved_at": None,
+    "created_at": WHEN,
 }
 
 
@@ -894,7 +925,7 @@ SERVER_FRAMES |= {
             "retry_after": {
                 "type": "integer",
                 "minimum": 1,
-                "description": "Seconds to wait; with `rate_limited` only.",
+                "description": "Seconds to wait; with `rate_limited` and `slow_mode` only.",
             },
         },
         required=("code", "detail", "ref"),
@@ -985,6 +1016,46 @@ SERVER_FRAMES |= {
             }
         ],
     ),
+    "reportCreated": frame(
+        "report.created",
+        "A message of a room the user moderates was reported.",
+        description="To each moderator of the room (its moderators and admins, the course's "
+        "instructors) on their own stream, except the reported message's author: members "
+        "never learn of reports, and an author never learns who reported them. `report` "
+        "is as `GET /chat/rooms/{id}/reports/` lists it.",
+        properties={"room_id": schema_ref("RoomId"), "report": schema_ref("Report")},
+        required=("room_id", "report"),
+        examples=[{"room_id": ROOM_ID, "report": REPORT}],
+    ),
+    "reportResolved": frame(
+        "report.resolved",
+        "A report of a room the user moderates was resolved (dismissed, message hidden, "
+        "author muted).",
+        description="To the same moderators as `report.created`. Every other open report of "
+        "the same message was resolved with it.",
+        properties={"room_id": schema_ref("RoomId"), "report": schema_ref("Report")},
+        required=("room_id", "report"),
+        examples=[
+            {
+                "room_id": ROOM_ID,
+                "report": {
+                    **REPORT,
+                    "status": "resolved",
+                    "resolution": "hide",
+                    "resolved_by": INES,
+                    "resolution_note": "Spam link removed.",
+                    "resolved_at": WHEN,
+                    "message": {
+                        **MESSAGE,
+                        "content": "",
+                        "content_html": "",
+                        "mentions": [],
+                        "is_deleted": True,
+                    },
+                },
+            }
+        ],
+    ),
     "unread": frame(
         "unread",
         "A room's unread count for this user changed (a new or deleted message, the "
@@ -1005,7 +1076,7 @@ CLOSE_CODES = {
     "ticket), or they ended while the socket was open (token revoked, password changed, "
     "logged out; re-checked every CHAT_WS_REVALIDATE_SECONDS).",
     4403: "Not allowed: the user lost access to the room while connected (left, removed, "
-    "unenrolled).",
+    "banned, unenrolled).",
     4404: "No such room, or one the user may not see.",
     4408: "No frame within CHAT_CONNECTION_TIMEOUT seconds: send `ping` every "
     "CHAT_HEARTBEAT_INTERVAL seconds.",
@@ -1092,6 +1163,8 @@ PRESENCE_SERVER = [
     "notification",
     "unread",
     "queueTaken",
+    "reportCreated",
+    "reportResolved",
     "pong",
     "error",
 ]
@@ -1254,6 +1327,11 @@ OPERATIONS = {
         "Mentions, unread counts, being taken from an office-hours queue.",
         ["notification", "unread", "queueTaken"],
     ),
+    "moderatorReports": send(
+        "presence",
+        "Reports of messages in the rooms the user moderates.",
+        ["reportCreated", "reportResolved"],
+    ),
     "presenceErrors": send("presence", "Refused frames.", ["error"]),
 }
 
@@ -1267,7 +1345,8 @@ over a socket, on whichever server process.
   a gap means a missed event; reconnect with `after_seq`), ephemeral `typing` and
   `presence` frames, and answers to the client's frames.
 * **Presence socket** `/ws/presence/`: `presence.snapshot`, then `presence`,
-  `notification` (mentions), `unread` and `queue.taken` frames.
+  `notification` (mentions), `unread` and `queue.taken` frames, and to moderators
+  `report.created` / `report.resolved`.
 
 Objects (USER, ROOM, PARTICIPANT, MESSAGE, FILE, PRESENCE, PIN, POLL) are those of the
 REST API.

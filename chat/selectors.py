@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import (
     Count,
+    Exists,
     F,
     Func,
     IntegerField,
@@ -27,15 +28,18 @@ from django.utils import timezone
 
 from chat import errors, policy
 from chat.models import (
+    AuditEntry,
     ChatMessage,
     ChatParticipant,
     ChatRoom,
     MessageReaction,
+    MessageReport,
     PinnedMessage,
     Poll,
     PollOption,
     PollVote,
     QueueEntry,
+    RoomBan,
     UserPresence,
 )
 from chat.services import counters
@@ -127,11 +131,14 @@ def room_get_for_user(user: User, room_id: object) -> ViewerRoom:
                 my_role=Subquery(mine.values("role")[:1]),
                 my_last_read=Subquery(mine.values("last_read_message_id")[:1]),
                 unread_count=Coalesce(F("message_count") - Subquery(read), Value(0)),
+                banned=Exists(RoomBan.objects.filter(room=OuterRef("pk"), user=user)),
             )
             .first()
         )
-        if room is not None and (
-            room.my_role is not None or room.chat_type == ChatRoom.ChatType.PUBLIC
+        if (
+            room is not None
+            and not room.banned
+            and (room.my_role is not None or room.chat_type == ChatRoom.ChatType.PUBLIC)
         ):
             return room
     visible = visible_rooms(user).filter(pk=room_pk).first()
@@ -287,6 +294,79 @@ def room_questions(room: ChatRoom, *, status: str | None = None) -> QuerySet[Cha
     return with_message_relations(questions.order_by(*KEYSET_DOWN)).prefetch_related(
         Prefetch("endorsed_answer", queryset=answers)
     )
+
+
+def room_audit(user: User, room: ChatRoom) -> QuerySet[AuditEntry]:
+    """The room's moderation log, newest first, for its moderators and staff
+    (Forbidden for others who see the room)."""
+    if not policy.can_read_audit(user, room):
+        raise errors.Forbidden("Only the room's moderators and staff may read its audit log.")
+    return (
+        AuditEntry.objects.filter(room=room).select_related("actor", "target_user").order_by("-id")
+    )
+
+
+def room_bans(user: User, room: ChatRoom) -> QuerySet[RoomBan]:
+    """Who is banned from the room, newest first (its moderators; Forbidden for others)."""
+    policy.require_moderator(user, room, "Only moderators may see the room's bans.")
+    return RoomBan.objects.filter(room=room).select_related("user", "banned_by").order_by("-id")
+
+
+def with_report_relations(reports: QuerySet[MessageReport]) -> QuerySet[MessageReport]:
+    """What REPORT touches (the MESSAGE with its relations), in constant queries."""
+    return reports.select_related("reporter", "resolved_by").prefetch_related(
+        Prefetch("message", queryset=with_message_relations(ChatMessage.objects.all()))
+    )
+
+
+def room_reports(
+    user: User, room: ChatRoom, *, status: str | None = None
+) -> QuerySet[MessageReport]:
+    """The room's reports, newest first, for its moderators and staff (Forbidden for
+    others); never those about the viewer's own messages (they are reviewed by others)."""
+    if not policy.can_review_reports(user, room):
+        raise errors.Forbidden("Only the room's moderators and staff may see its reports.")
+    reports = MessageReport.objects.filter(room=room).exclude(message__sender=user)
+    if status is not None:
+        reports = reports.filter(status=status)
+    return with_report_relations(reports).order_by("-id")
+
+
+def room_moderator_ids(room: ChatRoom) -> set[int]:
+    """Who moderates the room: its active moderators and admins, and the instructors
+    of its course (a course room)."""
+    ids = set(
+        ChatParticipant.objects.filter(
+            room=room, is_active=True, role__in=policy.MODERATOR_ROLES
+        ).values_list("user_id", flat=True)
+    )
+    if room.chat_type == ChatRoom.ChatType.COURSE and room.course_id is not None:
+        from courses.models import Enrollment
+
+        ids |= set(
+            Enrollment.objects.filter(
+                course_id=room.course_id, role=Enrollment.Role.INSTRUCTOR
+            ).values_list("user_id", flat=True)
+        )
+    return ids
+
+
+def report_get_for_reviewer(user: User, report_id: object) -> MessageReport:
+    """A report its viewer may review (a moderator of its room, or staff, who sees the
+    room and did not write the message), or NotFound."""
+    try:
+        report_pk = int(report_id)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        raise errors.NotFound("No such report.") from None
+    report = (
+        with_report_relations(MessageReport.objects.select_related("room"))
+        .filter(pk=report_pk, room__in=ChatRoom.objects.filter(policy.visible_rooms_q(user)))
+        .exclude(message__sender=user)
+        .first()
+    )
+    if report is None or not policy.can_review_reports(user, report.room):
+        raise errors.NotFound("No such report.")
+    return report
 
 
 def room_participants(room: ChatRoom) -> QuerySet[ChatParticipant]:

@@ -33,7 +33,8 @@ def page_config(request: HttpRequest, room_id: int | None) -> dict[str, Any]:
         "typingTimeout": settings.CHAT_TYPING_TIMEOUT,
         "fileUploadLimit": settings.CHAT_FILE_UPLOAD_LIMIT,
         "user": user_payload(signed_in_user(request)),
-        # What the page needs to mirror chat.policy.is_room_staff (the server decides).
+        # What the page needs to mirror chat.policy.is_room_staff and slow-mode
+        # exemption (the server decides).
         "isStaff": bool(request.user.is_staff),
         "isSupportStaff": policy.is_support_staff(signed_in_user(request)),
         "pageUrl": reverse("chat-page"),

@@ -29,12 +29,15 @@ from rest_framework import serializers
 from accounts.models import User
 from chat import policy
 from chat.models import (
+    AuditEntry,
     ChatMessage,
     ChatParticipant,
     ChatRoom,
+    MessageReport,
     PinnedMessage,
     Poll,
     QueueEntry,
+    RoomBan,
     UserPresence,
 )
 
@@ -67,6 +70,8 @@ class Frame(StrEnum):
     NOTIFICATION = "notification"
     UNREAD = "unread"
     QUEUE_TAKEN = "queue.taken"
+    REPORT_CREATED = "report.created"  # to each moderator of the room
+    REPORT_RESOLVED = "report.resolved"
     # Replies and connection frames of one socket.
     CONNECTION_READY = "connection.ready"
     PRESENCE_SNAPSHOT = "presence.snapshot"
@@ -117,6 +122,10 @@ class RoomSerializer(serializers.Serializer[Any]):
     created_by = UserSerializer()
     is_active = serializers.BooleanField()
     max_participants = serializers.IntegerField()
+    slow_mode_seconds = serializers.IntegerField(
+        help_text="Seconds a member waits between messages (0: off); moderators and "
+        "staff are exempt."
+    )
     participant_count = serializers.IntegerField()
     last_seq = serializers.IntegerField()
     # Labels of its own, so the schema names this per-viewer enum MyRoleEnum only.
@@ -316,6 +325,55 @@ class SystemAlertResultSerializer(serializers.Serializer[dict[str, Any]]):
 class RoomReadSerializer(serializers.Serializer[dict[str, Any]]):
     room_id = serializers.IntegerField()
     unread_count = serializers.IntegerField()
+
+
+class ReportSerializer(serializers.Serializer[Any]):
+    """REPORT: a message reported to the room's moderators (only they and staff see it)."""
+
+    id = serializers.IntegerField()
+    room_id = serializers.IntegerField()
+    message = serializers.SerializerMethodField()
+    reporter = UserSerializer(allow_null=True)
+    reason = serializers.ChoiceField(choices=MessageReport.Reason.choices)
+    note = serializers.CharField()
+    status = serializers.ChoiceField(choices=MessageReport.Status.choices)
+    resolution = serializers.ChoiceField(
+        choices=MessageReport.Resolution.choices, allow_null=True, source="resolution_or_none"
+    )
+    resolved_by = UserSerializer(allow_null=True)
+    resolution_note = serializers.CharField()
+    resolved_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+    @extend_schema_field(MessageSerializer)
+    def get_message(self, report: MessageReport) -> dict[str, Any]:
+        return message_payload(report.message)
+
+
+class BanSerializer(serializers.Serializer[Any]):
+    """BAN: a user banned from a room."""
+
+    user = UserSerializer()
+    banned_by = UserSerializer(allow_null=True)
+    reason = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class AuditEntrySerializer(serializers.Serializer[Any]):
+    """AUDIT_ENTRY: one moderation action (chat.services.audit)."""
+
+    id = serializers.IntegerField()
+    room_id = serializers.IntegerField()
+    action = serializers.CharField(
+        help_text="mute, unmute, role_change, remove, ban, unban, room_update, archive, "
+        "hide, endorse, unendorse, pin, unpin, report_resolve"
+    )
+    actor = UserSerializer(allow_null=True)
+    target_user = UserSerializer(allow_null=True)
+    message_id = serializers.IntegerField(allow_null=True)
+    details = serializers.DictField(help_text="What changed, e.g. `changes`, `reason`.")
+    via = serializers.ChoiceField(choices=AuditEntry.Via.choices)
+    created_at = serializers.DateTimeField()
 
 
 # --- Shapes: built ------------------------------------------------------------------------
@@ -519,6 +577,25 @@ def question_payload(question: ChatMessage) -> dict[str, Any]:
     }
 
 
+def report_payload(report: MessageReport) -> dict[str, Any]:
+    """REPORT (load it with ``selectors.with_report_relations``)."""
+    report.resolution_or_none = report.resolution or None  # type: ignore[attr-defined]
+    return dict(ReportSerializer(report).data)
+
+
+def reports_payload(reports: Iterable[MessageReport]) -> list[dict[str, Any]]:
+    return [report_payload(report) for report in reports]
+
+
+def ban_payload(ban: RoomBan) -> dict[str, Any]:
+    return dict(BanSerializer(ban).data)
+
+
+def audit_entries_payload(entries: Iterable[AuditEntry]) -> list[dict[str, Any]]:
+    """AUDIT_ENTRY of each (load ``actor`` and ``target_user`` with them)."""
+    return [dict(item) for item in AuditEntrySerializer(entries, many=True).data]
+
+
 def presences_payload(
     presences: Iterable[UserPresence], *, viewer: User | None
 ) -> list[dict[str, Any]]:
@@ -598,6 +675,11 @@ def queue_taken(
         "private_room": private_room,
         "staff": staff,
     }
+
+
+def report_frame(frame_type: Frame, report: dict[str, Any]) -> dict[str, Any]:
+    """``report.created`` / ``report.resolved``, for one moderator's own stream."""
+    return {"type": frame_type, "room_id": report["room_id"], "report": report}
 
 
 def error(

@@ -7,7 +7,7 @@ from rest_framework import serializers
 
 from academia.rest.fields import id_field
 from chat import limits
-from chat.models import ChatMessage, ChatParticipant, ChatRoom, UserPresence
+from chat.models import ChatMessage, ChatParticipant, ChatRoom, MessageReport, UserPresence
 
 # Shapes and types only; the services own the domain rules (lengths after trimming,
 # who may do what), so a socket frame and a REST body are judged the same way.
@@ -43,6 +43,12 @@ class RoomUpdateSerializer(serializers.Serializer):
     )
     max_participants = serializers.IntegerField(
         required=False, min_value=1, max_value=limits.ROOM_MAX_PARTICIPANTS_CEILING
+    )
+    slow_mode_seconds = serializers.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=limits.SLOW_MODE_MAX_SECONDS,
+        help_text="Seconds a member waits between messages; 0 turns slow mode off.",
     )
 
 
@@ -169,3 +175,28 @@ class PollVoteSerializer(serializers.Serializer):
 
 class OfficeHoursSerializer(serializers.Serializer):
     open = serializers.BooleanField()
+
+
+class BanCreateSerializer(serializers.Serializer):
+    user = id_field()
+    reason = serializers.CharField(
+        required=False, allow_blank=True, max_length=limits.BAN_REASON_MAX
+    )
+
+
+class ReportCreateSerializer(serializers.Serializer):
+    reason = serializers.ChoiceField(choices=MessageReport.Reason.choices)
+    note = serializers.CharField(
+        required=False, allow_blank=True, max_length=limits.REPORT_NOTE_MAX
+    )
+
+
+class ReportListQuerySerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=MessageReport.Status.choices, required=False)
+
+
+class ReportResolveSerializer(serializers.Serializer):
+    action = serializers.ChoiceField(choices=MessageReport.Resolution.choices)
+    note = serializers.CharField(
+        required=False, allow_blank=True, max_length=limits.REPORT_NOTE_MAX
+    )

@@ -35,7 +35,7 @@ from academia.rest.viewsets import ApiViewSet
 from chat import asyncapi, errors, selectors, services, wire
 from chat.api import serializers as s
 from chat.api.pagination import ChatPagination
-from chat.models import ChatMessage, ChatRoom, Poll
+from chat.models import ChatMessage, ChatRoom, MessageReport, Poll
 from chat.uploads import name_for_type
 from courses import selectors as course_selectors
 
@@ -74,6 +74,7 @@ class RoomViewSet(ChatViewSet):
         "partial_update": s.RoomUpdateSerializer,
         "participants": s.ParticipantInviteSerializer,
         "participant": s.ParticipantUpdateSerializer,
+        "bans": s.BanCreateSerializer,
         "read": s.MarkReadSerializer,
         "office_hours": s.OfficeHoursSerializer,
     }
@@ -146,6 +147,7 @@ class RoomViewSet(ChatViewSet):
             name=data.get("name"),
             description=data.get("description"),
             max_participants=data.get("max_participants"),
+            slow_mode_seconds=data.get("slow_mode_seconds"),
         )
         return self._room_answer(room.pk)
 
@@ -249,6 +251,74 @@ class RoomViewSet(ChatViewSet):
             is_muted=data.get("is_muted"),
         )
         return Response(wire.participant_payload(participant))
+
+    @extend_schema(
+        methods=["GET"],
+        parameters=[ID_PATH],
+        responses=wire.BanSerializer(many=True),
+        summary="Users banned from the room, newest first (moderators)",
+    )
+    @extend_schema(
+        methods=["POST"],
+        parameters=[ID_PATH],
+        request=s.BanCreateSerializer,
+        responses={201: wire.BanSerializer, 200: wire.BanSerializer},
+        summary="Ban a user from a public or support room (moderators): removed, and "
+        "the room out of their sight until unbanned; 200 if already banned",
+    )
+    @action(detail=True, methods=["get", "post"], pagination_class=None)
+    def bans(self, request: AuthenticatedRequest, pk: str) -> Response:
+        room = self._room(pk)
+        if request.method == "GET":
+            return Response(
+                [wire.ban_payload(ban) for ban in selectors.room_bans(request.user, room)]
+            )
+        data = parse(s.BanCreateSerializer, request.data)
+        was_banned = room.bans.filter(user_id=data["user"]).exists()
+        ban = services.room_ban(
+            actor=request.user, room=room, user_id=data["user"], reason=data.get("reason", "")
+        )
+        code = status.HTTP_200_OK if was_banned else status.HTTP_201_CREATED
+        return Response(wire.ban_payload(ban), status=code)
+
+    @extend_schema(
+        parameters=[ID_PATH, USER_ID_PATH],
+        responses={204: NO_CONTENT},
+        summary="Lift a ban (moderators)",
+    )
+    @action(
+        detail=True,
+        methods=["delete"],
+        url_path=r"bans/(?P<user_id>[0-9]+)",
+        url_name="ban",
+    )
+    def ban(self, request: AuthenticatedRequest, pk: str, user_id: str) -> Response:
+        services.room_unban(actor=request.user, room=self._room(pk), user_id=int(user_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        parameters=[ID_PATH, s.ReportListQuerySerializer],
+        responses=wire.ReportSerializer(many=True),
+        summary="The room's reported messages, newest first (moderators and staff; "
+        "never reports about the viewer's own messages)",
+    )
+    @action(detail=True, methods=["get"])
+    def reports(self, request: AuthenticatedRequest, pk: str) -> Response:
+        query = parse(s.ReportListQuerySerializer, request.query_params)
+        reports = selectors.room_reports(request.user, self._room(pk), status=query.get("status"))
+        page = self.paginate_queryset(reports) or []  # None only without a paginator
+        return self.get_paginated_response(wire.reports_payload(page))
+
+    @extend_schema(
+        parameters=[ID_PATH],
+        responses=wire.AuditEntrySerializer(many=True),
+        summary="The room's moderation audit log, newest first (moderators and staff)",
+    )
+    @action(detail=True, methods=["get"])
+    def audit(self, request: AuthenticatedRequest, pk: str) -> Response:
+        entries = selectors.room_audit(request.user, self._room(pk))
+        page = self.paginate_queryset(entries) or []  # None only without a paginator
+        return self.get_paginated_response(wire.audit_entries_payload(page))
 
     @extend_schema(
         parameters=[ID_PATH, s.HistoryQuerySerializer],
@@ -458,6 +528,7 @@ class MessageViewSet(ChatViewSet):
         "partial_update": s.MessageEditSerializer,
         "react": s.ReactionSerializer,
         "reply": s.MessageReplySerializer,
+        "report": s.ReportCreateSerializer,
     }
     read_throttled = frozenset({"list"})
 
@@ -688,6 +759,28 @@ class MessageViewSet(ChatViewSet):
 
     @extend_schema(
         parameters=[ID_PATH],
+        request=s.ReportCreateSerializer,
+        responses={201: wire.ReportSerializer, 200: wire.ReportSerializer},
+        summary="Report the message to the room's moderators (201; 200 with the "
+        "reporter's open report of it)",
+        description="The reporter is never shown to the message's author or to other "
+        "members: only the room's moderators and staff see reports.",
+    )
+    @action(detail=True, methods=["post"])
+    def report(self, request: AuthenticatedRequest, pk: str) -> Response:
+        data = parse(s.ReportCreateSerializer, request.data)
+        report, created = services.report_create(
+            actor=request.user,
+            message=self._message(pk),
+            reason=data["reason"],
+            note=data.get("note", ""),
+        )
+        answer = selectors.with_report_relations(MessageReport.objects.filter(pk=report.pk)).get()
+        code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        return Response(wire.report_payload(answer), status=code)
+
+    @extend_schema(
+        parameters=[ID_PATH],
         responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
         summary="The attachment (inline for images, else a download)",
     )
@@ -779,6 +872,40 @@ class PollViewSet(ChatViewSet):
         return self._answer(poll)
 
 
+class ReportViewSet(ChatViewSet):
+    """Reports, for those who review them: the room's moderators and staff."""
+
+    request_serializers = {"resolve": s.ReportResolveSerializer}
+
+    def fetch_object(self, pk: str) -> MessageReport:
+        return selectors.report_get_for_reviewer(self.request.user, pk)
+
+    def _answer(self, report_id: int) -> Response:
+        return Response(wire.report_payload(self.fetch_object(str(report_id))))
+
+    @extend_schema(parameters=[ID_PATH], responses=wire.ReportSerializer, summary="One report")
+    def retrieve(self, request: AuthenticatedRequest, pk: str) -> Response:
+        return Response(wire.report_payload(self.fetch_object(pk)))
+
+    @extend_schema(
+        parameters=[ID_PATH],
+        request=s.ReportResolveSerializer,
+        responses=wire.ReportSerializer,
+        summary="Resolve a report: dismiss it, hide the message or mute its author "
+        "(every open report of that message is resolved with it)",
+    )
+    @action(detail=True, methods=["post"])
+    def resolve(self, request: AuthenticatedRequest, pk: str) -> Response:
+        data = parse(s.ReportResolveSerializer, request.data)
+        report = services.report_resolve(
+            actor=request.user,
+            report=self.fetch_object(pk),
+            action=data["action"],
+            note=data.get("note", ""),
+        )
+        return self._answer(report.pk)
+
+
 class PresenceView(APIView):
     throttle_classes = [ChatWriteThrottle]
 
@@ -860,5 +987,5 @@ class AsyncApiView(APIView):
     renderer_classes = [JSONRenderer]
 
     @extend_schema(exclude=True)
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         return Response(asyncapi.document(host=request.get_host(), secure=request.is_secure()))

@@ -5,8 +5,10 @@ from chat.services.membership import (
     participant_invite,
     participant_remove,
     participant_update,
+    room_ban,
     room_join,
     room_leave,
+    room_unban,
 )
 from chat.services.messages import (
     SendResult,
@@ -26,6 +28,7 @@ from chat.services.polls import poll_close, poll_create, poll_vote
 from chat.services.presence import presence_get, presence_set, typing_set
 from chat.services.questions import answer_endorse, answer_withdraw, question_mark
 from chat.services.quota import upload_quota
+from chat.services.reports import report_create, report_resolve
 from chat.services.retention import room_events_prune
 from chat.services.rooms import (
     course_room_open,
@@ -62,12 +65,16 @@ __all__ = [
     "queue_next",
     "reaction_add",
     "reaction_remove",
+    "report_create",
+    "report_resolve",
     "room_archive",
+    "room_ban",
     "room_create",
     "room_events_prune",
     "room_join",
     "room_leave",
     "room_mark_read",
+    "room_unban",
     "room_update",
     "system_alert",
     "typing_set",

@@ -9,6 +9,7 @@ from django.db import transaction
 
 from chat import errors, events, limits, policy, selectors
 from chat.models import ChatMessage, ChatRoom, PinnedMessage
+from chat.services import audit
 from chat.wire import Frame, pin_payload
 
 if TYPE_CHECKING:
@@ -43,6 +44,7 @@ def message_pin(*, actor: User, message: ChatMessage) -> tuple[PinnedMessage, bo
     pin = PinnedMessage.objects.create(message_id=message.pk, room=room, pinned_by=actor)
     pin = selectors.pin_load(pin.pk)
     events.append_room_event(room, Frame.MESSAGE_PINNED, {"pin": pin_payload(pin)})
+    audit.record(actor, room, audit.Action.PIN, target_user=message.sender, message=message)
     return pin, True
 
 
@@ -53,6 +55,7 @@ def message_unpin(*, actor: User, message: ChatMessage) -> bool:
     deleted, _ = PinnedMessage.objects.filter(message_id=message.pk).delete()
     if deleted:
         events.append_room_event(room, Frame.MESSAGE_UNPINNED, {"message_id": message.pk})
+        audit.record(actor, room, audit.Action.UNPIN, target_user=message.sender, message=message)
     return bool(deleted)
 
 

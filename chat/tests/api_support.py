@@ -9,6 +9,7 @@ from rest_framework.test import APIClient
 USER_KEYS = {"id", "username", "display_name"}
 ROOM_KEYS = {
     "id",
+    "slow_mode_seconds",
     "name",
     "description",
     "chat_type",

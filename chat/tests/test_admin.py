@@ -45,6 +45,7 @@ def populate(first: int, last: int) -> None:
         services.queue_join(actor=user, room=support)
         poll = services.poll_create(actor=user, room=room, question=f"Q{i}?", options=["a", "b"])
         services.poll_vote(actor=user, poll=poll.message.poll, option_ids=[])
+        services.room_update(actor=user, room=room, description=f"About room {i}")
         services.presence_set(actor=user, status="online")
         services.typing_set(actor=user, room=room, is_typing=True)
 

@@ -38,20 +38,27 @@ READS_A_BODY = {
     ("post", "/chat/polls/"),
     ("post", "/chat/polls/{poll}/vote/"),
     ("post", "/chat/rooms/{room}/office-hours/"),
+    ("post", "/chat/messages/{message}/report/"),
+    ("post", "/chat/rooms/{room}/bans/"),
+    ("post", "/chat/reports/{report}/resolve/"),
 }
 
 
 @pytest.fixture
 def world(stella: Any, alice: Any, bob: Any, course: Any) -> dict[str, Any]:
-    """stella (staff) administers a room with bob in it, a message with a reaction and a poll."""
+    """stella (staff) administers a room with bob in it, a message with a reaction, a
+    poll and a report of bob's message."""
     room = factories.make_room(stella, name="Lobby", members=[bob, alice])
     message = factories.make_message(stella, room, "hello")
     services.reaction_add(actor=stella, message=message, emoji="👍")
     poll = services.poll_create(actor=stella, room=room, question="Q?", options=["a", "b"])
+    reported = factories.make_message(bob, room, "spam")
+    report, _ = services.report_create(actor=alice, message=reported, reason="spam")
     return {
         "room": str(room.pk),
         "message": str(message.pk),
         "poll": str(poll.message.pk),
+        "report": str(report.pk),
         "user": str(bob.pk),
         "course": str(course.pk),
     }
@@ -64,6 +71,7 @@ def all_endpoints(world: dict[str, Any]) -> list[Endpoint]:
                 ("/chat/rooms/", "room"),
                 ("/chat/messages/", "message"),
                 ("/chat/polls/", "poll"),
+                ("/chat/reports/", "report"),
             ):
                 if before.startswith(prefix):
                     return world[key]
@@ -81,13 +89,14 @@ def all_endpoints(world: dict[str, Any]) -> list[Endpoint]:
 
 
 def template(path: str, world: dict[str, Any]) -> str:
-    for key in ("room", "message", "poll", "course"):
+    for key in ("room", "message", "poll", "course", "report"):
         if f"/{world[key]}/" in path:
             prefix = {
                 "room": "/chat/rooms/",
                 "message": "/chat/messages/",
                 "poll": "/chat/polls/",
                 "course": "/courses/",
+                "report": "/chat/reports/",
             }
             if path.startswith(prefix[key]):
                 path = path.replace(f"/{world[key]}/", f"/{{{key}}}/", 1)

@@ -344,8 +344,10 @@ def test_every_frame_type_in_the_code_is_documented(document: dict[str, Any]) ->
 
 @pytest.fixture
 def generous_rates(settings: Any) -> None:
-    settings.CHAT_WS_FRAME_RATE = "10000/10s"
-    settings.CHAT_WS_SEND_RATE = "5000/10s"
+    """Rates no test here reaches: the refusal test alone sends two frames for each
+    type-like string of the code, some thousand of them."""
+    settings.CHAT_WS_FRAME_RATE = "100000/10s"
+    settings.CHAT_WS_SEND_RATE = "100000/10s"
 
 
 @pytest.fixture
@@ -500,8 +502,14 @@ async def test_every_frame_of_a_full_session_matches_the_document(
 
     image = SimpleUploadedFile("graph.png", png_bytes(), content_type="image/png")
     upload = {"room": room.pk, "file": image, "content": ""}
-    await db(lambda: bob_api.post("/chat/messages/", upload, format="multipart"))()
+    uploaded = await db(lambda: bob_api.post("/chat/messages/", upload, format="multipart"))()
     await a.until("message.created")
+    report_url = f"/chat/messages/{uploaded.data['id']}/report/"
+    reported = await db(lambda: alice_api.post(report_url, {"reason": "spam"}, format="json"))()
+    await pa.until("report.created")
+    resolve_url = f"/chat/reports/{reported.data['id']}/resolve/"
+    await db(lambda: alice_api.post(resolve_url, {"action": "dismiss"}, format="json"))()
+    await pa.until("report.resolved")
     await db(lambda: services.system_alert(actor=stella, content="Fire drill", room=room))()
     await a.until("message.created")
     participants = f"/chat/rooms/{room.pk}/participants/"

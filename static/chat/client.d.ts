@@ -33,6 +33,8 @@ export interface Room {
   created_by: User;
   is_active: boolean;
   max_participants: number;
+  /** Seconds a member waits between messages (0: off); moderators and staff are exempt. */
+  slow_mode_seconds: number;
   participant_count: number;
   last_seq: number;
   /** Filled for the viewer in REST answers and connection.ready; null in broadcasts. */
@@ -154,6 +156,49 @@ export interface Presence {
   last_seen: Timestamp | null;
   is_typing: boolean;
   current_room: Id | null;
+}
+
+export type ReportReason = "spam" | "harassment" | "off_topic" | "other";
+export type ReportResolution = "dismiss" | "hide" | "mute";
+
+/** A message reported to its room's moderators (only they and staff see reports). */
+export interface Report {
+  id: Id;
+  room_id: Id;
+  message: Message;
+  reporter: User | null;
+  reason: ReportReason;
+  note: string;
+  status: "open" | "resolved";
+  resolution: ReportResolution | null;
+  resolved_by: User | null;
+  resolution_note: string;
+  resolved_at: Timestamp | null;
+  created_at: Timestamp;
+}
+
+/** A user banned from a public or support room. */
+export interface Ban {
+  user: User;
+  banned_by: User | null;
+  reason: string;
+  created_at: Timestamp;
+}
+
+export type AuditVia = "rest" | "socket" | "admin" | "system";
+
+/** One moderation action of a room's audit log. */
+export interface AuditEntry {
+  id: Id;
+  room_id: Id;
+  /** mute, unmute, role_change, remove, ban, unban, room_update, archive, hide, endorse, unendorse, pin, unpin, report_resolve */
+  action: string;
+  actor: User | null;
+  target_user: User | null;
+  message_id: Id | null;
+  details: Record<string, unknown>;
+  via: AuditVia;
+  created_at: Timestamp;
 }
 
 export interface Page<T> {
@@ -282,6 +327,7 @@ export type ErrorCode =
   | "room_archived"
   | "muted"
   | "rate_limited"
+  | "slow_mode"
   | "unavailable";
 
 export interface ErrorFrame {
@@ -290,7 +336,7 @@ export interface ErrorFrame {
   detail: string;
   /** The offending frame's client_id, else its type. */
   ref: string | null;
-  /** Seconds, with rate_limited. */
+  /** Seconds, with rate_limited and slow_mode. */
   retry_after?: number;
 }
 
@@ -316,6 +362,13 @@ export interface QueueTakenFrame {
   staff: User;
 }
 
+/** To each moderator of the room (not the reported message's author). */
+export interface ReportFrame {
+  type: "report.created" | "report.resolved";
+  room_id: Id;
+  report: Report;
+}
+
 export interface UnreadFrame {
   type: "unread";
   room_id: Id;
@@ -339,6 +392,7 @@ export type PresenceServerFrame =
   | NotificationFrame
   | UnreadFrame
   | QueueTakenFrame
+  | ReportFrame
   | PongFrame
   | ErrorFrame;
 
@@ -451,6 +505,18 @@ export interface Rest {
     changes: Partial<Pick<Participant, "role" | "is_muted">>,
   ): Promise<Participant>;
   removeParticipant(roomId: Id, userId: Id): Promise<null>;
+  updateRoom(
+    roomId: Id,
+    fields: Partial<Pick<Room, "name" | "description" | "max_participants" | "slow_mode_seconds">>,
+  ): Promise<Room>;
+  listBans(roomId: Id): Promise<Ban[]>;
+  banUser(roomId: Id, userId: Id, reason?: string): Promise<Ban>;
+  unbanUser(roomId: Id, userId: Id): Promise<null>;
+  reportMessage(messageId: Id, reason: ReportReason, note?: string): Promise<Report>;
+  listReports(roomId: Id, status?: "open" | "resolved" | null): Promise<Page<Report>>;
+  resolveReport(reportId: Id, action: ReportResolution, note?: string): Promise<Report>;
+  /** The room's moderation audit log, newest first (moderators and staff). */
+  listAudit(roomId: Id): Promise<Page<AuditEntry>>;
   /** `formData`: room, file, client_id and an optional content. */
   postFile(formData: FormData, options?: UploadOptions): Promise<Message>;
   getMessage(messageId: Id): Promise<Message>;

@@ -309,6 +309,46 @@ export function makeRest(connection) {
       return api(`${REST_ROOT}/rooms/${roomId}/participants/${userId}/`, { method: "DELETE" });
     },
 
+    /** A moderator's change to the room (`fields`: e.g. {slow_mode_seconds}); resolves to the ROOM. */
+    updateRoom(roomId, fields) {
+      return api(`${REST_ROOT}/rooms/${roomId}/`, { method: "PATCH", body: fields });
+    },
+
+    /** Who is banned from the room: [BAN], newest first (moderators). */
+    listBans(roomId) {
+      return api(`${REST_ROOT}/rooms/${roomId}/bans/`);
+    },
+
+    /** Ban a user from a public or support room; resolves to the BAN. */
+    banUser(roomId, userId, reason = "") {
+      return api(`${REST_ROOT}/rooms/${roomId}/bans/`, { method: "POST", body: { user: userId, reason } });
+    },
+
+    unbanUser(roomId, userId) {
+      return api(`${REST_ROOT}/rooms/${roomId}/bans/${userId}/`, { method: "DELETE" });
+    },
+
+    /** Report a message to its room's moderators (`reason`: spam, harassment, off_topic, other); resolves to the REPORT. */
+    reportMessage(messageId, reason, note = "") {
+      return api(`${REST_ROOT}/messages/${messageId}/report/`, { method: "POST", body: { reason, note } });
+    },
+
+    /** The room's reports, newest first (`status`: "open", "resolved" or null for all): one page. */
+    listReports(roomId, status = "open") {
+      const query = status ? `?status=${encodeURIComponent(status)}` : "";
+      return api(`${REST_ROOT}/rooms/${roomId}/reports/${query}`);
+    },
+
+    /** Resolve a report (`action`: dismiss, hide or mute); resolves to the REPORT. */
+    resolveReport(reportId, action, note = "") {
+      return api(`${REST_ROOT}/reports/${reportId}/resolve/`, { method: "POST", body: { action, note } });
+    },
+
+    /** The room's moderation audit log, newest first: one page {count, next, previous, results}. */
+    listAudit(roomId) {
+      return api(`${REST_ROOT}/rooms/${roomId}/audit/`);
+    },
+
     /** A file message: `formData` holds room, file, client_id and an optional content. */
     postFile(formData, { onProgress } = {}) {
       return upload(`${REST_ROOT}/messages/`, formData, { onProgress });

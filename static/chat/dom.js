@@ -28,6 +28,17 @@ export const el = {
   participants: $("participants"),
   participantList: $("participant-list"),
   participantCount: $("participant-count"),
+  moderation: $("moderation"),
+  auditButton: $("audit-button"),
+  slowModeSelect: $("slow-mode-select"),
+  bansButton: $("bans-button"),
+  reportsButton: $("reports-button"),
+  reportCount: $("report-count"),
+  reportList: $("report-list"),
+  reportDialog: $("report-dialog"),
+  reportForm: $("report-form"),
+  banList: $("ban-list"),
+  auditList: $("audit-list"),
   emptyState: $("empty-state"),
   messagesWrap: $("messages-wrap"),
   messages: $("messages"),
@@ -89,6 +100,7 @@ export function node(tag, { className, text, attrs } = {}, children = []) {
 const ICON_PATHS = {
   edit: "M4 20h4L19 9l-4-4L4 16v4zM14 6l4 4",
   trash: "M4 7h16M9 7V4h6v3M6 7l1 13h10l1-13M10 11v6M14 11v6",
+  flag: "M5 21V4M5 4h11l-2 4 2 4H5",
   reply: "M10 8V4L3 11l7 7v-4c5 0 8 1.5 11 5-1-6-4.5-11-11-11z",
 };
 

@@ -5,6 +5,7 @@
  *   client.js        the wire: REST endpoints, the sockets, socket-or-REST message actions
  *   state.js         configuration (the "chat-config" JSON block), the page state, permissions
  *   dom.js           the page's elements, node builders, formatting, toasts, the banner
+ *   moderation.js    reporting a message; the moderators' section: reports, slow mode, bans, audit log
  *   roomlist.js      the room list, its badges, read marks
  *   typing.js        who is typing, and the viewer's typing frames
  *   reply.js         the reply bar
@@ -21,6 +22,7 @@
 import { bindComposer, updateCounter } from "./composer.js";
 import { $, el, hue, initials, displayName, report } from "./dom.js";
 import { bindMessages } from "./messages.js";
+import { bindModeration } from "./moderation.js";
 import { bindParticipants, toggleParticipants } from "./participants.js";
 import { bindQuestions } from "./questions.js";
 import { startPresence } from "./presence.js";
@@ -50,6 +52,7 @@ async function main() {
   bindMessages();
   bindParticipants();
   bindQuestions();
+  bindModeration();
   bindEscape();
   updateCounter();
   const presence = startPresence();

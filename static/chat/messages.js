@@ -9,6 +9,7 @@ import {
 } from "./dom.js";
 import { isPinned, togglePin } from "./pins.js";
 import { pollFor } from "./polls.js";
+import { openReportDialog } from "./moderation.js";
 import { startReply } from "./reply.js";
 import { scheduleRead } from "./roomlist.js";
 import { canDelete, canEdit, canEndorse, canManageRoom, canMarkQuestion, canPost, config, me, state } from "./state.js";
@@ -179,6 +180,12 @@ function actionsFor(message) {
     edit.dataset.action = "edit";
     edit.addEventListener("click", () => startEdit(message));
     bar.append(edit);
+  }
+  if (message.sender.id !== me.id) {
+    const flag = node("button", { className: "icon-btn icon-btn--small", attrs: { type: "button", "aria-label": "Report message", title: "Report" } }, [icon("flag")]);
+    flag.dataset.action = "report";
+    flag.addEventListener("click", () => openReportDialog(message));
+    bar.append(flag);
   }
   if (canDelete(message)) {
     const del = node("button", { className: "icon-btn icon-btn--small icon-btn--danger", attrs: { type: "button", "aria-label": "Delete message", title: "Delete" } }, [icon("trash")]);

@@ -4,7 +4,7 @@
  * the sidebar that lists them on narrow screens.
  */
 import { ApiError, ChatClient, rest, resolveSocketUrl } from "./client.js";
-import { updateComposerAccess } from "./composer.js";
+import { noteOwnMessage, startSlowMode, stopSlowMode, updateComposerAccess } from "./composer.js";
 import {
   $, displayName, el, goToLogin, hideBanner, onConnectionState, report, roomPath, toast,
 } from "./dom.js";
@@ -14,6 +14,7 @@ import {
 } from "./messages.js";
 import { loadPins, onPinned, onUnpinned, renderPins } from "./pins.js";
 import { bindQueue, loadQueue, onQueueUpdated, renderQueue } from "./queue.js";
+import { resetModeration, showSlowMode } from "./moderation.js";
 import { loadParticipants, renderParticipants } from "./participants.js";
 import { cancelReply } from "./reply.js";
 import { TYPE_LABELS, loadRooms, renderRoomList, scheduleRead } from "./roomlist.js";
@@ -27,6 +28,7 @@ function renderRoomHeader() {
   document.title = `${room.name} · Academia Chat`;
   const bits = [TYPE_LABELS[room.chat_type] || room.chat_type, `${room.participant_count} member${room.participant_count === 1 ? "" : "s"}`];
   if (room.description) bits.push(room.description);
+  if (room.slow_mode_seconds > 0) bits.push(`Slow mode ${room.slow_mode_seconds} s`);
   if (!room.is_active) bits.push("Archived");
   el.roomMeta.textContent = bits.join(" · ");
   el.roomTools.hidden = false;
@@ -50,6 +52,7 @@ export async function openRoom(roomId, { push = true } = {}) {
   clearTypers();
   cancelReply();
   state.denied = "";
+  stopSlowMode();
   state.room = null;
   state.messages.clear();
   state.participants.clear();
@@ -61,6 +64,7 @@ export async function openRoom(roomId, { push = true } = {}) {
   renderQueue();
   el.messageList.replaceChildren();
   el.participantList.replaceChildren();
+  resetModeration();
   updateComposerAccess();
   el.emptyState.hidden = true;
   el.messagesWrap.hidden = false;
@@ -87,6 +91,7 @@ export async function openRoom(roomId, { push = true } = {}) {
   state.mentions.delete(room.id);
   renderRoomHeader();
   renderRoomList();
+  resetModeration();
   const chat = new ChatClient({
     url: resolveSocketUrl(config.websocketUrl),
     roomId: room.id,
@@ -161,7 +166,10 @@ function wireChat(chat) {
     }
     scheduleRead();
   }));
-  chat.addEventListener("message.created", live((frame) => upsertMessage(frame.message)));
+  chat.addEventListener("message.created", live((frame) => {
+    upsertMessage(frame.message);
+    noteOwnMessage(frame.message);
+  }));
   chat.addEventListener("message.updated", live((frame) => upsertMessage(frame.message)));
   chat.addEventListener("message.deleted", live((frame) => upsertMessage(frame.message)));
   chat.addEventListener("message.pinned", live((frame) => {
@@ -183,13 +191,18 @@ function wireChat(chat) {
     const room = { ...state.room, ...frame.room, my_role: state.room.my_role, unread_count: 0 };
     state.room = room;
     state.rooms.set(room.id, { ...state.rooms.get(room.id), ...room });
+    if (!room.slow_mode_seconds) stopSlowMode();
+    showSlowMode();
     renderRoomHeader();
     renderRoomList();
     showSystemMessage(frame);
   }));
   chat.addEventListener("typing", live(onTypingFrame));
   chat.addEventListener("send.pending", live(showPending));
-  chat.addEventListener("send.failed", live((detail) => failPending(detail.client_id, detail.error.detail)));
+  chat.addEventListener("send.failed", live((detail) => {
+    failPending(detail.client_id, detail.error.detail);
+    if (detail.error.code === "slow_mode") startSlowMode(Number(detail.error.retry_after) || 1);
+  }));
   chat.addEventListener("error", live((frame) => {
     if (!frame.ref || !chat.pending.has(frame.ref)) toast(frame.detail || "The server refused that.");
   }));

@@ -30,8 +30,9 @@ export const state = {
   bannerTimer: null,
   showedReconnecting: false,
   pins: [], // PIN of the open room, newest first
-  myVotes: new Map(),
-  queue: null, // the open room's office-hours queue: {is_open, length, my_position, entries|null} // poll id -> the viewer's option ids, as the poll's REST answers said
+  myVotes: new Map(), // poll id -> the viewer's option ids, as the poll's REST answers said
+  queue: null, // the open room's office-hours queue: {is_open, length, my_position, entries|null}
+  slowUntil: 0, // when slow mode lets the viewer send again (ms since the epoch)
   openToken: 0, // bumped when another room (or none) opens: late answers for the old one are dropped
 };
 
@@ -48,6 +49,11 @@ export function canManageRoom(room = state.room) {
 /** Polls: whoever may post; in course rooms, the room's staff. */
 export function canCreatePoll() {
   return canPost() && (state.room.chat_type !== "course" || canManageRoom());
+}
+
+/** Slow mode holds back members; moderators, admins and staff post freely. */
+export function slowModeExempt() {
+  return canModerate() || Boolean(config.isStaff);
 }
 
 export function canPost() {
