@@ -231,3 +231,28 @@ def test_the_outsider_charlie_gets_404_and_anonymous_is_refused(alice: Any, char
 
     assert client_for(charlie).get(f"/chat/rooms/{room.pk}/audit/").status_code == 404
     assert client_for(None).get(f"/chat/rooms/{room.pk}/audit/").status_code in (401, 403)
+
+
+@pytest.mark.django_db
+def test_endorsing_and_pinning_are_recorded_with_their_message(alice: Any, bob: Any) -> None:
+    room = factories.make_room(alice, members=[bob])
+    question = services.message_send(actor=bob, room=room, content="Why?", is_question=True).message
+    answer = services.message_reply(actor=bob, parent=question, content="Because.").message
+
+    services.answer_endorse(actor=alice, answer=answer)
+    services.answer_withdraw(actor=alice, answer=answer)
+    services.answer_withdraw(actor=alice, answer=answer)  # nothing left to withdraw
+    services.message_pin(actor=alice, message=question)
+    services.message_pin(actor=alice, message=question)  # already pinned
+    services.message_unpin(actor=alice, message=question)
+
+    assert entries(room) == [
+        ("endorse", "alice", "bob", "system"),
+        ("unendorse", "alice", "bob", "system"),
+        ("pin", "alice", "bob", "system"),
+        ("unpin", "alice", "bob", "system"),
+    ]
+    by_action = {entry.action: entry for entry in AuditEntry.objects.filter(room=room)}
+    assert by_action["endorse"].message_id == answer.pk
+    assert by_action["endorse"].details == {"question_id": question.pk}
+    assert by_action["pin"].message_id == question.pk
