@@ -305,6 +305,13 @@ SPECTACULAR_SETTINGS = {
     # Bodies are JSON (uploads declare multipart themselves); form encodings, which
     # DRF also parses, cannot carry the JSON types the schema describes (null).
     "PARSER_WHITELIST": ["academia.rest.parsers.JSONParser"],
+    # Choice sets that share a field name with another get a name of their own.
+    "ENUM_NAME_OVERRIDES": {
+        "StatusEnum": "chat.models.UserPresence.Status",
+        "ReportStatusEnum": "chat.models.MessageReport.Status",
+        "ReportResolutionEnum": "chat.models.MessageReport.Resolution",
+        "ReportReasonEnum": "chat.models.MessageReport.Reason",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "chat.api.schema.strings_as_validated",

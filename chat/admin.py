@@ -19,14 +19,28 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
 from accounts.models import User
 from accounts.requests import signed_in_user
-from chat import errors, selectors, services
-from chat.models import ChatMessage, ChatParticipant, ChatRoom, RoomEvent, UserPresence
+from chat import errors, limits, selectors, services
+from chat.models import (
+    AuditEntry,
+    ChatMessage,
+    ChatParticipant,
+    ChatRoom,
+    MessageReport,
+    PinnedMessage,
+    Poll,
+    PollOption,
+    QueueEntry,
+    RoomBan,
+    RoomEvent,
+    UserPresence,
+)
+from chat.services import audit
 
 
 class _Rehearsal(Exception):
@@ -63,7 +77,25 @@ def report(
         modeladmin.message_user(request, failure, messages.ERROR)
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class AuditedAdmin(admin.ModelAdmin):
+    """Its actions and forms are audited as made through the ``admin``."""
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
+        with audit.via(audit.Via.ADMIN):
+            return super().changelist_view(request, extra_context)
+
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: Any = None,
+    ) -> Any:
+        with audit.via(audit.Via.ADMIN):
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
+
+class ReadOnlyAdmin(AuditedAdmin):
     """A table moderators look at; its actions call services."""
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -87,10 +119,25 @@ class RoomForm(forms.ModelForm):
     """Validates by rehearsing the service that ``apply`` will run for real."""
 
     actor: Any = None  # the signed-in user, set on the class by RoomAdmin.get_form
+    # Left empty: unchanged (the service keeps the room's value).
+    slow_mode_seconds = forms.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=limits.SLOW_MODE_MAX_SECONDS,
+        help_text="Seconds a member waits between messages; 0 = off. Moderators and "
+        "staff are exempt.",
+    )
 
     class Meta:
         model = ChatRoom
-        fields = ("name", "description", "chat_type", "course", "max_participants")
+        fields = (
+            "name",
+            "description",
+            "chat_type",
+            "course",
+            "max_participants",
+            "slow_mode_seconds",
+        )
 
     def clean(self) -> dict[str, Any] | None:
         cleaned = super().clean()
@@ -115,6 +162,7 @@ class RoomForm(forms.ModelForm):
             name=data["name"],
             description=data.get("description", ""),
             max_participants=data.get("max_participants"),
+            slow_mode_seconds=data.get("slow_mode_seconds"),
         )
 
 
@@ -145,7 +193,7 @@ class ParticipantInline(admin.TabularInline):
 
 
 @admin.register(ChatRoom)
-class ChatRoomAdmin(admin.ModelAdmin):
+class ChatRoomAdmin(AuditedAdmin):
     form = RoomForm
     list_display = (
         "name",
@@ -174,11 +222,12 @@ class ChatRoomAdmin(admin.ModelAdmin):
 
     def get_fields(self, request: HttpRequest, obj: ChatRoom | None = None) -> tuple[str, ...]:
         if obj is None:
-            return RoomForm.Meta.fields
+            return tuple(f for f in RoomForm.Meta.fields if f != "slow_mode_seconds")
         return (
             "name",
             "description",
             "max_participants",
+            "slow_mode_seconds",
             "chat_type",
             "course",
             "created_by",
@@ -401,6 +450,256 @@ class ChatParticipantAdmin(ReadOnlyAdmin):
         )
 
 
+# --- Pins and polls ------------------------------------------------------------------------
+
+
+@admin.register(PinnedMessage)
+class PinnedMessageAdmin(ReadOnlyAdmin):
+    list_display = ("message", "excerpt", "room", "pinned_by", "pinned_at")
+    list_select_related = ("message", "room", "pinned_by")
+    list_filter = ("room__chat_type",)
+    search_fields = ("message__content", "room__name", "pinned_by__username")
+    actions = ("unpin",)
+
+    @admin.display(description="content")
+    def excerpt(self, pin: PinnedMessage) -> str:
+        content = pin.message.content
+        return content if len(content) <= 80 else content[:79] + "…"
+
+    @admin.action(description="Unpin the selected messages", permissions=["moderate"])
+    def unpin(self, request: HttpRequest, queryset: QuerySet[PinnedMessage]) -> None:
+        done, failures = 0, []
+        for pin in queryset.select_related("message"):
+            try:
+                services.message_unpin(actor=signed_in_user(request), message=pin.message)
+            except errors.ChatError as exc:
+                failures.append(f"Message #{pin.message_id} was not unpinned: {exc.detail}")
+            else:
+                done += 1
+        report(self, request, done, "message(s) unpinned", failures)
+
+
+class PollOptionInline(admin.TabularInline):
+    """Options and their counts; who voted what is not shown here (anonymous polls)."""
+
+    model = PollOption
+    fields = ("position", "text", "votes")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[PollOption]:
+        return super().get_queryset(request).annotate(vote_total=Count("votes"))
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="votes")
+    def votes(self, option: PollOption) -> int:
+        return option.vote_total  # type: ignore[attr-defined]
+
+
+@admin.register(Poll)
+class PollAdmin(ReadOnlyAdmin):
+    list_display = (
+        "message_id",
+        "question",
+        "room",
+        "creator",
+        "allows_multiple",
+        "is_anonymous",
+        "voters",
+        "closes_at",
+        "closed_at",
+    )
+    list_select_related = ("message__room", "message__sender")
+    list_filter = ("is_anonymous", "allows_multiple", "message__room__chat_type")
+    search_fields = ("question", "message__room__name")
+    inlines = (PollOptionInline,)
+    actions = ("close",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Poll]:
+        return (
+            super().get_queryset(request).annotate(voter_total=Count("votes__user", distinct=True))
+        )
+
+    @admin.display(description="room")
+    def room(self, poll: Poll) -> ChatRoom:
+        return poll.message.room
+
+    @admin.display(description="creator")
+    def creator(self, poll: Poll) -> Any:
+        return poll.message.sender
+
+    @admin.display(description="voters")
+    def voters(self, poll: Poll) -> int:
+        return poll.voter_total  # type: ignore[attr-defined]
+
+    @admin.action(description="Close the selected polls", permissions=["moderate"])
+    def close(self, request: HttpRequest, queryset: QuerySet[Poll]) -> None:
+        done, failures = 0, []
+        for poll in queryset.filter(closed_at__isnull=True).select_related("message"):
+            try:
+                services.poll_close(actor=signed_in_user(request), poll=poll)
+            except errors.ChatError as exc:
+                failures.append(f"Poll #{poll.pk} was not closed: {exc.detail}")
+            else:
+                done += 1
+        report(self, request, done, "poll(s) closed", failures)
+
+
+# --- Office hours ---------------------------------------------------------------------------
+
+
+@admin.register(QueueEntry)
+class QueueEntryAdmin(ReadOnlyAdmin):
+    """Office-hours queues, past and present: read only (the page and API change them)."""
+
+    list_display = ("room", "user", "status", "joined_at", "taken_by", "private_room", "ended_at")
+    list_filter = ("status", "room__chat_type")
+    list_select_related = ("room", "user", "taken_by", "private_room")
+    search_fields = ("room__name", "user__username", "user__display_name")
+    date_hierarchy = "joined_at"
+
+
+# --- Bans -------------------------------------------------------------------------------
+
+
+class BanForm(forms.ModelForm):
+    """A new ban, validated by rehearsing ``room_ban``."""
+
+    actor: Any = None
+
+    class Meta:
+        model = RoomBan
+        fields = ("room", "user", "reason")
+
+    def clean(self) -> dict[str, Any] | None:
+        cleaned = super().clean()
+        if not self.errors:
+            rehearse(lambda: self.apply(self.actor))
+        return cleaned
+
+    def validate_unique(self) -> None:
+        """Banning again is the service's no-op, not a form error."""
+
+    def apply(self, actor: Any) -> RoomBan:
+        data = self.cleaned_data
+        return services.room_ban(
+            actor=actor, room=data["room"], user_id=data["user"].pk, reason=data["reason"]
+        )
+
+
+@admin.register(RoomBan)
+class RoomBanAdmin(AuditedAdmin):
+    """Bans from public and support rooms: added through ``room_ban``, lifted with an
+    action that calls ``room_unban``; a ban is never edited."""
+
+    form = BanForm
+    list_display = ("user", "room", "banned_by", "reason", "created_at")
+    list_filter = ("room__chat_type",)
+    list_select_related = ("user", "room", "banned_by")
+    search_fields = ("user__username", "room__name", "reason")
+    raw_id_fields = ("room", "user")
+    actions = ("unban",)
+
+    def get_form(
+        self, request: HttpRequest, obj: RoomBan | None = None, change: bool = False, **kwargs: Any
+    ) -> type[forms.ModelForm]:
+        form = super().get_form(request, obj, change=change, **kwargs)
+        form.actor = request.user  # type: ignore[attr-defined]
+        return form
+
+    def save_model(self, request: HttpRequest, obj: RoomBan, form: BanForm, change: bool) -> None:
+        ban = form.apply(signed_in_user(request))
+        obj.pk = ban.pk
+        obj.refresh_from_db()
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_moderate_permission(self, request: HttpRequest) -> bool:
+        return self.has_view_permission(request)
+
+    @admin.action(description="Lift the selected bans", permissions=["moderate"])
+    def unban(self, request: HttpRequest, queryset: QuerySet[RoomBan]) -> None:
+        done, failures = 0, []
+        for ban in queryset.select_related("room", "user"):
+            try:
+                services.room_unban(actor=signed_in_user(request), room=ban.room, user_id=ban.user_id)
+            except errors.ChatError as exc:
+                failures.append(f"{ban.user} in “{ban.room}”: {exc.detail}")
+            else:
+                done += 1
+        report(self, request, done, "ban(s) lifted", failures)
+
+
+# --- Reports ----------------------------------------------------------------------------
+
+
+@admin.register(MessageReport)
+class MessageReportAdmin(ReadOnlyAdmin):
+    """The moderation queue: reports are read here and resolved with actions that call
+    ``report_resolve`` (dismiss, hide the message, mute its author)."""
+
+    list_display = (
+        "id",
+        "room",
+        "message_excerpt",
+        "author",
+        "reporter",
+        "reason",
+        "status",
+        "resolution",
+        "created_at",
+    )
+    list_filter = ("status", "reason", "resolution", "room__chat_type")
+    list_select_related = ("room", "message", "message__sender", "reporter")
+    search_fields = ("message__content", "reporter__username", "message__sender__username")
+    date_hierarchy = "created_at"
+    actions = ("dismiss", "hide_message", "mute_author")
+
+    @admin.display(description="message")
+    def message_excerpt(self, report: MessageReport) -> str:
+        content = report.message.content
+        return content if len(content) <= 80 else content[:79] + "…"
+
+    @admin.display(description="author")
+    def author(self, report: MessageReport) -> Any:
+        return report.message.sender
+
+    def _resolve(
+        self, request: HttpRequest, queryset: QuerySet[MessageReport], action: str, verb: str
+    ) -> None:
+        done, failures = 0, []
+        for report_row in queryset.filter(status=MessageReport.Status.OPEN):
+            try:
+                services.report_resolve(actor=signed_in_user(request), report=report_row, action=action)
+            except errors.ChatError as exc:
+                failures.append(f"Report #{report_row.pk}: {exc.detail}")
+            else:
+                done += 1
+        report(self, request, done, verb, failures)
+
+    @admin.action(description="Dismiss the selected reports", permissions=["moderate"])
+    def dismiss(self, request: HttpRequest, queryset: QuerySet[MessageReport]) -> None:
+        self._resolve(request, queryset, "dismiss", "report(s) dismissed")
+
+    @admin.action(description="Hide the reported messages", permissions=["moderate"])
+    def hide_message(self, request: HttpRequest, queryset: QuerySet[MessageReport]) -> None:
+        self._resolve(request, queryset, "hide", "report(s) resolved by hiding the message")
+
+    @admin.action(description="Mute the reported messages' authors", permissions=["moderate"])
+    def mute_author(self, request: HttpRequest, queryset: QuerySet[MessageReport]) -> None:
+        self._resolve(request, queryset, "mute", "report(s) resolved by muting the author")
+
+
 # --- Presence and the event log -----------------------------------------------------------
 
 
@@ -418,3 +717,15 @@ class RoomEventAdmin(ReadOnlyAdmin):
     list_filter = ("type",)
     list_select_related = ("room",)
     search_fields = ("room__name",)
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ReadOnlyAdmin):
+    """The moderation audit log, read-only: what each moderator did, where, through what."""
+
+    list_display = ("created_at", "room", "actor", "action", "target_user", "message", "via")
+    list_filter = ("action", "via", "room__chat_type", "created_at")
+    list_select_related = ("room", "actor", "target_user")
+    search_fields = ("room__name", "actor__username", "target_user__username")
+    date_hierarchy = "created_at"
+    raw_id_fields = ("room", "actor", "target_user", "message")

@@ -28,7 +28,16 @@ from django.conf import settings
 from chat.wire import PROTOCOL_VERSION
 
 ASYNCAPI_VERSION = "3.0.0"
-SHARED_SHAPES = ("User", "Room", "Participant", "Message", "Presence")
+SHARED_SHAPES = (
+    "User",
+    "Room",
+    "Participant",
+    "Message",
+    "Presence",
+    "Pin",
+    "Poll",
+    "Report",
+)
 CLIENT_ID_PATTERN = r"^[A-Za-z0-9_.:\-]{1,64}$"
 
 
@@ -95,10 +104,11 @@ EVENT_DETAILS = {
         "What a membership or room event did. `action` per event type: "
         "`participant.joined`: `created` (the room's creator), `joined`, `invited` "
         "and `enrolled` (with `user_id`, the new participant); `participant.left`: "
-        "`left`, `removed` and `unenrolled` (with `user_id`); `participant.updated`: "
-        "`updated` with `changes` (`role`, `is_muted`); `room.updated`: `created` (a "
-        "course's room opened), `updated` with `changes` (`name`, `description`, "
-        "`max_participants`), `archived`; `message.created`: `alert` (a staff alert)."
+        "`left`, `removed`, `banned` and `unenrolled` (with `user_id`); "
+        "`participant.updated`: `updated` with `changes` (`role`, `is_muted`); "
+        "`room.updated`: `created` (a course's room opened), `updated` with `changes` "
+        "(`name`, `description`, `max_participants`, `slow_mode_seconds`), `archived`; "
+        "`message.created`: `alert` (a staff alert)."
     ),
     "required": ["action"],
     "properties": {
@@ -111,6 +121,7 @@ EVENT_DETAILS = {
                 "enrolled",
                 "left",
                 "removed",
+                "banned",
                 "unenrolled",
                 "updated",
                 "archived",
@@ -138,6 +149,9 @@ ERROR_CODES = {
     "muted": "The user is muted in this room.",
     "rate_limited": "Past CHAT_WS_SEND_RATE (writes, every socket of the user) or "
     "CHAT_WS_FRAME_RATE (every frame); `retry_after` says when to try again.",
+    "slow_mode": "The room's slow mode: the user's previous message is fewer than the "
+    "room's `slow_mode_seconds` ago; `retry_after` says when to send again (moderators "
+    "and staff are exempt).",
     "unavailable": "The database could not be reached; try again.",
 }
 
@@ -155,6 +169,27 @@ OWN_SHAPES: dict[str, Any] = {
         "minimum": 1,
         "description": "The room event's number: one more than the room's previous event. "
         "A gap means an event was missed: reconnect with `?after_seq=` the last one seen.",
+    },
+    "Queue": {
+        "type": "object",
+        "description": "The office-hours queue as everyone in the room sees it: who waits "
+        "as ids and positions (1 is next), no names; the room's staff read names from "
+        "`GET /chat/rooms/{id}/queue/`.",
+        "required": ["is_open", "entries"],
+        "properties": {
+            "is_open": {"type": "boolean", "description": "Whether the office hours are open."},
+            "entries": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["user_id", "position"],
+                    "properties": {
+                        "user_id": {"type": "integer"},
+                        "position": {"type": "integer", "minimum": 1},
+                    },
+                },
+            },
+        },
     },
     "Emoji": {
         "type": "string",
@@ -180,6 +215,7 @@ ROOM = {
     "created_by": INES,
     "is_active": True,
     "max_participants": 100,
+    "slow_mode_seconds": 0,
     "participant_count": 38,
     "last_seq": 131,
     "my_role": "member",
@@ -200,6 +236,7 @@ MESSAGE = {
     "client_id": "5f0c9a1e-8d9b-4c1e-9f0a-2b7d6e3c4a10",
     "file": None,
     "reactions": [],
+    "poll": None,
     "is_edited": False,
     "is_deleted": False,
     "is_question": True,
@@ -239,12 +276,65 @@ IMAGE_MESSAGE = {
         "preview": None,
     },
 }
+POLL: dict[str, Any] = {
+    "id": 907,
+    "question": "Which week suits the review session?",
+    "allows_multiple": False,
+    "is_anonymous": False,
+    "closes_at": None,
+    "closed_at": None,
+    "is_closed": False,
+    "options": [
+        {"id": 31, "text": "Week 6", "vote_count": 1, "voter_ids": [8]},
+        {"id": 32, "text": "Week 7", "vote_count": 0, "voter_ids": []},
+    ],
+    "voter_count": 1,
+    "my_votes": None,
+}
+POLL_MESSAGE = {
+    **MESSAGE,
+    "id": 907,
+    "sender": INES,
+    "message_type": "poll",
+    "content": POLL["question"],
+    "content_html": f"<p>{POLL['question']}</p>",
+    "mentions": [],
+    "client_id": "poll-1",
+    "poll": {
+        **POLL,
+        "options": [{**o, "vote_count": 0, "voter_ids": []} for o in POLL["options"]],
+        "voter_count": 0,
+    },
+}
+PIN = {
+    "message": MESSAGE,
+    "pinned_by": INES,
+    "pinned_at": WHEN,
+    "seen_count": None,
+    "audience_count": None,
+}
 PARTICIPANT = {
     "user": BOB,
     "role": "member",
     "joined_at": WHEN,
     "is_active": True,
     "is_muted": False,
+}
+
+
+REPORT = {
+    "id": 31,
+    "room_id": ROOM_ID,
+    "message": MESSAGE,
+    "reporter": BOB,
+    "reason": "spam",
+    "note": "Same link in every room.",
+    "status": "open",
+    "resolution": None,
+    "resolved_by": None,
+    "resolution_note": "",
+    "resolved_at": None,
+    "created_at": WHEN,
 }
 
 
@@ -422,6 +512,108 @@ CLIENT_FRAMES: dict[str, dict[str, Any]] = {
         required=("message_id",),
         examples=[{"message_id": 907}],
     ),
+    "messagePin": frame(
+        "message.pin",
+        "Pin a message to the top of the room (the room's staff).",
+        description="Answered by `message.pinned` when it is new, or an `error`. The room's "
+        "staff: moderators, admins, the course's instructors, staff users, and support staff "
+        "in support rooms. At most 20 pins per room.",
+        properties={"message_id": schema_ref("MessageId")},
+        required=("message_id",),
+        examples=[{"message_id": 904}],
+    ),
+    "messageUnpin": frame(
+        "message.unpin",
+        "Unpin a message (the room's staff).",
+        description="Answered by `message.unpinned` when it was pinned, or an `error`.",
+        properties={"message_id": schema_ref("MessageId")},
+        required=("message_id",),
+        examples=[{"message_id": 904}],
+    ),
+    "pollCreate": frame(
+        "poll.create",
+        "Post a poll: a `poll` message carrying 2 to 10 options.",
+        description=(
+            "Answered by `message.created` (its `poll` filled), or an `error` whose `ref` is "
+            "the `client_id`. Whoever may post, except in course rooms, where the room's staff "
+            "do. With `is_anonymous` nobody, staff included, ever sees who voted what. After "
+            "`closes_at` votes are refused."
+        ),
+        properties={
+            "question": {"type": "string", "minLength": 1, "maxLength": 300},
+            "options": {
+                "type": "array",
+                "minItems": 2,
+                "maxItems": 10,
+                "items": {"type": "string", "minLength": 1, "maxLength": 200},
+            },
+            "allows_multiple": {"type": "boolean", "default": False},
+            "is_anonymous": {"type": "boolean", "default": False},
+            "closes_at": {"type": ["string", "null"], "format": "date-time"},
+            "client_id": {"type": ["string", "null"], "pattern": CLIENT_ID_PATTERN},
+        },
+        required=("question", "options"),
+        examples=[
+            {
+                "client_id": "poll-1",
+                "question": POLL["question"],
+                "options": ["Week 6", "Week 7"],
+                "allows_multiple": False,
+                "is_anonymous": False,
+                "closes_at": None,
+            }
+        ],
+    ),
+    "pollVote": frame(
+        "poll.vote",
+        "Vote in a poll of this room, change one's vote, or take it back (`[]`).",
+        description="Answered by `poll.updated` when the vote changed, or an `error` "
+        "(`forbidden` once the poll is closed). One option unless it `allows_multiple`.",
+        properties={
+            "poll_id": schema_ref("MessageId"),
+            "option_ids": {"type": "array", "maxItems": 10, "items": {"type": "integer"}},
+        },
+        required=("poll_id", "option_ids"),
+        examples=[{"poll_id": 907, "option_ids": [31]}],
+    ),
+    "pollClose": frame(
+        "poll.close",
+        "Close a poll (its creator or the room's staff).",
+        description="Answered by `poll.updated` (`is_closed` true), or an `error`.",
+        properties={"poll_id": schema_ref("MessageId")},
+        required=("poll_id",),
+        examples=[{"poll_id": 907}],
+    ),
+    "officeHoursSet": frame(
+        "office_hours.set",
+        "Open or close the room's office hours (course and support rooms; the room's staff).",
+        description="Answered by `queue.updated` when it changed, or an `error`. Closing "
+        "ends every waiting place.",
+        properties={"open": {"type": "boolean"}},
+        required=("open",),
+        examples=[{"open": True}],
+    ),
+    "queueJoin": frame(
+        "queue.join",
+        "Take a place at the end of the office-hours queue.",
+        description="Answered by `queue.updated` when the place is new, or an `error` "
+        "(`forbidden` while the office hours are closed, or for the room's staff).",
+        examples=[{}],
+    ),
+    "queueLeave": frame(
+        "queue.leave",
+        "Give up one's place in the queue.",
+        description="Answered by `queue.updated` when there was one, or an `error`.",
+        examples=[{}],
+    ),
+    "queueNext": frame(
+        "queue.next",
+        "Take the next student (the room's staff): a private room opens between you.",
+        description="Answered by the new room's events on its own socket, `queue.updated` "
+        "here, `queue.taken` on the student's presence sockets; or an `error` "
+        "(`validation_error` when nobody waits).",
+        examples=[{}],
+    ),
     "typingSet": frame(
         "typing",
         "Start or stop typing.",
@@ -505,6 +697,7 @@ SERVER_FRAMES: dict[str, dict[str, Any]] = {
         examples=[
             {"seq": 132, "message": MESSAGE},
             {"seq": 133, "message": IMAGE_MESSAGE},
+            {"seq": 146, "message": POLL_MESSAGE},
             {
                 "seq": 134,
                 "message": system_message(906, "The exam room changed to B-204."),
@@ -572,6 +765,51 @@ SERVER_FRAMES: dict[str, dict[str, Any]] = {
         },
         required=("message_id", "emoji", "user"),
         examples=[{"seq": 138, "message_id": 904, "emoji": "👍", "user": BOB}],
+    ),
+    "messagePinned": room_event(
+        "message.pinned",
+        "A message was pinned to the top of the room.",
+        description=ROOM_EVENT + " `seen_count` and `audience_count` are null here: the "
+        "room's staff read them from `GET /chat/rooms/{id}/pins/`.",
+        properties={"pin": schema_ref("Pin")},
+        required=("pin",),
+        examples=[{"seq": 143, "pin": PIN}],
+    ),
+    "messageUnpinned": room_event(
+        "message.unpinned",
+        "A message was unpinned (or deleted while pinned).",
+        properties={"message_id": schema_ref("MessageId")},
+        required=("message_id",),
+        examples=[{"seq": 144, "message_id": 904}],
+    ),
+    "pollUpdated": room_event(
+        "poll.updated",
+        "A poll's votes changed, or it was closed.",
+        description=ROOM_EVENT + " `poll` as everyone sees it: counts per option, "
+        "`voter_ids` null in an anonymous poll, `my_votes` null.",
+        properties={"poll": schema_ref("Poll")},
+        required=("poll",),
+        examples=[{"seq": 145, "poll": POLL}],
+    ),
+    "queueUpdated": room_event(
+        "queue.updated",
+        "The office-hours queue changed: opened, closed, joined, left, or a student taken.",
+        description=ROOM_EVENT + " A student finds their own place by their id; the "
+        "queue's length is the number of entries.",
+        properties={"queue": schema_ref("Queue")},
+        required=("queue",),
+        examples=[
+            {
+                "seq": 147,
+                "queue": {
+                    "is_open": True,
+                    "entries": [
+                        {"user_id": 8, "position": 1},
+                        {"user_id": 7, "position": 2},
+                    ],
+                },
+            }
+        ],
     ),
 }
 
@@ -687,7 +925,7 @@ SERVER_FRAMES |= {
             "retry_after": {
                 "type": "integer",
                 "minimum": 1,
-                "description": "Seconds to wait; with `rate_limited` only.",
+                "description": "Seconds to wait; with `rate_limited` and `slow_mode` only.",
             },
         },
         required=("code", "detail", "ref"),
@@ -747,6 +985,77 @@ SERVER_FRAMES |= {
         required=("kind", "room_id", "message"),
         examples=[{"kind": "mention", "room_id": ROOM_ID, "message": MESSAGE}],
     ),
+    "queueTaken": frame(
+        "queue.taken",
+        "The user was taken from a room's office-hours queue: a private room with the "
+        "staff member is open.",
+        description="`room_id` is the room whose queue it was; `private_room` the new room "
+        "(the user is its member), `staff` who took them.",
+        properties={
+            "room_id": schema_ref("RoomId"),
+            "private_room": schema_ref("Room"),
+            "staff": schema_ref("User"),
+        },
+        required=("room_id", "private_room", "staff"),
+        examples=[
+            {
+                "room_id": ROOM_ID,
+                "private_room": {
+                    **ROOM,
+                    "id": 31,
+                    "name": "Office hours: Bob with Ines the Instructor",
+                    "description": "From Linear algebra.",
+                    "chat_type": "private",
+                    "course": None,
+                    "participant_count": 2,
+                    "last_seq": 2,
+                    "my_role": None,
+                    "unread_count": None,
+                },
+                "staff": INES,
+            }
+        ],
+    ),
+    "reportCreated": frame(
+        "report.created",
+        "A message of a room the user moderates was reported.",
+        description="To each moderator of the room (its moderators and admins, the course's "
+        "instructors) on their own stream, except the reported message's author: members "
+        "never learn of reports, and an author never learns who reported them. `report` "
+        "is as `GET /chat/rooms/{id}/reports/` lists it.",
+        properties={"room_id": schema_ref("RoomId"), "report": schema_ref("Report")},
+        required=("room_id", "report"),
+        examples=[{"room_id": ROOM_ID, "report": REPORT}],
+    ),
+    "reportResolved": frame(
+        "report.resolved",
+        "A report of a room the user moderates was resolved (dismissed, message hidden, "
+        "author muted).",
+        description="To the same moderators as `report.created`. Every other open report of "
+        "the same message was resolved with it.",
+        properties={"room_id": schema_ref("RoomId"), "report": schema_ref("Report")},
+        required=("room_id", "report"),
+        examples=[
+            {
+                "room_id": ROOM_ID,
+                "report": {
+                    **REPORT,
+                    "status": "resolved",
+                    "resolution": "hide",
+                    "resolved_by": INES,
+                    "resolution_note": "Spam link removed.",
+                    "resolved_at": WHEN,
+                    "message": {
+                        **MESSAGE,
+                        "content": "",
+                        "content_html": "",
+                        "mentions": [],
+                        "is_deleted": True,
+                    },
+                },
+            }
+        ],
+    ),
     "unread": frame(
         "unread",
         "A room's unread count for this user changed (a new or deleted message, the "
@@ -767,7 +1076,7 @@ CLOSE_CODES = {
     "ticket), or they ended while the socket was open (token revoked, password changed, "
     "logged out; re-checked every CHAT_WS_REVALIDATE_SECONDS).",
     4403: "Not allowed: the user lost access to the room while connected (left, removed, "
-    "unenrolled).",
+    "banned, unenrolled).",
     4404: "No such room, or one the user may not see.",
     4408: "No frame within CHAT_CONNECTION_TIMEOUT seconds: send `ping` every "
     "CHAT_HEARTBEAT_INTERVAL seconds.",
@@ -813,6 +1122,15 @@ ROOM_CLIENT = [
     "questionMark",
     "answerEndorse",
     "answerWithdraw",
+    "messagePin",
+    "messageUnpin",
+    "pollCreate",
+    "pollVote",
+    "pollClose",
+    "officeHoursSet",
+    "queueJoin",
+    "queueLeave",
+    "queueNext",
     "typingSet",
     "read",
     "ping",
@@ -829,13 +1147,27 @@ ROOM_SERVER = [
     "participantLeft",
     "participantUpdated",
     "roomUpdated",
+    "messagePinned",
+    "messageUnpinned",
+    "pollUpdated",
+    "queueUpdated",
     "typing",
     "presence",
     "pong",
     "error",
 ]
 PRESENCE_CLIENT = ["presenceSet", "ping"]
-PRESENCE_SERVER = ["presenceSnapshot", "presence", "notification", "unread", "pong", "error"]
+PRESENCE_SERVER = [
+    "presenceSnapshot",
+    "presence",
+    "notification",
+    "unread",
+    "queueTaken",
+    "reportCreated",
+    "reportResolved",
+    "pong",
+    "error",
+]
 
 CHANNELS = {
     "room": {
@@ -944,6 +1276,19 @@ OPERATIONS = {
     "withdrawAnswer": receive(
         "room", "answerWithdraw", "Withdraw an endorsement.", ["messageUpdated", "error"]
     ),
+    "pinMessage": receive("room", "messagePin", "Pin a message.", ["messagePinned", "error"]),
+    "unpinMessage": receive(
+        "room", "messageUnpin", "Unpin a message.", ["messageUnpinned", "error"]
+    ),
+    "createPoll": receive("room", "pollCreate", "Post a poll.", ["messageCreated", "error"]),
+    "votePoll": receive("room", "pollVote", "Vote in a poll.", ["pollUpdated", "error"]),
+    "closePoll": receive("room", "pollClose", "Close a poll.", ["pollUpdated", "error"]),
+    "setOfficeHours": receive(
+        "room", "officeHoursSet", "Open or close office hours.", ["queueUpdated", "error"]
+    ),
+    "joinQueue": receive("room", "queueJoin", "Join the queue.", ["queueUpdated", "error"]),
+    "leaveQueue": receive("room", "queueLeave", "Leave the queue.", ["queueUpdated", "error"]),
+    "takeNext": receive("room", "queueNext", "Take the next student.", ["queueUpdated", "error"]),
     "setTyping": receive("room", "typingSet", "Typing indicator.", ["typing", "error"]),
     "markRead": receive("room", "read", "Move the read marker.", ["error"]),
     "pingRoom": receive("room", "ping", "Heartbeat.", ["pong"]),
@@ -965,6 +1310,10 @@ OPERATIONS = {
             "participantLeft",
             "participantUpdated",
             "roomUpdated",
+            "messagePinned",
+            "messageUnpinned",
+            "pollUpdated",
+            "queueUpdated",
         ],
     ),
     "roomEphemeral": send("room", "Typing and presence in the room.", ["typing", "presence"]),
@@ -974,7 +1323,14 @@ OPERATIONS = {
     "presenceSnapshot": send("presence", "On connect: who is there.", ["presenceSnapshot"]),
     "presenceUpdates": send("presence", "Status changes.", ["presence"]),
     "userNotifications": send(
-        "presence", "Mentions and unread counts.", ["notification", "unread"]
+        "presence",
+        "Mentions, unread counts, being taken from an office-hours queue.",
+        ["notification", "unread", "queueTaken"],
+    ),
+    "moderatorReports": send(
+        "presence",
+        "Reports of messages in the rooms the user moderates.",
+        ["reportCreated", "reportResolved"],
     ),
     "presenceErrors": send("presence", "Refused frames.", ["error"]),
 }
@@ -989,9 +1345,11 @@ over a socket, on whichever server process.
   a gap means a missed event; reconnect with `after_seq`), ephemeral `typing` and
   `presence` frames, and answers to the client's frames.
 * **Presence socket** `/ws/presence/`: `presence.snapshot`, then `presence`,
-  `notification` (mentions) and `unread` frames.
+  `notification` (mentions), `unread` and `queue.taken` frames, and to moderators
+  `report.created` / `report.resolved`.
 
-Objects (USER, ROOM, PARTICIPANT, MESSAGE, FILE, PRESENCE) are those of the REST API.
+Objects (USER, ROOM, PARTICIPANT, MESSAGE, FILE, PRESENCE, PIN, POLL) are those of the
+REST API.
 Per-viewer fields (`my_role`, `unread_count`) are filled in `connection.ready` and
 null in broadcast events. Times are ISO 8601 with time zone; ids are integers.
 """

@@ -13,6 +13,7 @@
 | UploadTooLarge       | upload_too_large          | 413  |
 | UnsupportedFileType  | unsupported_file_type     | 415  |
 | RateLimited          | rate_limited              | 429  |
+| SlowMode             | slow_mode                 | 429  |
 | UploadQuotaExceeded  | upload_quota_exceeded     | 429  |
 | Unavailable          | unavailable               | 503  |
 """
@@ -99,6 +100,13 @@ class RateLimited(ChatError):
     def __init__(self, detail: str | None = None, *, retry_after: int = 1) -> None:
         super().__init__(detail)
         self.retry_after = max(1, int(retry_after))
+
+
+class SlowMode(RateLimited):
+    """The room's slow mode: the member's previous message is too recent."""
+
+    code = "slow_mode"
+    default_detail = "Slow mode is on in this room; wait before sending again."
 
 
 class UploadQuotaExceeded(RateLimited):

@@ -33,6 +33,9 @@ class ChatRoom(models.Model):
     )
     is_active = models.BooleanField(default=True)
     max_participants = models.PositiveIntegerField(default=default_max_participants)
+    # Seconds a member must wait between two messages; 0 = off. Moderators and
+    # staff are exempt (chat.policy.slow_mode_exempt).
+    slow_mode_seconds = models.PositiveIntegerField(default=0)
     # The seq of the newest RoomEvent; bumped under the room's row lock.
     last_seq = models.BigIntegerField(default=0)
     # Messages that count as unread for someone: not deleted, not ``system``.
@@ -54,6 +57,11 @@ class ChatRoom(models.Model):
             ),
             models.CheckConstraint(condition=Q(max_participants__gte=1), name="room_max_gte_1"),
             models.CheckConstraint(condition=Q(last_seq__gte=0), name="room_last_seq_gte_0"),
+            models.CheckConstraint(
+                condition=Q(slow_mode_seconds__gte=0)
+                & Q(slow_mode_seconds__lte=limits.SLOW_MODE_MAX_SECONDS),
+                name="room_slow_mode_in_range",
+            ),
         ]
         indexes = [models.Index(fields=["chat_type", "is_active"], name="room_type_active")]
 
@@ -67,6 +75,7 @@ class ChatMessage(models.Model):
         IMAGE = "image", "Image"
         FILE = "file", "File"
         SYSTEM = "system", "System"
+        POLL = "poll", "Poll"
 
     MESSAGE_TYPE_CHOICES = MessageType.choices
 
@@ -121,7 +130,7 @@ class ChatMessage(models.Model):
                 name="message_unique_sender_client_id",
             ),
             models.CheckConstraint(
-                condition=Q(message_type__in=["text", "image", "file", "system"]),
+                condition=Q(message_type__in=["text", "image", "file", "system", "poll"]),
                 name="message_type_valid",
             ),
         ]
@@ -281,3 +290,283 @@ class RoomEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} #{self.seq} in {self.room_id}"
+
+
+class PinnedMessage(models.Model):
+    """A message pinned to the top of its room by its staff (see policy.is_room_staff)."""
+
+    message = models.OneToOneField(ChatMessage, on_delete=models.CASCADE, related_name="pin")
+    room = models.ForeignKey(ChatRoom, on_delete=models.CASCADE, related_name="pins")
+    pinned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    pinned_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-pinned_at", "-id"]
+        # A room's pins, newest first (the pinned bar and its count limit).
+        indexes = [models.Index(fields=["room", "pinned_at"], name="pin_room_pinned_at")]
+
+    def __str__(self) -> str:
+        return f"pin of #{self.message_id} in {self.room_id}"
+
+
+class Poll(models.Model):
+    """The poll a ``poll`` message carries; its id is the message's."""
+
+    message = models.OneToOneField(
+        ChatMessage, on_delete=models.CASCADE, primary_key=True, related_name="poll"
+    )
+    question = models.CharField(max_length=limits.POLL_QUESTION_MAX)
+    allows_multiple = models.BooleanField(default=False)
+    # Who voted what is never shown, to anyone; the votes are kept to allow changing one.
+    is_anonymous = models.BooleanField(default=False)
+    closes_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return self.question
+
+
+class PollOption(models.Model):
+    poll = models.ForeignKey(Poll, on_delete=models.CASCADE, related_name="options")
+    position = models.PositiveSmallIntegerField()
+    text = models.CharField(max_length=limits.POLL_OPTION_MAX)
+
+    class Meta:
+        ordering = ["poll", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["poll", "position"], name="polloption_unique_position"),
+        ]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class PollVote(models.Model):
+    poll = models.ForeignKey(Poll, on_delete=models.CASCADE, related_name="votes")
+    option = models.ForeignKey(PollOption, on_delete=models.CASCADE, related_name="votes")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["option", "user"], name="pollvote_unique_option_user"),
+        ]
+        # A voter's ballot in a poll (changing a vote replaces it).
+        indexes = [models.Index(fields=["poll", "user"], name="pollvote_poll_user")]
+
+    def __str__(self) -> str:
+        return f"vote on {self.option_id}"
+
+
+class OfficeHours(models.Model):
+    """Whether a course or support room's staff take questions from its queue now."""
+
+    room = models.OneToOneField(
+        ChatRoom, on_delete=models.CASCADE, primary_key=True, related_name="office_hours"
+    )
+    is_open = models.BooleanField(default=False)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    changed_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"office hours of {self.room_id}: {'open' if self.is_open else 'closed'}"
+
+
+class QueueEntry(models.Model):
+    """One student's place in a room's office-hours queue, and how it ended."""
+
+    class Status(models.TextChoices):
+        WAITING = "waiting", "Waiting"
+        TAKEN = "taken", "Taken"
+        LEFT = "left", "Left"
+        CLOSED = "closed", "Closed with the office hours"
+
+    room = models.ForeignKey(ChatRoom, on_delete=models.CASCADE, related_name="queue_entries")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.WAITING)
+    joined_at = models.DateTimeField(auto_now_add=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    taken_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    private_room = models.ForeignKey(
+        ChatRoom, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["room", "user"],
+                condition=Q(status="waiting"),
+                name="queueentry_one_waiting_per_user",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["waiting", "taken", "left", "closed"]),
+                name="queueentry_status_valid",
+            ),
+        ]
+        # The queue in order: WHERE room = ? AND status = 'waiting' ORDER BY id.
+        indexes = [models.Index(fields=["room", "status", "id"], name="queueentry_room_status")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} in the queue of {self.room_id} ({self.status})"
+
+
+class RoomBan(models.Model):
+    """A user banned from a public or support room: the room is out of their sight
+    (chat.policy.visible_rooms_q) until a moderator lifts the ban (the row goes)."""
+
+    room = models.ForeignKey(ChatRoom, on_delete=models.CASCADE, related_name="bans")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="room_bans"
+    )
+    banned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    reason = models.CharField(max_length=limits.BAN_REASON_MAX, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["room", "user"], name="ban_unique_room_user"),
+        ]
+        # The unique constraint's index serves a room's list; visibility asks by user.
+        indexes = [models.Index(fields=["user", "room"], name="ban_user_room")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} banned from {self.room_id}"
+
+
+class MessageReport(models.Model):
+    """A message reported to the room's moderators. Open until a moderator (or staff)
+    resolves it: dismissed, the message hidden, or its author muted."""
+
+    class Reason(models.TextChoices):
+        SPAM = "spam", "Spam"
+        HARASSMENT = "harassment", "Harassment"
+        OFF_TOPIC = "off_topic", "Off topic"
+        OTHER = "other", "Other"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        RESOLVED = "resolved", "Resolved"
+
+    class Resolution(models.TextChoices):
+        DISMISS = "dismiss", "Dismissed"
+        HIDE = "hide", "Message hidden"
+        MUTE = "mute", "Author muted"
+
+    room = models.ForeignKey(ChatRoom, on_delete=models.CASCADE, related_name="reports")
+    message = models.ForeignKey(ChatMessage, on_delete=models.CASCADE, related_name="reports")
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    note = models.CharField(max_length=limits.REPORT_NOTE_MAX, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    resolution = models.CharField(max_length=10, choices=Resolution.choices, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    resolution_note = models.CharField(max_length=limits.REPORT_NOTE_MAX, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            # One open report per reporter and message: reporting again changes nothing.
+            models.UniqueConstraint(
+                fields=["message", "reporter"],
+                condition=Q(status="open"),
+                name="report_one_open_per_reporter",
+            ),
+            models.CheckConstraint(
+                condition=Q(reason__in=["spam", "harassment", "off_topic", "other"]),
+                name="report_reason_valid",
+            ),
+            models.CheckConstraint(
+                condition=(Q(status="open") & Q(resolution="") & Q(resolved_at__isnull=True))
+                | (
+                    Q(status="resolved")
+                    & Q(resolution__in=["dismiss", "hide", "mute"])
+                    & Q(resolved_at__isnull=False)
+                ),
+                name="report_resolution_matches_status",
+            ),
+        ]
+        indexes = [
+            # The moderation queue: WHERE room = ? AND status = ? ORDER BY id DESC.
+            models.Index(fields=["room", "status", "-id"], name="report_room_status"),
+            models.Index(fields=["message", "status"], name="report_message_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"report #{self.pk} of message {self.message_id} ({self.status})"
+
+
+class AuditEntry(models.Model):
+    """One moderation action: who did what to whom in which room, and through which
+    channel. Written by chat.services.audit inside the action's transaction; kept
+    when the RoomEvent log is pruned (its own table)."""
+
+    class Via(models.TextChoices):
+        REST = "rest", "REST"
+        SOCKET = "socket", "Socket"
+        ADMIN = "admin", "Admin"
+        SYSTEM = "system", "System"
+
+    room = models.ForeignKey(ChatRoom, on_delete=models.CASCADE, related_name="audit_entries")
+    # SET_NULL: the record of what happened outlives the accounts involved.
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    # The action's name (chat.services.audit.Action); no choices, so a new kind of
+    # moderation action needs no migration.
+    action = models.CharField(max_length=40)
+    target_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    message = models.ForeignKey(
+        ChatMessage, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    details = models.JSONField(default=dict, blank=True)
+    via = models.CharField(max_length=10, choices=Via.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name_plural = "audit entries"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(via__in=["rest", "socket", "admin", "system"]),
+                name="audit_via_valid",
+            ),
+            models.CheckConstraint(condition=~Q(action=""), name="audit_action_not_empty"),
+        ]
+        indexes = [
+            # A room's log, newest first: WHERE room = ? ORDER BY id DESC.
+            models.Index(fields=["room", "-id"], name="audit_room_id"),
+            models.Index(fields=["created_at"], name="audit_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} by {self.actor_id} in {self.room_id}"

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db.models import Q
 
 from chat import errors
-from chat.models import ChatMessage, ChatParticipant, ChatRoom
+from chat.models import ChatMessage, ChatParticipant, ChatRoom, RoomBan
 from courses.models import Enrollment
 
 if TYPE_CHECKING:
@@ -42,6 +42,7 @@ def visible_rooms_q(user: User) -> Q:
         return Q(pk__in=[])
     if user.is_superuser:
         return Q()
+    banned = Q(pk__in=RoomBan.objects.filter(user=user).values("room_id"))
     q = (
         Q(chat_type=ChatRoom.ChatType.PUBLIC)
         | Q(pk__in=ChatParticipant.objects.filter(user=user, is_active=True).values("room_id"))
@@ -55,7 +56,7 @@ def visible_rooms_q(user: User) -> Q:
         q |= Q(chat_type=ChatRoom.ChatType.COURSE)
     if is_support_staff(user):
         q |= Q(chat_type=ChatRoom.ChatType.SUPPORT)
-    return q
+    return q & ~banned
 
 
 def participant_of(user: User, room: ChatRoom) -> ChatParticipant | None:
@@ -123,6 +124,84 @@ def require_admin(user: User, room: ChatRoom, why: str) -> None:
         raise errors.Forbidden(why)
 
 
+def is_room_staff(user: User, room: ChatRoom, participant: ChatParticipant | None = None) -> bool:
+    """Who runs a room's tools (pins, seen counts, closing polls, office hours): its
+    moderators and admins, its course's instructors, ``is_staff`` users, and support
+    staff in support rooms. Callers fetch the room through the user first, so a room
+    staff may not see is still NotFound."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if user.is_staff or can_moderate(user, room, participant):
+        return True
+    return room.chat_type == ChatRoom.ChatType.SUPPORT and is_support_staff(user)
+
+
+def require_room_staff(user: User, room: ChatRoom, why: str) -> None:
+    """Raise Forbidden(``why``) unless ``user`` is staff of ``room`` (``is_room_staff``)."""
+    if not is_room_staff(user, room):
+        raise errors.Forbidden(why)
+
+
+def poll_create_denial(
+    user: User, room: ChatRoom, participant: ChatParticipant | None
+) -> errors.ChatError | None:
+    """Polls: whoever may post, except in course rooms, where they are the teaching
+    staff's (instructors, moderators, staff) so a class is not flooded with them."""
+    denial = post_denial(room, participant)
+    if denial is not None:
+        return denial
+    if room.chat_type == ChatRoom.ChatType.COURSE and not is_room_staff(user, room, participant):
+        return errors.Forbidden("In a course room only its staff create polls.")
+    return None
+
+
+def slow_mode_exempt(user: User, room: ChatRoom, participant: ChatParticipant | None) -> bool:
+    """Slow mode holds members back; moderators, admins, the course's instructors
+    and staff post freely (as Discord exempts those who manage the channel)."""
+    return user.is_staff or can_moderate(user, room, participant)
+
+
+# Bans apply where anyone may come back by themselves: public rooms (join) and
+# support rooms (support staff). A course room's membership follows enrolment
+# and a private room is by invitation only: removing is enough there.
+BANNABLE_TYPES = frozenset({ChatRoom.ChatType.PUBLIC, ChatRoom.ChatType.SUPPORT})
+
+
+def ban_denial(actor: User, room: ChatRoom, target: User) -> errors.ChatError | None:
+    """Why ``actor`` (a moderator of ``room``) may not ban ``target`` there, or None."""
+    if room.chat_type not in BANNABLE_TYPES:
+        return errors.Forbidden(
+            "Bans apply to public and support rooms; remove the participant instead."
+        )
+    if target.pk == actor.pk:
+        return errors.Forbidden("You cannot ban yourself.")
+    helps_here = room.chat_type == ChatRoom.ChatType.SUPPORT and is_support_staff(target)
+    if target.is_staff or helps_here or can_moderate(target, room):
+        return errors.Forbidden("Moderators and staff cannot be banned.")
+    return None
+
+
+def can_read_audit(user: User, room: ChatRoom) -> bool:
+    """The room's moderation log: its moderators and admins, and staff."""
+    return can_moderate(user, room) or (user.is_active and user.is_staff)
+
+
+def can_review_reports(user: User, room: ChatRoom) -> bool:
+    """The room's report queue: its moderators and admins, and staff (as the audit log)."""
+    return can_read_audit(user, room)
+
+
+def report_denial(user: User, message: ChatMessage) -> errors.ChatError | None:
+    """Why ``user``, who sees the message's room, may not report it (None: they may)."""
+    if message.is_deleted:
+        return errors.NotFound("No such message.")
+    if message.message_type == ChatMessage.MessageType.SYSTEM:
+        return errors.Forbidden("System messages cannot be reported.")
+    if message.sender_id == user.pk:
+        return errors.Forbidden("You cannot report your own message.")
+    return None
+
+
 def can_create_room(user: User, chat_type: str, course_id: int | None) -> bool:
     if chat_type == ChatRoom.ChatType.COURSE:
         return user.is_staff or is_course_instructor(user, course_id)
@@ -145,6 +224,8 @@ def edit_denial(user: User, message: ChatMessage, now: datetime) -> errors.ChatE
         return errors.Forbidden("Only the sender may edit this message.")
     if message.is_deleted:
         return errors.NotFound()
+    if message.message_type == ChatMessage.MessageType.POLL:
+        return errors.Forbidden("A poll cannot be edited; close it and post another.")
     if not message.room.is_active:
         return errors.RoomArchived()
     if now - message.created_at > timedelta(seconds=settings.CHAT_MESSAGE_EDIT_TIMEOUT):

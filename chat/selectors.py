@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import (
     Count,
+    Exists,
     F,
     Func,
     IntegerField,
@@ -26,7 +27,21 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from chat import errors, policy
-from chat.models import ChatMessage, ChatParticipant, ChatRoom, MessageReaction, UserPresence
+from chat.models import (
+    AuditEntry,
+    ChatMessage,
+    ChatParticipant,
+    ChatRoom,
+    MessageReaction,
+    MessageReport,
+    PinnedMessage,
+    Poll,
+    PollOption,
+    PollVote,
+    QueueEntry,
+    RoomBan,
+    UserPresence,
+)
 from chat.services import counters
 
 if TYPE_CHECKING:
@@ -116,11 +131,14 @@ def room_get_for_user(user: User, room_id: object) -> ViewerRoom:
                 my_role=Subquery(mine.values("role")[:1]),
                 my_last_read=Subquery(mine.values("last_read_message_id")[:1]),
                 unread_count=Coalesce(F("message_count") - Subquery(read), Value(0)),
+                banned=Exists(RoomBan.objects.filter(room=OuterRef("pk"), user=user)),
             )
             .first()
         )
-        if room is not None and (
-            room.my_role is not None or room.chat_type == ChatRoom.ChatType.PUBLIC
+        if (
+            room is not None
+            and not room.banned
+            and (room.my_role is not None or room.chat_type == ChatRoom.ChatType.PUBLIC)
         ):
             return room
     visible = visible_rooms(user).filter(pk=room_pk).first()
@@ -276,6 +294,79 @@ def room_questions(room: ChatRoom, *, status: str | None = None) -> QuerySet[Cha
     return with_message_relations(questions.order_by(*KEYSET_DOWN)).prefetch_related(
         Prefetch("endorsed_answer", queryset=answers)
     )
+
+
+def room_audit(user: User, room: ChatRoom) -> QuerySet[AuditEntry]:
+    """The room's moderation log, newest first, for its moderators and staff
+    (Forbidden for others who see the room)."""
+    if not policy.can_read_audit(user, room):
+        raise errors.Forbidden("Only the room's moderators and staff may read its audit log.")
+    return (
+        AuditEntry.objects.filter(room=room).select_related("actor", "target_user").order_by("-id")
+    )
+
+
+def room_bans(user: User, room: ChatRoom) -> QuerySet[RoomBan]:
+    """Who is banned from the room, newest first (its moderators; Forbidden for others)."""
+    policy.require_moderator(user, room, "Only moderators may see the room's bans.")
+    return RoomBan.objects.filter(room=room).select_related("user", "banned_by").order_by("-id")
+
+
+def with_report_relations(reports: QuerySet[MessageReport]) -> QuerySet[MessageReport]:
+    """What REPORT touches (the MESSAGE with its relations), in constant queries."""
+    return reports.select_related("reporter", "resolved_by").prefetch_related(
+        Prefetch("message", queryset=with_message_relations(ChatMessage.objects.all()))
+    )
+
+
+def room_reports(
+    user: User, room: ChatRoom, *, status: str | None = None
+) -> QuerySet[MessageReport]:
+    """The room's reports, newest first, for its moderators and staff (Forbidden for
+    others); never those about the viewer's own messages (they are reviewed by others)."""
+    if not policy.can_review_reports(user, room):
+        raise errors.Forbidden("Only the room's moderators and staff may see its reports.")
+    reports = MessageReport.objects.filter(room=room).exclude(message__sender=user)
+    if status is not None:
+        reports = reports.filter(status=status)
+    return with_report_relations(reports).order_by("-id")
+
+
+def room_moderator_ids(room: ChatRoom) -> set[int]:
+    """Who moderates the room: its active moderators and admins, and the instructors
+    of its course (a course room)."""
+    ids = set(
+        ChatParticipant.objects.filter(
+            room=room, is_active=True, role__in=policy.MODERATOR_ROLES
+        ).values_list("user_id", flat=True)
+    )
+    if room.chat_type == ChatRoom.ChatType.COURSE and room.course_id is not None:
+        from courses.models import Enrollment
+
+        ids |= set(
+            Enrollment.objects.filter(
+                course_id=room.course_id, role=Enrollment.Role.INSTRUCTOR
+            ).values_list("user_id", flat=True)
+        )
+    return ids
+
+
+def report_get_for_reviewer(user: User, report_id: object) -> MessageReport:
+    """A report its viewer may review (a moderator of its room, or staff, who sees the
+    room and did not write the message), or NotFound."""
+    try:
+        report_pk = int(report_id)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        raise errors.NotFound("No such report.") from None
+    report = (
+        with_report_relations(MessageReport.objects.select_related("room"))
+        .filter(pk=report_pk, room__in=ChatRoom.objects.filter(policy.visible_rooms_q(user)))
+        .exclude(message__sender=user)
+        .first()
+    )
+    if report is None or not policy.can_review_reports(user, report.room):
+        raise errors.NotFound("No such report.")
+    return report
 
 
 def room_participants(room: ChatRoom) -> QuerySet[ChatParticipant]:
@@ -480,3 +571,117 @@ def member_unread_states(user: User, room_ids: list[int] | None = None) -> list[
 def rooms_last_seq(room_ids: list[int]) -> list[tuple[int, int]]:
     """``(room id, last_seq)`` of several rooms, in one query."""
     return list(ChatRoom.objects.filter(pk__in=room_ids).values_list("pk", "last_seq"))
+
+
+# --- pins and polls --------------------------------------------------------------------------
+
+
+def _pins() -> QuerySet[PinnedMessage]:
+    return PinnedMessage.objects.select_related("pinned_by", "message__sender").prefetch_related(
+        Prefetch("message__reactions", queryset=MessageReaction.objects.order_by("id")),
+        "message__mentions",
+    )
+
+
+def pin_load(pin_id: int) -> PinnedMessage:
+    return _pins().get(pk=pin_id)
+
+
+def room_pins(room: ChatRoom, *, viewer: User) -> list[PinnedMessage]:
+    """The room's pinned messages, newest pin first; for the room's staff each has
+    ``seen_count`` and ``audience_count`` (``pins_seen``), for others they are None."""
+    pins = list(_pins().filter(room=room, message__is_deleted=False).order_by("-pinned_at", "-id"))
+    seen = pins_seen(room, pins) if policy.is_room_staff(viewer, room) else {}
+    for pin in pins:
+        pin.seen_count, pin.audience_count = seen.get(pin.pk, (None, None))  # type: ignore[attr-defined]
+    return pins
+
+
+def pins_seen(room: ChatRoom, pins: list[PinnedMessage]) -> dict[int, tuple[int, int]]:
+    """Pin id → (seen, audience): active participants other than the message's
+    sender, and those of them whose read marker is at or past it. One query."""
+    if not pins:
+        return {}
+    aggregates: dict[str, Any] = {}
+    for pin in pins:
+        others = ~Q(user_id=pin.message.sender_id)
+        aggregates[f"audience_{pin.pk}"] = Count("pk", filter=others)
+        aggregates[f"seen_{pin.pk}"] = Count(
+            "pk", filter=others & Q(last_read_message_id__gte=pin.message_id)
+        )
+    counts = ChatParticipant.objects.filter(room=room, is_active=True).aggregate(**aggregates)
+    return {pin.pk: (counts[f"seen_{pin.pk}"], counts[f"audience_{pin.pk}"]) for pin in pins}
+
+
+def poll_load(poll_id: int) -> Poll:
+    """A poll with its options and votes (what POLL reads), in three queries."""
+    return (
+        Poll.objects.select_related("message")
+        .prefetch_related(
+            Prefetch("options", queryset=PollOption.objects.order_by("position")),
+            Prefetch("votes", queryset=PollVote.objects.order_by("id")),
+        )
+        .get(pk=poll_id)
+    )
+
+
+def poll_get_for_user(user: User, poll_id: object) -> Poll:
+    """A poll of a room the user may see (its message not deleted), or NotFound."""
+    try:
+        poll_pk = int(poll_id)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        raise errors.NotFound("No such poll.") from None
+    visible = Poll.objects.filter(
+        pk=poll_pk,
+        message__is_deleted=False,
+        message__room__in=ChatRoom.objects.filter(policy.visible_rooms_q(user)),
+    )
+    if not visible.exists():
+        raise errors.NotFound("No such poll.")
+    return poll_load(poll_pk)
+
+
+def poll_my_votes(poll: Poll, user: User) -> list[int]:
+    """The options ``user`` chose, by position."""
+    return list(
+        PollVote.objects.filter(poll=poll, user=user)
+        .order_by("option__position")
+        .values_list("option_id", flat=True)
+    )
+
+
+# --- office hours ----------------------------------------------------------------------------
+
+
+def office_hours_open(room: ChatRoom) -> bool:
+    from chat.models import OfficeHours
+
+    return OfficeHours.objects.filter(room=room, is_open=True).exists()
+
+
+def room_queue(room: ChatRoom) -> list[QueueEntry]:
+    """The waiting entries of the room's queue, first come first, with their users."""
+    return list(
+        QueueEntry.objects.filter(room=room, status=QueueEntry.Status.WAITING)
+        .select_related("user")
+        .order_by("id")
+    )
+
+
+@dataclass(frozen=True)
+class QueueView:
+    """The queue as one viewer may see it: ``staff`` viewers see who waits."""
+
+    room_id: int
+    is_open: bool
+    waiting: list[QueueEntry]
+    staff: bool
+
+
+def queue_view(room: ChatRoom, *, viewer: User) -> QueueView:
+    return QueueView(
+        room_id=room.pk,
+        is_open=office_hours_open(room),
+        waiting=room_queue(room),
+        staff=policy.is_room_staff(viewer, room),
+    )

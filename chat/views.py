@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.views.decorators.csrf import ensure_csrf_cookie
 
 from accounts.requests import signed_in_user
-from chat import errors, selectors
+from chat import errors, policy, selectors
 from chat.wire import user_payload
 
 
@@ -33,6 +33,10 @@ def page_config(request: HttpRequest, room_id: int | None) -> dict[str, Any]:
         "typingTimeout": settings.CHAT_TYPING_TIMEOUT,
         "fileUploadLimit": settings.CHAT_FILE_UPLOAD_LIMIT,
         "user": user_payload(signed_in_user(request)),
+        # What the page needs to mirror chat.policy.is_room_staff and slow-mode
+        # exemption (the server decides).
+        "isStaff": bool(request.user.is_staff),
+        "isSupportStaff": policy.is_support_staff(signed_in_user(request)),
         "pageUrl": reverse("chat-page"),
         "loginUrl": resolve_url(settings.LOGIN_URL),
         "roomId": room_id,

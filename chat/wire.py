@@ -28,7 +28,18 @@ from rest_framework import serializers
 
 from accounts.models import User
 from chat import policy
-from chat.models import ChatMessage, ChatParticipant, ChatRoom, UserPresence
+from chat.models import (
+    AuditEntry,
+    ChatMessage,
+    ChatParticipant,
+    ChatRoom,
+    MessageReport,
+    PinnedMessage,
+    Poll,
+    QueueEntry,
+    RoomBan,
+    UserPresence,
+)
 
 # The socket protocol's version, in every socket's first frame (connection.ready,
 # presence.snapshot): raised only by a change that breaks socket clients (CHANGELOG.md).
@@ -48,12 +59,19 @@ class Frame(StrEnum):
     PARTICIPANT_LEFT = "participant.left"
     PARTICIPANT_UPDATED = "participant.updated"
     ROOM_UPDATED = "room.updated"
+    MESSAGE_PINNED = "message.pinned"
+    MESSAGE_UNPINNED = "message.unpinned"
+    POLL_UPDATED = "poll.updated"
+    QUEUE_UPDATED = "queue.updated"
     # Ephemeral: never stored.
     TYPING = "typing"
     PRESENCE = "presence"
     # To one user (their presence sockets).
     NOTIFICATION = "notification"
     UNREAD = "unread"
+    QUEUE_TAKEN = "queue.taken"
+    REPORT_CREATED = "report.created"  # to each moderator of the room
+    REPORT_RESOLVED = "report.resolved"
     # Replies and connection frames of one socket.
     CONNECTION_READY = "connection.ready"
     PRESENCE_SNAPSHOT = "presence.snapshot"
@@ -73,6 +91,10 @@ ROOM_EVENTS = frozenset(
         Frame.PARTICIPANT_LEFT,
         Frame.PARTICIPANT_UPDATED,
         Frame.ROOM_UPDATED,
+        Frame.MESSAGE_PINNED,
+        Frame.MESSAGE_UNPINNED,
+        Frame.POLL_UPDATED,
+        Frame.QUEUE_UPDATED,
     }
 )
 
@@ -100,6 +122,10 @@ class RoomSerializer(serializers.Serializer[Any]):
     created_by = UserSerializer()
     is_active = serializers.BooleanField()
     max_participants = serializers.IntegerField()
+    slow_mode_seconds = serializers.IntegerField(
+        help_text="Seconds a member waits between messages (0: off); moderators and "
+        "staff are exempt."
+    )
     participant_count = serializers.IntegerField()
     last_seq = serializers.IntegerField()
     # Labels of its own, so the schema names this per-viewer enum MyRoleEnum only.
@@ -144,6 +170,35 @@ class ReactionUsersSerializer(serializers.Serializer[Any]):
     users = UserSerializer(many=True)
 
 
+class PollOptionSerializer(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    text = serializers.CharField()
+    vote_count = serializers.IntegerField()
+    voter_ids = serializers.ListField(
+        child=serializers.IntegerField(),
+        allow_null=True,
+        help_text="Who chose it; null in an anonymous poll, for everyone.",
+    )
+
+
+class PollSerializer(serializers.Serializer[Any]):
+    id = serializers.IntegerField(help_text="The poll's message id.")
+    question = serializers.CharField()
+    allows_multiple = serializers.BooleanField()
+    is_anonymous = serializers.BooleanField()
+    closes_at = serializers.DateTimeField(allow_null=True)
+    closed_at = serializers.DateTimeField(allow_null=True)
+    is_closed = serializers.BooleanField(help_text="Closed by hand, or past `closes_at`.")
+    options = PollOptionSerializer(many=True)
+    voter_count = serializers.IntegerField()
+    my_votes = serializers.ListField(
+        child=serializers.IntegerField(),
+        allow_null=True,
+        required=False,
+        help_text="The viewer's options: filled in the poll's own REST answers, null elsewhere.",
+    )
+
+
 class MessageSerializer(serializers.Serializer[ChatMessage]):
     id = serializers.IntegerField()
     room_id = serializers.IntegerField()
@@ -156,6 +211,7 @@ class MessageSerializer(serializers.Serializer[ChatMessage]):
     client_id = serializers.CharField(allow_null=True)
     file = serializers.SerializerMethodField()
     reactions = serializers.SerializerMethodField()
+    poll = serializers.SerializerMethodField()
     is_edited = serializers.BooleanField()
     is_deleted = serializers.BooleanField()
     is_question = serializers.BooleanField()
@@ -179,6 +235,62 @@ class MessageSerializer(serializers.Serializer[ChatMessage]):
     @extend_schema_field(ReactionSummarySerializer(many=True))
     def get_reactions(self, message: ChatMessage) -> list[dict[str, Any]]:
         return reactions_payload(message)
+
+    @extend_schema_field(PollSerializer(allow_null=True))
+    def get_poll(self, message: ChatMessage) -> dict[str, Any] | None:
+        return message_poll_payload(message)
+
+
+class PinSerializer(serializers.Serializer[Any]):
+    message = MessageSerializer()
+    pinned_by = UserSerializer()
+    pinned_at = serializers.DateTimeField()
+    seen_count = serializers.IntegerField(
+        allow_null=True,
+        help_text="Active participants (the sender aside) who have read up to it; "
+        "for the room's staff only, null for others and in events.",
+    )
+    audience_count = serializers.IntegerField(
+        allow_null=True, help_text="Active participants, the sender aside; as `seen_count`."
+    )
+
+
+class QueuePlaceSerializer(serializers.Serializer[Any]):
+    user_id = serializers.IntegerField()
+    position = serializers.IntegerField(min_value=1)
+
+
+class QueueSerializer(serializers.Serializer[Any]):
+    """The queue as everyone in the room sees it: ids and positions, no names."""
+
+    is_open = serializers.BooleanField(help_text="Whether the office hours are open.")
+    entries = QueuePlaceSerializer(many=True)
+
+
+class QueueEntrySerializer(serializers.Serializer[Any]):
+    user = UserSerializer()
+    position = serializers.IntegerField(min_value=1)
+    joined_at = serializers.DateTimeField()
+
+
+class QueueViewSerializer(serializers.Serializer[Any]):
+    """The queue as the viewer may see it: everyone their own place and its length;
+    the room's staff also who waits."""
+
+    room_id = serializers.IntegerField()
+    is_open = serializers.BooleanField()
+    length = serializers.IntegerField()
+    my_position = serializers.IntegerField(allow_null=True)
+    entries = QueueEntrySerializer(
+        many=True, allow_null=True, help_text="For the room's staff; null for others."
+    )
+
+
+class QueueTakenSerializer(serializers.Serializer[Any]):
+    """A student taken from the queue, and the private room opened for them."""
+
+    room = RoomSerializer()
+    user = UserSerializer()
 
 
 class QuestionSerializer(serializers.Serializer[Any]):
@@ -213,6 +325,55 @@ class SystemAlertResultSerializer(serializers.Serializer[dict[str, Any]]):
 class RoomReadSerializer(serializers.Serializer[dict[str, Any]]):
     room_id = serializers.IntegerField()
     unread_count = serializers.IntegerField()
+
+
+class ReportSerializer(serializers.Serializer[Any]):
+    """REPORT: a message reported to the room's moderators (only they and staff see it)."""
+
+    id = serializers.IntegerField()
+    room_id = serializers.IntegerField()
+    message = serializers.SerializerMethodField()
+    reporter = UserSerializer(allow_null=True)
+    reason = serializers.ChoiceField(choices=MessageReport.Reason.choices)
+    note = serializers.CharField()
+    status = serializers.ChoiceField(choices=MessageReport.Status.choices)
+    resolution = serializers.ChoiceField(
+        choices=MessageReport.Resolution.choices, allow_null=True, source="resolution_or_none"
+    )
+    resolved_by = UserSerializer(allow_null=True)
+    resolution_note = serializers.CharField()
+    resolved_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+    @extend_schema_field(MessageSerializer)
+    def get_message(self, report: MessageReport) -> dict[str, Any]:
+        return message_payload(report.message)
+
+
+class BanSerializer(serializers.Serializer[Any]):
+    """BAN: a user banned from a room."""
+
+    user = UserSerializer()
+    banned_by = UserSerializer(allow_null=True)
+    reason = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class AuditEntrySerializer(serializers.Serializer[Any]):
+    """AUDIT_ENTRY: one moderation action (chat.services.audit)."""
+
+    id = serializers.IntegerField()
+    room_id = serializers.IntegerField()
+    action = serializers.CharField(
+        help_text="mute, unmute, role_change, remove, ban, unban, room_update, archive, "
+        "hide, endorse, unendorse, pin, unpin, report_resolve"
+    )
+    actor = UserSerializer(allow_null=True)
+    target_user = UserSerializer(allow_null=True)
+    message_id = serializers.IntegerField(allow_null=True)
+    details = serializers.DictField(help_text="What changed, e.g. `changes`, `reason`.")
+    via = serializers.ChoiceField(choices=AuditEntry.Via.choices)
+    created_at = serializers.DateTimeField()
 
 
 # --- Shapes: built ------------------------------------------------------------------------
@@ -290,6 +451,92 @@ def reactions_payload(message: ChatMessage) -> list[dict[str, Any]]:
     return list(summary.values())
 
 
+def poll_payload(poll: Poll, *, my_votes: list[int] | None = None) -> dict[str, Any]:
+    """POLL: counts per option, voters unless anonymous; ``my_votes`` per viewer."""
+    voters: dict[int, list[int]] = {}
+    everyone: set[int] = set()
+    for vote in poll.votes.all():
+        voters.setdefault(vote.option_id, []).append(vote.user_id)
+        everyone.add(vote.user_id)
+    closes_at = poll.closes_at
+    return {
+        "id": poll.pk,
+        "question": poll.question,
+        "allows_multiple": poll.allows_multiple,
+        "is_anonymous": poll.is_anonymous,
+        "closes_at": _datetime(closes_at),
+        "closed_at": _datetime(poll.closed_at),
+        "is_closed": poll.closed_at is not None
+        or (closes_at is not None and closes_at <= timezone.now()),
+        "options": [
+            {
+                "id": option.pk,
+                "text": option.text,
+                "vote_count": len(voters.get(option.pk, [])),
+                "voter_ids": None if poll.is_anonymous else sorted(voters.get(option.pk, [])),
+            }
+            for option in poll.options.all()
+        ],
+        "voter_count": len(everyone),
+        "my_votes": my_votes,
+    }
+
+
+def message_poll_payload(message: ChatMessage) -> dict[str, Any] | None:
+    """The POLL of a ``poll`` message (queried only for those), else None."""
+    if message.message_type != ChatMessage.MessageType.POLL or message.is_deleted:
+        return None
+    try:
+        poll = message.poll
+    except Poll.DoesNotExist:
+        return None
+    return poll_payload(poll)
+
+
+def pin_payload(pin: PinnedMessage) -> dict[str, Any]:
+    """PIN; the counts come from ``selectors.room_pins`` for the room's staff, else None."""
+    return {
+        "message": message_payload(pin.message),
+        "pinned_by": user_payload(pin.pinned_by),
+        "pinned_at": _datetime(pin.pinned_at),
+        "seen_count": getattr(pin, "seen_count", None),
+        "audience_count": getattr(pin, "audience_count", None),
+    }
+
+
+def queue_payload(is_open: bool, waiting: list[QueueEntry]) -> dict[str, Any]:
+    """QUEUE: the waiting entries, in order, as ids and positions."""
+    return {
+        "is_open": is_open,
+        "entries": [
+            {"user_id": entry.user_id, "position": number}
+            for number, entry in enumerate(waiting, 1)
+        ],
+    }
+
+
+def queue_view_payload(view: Any, *, viewer: Any) -> dict[str, Any]:
+    """The queue as ``viewer`` sees it (QueueViewSerializer), from ``selectors.queue_view``."""
+    room_id, is_open, waiting, staff = view.room_id, view.is_open, view.waiting, view.staff
+    mine = [number for number, entry in enumerate(waiting, 1) if entry.user_id == viewer.pk]
+    return {
+        "room_id": room_id,
+        "is_open": is_open,
+        "length": len(waiting),
+        "my_position": mine[0] if mine else None,
+        "entries": [
+            {
+                "user": user_payload(entry.user),
+                "position": number,
+                "joined_at": _datetime(entry.joined_at),
+            }
+            for number, entry in enumerate(waiting, 1)
+        ]
+        if staff
+        else None,
+    }
+
+
 def message_payload(message: ChatMessage) -> dict[str, Any]:
     """MESSAGE, exactly as ``MessageSerializer`` (which documents it in the OpenAPI
     schema) writes it, built directly: every send builds one, so it is hot."""
@@ -305,6 +552,7 @@ def message_payload(message: ChatMessage) -> dict[str, Any]:
         "client_id": message.client_id,
         "file": file_payload(message),
         "reactions": reactions_payload(message),
+        "poll": message_poll_payload(message),
         "is_edited": message.is_edited,
         "is_deleted": message.is_deleted,
         "is_question": message.is_question,
@@ -327,6 +575,25 @@ def question_payload(question: ChatMessage) -> dict[str, Any]:
         "question": message_payload(question),
         "answer": message_payload(answer) if answer is not None else None,
     }
+
+
+def report_payload(report: MessageReport) -> dict[str, Any]:
+    """REPORT (load it with ``selectors.with_report_relations``)."""
+    report.resolution_or_none = report.resolution or None  # type: ignore[attr-defined]
+    return dict(ReportSerializer(report).data)
+
+
+def reports_payload(reports: Iterable[MessageReport]) -> list[dict[str, Any]]:
+    return [report_payload(report) for report in reports]
+
+
+def ban_payload(ban: RoomBan) -> dict[str, Any]:
+    return dict(BanSerializer(ban).data)
+
+
+def audit_entries_payload(entries: Iterable[AuditEntry]) -> list[dict[str, Any]]:
+    """AUDIT_ENTRY of each (load ``actor`` and ``target_user`` with them)."""
+    return [dict(item) for item in AuditEntrySerializer(entries, many=True).data]
 
 
 def presences_payload(
@@ -396,6 +663,23 @@ def notification(kind: str, room_id: int, message: dict[str, Any]) -> dict[str, 
 
 def unread(room_id: int, unread_count: int) -> dict[str, Any]:
     return {"type": Frame.UNREAD, "room_id": room_id, "unread_count": unread_count}
+
+
+def queue_taken(
+    room_id: int, private_room: dict[str, Any], staff: dict[str, Any]
+) -> dict[str, Any]:
+    """To the student taken from ``room_id``'s queue: the private room opened with ``staff``."""
+    return {
+        "type": Frame.QUEUE_TAKEN,
+        "room_id": room_id,
+        "private_room": private_room,
+        "staff": staff,
+    }
+
+
+def report_frame(frame_type: Frame, report: dict[str, Any]) -> dict[str, Any]:
+    """``report.created`` / ``report.resolved``, for one moderator's own stream."""
+    return {"type": frame_type, "room_id": report["room_id"], "report": report}
 
 
 def error(

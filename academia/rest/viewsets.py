@@ -20,6 +20,7 @@ from rest_framework import serializers, viewsets
 from academia.rest.request import AuthenticatedRequest
 from academia.rest.throttles import ChatReadThrottle
 from chat import errors
+from chat.services import audit
 
 
 class NoBody(serializers.Serializer):
@@ -33,6 +34,11 @@ class ApiViewSet(viewsets.GenericViewSet):
     request_serializers: ClassVar[dict[str, type[serializers.Serializer]]] = {}
     # actions whose reads are expensive (search, history): also counted by ChatReadThrottle
     read_throttled: ClassVar[frozenset[str]] = frozenset()
+
+    def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        """Moderation actions of a REST request are audited as made over ``rest``."""
+        with audit.via(audit.Via.REST):
+            return super().dispatch(request, *args, **kwargs)
 
     def get_throttles(self) -> list[Any]:
         throttles = list(super().get_throttles())

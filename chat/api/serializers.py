@@ -7,7 +7,7 @@ from rest_framework import serializers
 
 from academia.rest.fields import id_field
 from chat import limits
-from chat.models import ChatMessage, ChatParticipant, ChatRoom, UserPresence
+from chat.models import ChatMessage, ChatParticipant, ChatRoom, MessageReport, UserPresence
 
 # Shapes and types only; the services own the domain rules (lengths after trimming,
 # who may do what), so a socket frame and a REST body are judged the same way.
@@ -43,6 +43,12 @@ class RoomUpdateSerializer(serializers.Serializer):
     )
     max_participants = serializers.IntegerField(
         required=False, min_value=1, max_value=limits.ROOM_MAX_PARTICIPANTS_CEILING
+    )
+    slow_mode_seconds = serializers.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=limits.SLOW_MODE_MAX_SECONDS,
+        help_text="Seconds a member waits between messages; 0 turns slow mode off.",
     )
 
 
@@ -143,3 +149,54 @@ class SystemAlertSerializer(serializers.Serializer):
 
     content = serializers.CharField(trim_whitespace=False)
     room = id_field(required=False, allow_null=True)
+
+
+class PollCreateSerializer(serializers.Serializer):
+    room = id_field()
+    question = serializers.CharField(max_length=limits.POLL_QUESTION_MAX, trim_whitespace=False)
+    options = serializers.ListField(
+        child=serializers.CharField(max_length=limits.POLL_OPTION_MAX, trim_whitespace=False),
+        min_length=limits.POLL_OPTIONS_MIN,
+        max_length=limits.POLL_OPTIONS_MAX,
+    )
+    allows_multiple = serializers.BooleanField(default=False)
+    is_anonymous = serializers.BooleanField(default=False)
+    closes_at = serializers.DateTimeField(required=False, allow_null=True)
+    client_id = serializers.CharField(
+        required=False, allow_null=True, allow_blank=True, max_length=limits.CLIENT_ID_MAX
+    )
+
+
+class PollVoteSerializer(serializers.Serializer):
+    """The actor's whole vote: one option, several if the poll allows, none to take it back."""
+
+    option_ids = serializers.ListField(child=id_field(), max_length=limits.POLL_OPTIONS_MAX)
+
+
+class OfficeHoursSerializer(serializers.Serializer):
+    open = serializers.BooleanField()
+
+
+class BanCreateSerializer(serializers.Serializer):
+    user = id_field()
+    reason = serializers.CharField(
+        required=False, allow_blank=True, max_length=limits.BAN_REASON_MAX
+    )
+
+
+class ReportCreateSerializer(serializers.Serializer):
+    reason = serializers.ChoiceField(choices=MessageReport.Reason.choices)
+    note = serializers.CharField(
+        required=False, allow_blank=True, max_length=limits.REPORT_NOTE_MAX
+    )
+
+
+class ReportListQuerySerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=MessageReport.Status.choices, required=False)
+
+
+class ReportResolveSerializer(serializers.Serializer):
+    action = serializers.ChoiceField(choices=MessageReport.Resolution.choices)
+    note = serializers.CharField(
+        required=False, allow_blank=True, max_length=limits.REPORT_NOTE_MAX
+    )

@@ -6,6 +6,8 @@ from chat.api import views
 router = SimpleRouter()
 router.register("rooms", views.RoomViewSet, basename="chat-room")
 router.register("messages", views.MessageViewSet, basename="chat-message")
+router.register("polls", views.PollViewSet, basename="chat-poll")
+router.register("reports", views.ReportViewSet, basename="chat-report")
 
 urlpatterns = [
     path("presence/", views.PresenceView.as_view(), name="chat-presence"),

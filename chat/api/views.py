@@ -35,7 +35,7 @@ from academia.rest.viewsets import ApiViewSet
 from chat import asyncapi, errors, selectors, services, wire
 from chat.api import serializers as s
 from chat.api.pagination import ChatPagination
-from chat.models import ChatMessage, ChatRoom
+from chat.models import ChatMessage, ChatRoom, MessageReport, Poll
 from chat.uploads import name_for_type
 from courses import selectors as course_selectors
 
@@ -74,7 +74,9 @@ class RoomViewSet(ChatViewSet):
         "partial_update": s.RoomUpdateSerializer,
         "participants": s.ParticipantInviteSerializer,
         "participant": s.ParticipantUpdateSerializer,
+        "bans": s.BanCreateSerializer,
         "read": s.MarkReadSerializer,
+        "office_hours": s.OfficeHoursSerializer,
     }
     read_throttled = frozenset({"messages"})
 
@@ -145,6 +147,7 @@ class RoomViewSet(ChatViewSet):
             name=data.get("name"),
             description=data.get("description"),
             max_participants=data.get("max_participants"),
+            slow_mode_seconds=data.get("slow_mode_seconds"),
         )
         return self._room_answer(room.pk)
 
@@ -250,6 +253,74 @@ class RoomViewSet(ChatViewSet):
         return Response(wire.participant_payload(participant))
 
     @extend_schema(
+        methods=["GET"],
+        parameters=[ID_PATH],
+        responses=wire.BanSerializer(many=True),
+        summary="Users banned from the room, newest first (moderators)",
+    )
+    @extend_schema(
+        methods=["POST"],
+        parameters=[ID_PATH],
+        request=s.BanCreateSerializer,
+        responses={201: wire.BanSerializer, 200: wire.BanSerializer},
+        summary="Ban a user from a public or support room (moderators): removed, and "
+        "the room out of their sight until unbanned; 200 if already banned",
+    )
+    @action(detail=True, methods=["get", "post"], pagination_class=None)
+    def bans(self, request: AuthenticatedRequest, pk: str) -> Response:
+        room = self._room(pk)
+        if request.method == "GET":
+            return Response(
+                [wire.ban_payload(ban) for ban in selectors.room_bans(request.user, room)]
+            )
+        data = parse(s.BanCreateSerializer, request.data)
+        was_banned = room.bans.filter(user_id=data["user"]).exists()
+        ban = services.room_ban(
+            actor=request.user, room=room, user_id=data["user"], reason=data.get("reason", "")
+        )
+        code = status.HTTP_200_OK if was_banned else status.HTTP_201_CREATED
+        return Response(wire.ban_payload(ban), status=code)
+
+    @extend_schema(
+        parameters=[ID_PATH, USER_ID_PATH],
+        responses={204: NO_CONTENT},
+        summary="Lift a ban (moderators)",
+    )
+    @action(
+        detail=True,
+        methods=["delete"],
+        url_path=r"bans/(?P<user_id>[0-9]+)",
+        url_name="ban",
+    )
+    def ban(self, request: AuthenticatedRequest, pk: str, user_id: str) -> Response:
+        services.room_unban(actor=request.user, room=self._room(pk), user_id=int(user_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        parameters=[ID_PATH, s.ReportListQuerySerializer],
+        responses=wire.ReportSerializer(many=True),
+        summary="The room's reported messages, newest first (moderators and staff; "
+        "never reports about the viewer's own messages)",
+    )
+    @action(detail=True, methods=["get"])
+    def reports(self, request: AuthenticatedRequest, pk: str) -> Response:
+        query = parse(s.ReportListQuerySerializer, request.query_params)
+        reports = selectors.room_reports(request.user, self._room(pk), status=query.get("status"))
+        page = self.paginate_queryset(reports) or []  # None only without a paginator
+        return self.get_paginated_response(wire.reports_payload(page))
+
+    @extend_schema(
+        parameters=[ID_PATH],
+        responses=wire.AuditEntrySerializer(many=True),
+        summary="The room's moderation audit log, newest first (moderators and staff)",
+    )
+    @action(detail=True, methods=["get"])
+    def audit(self, request: AuthenticatedRequest, pk: str) -> Response:
+        entries = selectors.room_audit(request.user, self._room(pk))
+        page = self.paginate_queryset(entries) or []  # None only without a paginator
+        return self.get_paginated_response(wire.audit_entries_payload(page))
+
+    @extend_schema(
         parameters=[ID_PATH, s.HistoryQuerySerializer],
         responses=wire.HistoryPageSerializer,
         summary="History: keyset pages of messages, oldest first",
@@ -294,6 +365,89 @@ class RoomViewSet(ChatViewSet):
         questions = selectors.room_questions(room, status=query.get("status"))
         page = self.paginate_queryset(questions) or []  # None only without a paginator
         return self.get_paginated_response([wire.question_payload(q) for q in page])
+
+    @extend_schema(
+        parameters=[ID_PATH],
+        responses=wire.PinSerializer(many=True),
+        summary="Pinned messages, newest pin first",
+        description="`seen_count` and `audience_count` are filled for the room's staff "
+        "(moderators, admins, instructors, staff) and null for others.",
+    )
+    @action(detail=True, methods=["get"], pagination_class=None)
+    def pins(self, request: AuthenticatedRequest, pk: str) -> Response:
+        pins = selectors.room_pins(self._room(pk), viewer=request.user)
+        return Response([wire.pin_payload(pin) for pin in pins])
+
+    def _queue_answer(self, room: ChatRoom, status_code: int = status.HTTP_200_OK) -> Response:
+        view = selectors.queue_view(room, viewer=self.request.user)
+        return Response(wire.queue_view_payload(view, viewer=self.request.user), status=status_code)
+
+    @extend_schema(
+        parameters=[ID_PATH],
+        request=s.OfficeHoursSerializer,
+        responses=wire.QueueViewSerializer,
+        summary="Open or close the room's office hours (course and support rooms; its staff)",
+        description="Closing ends every waiting place in the queue.",
+    )
+    @action(detail=True, methods=["post"], url_path="office-hours", url_name="office-hours")
+    def office_hours(self, request: AuthenticatedRequest, pk: str) -> Response:
+        room = self._room(pk)
+        data = parse(s.OfficeHoursSerializer, request.data)
+        services.office_hours_set(actor=request.user, room=room, is_open=data["open"])
+        return self._queue_answer(room)
+
+    @extend_schema(
+        methods=["GET"],
+        parameters=[ID_PATH],
+        responses=wire.QueueViewSerializer,
+        summary="The office-hours queue: its length and one's place; who waits for the staff",
+    )
+    @extend_schema(
+        methods=["POST"],
+        parameters=[ID_PATH],
+        request=None,
+        responses={201: wire.QueueViewSerializer, 200: wire.QueueViewSerializer},
+        summary="Join the queue while office hours are open (201; 200 if already in it)",
+    )
+    @extend_schema(
+        methods=["DELETE"],
+        parameters=[ID_PATH],
+        responses={204: NO_CONTENT},
+        summary="Leave the queue",
+    )
+    @action(detail=True, methods=["get", "post", "delete"])
+    def queue(self, request: AuthenticatedRequest, pk: str) -> Response:
+        room = self._room(pk)
+        if request.method == "DELETE":
+            services.queue_leave(actor=request.user, room=room)
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        if request.method == "POST":
+            _, created = services.queue_join(actor=request.user, room=room)
+            return self._queue_answer(
+                room, status.HTTP_201_CREATED if created else status.HTTP_200_OK
+            )
+        return self._queue_answer(room)
+
+    @extend_schema(
+        parameters=[ID_PATH],
+        request=None,
+        responses={201: wire.QueueTakenSerializer},
+        summary="Take the next student (the room's staff): a private room opens between you",
+        description="400 `validation_error` when nobody is waiting. The student's presence "
+        "sockets get `queue.taken` with the new room.",
+    )
+    @action(detail=True, methods=["post"], url_path="queue/next", url_name="queue-next")
+    def queue_next(self, request: AuthenticatedRequest, pk: str) -> Response:
+        entry = services.queue_next(actor=request.user, room=self._room(pk))
+        return Response(
+            {
+                "room": wire.room_payload(
+                    selectors.room_get_for_user(request.user, entry.private_room_id)
+                ),
+                "user": wire.user_payload(entry.user),
+            },
+            status=status.HTTP_201_CREATED,
+        )
 
     @extend_schema(
         parameters=[ID_PATH],
@@ -374,6 +528,7 @@ class MessageViewSet(ChatViewSet):
         "partial_update": s.MessageEditSerializer,
         "react": s.ReactionSerializer,
         "reply": s.MessageReplySerializer,
+        "report": s.ReportCreateSerializer,
     }
     read_throttled = frozenset({"list"})
 
@@ -580,6 +735,51 @@ class MessageViewSet(ChatViewSet):
         return Response(wire.message_payload(endorsed))
 
     @extend_schema(
+        methods=["POST"],
+        parameters=[ID_PATH],
+        request=None,
+        responses={201: wire.PinSerializer, 200: wire.PinSerializer},
+        summary="Pin the message to its room (room staff): 201, or 200 if it was pinned",
+    )
+    @extend_schema(
+        methods=["DELETE"],
+        parameters=[ID_PATH],
+        responses={204: NO_CONTENT},
+        summary="Unpin the message (room staff)",
+    )
+    @action(detail=True, methods=["post", "delete"])
+    def pin(self, request: AuthenticatedRequest, pk: str) -> Response:
+        message = self._message(pk)
+        if request.method == "DELETE":
+            services.message_unpin(actor=request.user, message=message)
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        pin, created = services.message_pin(actor=request.user, message=message)
+        code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        return Response(wire.pin_payload(pin), status=code)
+
+    @extend_schema(
+        parameters=[ID_PATH],
+        request=s.ReportCreateSerializer,
+        responses={201: wire.ReportSerializer, 200: wire.ReportSerializer},
+        summary="Report the message to the room's moderators (201; 200 with the "
+        "reporter's open report of it)",
+        description="The reporter is never shown to the message's author or to other "
+        "members: only the room's moderators and staff see reports.",
+    )
+    @action(detail=True, methods=["post"])
+    def report(self, request: AuthenticatedRequest, pk: str) -> Response:
+        data = parse(s.ReportCreateSerializer, request.data)
+        report, created = services.report_create(
+            actor=request.user,
+            message=self._message(pk),
+            reason=data["reason"],
+            note=data.get("note", ""),
+        )
+        answer = selectors.with_report_relations(MessageReport.objects.filter(pk=report.pk)).get()
+        code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        return Response(wire.report_payload(answer), status=code)
+
+    @extend_schema(
         parameters=[ID_PATH],
         responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
         summary="The attachment (inline for images, else a download)",
@@ -596,6 +796,114 @@ class MessageViewSet(ChatViewSet):
     @action(detail=True, methods=["get"], url_name="thumbnail")
     def thumbnail(self, request: AuthenticatedRequest, pk: str) -> HttpResponseBase:
         return _serve_attachment(self._message(pk), thumbnail=True)
+
+
+class PollViewSet(ChatViewSet):
+    """Polls of rooms the user may see: create, read, vote, close. A poll's id is
+    its message's."""
+
+    request_serializers = {"create": s.PollCreateSerializer, "vote": s.PollVoteSerializer}
+
+    def _poll(self, pk: object) -> Poll:
+        return selectors.poll_get_for_user(self.request.user, pk)
+
+    def fetch_object(self, pk: str) -> Poll:
+        return self._poll(pk)
+
+    def _answer(self, poll: Poll) -> Response:
+        my_votes = selectors.poll_my_votes(poll, self.request.user)
+        return Response(wire.poll_payload(poll, my_votes=my_votes))
+
+    @extend_schema(
+        request=s.PollCreateSerializer,
+        responses={201: wire.MessageSerializer, 200: wire.MessageSerializer},
+        summary="Post a poll: a `poll` message carrying it",
+        description=(
+            "Whoever may post in the room, except in course rooms, where its staff do. "
+            "201 with the message; the same `client_id` again answers 200 with the first."
+        ),
+    )
+    def create(self, request: AuthenticatedRequest) -> Response:
+        data = parse(s.PollCreateSerializer, request.data)
+        room = selectors.room_get_for_user(request.user, data["room"])
+        result = services.poll_create(
+            actor=request.user,
+            room=room,
+            question=data["question"],
+            options=data["options"],
+            allows_multiple=data["allows_multiple"],
+            is_anonymous=data["is_anonymous"],
+            closes_at=data.get("closes_at"),
+            client_id=data.get("client_id"),
+        )
+        code = status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
+        return Response(wire.message_payload(result.message), status=code)
+
+    @extend_schema(
+        parameters=[ID_PATH],
+        responses=wire.PollSerializer,
+        summary="The poll, with the viewer's own votes",
+    )
+    def retrieve(self, request: AuthenticatedRequest, pk: str) -> Response:
+        return self._answer(self._poll(pk))
+
+    @extend_schema(
+        parameters=[ID_PATH],
+        request=s.PollVoteSerializer,
+        responses=wire.PollSerializer,
+        summary="Vote, change or take back one's vote (an empty list)",
+    )
+    @action(detail=True, methods=["post"])
+    def vote(self, request: AuthenticatedRequest, pk: str) -> Response:
+        poll = self._poll(pk)
+        data = parse(s.PollVoteSerializer, request.data)
+        poll = services.poll_vote(actor=request.user, poll=poll, option_ids=data["option_ids"])
+        return self._answer(poll)
+
+    @extend_schema(
+        parameters=[ID_PATH],
+        request=None,
+        responses=wire.PollSerializer,
+        summary="Close the poll (its creator or the room's staff)",
+    )
+    @action(detail=True, methods=["post"])
+    def close(self, request: AuthenticatedRequest, pk: str) -> Response:
+        poll = services.poll_close(actor=request.user, poll=self._poll(pk))
+        return self._answer(poll)
+
+
+class ReportViewSet(ChatViewSet):
+    """Reports, for those who review them: the room's moderators and staff."""
+
+    request_serializers = {"resolve": s.ReportResolveSerializer}
+
+    def fetch_object(self, pk: str) -> MessageReport:
+        return selectors.report_get_for_reviewer(self.request.user, pk)
+
+    def _answer(self, report_id: int) -> Response:
+        return Response(wire.report_payload(self.fetch_object(str(report_id))))
+
+    @extend_schema(parameters=[ID_PATH], responses=wire.ReportSerializer, summary="One report")
+    def retrieve(self, request: AuthenticatedRequest, pk: str) -> Response:
+        return Response(wire.report_payload(self.fetch_object(pk)))
+
+    @extend_schema(
+        parameters=[ID_PATH],
+        request=s.ReportResolveSerializer,
+        responses=wire.ReportSerializer,
+        summary="Resolve a report: dismiss it, hide the message or mute its author "
+        "(every open report of that message is resolved with it)",
+    )
+    @action(detail=True, methods=["post"])
+    def resolve(self, request: AuthenticatedRequest, pk: str) -> Response:
+        data = parse(s.ReportResolveSerializer, request.data)
+        report = services.report_resolve(
+            actor=request.user,
+            report=self.fetch_object(pk),
+            action=data["action"],
+            note=data.get("note", ""),
+        )
+        return self._answer(report.pk)
 
 
 class PresenceView(APIView):
@@ -679,5 +987,5 @@ class AsyncApiView(APIView):
     renderer_classes = [JSONRenderer]
 
     @extend_schema(exclude=True)
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         return Response(asyncapi.document(host=request.get_host(), secure=request.is_secure()))

@@ -24,6 +24,7 @@ from chat import errors, wire
 from chat.consumers.db import run_sync
 from chat.consumers.hub import Hub, get_hub, socket_key
 from chat.consumers.transport import buffered, send_prepared, wire_of
+from chat.services import audit
 from chat.ws_auth import credentials_valid
 
 logger = logging.getLogger(__name__)
@@ -379,7 +380,8 @@ class SocketConsumer(AsyncWebsocketConsumer):
             self.check_credentials_sync()
             if spec.write:
                 check_send_rate(self.user.pk)
-            return call(self, frame)
+            with audit.via(audit.Via.SOCKET):
+                return call(self, frame)
 
         return await run_sync(run)()
 
@@ -392,7 +394,8 @@ class SocketConsumer(AsyncWebsocketConsumer):
 
         def run() -> Any:
             self.check_credentials_sync()
-            return function(*args)
+            with audit.via(audit.Via.SOCKET):
+                return function(*args)
 
         return await run_sync(run)()
 

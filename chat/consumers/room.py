@@ -193,6 +193,54 @@ class ChatConsumer(SocketConsumer):
         self._room()
         services.answer_withdraw(actor=self.user, answer=self._message(frame["message_id"]))
 
+    def _message_pin(self, frame: dict[str, Any]) -> None:
+        self._room()
+        services.message_pin(actor=self.user, message=self._message(frame["message_id"]))
+
+    def _message_unpin(self, frame: dict[str, Any]) -> None:
+        self._room()
+        services.message_unpin(actor=self.user, message=self._message(frame["message_id"]))
+
+    def _poll(self, poll_id: object) -> Any:
+        poll = selectors.poll_get_for_user(self.user, poll_id)
+        if poll.message.room_id != self.room_id:
+            raise errors.NotFound("No such poll.")
+        return poll
+
+    def _poll_create(self, frame: dict[str, Any]) -> None:
+        services.poll_create(
+            actor=self.user,
+            room=self._room(),
+            question=frame["question"],
+            options=frame["options"],
+            allows_multiple=frame.get("allows_multiple", False),
+            is_anonymous=frame.get("is_anonymous", False),
+            closes_at=frame.get("closes_at"),
+            client_id=frame.get("client_id"),
+        )
+
+    def _poll_vote(self, frame: dict[str, Any]) -> None:
+        self._room()
+        services.poll_vote(
+            actor=self.user, poll=self._poll(frame["poll_id"]), option_ids=frame["option_ids"]
+        )
+
+    def _poll_close(self, frame: dict[str, Any]) -> None:
+        self._room()
+        services.poll_close(actor=self.user, poll=self._poll(frame["poll_id"]))
+
+    def _office_hours_set(self, frame: dict[str, Any]) -> None:
+        services.office_hours_set(actor=self.user, room=self._room(), is_open=frame["open"])
+
+    def _queue_join(self, frame: dict[str, Any]) -> None:
+        services.queue_join(actor=self.user, room=self._room())
+
+    def _queue_leave(self, frame: dict[str, Any]) -> None:
+        services.queue_leave(actor=self.user, room=self._room())
+
+    def _queue_next(self, frame: dict[str, Any]) -> None:
+        services.queue_next(actor=self.user, room=self._room())
+
     def _typing(self, frame: dict[str, Any]) -> bool:
         sent = services.typing_set(actor=self.user, room=self._room(), is_typing=frame["is_typing"])
         if sent:
@@ -280,6 +328,15 @@ class ChatConsumer(SocketConsumer):
         ),
         "answer.endorse": ClientFrame(("message_id",), call=_answer_endorse, write=True),
         "answer.withdraw": ClientFrame(("message_id",), call=_answer_withdraw, write=True),
+        "message.pin": ClientFrame(("message_id",), call=_message_pin, write=True),
+        "message.unpin": ClientFrame(("message_id",), call=_message_unpin, write=True),
+        "poll.create": ClientFrame(("question", "options"), call=_poll_create, write=True),
+        "poll.vote": ClientFrame(("poll_id", "option_ids"), call=_poll_vote, write=True),
+        "poll.close": ClientFrame(("poll_id",), call=_poll_close, write=True),
+        "office_hours.set": ClientFrame(("open",), call=_office_hours_set, write=True),
+        "queue.join": ClientFrame(call=_queue_join, write=True),
+        "queue.leave": ClientFrame(call=_queue_leave, write=True),
+        "queue.next": ClientFrame(call=_queue_next, write=True),
         "typing": ClientFrame(("is_typing",), run=frame_typing),
         "read": ClientFrame(("message_id",), call=_read),
         "ping": ClientFrame(run=SocketConsumer.frame_ping),

@@ -5,8 +5,10 @@ from chat.services.membership import (
     participant_invite,
     participant_remove,
     participant_update,
+    room_ban,
     room_join,
     room_leave,
+    room_unban,
 )
 from chat.services.messages import (
     SendResult,
@@ -20,9 +22,13 @@ from chat.services.messages import (
     room_mark_read,
     system_alert,
 )
+from chat.services.office_hours import office_hours_set, queue_join, queue_leave, queue_next
+from chat.services.pins import message_pin, message_unpin
+from chat.services.polls import poll_close, poll_create, poll_vote
 from chat.services.presence import presence_get, presence_set, typing_set
 from chat.services.questions import answer_endorse, answer_withdraw, question_mark
 from chat.services.quota import upload_quota
+from chat.services.reports import report_create, report_resolve
 from chat.services.retention import room_events_prune
 from chat.services.rooms import (
     course_room_open,
@@ -40,22 +46,35 @@ __all__ = [
     "course_room_open",
     "message_delete",
     "message_edit",
+    "message_pin",
     "message_reply",
     "message_send",
+    "message_unpin",
+    "office_hours_set",
     "participant_invite",
     "participant_remove",
     "participant_update",
+    "poll_close",
+    "poll_create",
+    "poll_vote",
     "presence_get",
     "presence_set",
     "question_mark",
+    "queue_join",
+    "queue_leave",
+    "queue_next",
     "reaction_add",
     "reaction_remove",
+    "report_create",
+    "report_resolve",
     "room_archive",
+    "room_ban",
     "room_create",
     "room_events_prune",
     "room_join",
     "room_leave",
     "room_mark_read",
+    "room_unban",
     "room_update",
     "system_alert",
     "typing_set",

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from chat import errors, events, policy, selectors
-from chat.models import ChatParticipant, ChatRoom
-from chat.services import rooms
+from chat import errors, events, limits, policy, selectors
+from chat.models import ChatParticipant, ChatRoom, RoomBan
+from chat.services import audit, rooms
 from chat.wire import Frame
 
 if TYPE_CHECKING:
@@ -154,6 +154,8 @@ def participant_invite(
     if not room.is_active:
         raise errors.RoomArchived()
     target = user if not isinstance(user, int) else _target_user(user)
+    if RoomBan.objects.filter(room=room, user=target).exists():
+        raise errors.Forbidden("This user is banned from the room; lift the ban first.")
     participant, changed = _upsert_participant(room, target, role)
     if changed:
         _joined(
@@ -194,6 +196,17 @@ def participant_update(
     for field, value in changes.items():
         setattr(participant, field, value)
     participant.save(update_fields=list(changes))
+    if "role" in changes:
+        audit.record(
+            actor,
+            room,
+            audit.Action.ROLE_CHANGE,
+            target_user=participant.user,
+            details={"changes": changes},
+        )
+    if "is_muted" in changes:
+        action = audit.Action.MUTE if participant.is_muted else audit.Action.UNMUTE
+        audit.record(actor, room, action, target_user=participant.user)
     target = rooms.display(participant.user)
     if "role" in changes:
         sentence = f"{rooms.display(actor)} made {target} a {participant.role}."
@@ -220,6 +233,7 @@ def participant_remove(*, actor: User, room: ChatRoom, user_id: int) -> None:
     participant = selectors.participant_get(room, user_id)
     if participant.role != Role.MEMBER:
         policy.require_admin(actor, room, "Only room admins may remove moderators and admins.")
+    audit.record(actor, room, audit.Action.REMOVE, target_user=participant.user)
     _remove(
         room,
         participant,
@@ -227,6 +241,66 @@ def participant_remove(*, actor: User, room: ChatRoom, user_id: int) -> None:
         sentence=f"{rooms.display(actor)} removed {rooms.display(participant.user)}.",
         details={"action": "removed", "user_id": participant.user_id},
     )
+
+
+def _clean_reason(reason: object) -> str:
+    if not isinstance(reason, str) or "\x00" in reason:
+        raise errors.ValidationFailed("Invalid reason.", fields={"reason": ["Invalid."]})
+    reason = reason.strip()
+    if len(reason) > limits.BAN_REASON_MAX:
+        raise errors.ValidationFailed(
+            f"A reason is limited to {limits.BAN_REASON_MAX} characters.",
+            fields={"reason": ["Too long."]},
+        )
+    return reason
+
+
+@transaction.atomic
+def room_ban(*, actor: User, room: ChatRoom, user_id: int, reason: object = "") -> RoomBan:
+    """Ban a user from a public or support room (moderators). An active participant
+    is removed (``participant.left`` with ``details.action`` ``banned``); either way
+    the room goes out of the user's sight and their sockets of it close (4403) until
+    ``room_unban``. Banning again returns the existing ban and changes nothing."""
+    room = selectors.lock_room(room.pk)
+    policy.require_moderator(actor, room, "Only moderators may ban.")
+    reason = _clean_reason(reason)
+    target = _target_user(user_id)
+    existing = RoomBan.objects.filter(room=room, user=target).first()
+    if existing is not None:
+        return existing
+    denial = policy.ban_denial(actor, room, target)
+    if denial is not None:
+        raise denial
+    ban = RoomBan.objects.create(room=room, user=target, banned_by=actor, reason=reason)
+    audit.record(actor, room, audit.Action.BAN, target_user=target, details={"reason": reason})
+    participant = ChatParticipant.objects.filter(room=room, user=target, is_active=True).first()
+    if participant is not None:
+        participant.user = target
+        _remove(
+            room,
+            participant,
+            actor=actor,
+            sentence=f"{rooms.display(actor)} banned {rooms.display(target)}.",
+            details={"action": "banned", "user_id": target.pk},
+        )
+    else:
+        events.publish_user_control(target.pk, "room.revoked", room.pk)
+        events.publish_user_control(target.pk, "rooms.changed", room.pk)
+    return ban
+
+
+@transaction.atomic
+def room_unban(*, actor: User, room: ChatRoom, user_id: int) -> None:
+    """Lift a ban (moderators): the user sees the room again and may join it.
+    Nothing is broadcast; the audit log keeps it."""
+    room = selectors.lock_room(room.pk)
+    policy.require_moderator(actor, room, "Only moderators may lift bans.")
+    ban = RoomBan.objects.filter(room=room, user_id=user_id).select_related("user").first()
+    if ban is None:
+        raise errors.NotFound("No such ban.")
+    ban.delete()
+    audit.record(actor, room, audit.Action.UNBAN, target_user=ban.user)
+    events.publish_user_control(ban.user_id, "rooms.changed", room.pk)
 
 
 def _remove(

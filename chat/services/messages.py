@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -17,7 +18,7 @@ from django.utils import timezone
 from chat import errors, events, limits, policy, selectors, wire
 from chat.models import ChatMessage, ChatParticipant, ChatRoom, MessageReaction
 from chat.rendering import WILDCARD_MENTIONS, MentionTarget, extract_mentions, render_content
-from chat.services import counters, questions
+from chat.services import audit, counters, pins, questions
 from chat.wire import Frame, message_payload, user_payload
 
 if TYPE_CHECKING:
@@ -147,6 +148,18 @@ def _posting_participant(actor: User, room: ChatRoom) -> ChatParticipant:
     return participant
 
 
+def _check_slow_mode(actor: User, room: ChatRoom, participant: ChatParticipant) -> None:
+    """Under the lock: SlowMode unless the actor may send now (uploads; text sends
+    check it in chat.services.sending)."""
+    if not room.slow_mode_seconds or policy.slow_mode_exempt(actor, room, participant):
+        return
+    from chat.services.sending import slow_mode_waits
+
+    wait = slow_mode_waits(room, {actor.pk}).get(actor.pk)
+    if wait is not None:
+        raise errors.SlowMode(retry_after=math.ceil(wait))
+
+
 def message_send(
     *,
     actor: User,
@@ -212,7 +225,8 @@ def message_send(
     try:
         with transaction.atomic():
             room = selectors.lock_room(room.pk)
-            _posting_participant(actor, room)
+            participant = _posting_participant(actor, room)
+            _check_slow_mode(actor, room, participant)
             message = ChatMessage(
                 room=room,
                 sender=actor,
@@ -338,11 +352,14 @@ def message_delete(*, actor: User, message: ChatMessage) -> ChatMessage:
     message.save()
     message.mentions.clear()
     message.reactions.all().delete()
+    if message.sender_id != actor.pk:
+        audit.record(actor, room, audit.Action.HIDE, target_user=message.sender, message=message)
     payload = message_payload(selectors.message_load(message.pk))
     events.append_room_event(room, Frame.MESSAGE_DELETED, {"message": payload})
     if unendorsed is not None:
         question = message_payload(selectors.message_load(unendorsed.pk))
         events.append_room_event(room, Frame.MESSAGE_UPDATED, {"message": question})
+    pins.pin_dropped(room, message)
     if files:
 
         def delete_files() -> None:

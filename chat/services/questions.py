@@ -15,6 +15,7 @@ from django.db import transaction
 
 from chat import errors, events, policy, selectors
 from chat.models import ChatMessage, ChatRoom
+from chat.services import audit
 from chat.wire import Frame, message_payload
 
 if TYPE_CHECKING:
@@ -115,6 +116,14 @@ def answer_endorse(*, actor: User, answer: ChatMessage) -> ChatMessage:
     answer.is_endorsed = True
     answer.save(update_fields=["is_endorsed", "updated_at"])
     _publish_updated(answer, changed)
+    audit.record(
+        actor,
+        answer.room,
+        audit.Action.ENDORSE,
+        target_user=answer.sender,
+        message=answer,
+        details={"question_id": question.pk},
+    )
     return selectors.message_load(answer.pk)
 
 
@@ -131,6 +140,14 @@ def answer_withdraw(*, actor: User, answer: ChatMessage) -> ChatMessage:
     assert question is not None
     _withdraw(question)
     _publish_updated(answer, [question, answer])
+    audit.record(
+        actor,
+        answer.room,
+        audit.Action.UNENDORSE,
+        target_user=answer.sender,
+        message=answer,
+        details={"question_id": question.pk},
+    )
     return selectors.message_load(answer.pk)
 
 

@@ -15,7 +15,7 @@ from django.db import transaction
 
 from chat import errors, events, limits, policy, selectors
 from chat.models import ChatMessage, ChatParticipant, ChatRoom
-from chat.services import counters
+from chat.services import audit, counters
 from chat.wire import Frame, message_payload, participant_payload, room_payload
 
 if TYPE_CHECKING:
@@ -58,6 +58,19 @@ def _clean_max(value: object) -> int:
         raise errors.ValidationFailed(
             f"max_participants must be between 1 and {limits.ROOM_MAX_PARTICIPANTS_CEILING}.",
             fields={"max_participants": ["Out of range."]},
+        )
+    return value
+
+
+def _clean_slow_mode(value: object) -> int:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or not (0 <= value <= limits.SLOW_MODE_MAX_SECONDS)
+    ):
+        raise errors.ValidationFailed(
+            f"slow_mode_seconds must be between 0 and {limits.SLOW_MODE_MAX_SECONDS}.",
+            fields={"slow_mode_seconds": ["Out of range."]},
         )
     return value
 
@@ -176,8 +189,10 @@ def room_update(
     name: str | None = None,
     description: str | None = None,
     max_participants: int | None = None,
+    slow_mode_seconds: int | None = None,
 ) -> ChatRoom:
-    """Change a room's settings (moderators and admins); one ``room.updated`` event."""
+    """Change a room's settings (moderators and admins); one ``room.updated`` event.
+    ``slow_mode_seconds``: the seconds a member waits between messages (0: off)."""
     room = selectors.lock_room(room.pk)
     policy.require_moderator(actor, room, "Only moderators may change this room.")
     if not room.is_active:
@@ -189,13 +204,24 @@ def room_update(
         changes["description"] = _clean_description(description)
     if max_participants is not None and _clean_max(max_participants) != room.max_participants:
         changes["max_participants"] = max_participants
+    if slow_mode_seconds is not None and (
+        _clean_slow_mode(slow_mode_seconds) != room.slow_mode_seconds
+    ):
+        changes["slow_mode_seconds"] = slow_mode_seconds
     if not changes:
         return room
     for field, value in changes.items():
         setattr(room, field, value)
     room.save(update_fields=[*changes, "updated_at"])
+    audit.record(actor, room, audit.Action.ROOM_UPDATE, details={"changes": changes})
     if "name" in changes:
         sentence = f"{display(actor)} renamed the room to “{room.name}”."
+    elif list(changes) == ["slow_mode_seconds"]:
+        sentence = (
+            f"{display(actor)} set slow mode to {room.slow_mode_seconds} seconds."
+            if room.slow_mode_seconds
+            else f"{display(actor)} turned slow mode off."
+        )
     else:
         sentence = f"{display(actor)} updated the room's {', '.join(sorted(changes))}."
     room_event(
@@ -213,6 +239,7 @@ def room_archive(*, actor: User, room: ChatRoom) -> ChatRoom:
         return room
     room.is_active = False
     room.save(update_fields=["is_active", "updated_at"])
+    audit.record(actor, room, audit.Action.ARCHIVE)
     room_event(
         room,
         actor=actor,

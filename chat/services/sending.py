@@ -8,17 +8,20 @@ single send (``message_send`` in chat.services.messages uses this path for
 text): access first (``not_found`` for a room the sender may not see, then
 archived, not a participant, muted), then validation, then the ``client_id``
 deduplication, which is scoped to the room: an id used before in another room
-is refused without showing that message.
+is refused without showing that message; then the room's slow mode (a resent
+``client_id`` is answered whatever it says).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Max
+from django.utils import timezone
 
 from chat import errors, events, policy, selectors
 from chat.models import ChatMessage, ChatParticipant, ChatRoom
@@ -107,6 +110,64 @@ def _check_access(room: ChatRoom, drafts: list[_Draft]) -> None:
             draft.outcome = errors.NotFound("No such room.")
         else:
             draft.outcome = policy.post_denial(room, participant) or draft.invalid
+
+
+def slow_mode_waits(room: ChatRoom, actor_ids: set[int]) -> dict[int, float]:
+    """Under the lock: seconds each of ``actor_ids`` must still wait before their next
+    message in ``room`` (absent: may send now). Callers leave out exempt senders."""
+    seconds = room.slow_mode_seconds
+    if not seconds or not actor_ids:
+        return {}
+    latest = (
+        ChatMessage.objects.filter(room_id=room.pk, sender_id__in=actor_ids)
+        .exclude(message_type=ChatMessage.MessageType.SYSTEM)
+        .values("sender_id")
+        .annotate(last=Max("created_at"))
+    )
+    now = timezone.now()
+    waits = {}
+    for row in latest:
+        left = seconds - (now - row["last"]).total_seconds()
+        if left > 0:
+            waits[row["sender_id"]] = left
+    return waits
+
+
+def _slow_mode(room: ChatRoom, drafts: list[_Draft]) -> None:
+    """A member's message sooner than the room's slow mode after their previous one
+    is refused (``slow_mode`` with ``retry_after``); so is a second one in the batch."""
+    if not room.slow_mode_seconds:
+        return
+    pending = [d for d in drafts if d.outcome is None and d.repeat_of is None]
+    participants = {
+        participant.user_id: participant
+        for participant in ChatParticipant.objects.filter(
+            room_id=room.pk, user_id__in={d.request.actor.pk for d in pending}, is_active=True
+        )
+    }
+    held = {
+        d.request.actor.pk
+        for d in pending
+        if not policy.slow_mode_exempt(d.request.actor, room, participants.get(d.request.actor.pk))
+    }
+    waits = slow_mode_waits(room, held)
+    pending_ids = {id(d) for d in pending}
+    refused: dict[tuple[int, str | None], errors.ChatError] = {}
+    for draft in drafts:
+        actor_id = draft.request.actor.pk
+        if draft.repeat_of == -1 and draft.outcome is None:
+            # The same client_id again in this batch shares its first's fate.
+            if (actor_id, draft.client_id) in refused:
+                draft.outcome = refused[(actor_id, draft.client_id)]
+            continue
+        if id(draft) not in pending_ids or actor_id not in held:
+            continue
+        if actor_id in waits:
+            draft.outcome = errors.SlowMode(retry_after=math.ceil(waits[actor_id]))
+            if draft.client_id:
+                refused[(actor_id, draft.client_id)] = draft.outcome
+        else:
+            waits[actor_id] = float(room.slow_mode_seconds)
 
 
 def _deduplicate(room: ChatRoom, drafts: list[_Draft]) -> None:
@@ -226,6 +287,7 @@ def message_send_many(
             locked = selectors.lock_room(room.pk)
             _check_access(locked, drafts)
             _deduplicate(locked, drafts)
+            _slow_mode(locked, drafts)
             _store(locked, drafts)
     except IntegrityError:
         # Another process stored one of these client_ids a moment ago: once more,

@@ -9,6 +9,7 @@ from rest_framework.test import APIClient
 USER_KEYS = {"id", "username", "display_name"}
 ROOM_KEYS = {
     "id",
+    "slow_mode_seconds",
     "name",
     "description",
     "chat_type",
@@ -36,6 +37,7 @@ MESSAGE_KEYS = {
     "client_id",
     "file",
     "reactions",
+    "poll",
     "is_edited",
     "is_deleted",
     "is_question",

@@ -39,6 +39,13 @@ def populate(first: int, last: int) -> None:
         room = factories.make_room(user, name=f"Room {i}")
         message = factories.make_message(user, room, f"hello @user{i}")
         services.reaction_add(actor=user, message=message, emoji="👍")
+        services.message_pin(actor=user, message=message)
+        support = factories.make_room(staff, chat_type="support", name=f"Help {i}", members=[user])
+        services.office_hours_set(actor=staff, room=support, is_open=True)
+        services.queue_join(actor=user, room=support)
+        poll = services.poll_create(actor=user, room=room, question=f"Q{i}?", options=["a", "b"])
+        services.poll_vote(actor=user, poll=poll.message.poll, option_ids=[])
+        services.room_update(actor=user, room=room, description=f"About room {i}")
         services.presence_set(actor=user, status="online")
         services.typing_set(actor=user, room=room, is_typing=True)
 
@@ -358,3 +365,51 @@ def test_removing_an_enrolment_in_the_admin_removes_the_room_membership(
     assert not Enrollment.objects.filter(course=course, user=alice).exists()
     room = factories.course_room(course)
     assert ChatParticipant.objects.get(room=room, user=alice).is_active is False
+
+
+def test_pins_and_polls_are_changed_through_the_services(
+    admin_client: Client, alice: Any, bob: Any, captured_events: Any
+) -> None:
+    room = factories.make_room(alice, name="Tools", members=[bob])
+    message = factories.make_message(alice, room, "pinned here")
+    services.message_pin(actor=alice, message=message)
+    poll = services.poll_create(
+        actor=alice, room=room, question="Secret?", options=["yes", "no"], is_anonymous=True
+    ).message.poll
+    first = poll.options.first()
+    assert first is not None
+    services.poll_vote(actor=bob, poll=poll, option_ids=[first.pk])
+    captured_events.clear()
+
+    shown = admin_client.get(reverse("admin:chat_poll_change", args=[poll.pk]))
+    unpinned = admin_client.post(
+        changelist_url("chat.pinnedmessage"),
+        {"action": "unpin", "_selected_action": [message.pin.pk]},
+    )
+    closed = admin_client.post(
+        changelist_url("chat.poll"), {"action": "close", "_selected_action": [poll.pk]}
+    )
+
+    assert shown.status_code == 200
+    assert "Secret?" in shown.content.decode()
+    assert "bob" not in shown.content.decode()  # the only voter: votes show as counts
+    assert (unpinned.status_code, closed.status_code) == (302, 302)
+    assert captured_events.types(f"room.{room.pk}") == ["message.unpinned", "poll.updated"]
+    assert captured_events.payloads()[-1]["poll"]["is_closed"] is True
+
+
+def test_queue_entries_are_listed_read_only(admin_client: Client, alice: Any, bob: Any) -> None:
+    room = factories.make_room(alice, chat_type="support", name="Help desk", members=[bob])
+    services.office_hours_set(actor=alice, room=room, is_open=True)
+    services.queue_join(actor=bob, room=room)
+
+    listed = admin_client.get(changelist_url("chat.queueentry"))
+    entry = room.queue_entries.get()
+    change = admin_client.post(
+        reverse("admin:chat_queueentry_change", args=[entry.pk]), {"status": "left"}
+    )
+
+    assert listed.status_code == 200
+    assert "Help desk" in listed.content.decode()
+    assert change.status_code == 403
+    assert room.queue_entries.get().status == "waiting"

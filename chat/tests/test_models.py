@@ -39,7 +39,7 @@ def refused(action: Any) -> bool:
 
 def test_choices_are_those_of_the_design() -> None:
     assert ChatRoom.ChatType.values == ["public", "private", "course", "support"]
-    assert ChatMessage.MessageType.values == ["text", "image", "file", "system"]
+    assert ChatMessage.MessageType.values == ["text", "image", "file", "system", "poll"]
     assert ChatParticipant.Role.values == ["member", "moderator", "admin"]
     assert UserPresence.Status.values == ["online", "away", "busy", "offline"]
 

@@ -33,6 +33,8 @@ export interface Room {
   created_by: User;
   is_active: boolean;
   max_participants: number;
+  /** Seconds a member waits between messages (0: off); moderators and staff are exempt. */
+  slow_mode_seconds: number;
   participant_count: number;
   last_seq: number;
   /** Filled for the viewer in REST answers and connection.ready; null in broadcasts. */
@@ -68,11 +70,58 @@ export interface Reaction {
   user_ids: Id[];
 }
 
+export interface PollOption {
+  id: Id;
+  text: string;
+  vote_count: number;
+  /** Who chose it; null in an anonymous poll, for everyone. */
+  voter_ids: Id[] | null;
+}
+
+export interface Poll {
+  /** The poll's message id. */
+  id: Id;
+  question: string;
+  allows_multiple: boolean;
+  is_anonymous: boolean;
+  closes_at: Timestamp | null;
+  closed_at: Timestamp | null;
+  is_closed: boolean;
+  options: PollOption[];
+  voter_count: number;
+  /** The viewer's options in the poll's own REST answers; null elsewhere. */
+  my_votes?: Id[] | null;
+}
+
+export interface Pin {
+  message: Message;
+  pinned_by: User;
+  pinned_at: Timestamp;
+  /** For the room's staff: participants (the sender aside) who read up to it; else null. */
+  seen_count: number | null;
+  audience_count: number | null;
+}
+
+/** The office-hours queue as everyone sees it (queue.updated): ids and positions. */
+export interface Queue {
+  is_open: boolean;
+  entries: { user_id: Id; position: number }[];
+}
+
+/** The queue as the viewer may see it (REST): names for the room's staff only. */
+export interface QueueView {
+  room_id: Id;
+  is_open: boolean;
+  length: number;
+  my_position: number | null;
+  entries: { user: User; position: number; joined_at: Timestamp }[] | null;
+}
+
 export interface Message {
   id: Id;
   room_id: Id;
   sender: User;
-  message_type: "text" | "image" | "file" | "system";
+  message_type: "text" | "image" | "file" | "system" | "poll";
   content: string;
   content_html: string;
   mentions: Id[];
@@ -80,6 +129,8 @@ export interface Message {
   client_id: string | null;
   file: FileInfo | null;
   reactions: Reaction[];
+  /** The poll of a `poll` message, else null. */
+  poll: Poll | null;
   is_edited: boolean;
   is_deleted: boolean;
   is_question: boolean;
@@ -105,6 +156,49 @@ export interface Presence {
   last_seen: Timestamp | null;
   is_typing: boolean;
   current_room: Id | null;
+}
+
+export type ReportReason = "spam" | "harassment" | "off_topic" | "other";
+export type ReportResolution = "dismiss" | "hide" | "mute";
+
+/** A message reported to its room's moderators (only they and staff see reports). */
+export interface Report {
+  id: Id;
+  room_id: Id;
+  message: Message;
+  reporter: User | null;
+  reason: ReportReason;
+  note: string;
+  status: "open" | "resolved";
+  resolution: ReportResolution | null;
+  resolved_by: User | null;
+  resolution_note: string;
+  resolved_at: Timestamp | null;
+  created_at: Timestamp;
+}
+
+/** A user banned from a public or support room. */
+export interface Ban {
+  user: User;
+  banned_by: User | null;
+  reason: string;
+  created_at: Timestamp;
+}
+
+export type AuditVia = "rest" | "socket" | "admin" | "system";
+
+/** One moderation action of a room's audit log. */
+export interface AuditEntry {
+  id: Id;
+  room_id: Id;
+  /** mute, unmute, role_change, remove, ban, unban, room_update, archive, hide, endorse, unendorse, pin, unpin, report_resolve */
+  action: string;
+  actor: User | null;
+  target_user: User | null;
+  message_id: Id | null;
+  details: Record<string, unknown>;
+  via: AuditVia;
+  created_at: Timestamp;
 }
 
 export interface Page<T> {
@@ -174,11 +268,37 @@ export interface RoomUpdatedFrame extends RoomEventBase {
   message?: Message;
 }
 
+export interface MessagePinnedFrame extends RoomEventBase {
+  type: "message.pinned";
+  /** Its counts are null here: the room's staff read them from listPins. */
+  pin: Pin;
+}
+
+export interface MessageUnpinnedFrame extends RoomEventBase {
+  type: "message.unpinned";
+  message_id: Id;
+}
+
+export interface PollUpdatedFrame extends RoomEventBase {
+  type: "poll.updated";
+  /** As everyone sees it: `my_votes` null. */
+  poll: Poll;
+}
+
+export interface QueueUpdatedFrame extends RoomEventBase {
+  type: "queue.updated";
+  queue: Queue;
+}
+
 export type RoomEventFrame =
   | MessageEventFrame
   | ReactionEventFrame
   | ParticipantEventFrame
-  | RoomUpdatedFrame;
+  | RoomUpdatedFrame
+  | MessagePinnedFrame
+  | MessageUnpinnedFrame
+  | PollUpdatedFrame
+  | QueueUpdatedFrame;
 
 export interface TypingFrame {
   type: "typing";
@@ -207,6 +327,7 @@ export type ErrorCode =
   | "room_archived"
   | "muted"
   | "rate_limited"
+  | "slow_mode"
   | "unavailable";
 
 export interface ErrorFrame {
@@ -215,7 +336,7 @@ export interface ErrorFrame {
   detail: string;
   /** The offending frame's client_id, else its type. */
   ref: string | null;
-  /** Seconds, with rate_limited. */
+  /** Seconds, with rate_limited and slow_mode. */
   retry_after?: number;
 }
 
@@ -231,6 +352,21 @@ export interface NotificationFrame {
   kind: "mention";
   room_id: Id;
   message: Message;
+}
+
+/** To the student taken from `room_id`'s queue: the private room opened with `staff`. */
+export interface QueueTakenFrame {
+  type: "queue.taken";
+  room_id: Id;
+  private_room: Room;
+  staff: User;
+}
+
+/** To each moderator of the room (not the reported message's author). */
+export interface ReportFrame {
+  type: "report.created" | "report.resolved";
+  room_id: Id;
+  report: Report;
 }
 
 export interface UnreadFrame {
@@ -255,6 +391,8 @@ export type PresenceServerFrame =
   | PresenceFrame
   | NotificationFrame
   | UnreadFrame
+  | QueueTakenFrame
+  | ReportFrame
   | PongFrame
   | ErrorFrame;
 
@@ -275,6 +413,23 @@ export type RoomClientFrame =
   | { type: "question.mark"; message_id: Id; is_question: boolean }
   | { type: "answer.endorse"; message_id: Id }
   | { type: "answer.withdraw"; message_id: Id }
+  | { type: "message.pin"; message_id: Id }
+  | { type: "message.unpin"; message_id: Id }
+  | {
+      type: "poll.create";
+      question: string;
+      options: string[];
+      allows_multiple?: boolean;
+      is_anonymous?: boolean;
+      closes_at?: Timestamp | null;
+      client_id?: string | null;
+    }
+  | { type: "poll.vote"; poll_id: Id; option_ids: Id[] }
+  | { type: "poll.close"; poll_id: Id }
+  | { type: "office_hours.set"; open: boolean }
+  | { type: "queue.join" }
+  | { type: "queue.leave" }
+  | { type: "queue.next" }
   | { type: "typing"; is_typing: boolean }
   | { type: "read"; message_id: Id }
   | { type: "ping" };
@@ -350,6 +505,18 @@ export interface Rest {
     changes: Partial<Pick<Participant, "role" | "is_muted">>,
   ): Promise<Participant>;
   removeParticipant(roomId: Id, userId: Id): Promise<null>;
+  updateRoom(
+    roomId: Id,
+    fields: Partial<Pick<Room, "name" | "description" | "max_participants" | "slow_mode_seconds">>,
+  ): Promise<Room>;
+  listBans(roomId: Id): Promise<Ban[]>;
+  banUser(roomId: Id, userId: Id, reason?: string): Promise<Ban>;
+  unbanUser(roomId: Id, userId: Id): Promise<null>;
+  reportMessage(messageId: Id, reason: ReportReason, note?: string): Promise<Report>;
+  listReports(roomId: Id, status?: "open" | "resolved" | null): Promise<Page<Report>>;
+  resolveReport(reportId: Id, action: ReportResolution, note?: string): Promise<Report>;
+  /** The room's moderation audit log, newest first (moderators and staff). */
+  listAudit(roomId: Id): Promise<Page<AuditEntry>>;
   /** `formData`: room, file, client_id and an optional content. */
   postFile(formData: FormData, options?: UploadOptions): Promise<Message>;
   getMessage(messageId: Id): Promise<Message>;
@@ -362,6 +529,26 @@ export interface Rest {
   withdrawAnswer(messageId: Id): Promise<null>;
   /** Newest first; `status` null: every question. */
   listQuestions(roomId: Id, status?: QuestionStatus | null): Promise<Page<Question>>;
+  listPins(roomId: Id): Promise<Pin[]>;
+  pinMessage(messageId: Id): Promise<Pin>;
+  unpinMessage(messageId: Id): Promise<null>;
+  createPoll(fields: {
+    room: Id;
+    question: string;
+    options: string[];
+    allows_multiple?: boolean;
+    is_anonymous?: boolean;
+    closes_at?: Timestamp | null;
+    client_id?: string | null;
+  }): Promise<Message>;
+  getPoll(pollId: Id): Promise<Poll>;
+  votePoll(pollId: Id, optionIds: Id[]): Promise<Poll>;
+  closePoll(pollId: Id): Promise<Poll>;
+  getQueue(roomId: Id): Promise<QueueView>;
+  setOfficeHours(roomId: Id, open: boolean): Promise<QueueView>;
+  joinQueue(roomId: Id): Promise<QueueView>;
+  leaveQueue(roomId: Id): Promise<null>;
+  takeNextInQueue(roomId: Id): Promise<{ room: Room; user: User }>;
 }
 
 export type ActionResult<T> = { via: "socket" } | { via: "rest"; result: T };
@@ -508,6 +695,10 @@ export declare class ChatClient extends ReconnectingSocket<ChatClientEvents> {
   withdrawEndorsement(messageId: Id): boolean;
   typing(isTyping: boolean): boolean;
   read(messageId: Id): boolean;
+  pin(messageId: Id): boolean;
+  unpin(messageId: Id): boolean;
+  vote(pollId: Id, optionIds: Id[]): boolean;
+  closePoll(pollId: Id): boolean;
 }
 
 export interface PresenceClientOptions extends SocketOptions {

@@ -309,6 +309,46 @@ export function makeRest(connection) {
       return api(`${REST_ROOT}/rooms/${roomId}/participants/${userId}/`, { method: "DELETE" });
     },
 
+    /** A moderator's change to the room (`fields`: e.g. {slow_mode_seconds}); resolves to the ROOM. */
+    updateRoom(roomId, fields) {
+      return api(`${REST_ROOT}/rooms/${roomId}/`, { method: "PATCH", body: fields });
+    },
+
+    /** Who is banned from the room: [BAN], newest first (moderators). */
+    listBans(roomId) {
+      return api(`${REST_ROOT}/rooms/${roomId}/bans/`);
+    },
+
+    /** Ban a user from a public or support room; resolves to the BAN. */
+    banUser(roomId, userId, reason = "") {
+      return api(`${REST_ROOT}/rooms/${roomId}/bans/`, { method: "POST", body: { user: userId, reason } });
+    },
+
+    unbanUser(roomId, userId) {
+      return api(`${REST_ROOT}/rooms/${roomId}/bans/${userId}/`, { method: "DELETE" });
+    },
+
+    /** Report a message to its room's moderators (`reason`: spam, harassment, off_topic, other); resolves to the REPORT. */
+    reportMessage(messageId, reason, note = "") {
+      return api(`${REST_ROOT}/messages/${messageId}/report/`, { method: "POST", body: { reason, note } });
+    },
+
+    /** The room's reports, newest first (`status`: "open", "resolved" or null for all): one page. */
+    listReports(roomId, status = "open") {
+      const query = status ? `?status=${encodeURIComponent(status)}` : "";
+      return api(`${REST_ROOT}/rooms/${roomId}/reports/${query}`);
+    },
+
+    /** Resolve a report (`action`: dismiss, hide or mute); resolves to the REPORT. */
+    resolveReport(reportId, action, note = "") {
+      return api(`${REST_ROOT}/reports/${reportId}/resolve/`, { method: "POST", body: { action, note } });
+    },
+
+    /** The room's moderation audit log, newest first: one page {count, next, previous, results}. */
+    listAudit(roomId) {
+      return api(`${REST_ROOT}/rooms/${roomId}/audit/`);
+    },
+
     /** A file message: `formData` holds room, file, client_id and an optional content. */
     postFile(formData, { onProgress } = {}) {
       return upload(`${REST_ROOT}/messages/`, formData, { onProgress });
@@ -353,6 +393,63 @@ export function makeRest(connection) {
     listQuestions(roomId, status = null) {
       const query = status ? `?status=${encodeURIComponent(status)}` : "";
       return api(`${REST_ROOT}/rooms/${roomId}/questions/${query}`);
+    },
+
+    /** The room's PIN list, newest first (`seen_count`/`audience_count` for its staff). */
+    listPins(roomId) {
+      return api(`${REST_ROOT}/rooms/${roomId}/pins/`);
+    },
+
+    /** Resolves to the PIN. */
+    pinMessage(messageId) {
+      return api(`${REST_ROOT}/messages/${messageId}/pin/`, { method: "POST" });
+    },
+
+    unpinMessage(messageId) {
+      return api(`${REST_ROOT}/messages/${messageId}/pin/`, { method: "DELETE" });
+    },
+
+    /** `fields`: {room, question, options, allows_multiple?, is_anonymous?, closes_at?, client_id?}; resolves to the poll's MESSAGE. */
+    createPoll(fields) {
+      return api(`${REST_ROOT}/polls/`, { method: "POST", body: fields });
+    },
+
+    /** Resolves to the POLL with the viewer's `my_votes`. */
+    getPoll(pollId) {
+      return api(`${REST_ROOT}/polls/${pollId}/`);
+    },
+
+    /** The viewer's whole vote (`[]` takes it back); resolves to the POLL with `my_votes`. */
+    votePoll(pollId, optionIds) {
+      return api(`${REST_ROOT}/polls/${pollId}/vote/`, { method: "POST", body: { option_ids: optionIds } });
+    },
+
+    closePoll(pollId) {
+      return api(`${REST_ROOT}/polls/${pollId}/close/`, { method: "POST" });
+    },
+
+    /** The office-hours queue as the viewer may see it (QUEUE_VIEW). */
+    getQueue(roomId) {
+      return api(`${REST_ROOT}/rooms/${roomId}/queue/`);
+    },
+
+    /** The room's staff open or close office hours; resolves to QUEUE_VIEW. */
+    setOfficeHours(roomId, open) {
+      return api(`${REST_ROOT}/rooms/${roomId}/office-hours/`, { method: "POST", body: { open } });
+    },
+
+    /** Resolves to QUEUE_VIEW with the viewer's place. */
+    joinQueue(roomId) {
+      return api(`${REST_ROOT}/rooms/${roomId}/queue/`, { method: "POST" });
+    },
+
+    leaveQueue(roomId) {
+      return api(`${REST_ROOT}/rooms/${roomId}/queue/`, { method: "DELETE" });
+    },
+
+    /** The room's staff take the next student: resolves to {room, user}, the new private ROOM. */
+    takeNextInQueue(roomId) {
+      return api(`${REST_ROOT}/rooms/${roomId}/queue/next/`, { method: "POST" });
     },
   };
 }
@@ -804,6 +901,22 @@ export class ChatClient extends ReconnectingSocket {
 
   read(messageId) {
     return this.sendFrame({ type: "read", message_id: messageId });
+  }
+
+  pin(messageId) {
+    return this.sendFrame({ type: "message.pin", message_id: messageId });
+  }
+
+  unpin(messageId) {
+    return this.sendFrame({ type: "message.unpin", message_id: messageId });
+  }
+
+  vote(pollId, optionIds) {
+    return this.sendFrame({ type: "poll.vote", poll_id: pollId, option_ids: optionIds });
+  }
+
+  closePoll(pollId) {
+    return this.sendFrame({ type: "poll.close", poll_id: pollId });
   }
 }
 

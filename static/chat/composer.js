@@ -8,8 +8,45 @@ import { $, el, formatSize, report, toast } from "./dom.js";
 import { editLastOwnMessage, upsertMessage } from "./messages.js";
 import { updateQuestionOption } from "./questions.js";
 import { cancelReply } from "./reply.js";
-import { canPost, config, me, state } from "./state.js";
+import { canCreatePoll, canPost, config, me, slowModeExempt, state } from "./state.js";
 import { noteTyping, stopTyping } from "./typing.js";
+
+let slowTimer = null;
+
+function slowModeLeft() {
+  return Math.ceil((state.slowUntil - Date.now()) / 1000);
+}
+
+/** Slow mode: hold the composer for `seconds` (after the viewer's own message, or the
+ * server's `slow_mode` refusal with its `retry_after`), counting down in the note. */
+export function startSlowMode(seconds) {
+  if (!(seconds > 0)) return;
+  state.slowUntil = Math.max(state.slowUntil, Date.now() + seconds * 1000);
+  if (slowTimer === null) {
+    slowTimer = setInterval(() => {
+      if (slowModeLeft() <= 0) stopSlowMode();
+      else updateComposerAccess();
+    }, 250);
+  }
+  updateComposerAccess();
+}
+
+export function stopSlowMode() {
+  if (slowTimer !== null) clearInterval(slowTimer);
+  slowTimer = null;
+  state.slowUntil = 0;
+  updateComposerAccess();
+}
+
+/** The viewer's own message arrived: in a slow room, wait before the next one. */
+export function noteOwnMessage(message) {
+  const room = state.room;
+  if (!room || message.sender.id !== me.id || message.message_type === "system") return;
+  if (room.slow_mode_seconds > 0 && !slowModeExempt()) {
+    const sentAgo = (Date.now() - new Date(message.created_at).getTime()) / 1000;
+    startSlowMode(room.slow_mode_seconds - Math.max(0, sentAgo));
+  }
+}
 
 export function updateComposerAccess() {
   const room = state.room;
@@ -20,11 +57,16 @@ export function updateComposerAccess() {
   else if (!room.my_role) reason = room.chat_type === "public" ? "Join this room to post." : "You are not a member of this room.";
   else if (participant && participant.is_muted) reason = "A moderator has muted you in this room.";
   if (state.denied) reason = state.denied;
-  el.note.textContent = reason;
-  el.note.hidden = !reason;
+  const wait = reason || !room ? 0 : slowModeLeft();
+  const note = reason || (wait > 0 ? `Slow mode: you can send again in ${wait} s.` : "");
+  el.note.textContent = note;
+  el.note.hidden = !note;
+  el.note.classList.toggle("composer-note--slow", !reason && wait > 0);
   const disabled = Boolean(reason) || !room;
+  el.send.dataset.slow = wait > 0 ? "true" : "";
   el.input.disabled = disabled;
   el.fileInput.disabled = disabled;
+  el.pollButton.hidden = disabled || !canCreatePoll();
   el.composer.classList.toggle("composer--disabled", disabled);
   updateQuestionOption();
   updateCounter();
@@ -36,14 +78,14 @@ export function updateCounter() {
   el.count.textContent = length ? `${length} / ${max}` : "";
   el.count.classList.toggle("composer__count--over", length > max);
   el.count.classList.toggle("composer__count--near", length > max * 0.9 && length <= max);
-  el.send.disabled = el.input.disabled || !el.input.value.trim() || length > max;
+  el.send.disabled = el.input.disabled || !el.input.value.trim() || length > max || el.send.dataset.slow === "true";
   el.input.style.height = "auto";
   el.input.style.height = `${Math.min(el.input.scrollHeight, 200)}px`;
 }
 
 function submitComposer() {
   const text = el.input.value.trim();
-  if (!text || !state.chat || !canPost()) return;
+  if (!text || !state.chat || !canPost() || slowModeLeft() > 0) return;
   if (text.length > config.maxMessageLength) {
     toast(`Messages are limited to ${config.maxMessageLength} characters.`);
     return;
@@ -91,7 +133,65 @@ async function uploadSelected(file) {
   }
 }
 
+// --- polls --------------------------------------------------------------------------------
+
+const POLL_OPTIONS_MIN = 2;
+const POLL_OPTIONS_MAX = 10;
+
+function addPollOption(value = "") {
+  const count = el.pollOptions.querySelectorAll("input").length;
+  if (count >= POLL_OPTIONS_MAX) return;
+  const input = document.createElement("input");
+  input.className = "input";
+  input.maxLength = 200;
+  input.value = value;
+  input.setAttribute("aria-label", `Option ${count + 1}`);
+  el.pollOptions.append(input);
+  $("poll-add-option").hidden = count + 1 >= POLL_OPTIONS_MAX;
+}
+
+function openPollDialog() {
+  el.pollForm.reset();
+  el.pollOptions.querySelectorAll("input").forEach((input) => input.remove());
+  for (let i = 0; i < POLL_OPTIONS_MIN; i += 1) addPollOption();
+  el.pollError.hidden = true;
+  el.pollDialog.showModal();
+  $("poll-question").focus();
+}
+
+async function submitPoll(event) {
+  event.preventDefault();
+  const room = state.room;
+  if (!room) return;
+  const options = [...el.pollOptions.querySelectorAll("input")].map((input) => input.value.trim()).filter(Boolean);
+  if (options.length < POLL_OPTIONS_MIN) {
+    el.pollError.textContent = `A poll needs at least ${POLL_OPTIONS_MIN} options.`;
+    el.pollError.hidden = false;
+    return;
+  }
+  try {
+    const message = await rest.createPoll({
+      room: room.id,
+      question: $("poll-question").value.trim(),
+      options,
+      allows_multiple: $("poll-multiple").checked,
+      is_anonymous: $("poll-anonymous").checked,
+      client_id: newClientId(),
+    });
+    el.pollDialog.close();
+    if (state.room && state.room.id === room.id) upsertMessage(message);
+  } catch (error) {
+    const data = error.data || {};
+    el.pollError.textContent = data.detail || Object.values(data).flat().join(" ") || "The poll could not be posted.";
+    el.pollError.hidden = false;
+  }
+}
+
 export function bindComposer() {
+  el.pollButton.addEventListener("click", openPollDialog);
+  $("poll-add-option").addEventListener("click", () => addPollOption());
+  $("poll-cancel").addEventListener("click", () => el.pollDialog.close());
+  el.pollForm.addEventListener("submit", submitPoll);
   el.input.addEventListener("input", () => {
     updateCounter();
     noteTyping();

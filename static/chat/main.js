@@ -5,12 +5,16 @@
  *   client.js        the wire: REST endpoints, the sockets, socket-or-REST message actions
  *   state.js         configuration (the "chat-config" JSON block), the page state, permissions
  *   dom.js           the page's elements, node builders, formatting, toasts, the banner
+ *   moderation.js    reporting a message; the moderators' section: reports, slow mode, bans, audit log
  *   roomlist.js      the room list, its badges, read marks
  *   typing.js        who is typing, and the viewer's typing frames
  *   reply.js         the reply bar
  *   questions.js     the questions view (open / answered) and the composer's question option
+ *   pins.js          the pinned bar, pinning, "seen by" for the room's staff
+ *   polls.js         polls in the message list: results, voting, closing
  *   messages.js      rendering and keeping the message list, message actions, history
- *   composer.js      the composer: sending, uploads, who may post
+ *   queue.js         the office-hours panel: the queue, one's place, taking the next
+ *   composer.js      the composer: sending, uploads, posting polls, who may post
  *   participants.js  the participants panel and moderation
  *   presence.js      the viewer's own socket: presence, unread counts, mentions
  *   rooms.js         opening a room and its socket, joining, leaving, creating, the sidebar
@@ -18,11 +22,12 @@
 import { bindComposer, updateCounter } from "./composer.js";
 import { $, el, hue, initials, displayName, report } from "./dom.js";
 import { bindMessages } from "./messages.js";
+import { bindModeration } from "./moderation.js";
 import { bindParticipants, toggleParticipants } from "./participants.js";
 import { bindQuestions } from "./questions.js";
 import { startPresence } from "./presence.js";
 import { loadRooms } from "./roomlist.js";
-import { bindRooms, closeSidebar, openRoom } from "./rooms.js";
+import { bindRooms, closeSidebar, onQueueTaken, openRoom } from "./rooms.js";
 import { config, me } from "./state.js";
 
 function showViewer() {
@@ -47,9 +52,11 @@ async function main() {
   bindMessages();
   bindParticipants();
   bindQuestions();
+  bindModeration();
   bindEscape();
   updateCounter();
-  startPresence();
+  const presence = startPresence();
+  presence.addEventListener("queue.taken", (event) => onQueueTaken(event.detail).catch(report));
   await loadRooms();
   if (config.roomId) await openRoom(config.roomId, { push: false });
 }

@@ -7,9 +7,12 @@ import {
   avatar, displayName, el, formatSize, formatTime, icon, isNearBottom, node, report,
   scrollToBottom, setSanitisedHtml, snippet, toast,
 } from "./dom.js";
+import { isPinned, togglePin } from "./pins.js";
+import { pollFor } from "./polls.js";
+import { openReportDialog } from "./moderation.js";
 import { startReply } from "./reply.js";
 import { scheduleRead } from "./roomlist.js";
-import { canDelete, canEdit, canEndorse, canMarkQuestion, canPost, config, me, state } from "./state.js";
+import { canDelete, canEdit, canEndorse, canManageRoom, canMarkQuestion, canPost, config, me, state } from "./state.js";
 import { forgetTyper } from "./typing.js";
 
 const QUICK_EMOJI = ["👍", "❤️", "😂", "🎉", "😮", "🙏"];
@@ -164,11 +167,25 @@ function actionsFor(message) {
     endorse.addEventListener("click", () => endorseAnswer(message, !message.is_endorsed));
     bar.append(endorse);
   }
+  if (canManageRoom() && state.room.is_active) {
+    const pinned = isPinned(message.id);
+    const label = pinned ? "Unpin message" : "Pin message";
+    const pin = node("button", { className: "icon-btn icon-btn--small", text: "📌", attrs: { type: "button", "aria-label": label, title: label, "aria-pressed": pinned ? "true" : "false" } });
+    pin.dataset.action = "pin";
+    pin.addEventListener("click", () => togglePin(message).then(() => redrawMessage(message.id)));
+    bar.append(pin);
+  }
   if (canEdit(message)) {
     const edit = node("button", { className: "icon-btn icon-btn--small", attrs: { type: "button", "aria-label": "Edit message", title: "Edit" } }, [icon("edit")]);
     edit.dataset.action = "edit";
     edit.addEventListener("click", () => startEdit(message));
     bar.append(edit);
+  }
+  if (message.sender.id !== me.id) {
+    const flag = node("button", { className: "icon-btn icon-btn--small", attrs: { type: "button", "aria-label": "Report message", title: "Report" } }, [icon("flag")]);
+    flag.dataset.action = "report";
+    flag.addEventListener("click", () => openReportDialog(message));
+    bar.append(flag);
   }
   if (canDelete(message)) {
     const del = node("button", { className: "icon-btn icon-btn--small icon-btn--danger", attrs: { type: "button", "aria-label": "Delete message", title: "Delete" } }, [icon("trash")]);
@@ -233,6 +250,8 @@ export function renderMessage(message, { pending = false, failed = null } = {}) 
     if (attachment) body.append(attachment);
     const endorsed = endorsedAnswerFor(message);
     if (endorsed) body.append(endorsed);
+    const poll = pollFor(message, (fresh) => updatePoll({ ...fresh, my_votes: null }));
+    if (poll) body.append(poll);
     const reactions = reactionsFor(message);
     if (reactions) body.append(reactions);
   }
@@ -306,6 +325,18 @@ function rerender(id) {
   const li = renderMessage(message);
   existing.replaceWith(li);
   applyGrouping(li);
+}
+
+/** A newer POLL of a message in the list (a `poll.updated` event, a vote's answer). */
+export function updatePoll(poll) {
+  const message = state.messages.get(poll.id);
+  if (message) upsertMessage({ ...message, poll });
+}
+
+/** Draw one message again (its pin changed). */
+export function redrawMessage(messageId) {
+  const message = state.messages.get(messageId);
+  if (message) upsertMessage(message);
 }
 
 function refreshRepliesTo(parentId) {

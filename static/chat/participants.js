@@ -5,6 +5,7 @@
 import { rest } from "./client.js";
 import { updateComposerAccess } from "./composer.js";
 import { $, avatar, displayName, el, node, report, toast } from "./dom.js";
+import { banParticipant, canBan } from "./moderation.js";
 import { canModerate, me, state } from "./state.js";
 
 const STATUS_LABELS = { online: "Online", away: "Away", busy: "Busy", offline: "Offline" };
@@ -49,6 +50,15 @@ export function renderParticipants() {
       });
       remove.addEventListener("click", () => moderate(participant, null));
       actions.append(mute, remove);
+      if (canBan()) {
+        const ban = node("button", {
+          className: "btn btn--ghost btn--small btn--danger",
+          text: "Ban",
+          attrs: { type: "button", "aria-label": `Ban ${displayName(participant.user)} from the room` },
+        });
+        ban.addEventListener("click", () => banParticipant(participant.user));
+        actions.append(ban);
+      }
       li.append(actions);
     }
     return li;

@@ -4,6 +4,7 @@
  */
 import { PresenceClient, resolveSocketUrl } from "./client.js";
 import { displayName, el, goToLogin, report, toast } from "./dom.js";
+import { onReportFrame } from "./moderation.js";
 import { renderParticipants } from "./participants.js";
 import { loadRooms, renderRoomList } from "./roomlist.js";
 import { config, state } from "./state.js";
@@ -46,6 +47,8 @@ export function startPresence() {
     toast(`${displayName(message.sender)} mentioned you${room ? ` in ${room.name}` : ""}.`, "info");
     renderRoomList();
   });
+  presence.addEventListener("report.created", (event) => onReportFrame(event.detail));
+  presence.addEventListener("report.resolved", (event) => onReportFrame(event.detail));
   presence.addEventListener("auth.required", goToLogin);
   presence.connect();
   el.statusSelect.addEventListener("change", () => presence.setStatus(el.statusSelect.value));

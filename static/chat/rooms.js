@@ -4,14 +4,17 @@
  * the sidebar that lists them on narrow screens.
  */
 import { ApiError, ChatClient, rest, resolveSocketUrl } from "./client.js";
-import { updateComposerAccess } from "./composer.js";
+import { noteOwnMessage, startSlowMode, stopSlowMode, updateComposerAccess } from "./composer.js";
 import {
-  $, el, goToLogin, hideBanner, onConnectionState, report, roomPath, toast,
+  $, displayName, el, goToLogin, hideBanner, onConnectionState, report, roomPath, toast,
 } from "./dom.js";
 import {
-  applyReaction, failPending, loadHistory, rerenderAllMessages, showPending, showSystemMessage,
-  upsertMessage,
+  applyReaction, failPending, loadHistory, redrawMessage, rerenderAllMessages, showPending,
+  showSystemMessage, updatePoll, upsertMessage,
 } from "./messages.js";
+import { loadPins, onPinned, onUnpinned, renderPins } from "./pins.js";
+import { bindQueue, loadQueue, onQueueUpdated, renderQueue } from "./queue.js";
+import { resetModeration, showSlowMode } from "./moderation.js";
 import { loadParticipants, renderParticipants } from "./participants.js";
 import { cancelReply } from "./reply.js";
 import { TYPE_LABELS, loadRooms, renderRoomList, scheduleRead } from "./roomlist.js";
@@ -25,6 +28,7 @@ function renderRoomHeader() {
   document.title = `${room.name} · Academia Chat`;
   const bits = [TYPE_LABELS[room.chat_type] || room.chat_type, `${room.participant_count} member${room.participant_count === 1 ? "" : "s"}`];
   if (room.description) bits.push(room.description);
+  if (room.slow_mode_seconds > 0) bits.push(`Slow mode ${room.slow_mode_seconds} s`);
   if (!room.is_active) bits.push("Archived");
   el.roomMeta.textContent = bits.join(" · ");
   el.roomTools.hidden = false;
@@ -48,13 +52,19 @@ export async function openRoom(roomId, { push = true } = {}) {
   clearTypers();
   cancelReply();
   state.denied = "";
+  stopSlowMode();
   state.room = null;
   state.messages.clear();
   state.participants.clear();
   state.olderUrl = null;
   state.lastReadSent = 0;
+  state.pins = [];
+  state.queue = null;
+  renderPins();
+  renderQueue();
   el.messageList.replaceChildren();
   el.participantList.replaceChildren();
+  resetModeration();
   updateComposerAccess();
   el.emptyState.hidden = true;
   el.messagesWrap.hidden = false;
@@ -81,6 +91,7 @@ export async function openRoom(roomId, { push = true } = {}) {
   state.mentions.delete(room.id);
   renderRoomHeader();
   renderRoomList();
+  resetModeration();
   const chat = new ChatClient({
     url: resolveSocketUrl(config.websocketUrl),
     roomId: room.id,
@@ -91,7 +102,12 @@ export async function openRoom(roomId, { push = true } = {}) {
   // Messages sent while the history loads are echoed and queued until the socket opens.
   state.chat = chat;
   try {
-    await Promise.all([loadHistory(room.id, token), loadParticipants(room.id, token)]);
+    await Promise.all([
+      loadHistory(room.id, token),
+      loadParticipants(room.id, token),
+      loadPins(room.id, token),
+      loadQueue(room.id, token),
+    ]);
   } catch (error) {
     if (token === state.openToken) report(error);
   }
@@ -102,6 +118,10 @@ export async function openRoom(roomId, { push = true } = {}) {
 
 function showMissingRoom() {
   state.room = null;
+  state.pins = [];
+  state.queue = null;
+  renderPins();
+  renderQueue();
   el.roomTitle.textContent = "Room not found";
   el.roomMeta.textContent = "";
   el.roomTools.hidden = true;
@@ -116,6 +136,10 @@ export function showHome() {
   ++state.openToken;
   closeRoomSocket();
   state.room = null;
+  state.pins = [];
+  state.queue = null;
+  renderPins();
+  renderQueue();
   el.roomTitle.textContent = "Welcome";
   el.roomMeta.textContent = "";
   el.roomTools.hidden = true;
@@ -142,9 +166,22 @@ function wireChat(chat) {
     }
     scheduleRead();
   }));
-  chat.addEventListener("message.created", live((frame) => upsertMessage(frame.message)));
+  chat.addEventListener("message.created", live((frame) => {
+    upsertMessage(frame.message);
+    noteOwnMessage(frame.message);
+  }));
   chat.addEventListener("message.updated", live((frame) => upsertMessage(frame.message)));
   chat.addEventListener("message.deleted", live((frame) => upsertMessage(frame.message)));
+  chat.addEventListener("message.pinned", live((frame) => {
+    onPinned(frame);
+    redrawMessage(frame.pin.message.id);
+  }));
+  chat.addEventListener("message.unpinned", live((frame) => {
+    onUnpinned(frame);
+    redrawMessage(frame.message_id);
+  }));
+  chat.addEventListener("queue.updated", live(onQueueUpdated));
+  chat.addEventListener("poll.updated", live((frame) => updatePoll(frame.poll)));
   chat.addEventListener("reaction.added", live((frame) => applyReaction(frame, true)));
   chat.addEventListener("reaction.removed", live((frame) => applyReaction(frame, false)));
   chat.addEventListener("participant.joined", live(onParticipantFrame));
@@ -154,13 +191,18 @@ function wireChat(chat) {
     const room = { ...state.room, ...frame.room, my_role: state.room.my_role, unread_count: 0 };
     state.room = room;
     state.rooms.set(room.id, { ...state.rooms.get(room.id), ...room });
+    if (!room.slow_mode_seconds) stopSlowMode();
+    showSlowMode();
     renderRoomHeader();
     renderRoomList();
     showSystemMessage(frame);
   }));
   chat.addEventListener("typing", live(onTypingFrame));
   chat.addEventListener("send.pending", live(showPending));
-  chat.addEventListener("send.failed", live((detail) => failPending(detail.client_id, detail.error.detail)));
+  chat.addEventListener("send.failed", live((detail) => {
+    failPending(detail.client_id, detail.error.detail);
+    if (detail.error.code === "slow_mode") startSlowMode(Number(detail.error.retry_after) || 1);
+  }));
   chat.addEventListener("error", live((frame) => {
     if (!frame.ref || !chat.pending.has(frame.ref)) toast(frame.detail || "The server refused that.");
   }));
@@ -300,7 +342,17 @@ export function closeSidebar() {
   $("sidebar-open").setAttribute("aria-expanded", "false");
 }
 
+/** The viewer was taken from a room's office-hours queue: go to the private room. */
+export async function onQueueTaken(frame) {
+  toast(`${displayName(frame.staff)} is ready for you in a private room.`, "info");
+  await loadRooms();
+  await openRoom(frame.private_room.id);
+}
+
 export function bindRooms() {
+  bindQueue((taken) => {
+    loadRooms().then(() => openRoom(taken.room.id)).catch(report);
+  });
   el.roomList.addEventListener("click", (event) => {
     const link = event.target.closest("a[data-room-id]");
     if (!link || event.metaKey || event.ctrlKey || event.shiftKey || event.button !== 0) return;

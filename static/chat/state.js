@@ -29,11 +29,31 @@ export const state = {
   lastReadSent: 0,
   bannerTimer: null,
   showedReconnecting: false,
+  pins: [], // PIN of the open room, newest first
+  myVotes: new Map(), // poll id -> the viewer's option ids, as the poll's REST answers said
+  queue: null, // the open room's office-hours queue: {is_open, length, my_position, entries|null}
+  slowUntil: 0, // when slow mode lets the viewer send again (ms since the epoch)
   openToken: 0, // bumped when another room (or none) opens: late answers for the old one are dropped
 };
 
 export function canModerate(room = state.room) {
   return Boolean(room && MODERATOR_ROLES.has(room.my_role));
+}
+
+/** The room's staff (chat.policy.is_room_staff): pins, "seen by" counts, closing polls. */
+export function canManageRoom(room = state.room) {
+  if (!room) return false;
+  return canModerate(room) || Boolean(config.isStaff) || (Boolean(config.isSupportStaff) && room.chat_type === "support");
+}
+
+/** Polls: whoever may post; in course rooms, the room's staff. */
+export function canCreatePoll() {
+  return canPost() && (state.room.chat_type !== "course" || canManageRoom());
+}
+
+/** Slow mode holds back members; moderators, admins and staff post freely. */
+export function slowModeExempt() {
+  return canModerate() || Boolean(config.isStaff);
 }
 
 export function canPost() {
