@@ -309,8 +309,17 @@ class ChatMessageAdmin(ReadOnlyAdmin):
 
 @admin.register(ChatParticipant)
 class ChatParticipantAdmin(ReadOnlyAdmin):
-    list_display = ("user", "room", "role", "is_active", "is_muted", "joined_at")
-    list_filter = ("role", "is_active", "is_muted", "room__chat_type")
+    # notifications_muted is the participant's own choice: shown, never changed here.
+    list_display = (
+        "user",
+        "room",
+        "role",
+        "is_active",
+        "is_muted",
+        "notifications_muted",
+        "joined_at",
+    )
+    list_filter = ("role", "is_active", "is_muted", "notifications_muted", "room__chat_type")
     list_select_related = ("user", "room")
     search_fields = ("user__username", "user__display_name", "room__name")
     actions = ("mute", "unmute", "make_member", "make_moderator", "make_admin")

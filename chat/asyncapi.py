@@ -701,6 +701,15 @@ SERVER_FRAMES |= {
         required=("room_id", "unread_count"),
         examples=[{"room_id": ROOM_ID, "unread_count": 3}],
     ),
+    "notificationsUpdated": frame(
+        "notifications.updated",
+        "The user muted or unmuted a room's desktop notifications "
+        "(`PUT /chat/rooms/{id}/notifications/`), so their other tabs follow. A personal "
+        "setting: never sent to the room, never replayed.",
+        properties={"room_id": schema_ref("RoomId"), "muted": {"type": "boolean"}},
+        required=("room_id", "muted"),
+        examples=[{"room_id": ROOM_ID, "muted": True}],
+    ),
 }
 
 # --- sockets -----------------------------------------------------------------------------
@@ -775,7 +784,15 @@ ROOM_SERVER = [
     "error",
 ]
 PRESENCE_CLIENT = ["presenceSet", "ping"]
-PRESENCE_SERVER = ["presenceSnapshot", "presence", "notification", "unread", "pong", "error"]
+PRESENCE_SERVER = [
+    "presenceSnapshot",
+    "presence",
+    "notification",
+    "unread",
+    "notificationsUpdated",
+    "pong",
+    "error",
+]
 
 CHANNELS = {
     "room": {
@@ -905,7 +922,9 @@ OPERATIONS = {
     "presenceSnapshot": send("presence", "On connect: who is there.", ["presenceSnapshot"]),
     "presenceUpdates": send("presence", "Status changes.", ["presence"]),
     "userNotifications": send(
-        "presence", "Mentions and unread counts.", ["notification", "unread"]
+        "presence",
+        "Mentions, unread counts and the user's notification choices.",
+        ["notification", "unread", "notificationsUpdated"],
     ),
     "presenceErrors": send("presence", "Refused frames.", ["error"]),
 }
@@ -920,7 +939,7 @@ over a socket, on whichever server process.
   a gap means a missed event; reconnect with `after_seq`), ephemeral `typing` and
   `presence` frames, and answers to the client's frames.
 * **Presence socket** `/ws/presence/`: `presence.snapshot`, then `presence`,
-  `notification` (mentions) and `unread` frames.
+  `notification` (mentions), `unread` and `notifications.updated` frames.
 
 Objects (USER, ROOM, PARTICIPANT, MESSAGE, FILE, PRESENCE) are those of the REST API.
 Per-viewer fields (`my_role`, `unread_count`) are filled in `connection.ready` and

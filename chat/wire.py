@@ -54,6 +54,7 @@ class Frame(StrEnum):
     # To one user (their presence sockets).
     NOTIFICATION = "notification"
     UNREAD = "unread"
+    NOTIFICATIONS_UPDATED = "notifications.updated"
     # Replies and connection frames of one socket.
     CONNECTION_READY = "connection.ready"
     PRESENCE_SNAPSHOT = "presence.snapshot"
@@ -194,6 +195,15 @@ class HistoryPageSerializer(serializers.Serializer[dict[str, Any]]):
 
 class SystemAlertResultSerializer(serializers.Serializer[dict[str, Any]]):
     messages = MessageSerializer(many=True)
+
+
+class RoomNotificationsSerializer(serializers.Serializer[dict[str, Any]]):
+    room_id = serializers.IntegerField()
+    muted = serializers.BooleanField()
+
+
+class MutedRoomsSerializer(serializers.Serializer[dict[str, Any]]):
+    muted_rooms = serializers.ListField(child=serializers.IntegerField())
 
 
 class RoomReadSerializer(serializers.Serializer[dict[str, Any]]):
@@ -369,6 +379,15 @@ def notification(kind: str, room_id: int, message: dict[str, Any]) -> dict[str, 
 
 def unread(room_id: int, unread_count: int) -> dict[str, Any]:
     return {"type": Frame.UNREAD, "room_id": room_id, "unread_count": unread_count}
+
+
+def room_notifications(room_id: int, muted: bool) -> dict[str, Any]:
+    return {"room_id": room_id, "muted": muted}
+
+
+def notifications_updated(room_id: int, muted: bool) -> dict[str, Any]:
+    """The user muted or unmuted a room's desktop notifications (their other tabs follow)."""
+    return {"type": Frame.NOTIFICATIONS_UPDATED, **room_notifications(room_id, muted)}
 
 
 def error(

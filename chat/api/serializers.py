@@ -70,6 +70,10 @@ class MarkReadSerializer(serializers.Serializer):
     message_id = id_field()
 
 
+class RoomNotificationsSerializer(serializers.Serializer):
+    muted = serializers.BooleanField()
+
+
 class MessageSearchQuerySerializer(serializers.Serializer):
     room = id_field(required=False)
     sender = id_field(required=False)

@@ -75,6 +75,7 @@ class RoomViewSet(ChatViewSet):
         "participants": s.ParticipantInviteSerializer,
         "participant": s.ParticipantUpdateSerializer,
         "read": s.MarkReadSerializer,
+        "notifications": s.RoomNotificationsSerializer,
     }
     read_throttled = frozenset({"messages"})
 
@@ -295,6 +296,27 @@ class RoomViewSet(ChatViewSet):
             actor=request.user, room=room, message_id=data["message_id"]
         )
         return Response({"room_id": room.pk, "unread_count": count})
+
+    @extend_schema(
+        parameters=[ID_PATH],
+        request=s.RoomNotificationsSerializer,
+        responses=wire.RoomNotificationsSerializer,
+        summary="Mute or unmute the room's desktop notifications for the user (participants)",
+    )
+    @action(detail=True, methods=["put"])
+    def notifications(self, request: AuthenticatedRequest, pk: str) -> Response:
+        room = self._room(pk)
+        data = parse(s.RoomNotificationsSerializer, request.data)
+        muted = services.room_notifications_set(actor=request.user, room=room, muted=data["muted"])
+        return Response(wire.room_notifications(room.pk, muted))
+
+    @extend_schema(
+        responses=wire.MutedRoomsSerializer,
+        summary="Rooms whose desktop notifications the user muted",
+    )
+    @action(detail=False, methods=["get"], url_path="notifications", pagination_class=None)
+    def muted(self, request: AuthenticatedRequest) -> Response:
+        return Response({"muted_rooms": selectors.muted_room_ids(request.user)})
 
 
 def _reject_oversized_body(request: Request) -> None:

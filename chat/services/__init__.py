@@ -20,6 +20,7 @@ from chat.services.messages import (
     room_mark_read,
     system_alert,
 )
+from chat.services.notifications import room_notifications_set
 from chat.services.presence import presence_get, presence_set, typing_set
 from chat.services.quota import upload_quota
 from chat.services.retention import room_events_prune
@@ -52,6 +53,7 @@ __all__ = [
     "room_join",
     "room_leave",
     "room_mark_read",
+    "room_notifications_set",
     "room_update",
     "system_alert",
     "typing_set",

@@ -499,6 +499,9 @@ async def test_every_frame_of_a_full_session_matches_the_document(
     upload = {"room": room.pk, "file": image, "content": ""}
     await db(lambda: bob_api.post("/chat/messages/", upload, format="multipart"))()
     await a.until("message.created")
+    notifications = f"/chat/rooms/{room.pk}/notifications/"
+    await db(lambda: bob_api.put(notifications, {"muted": True}, format="json"))()
+    await pb.until("notifications.updated")
     await db(lambda: services.system_alert(actor=stella, content="Fire drill", room=room))()
     await a.until("message.created")
     participants = f"/chat/rooms/{room.pk}/participants/"
