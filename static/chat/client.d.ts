@@ -226,6 +226,13 @@ export interface UnreadFrame {
   unread_count: number;
 }
 
+/** The user muted or unmuted a room's desktop notifications (in another tab, say). */
+export interface NotificationsUpdatedFrame {
+  type: "notifications.updated";
+  room_id: Id;
+  muted: boolean;
+}
+
 /** What the room socket sends. */
 export type RoomServerFrame =
   | ConnectionReadyFrame
@@ -242,6 +249,7 @@ export type PresenceServerFrame =
   | PresenceFrame
   | NotificationFrame
   | UnreadFrame
+  | NotificationsUpdatedFrame
   | PongFrame
   | ErrorFrame;
 
@@ -334,6 +342,10 @@ export interface Rest {
   deleteMessage(messageId: Id): Promise<null>;
   addReaction(messageId: Id, emoji: string): Promise<Message>;
   removeReaction(messageId: Id, emoji: string): Promise<Message | null>;
+  /** Rooms whose desktop notifications the viewer muted. */
+  mutedRooms(): Promise<{ muted_rooms: Id[] }>;
+  /** Mute or unmute a room's desktop notifications (participants only). */
+  setRoomNotifications(roomId: Id, muted: boolean): Promise<{ room_id: Id; muted: boolean }>;
 }
 
 export type ActionResult<T> = { via: "socket" } | { via: "rest"; result: T };

@@ -45,7 +45,7 @@
  */
 
 /** This module's version (semver); CHANGELOG.md lists what each one added. */
-export const VERSION = "1.1.0";
+export const VERSION = "1.2.0";
 
 /** The socket protocol this client speaks: `connection.ready`'s `protocol`. */
 export const PROTOCOL = 1;
@@ -329,6 +329,16 @@ export function makeRest(connection) {
 
     removeReaction(messageId, emoji) {
       return api(`${REST_ROOT}/messages/${messageId}/react/`, { method: "DELETE", body: { emoji } });
+    },
+
+    /** Rooms whose desktop notifications the viewer muted: {muted_rooms: [ids]}. */
+    mutedRooms() {
+      return api(`${REST_ROOT}/rooms/notifications/`);
+    },
+
+    /** Mute or unmute a room's desktop notifications: resolves to {room_id, muted}. */
+    setRoomNotifications(roomId, muted) {
+      return api(`${REST_ROOT}/rooms/${roomId}/notifications/`, { method: "PUT", body: { muted } });
     },
   };
 }

@@ -5,6 +5,7 @@
  *   client.js        the wire: REST endpoints, the sockets, socket-or-REST message actions
  *   state.js         configuration (the "chat-config" JSON block), the page state, permissions
  *   dom.js           the page's elements, node builders, formatting, toasts, the banner
+ *   notify.js        desktop notifications, per-room mute, the unread count in the title and favicon
  *   roomlist.js      the room list, its badges, read marks
  *   typing.js        who is typing, and the viewer's typing frames
  *   reply.js         the reply bar
@@ -17,9 +18,10 @@
 import { bindComposer, updateCounter } from "./composer.js";
 import { $, el, hue, initials, displayName, report } from "./dom.js";
 import { bindMessages } from "./messages.js";
+import { bindNotifications } from "./notify.js";
 import { bindParticipants, toggleParticipants } from "./participants.js";
 import { startPresence } from "./presence.js";
-import { loadRooms } from "./roomlist.js";
+import { loadRooms, renderRoomList } from "./roomlist.js";
 import { bindRooms, closeSidebar, openRoom } from "./rooms.js";
 import { config, me } from "./state.js";
 
@@ -45,6 +47,7 @@ async function main() {
   bindMessages();
   bindParticipants();
   bindEscape();
+  bindNotifications({ openRoom: (roomId) => openRoom(roomId).catch(report), renderRoomList });
   updateCounter();
   startPresence();
   await loadRooms();

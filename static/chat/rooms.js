@@ -12,6 +12,7 @@ import {
   applyReaction, failPending, loadHistory, rerenderAllMessages, showPending, showSystemMessage,
   upsertMessage,
 } from "./messages.js";
+import { notifyRoomMessage, renderMuteButton } from "./notify.js";
 import { loadParticipants, renderParticipants } from "./participants.js";
 import { cancelReply } from "./reply.js";
 import { TYPE_LABELS, loadRooms, renderRoomList, scheduleRead } from "./roomlist.js";
@@ -30,6 +31,7 @@ function renderRoomHeader() {
   el.roomTools.hidden = false;
   el.joinButton.hidden = Boolean(room.my_role) || room.chat_type !== "public" || !room.is_active;
   el.leaveButton.hidden = !room.my_role;
+  renderMuteButton();
   updateComposerAccess();
 }
 
@@ -142,7 +144,10 @@ function wireChat(chat) {
     }
     scheduleRead();
   }));
-  chat.addEventListener("message.created", live((frame) => upsertMessage(frame.message)));
+  chat.addEventListener("message.created", live((frame) => {
+    upsertMessage(frame.message);
+    notifyRoomMessage(frame.message);
+  }));
   chat.addEventListener("message.updated", live((frame) => upsertMessage(frame.message)));
   chat.addEventListener("message.deleted", live((frame) => upsertMessage(frame.message)));
   chat.addEventListener("reaction.added", live((frame) => applyReaction(frame, true)));
