@@ -29,6 +29,7 @@ from rest_framework import serializers
 from accounts.models import User
 from chat import policy
 from chat.models import ChatMessage, ChatParticipant, ChatRoom, UserPresence
+from chat.rendering import EmojiEntry
 
 # The socket protocol's version, in every socket's first frame (connection.ready,
 # presence.snapshot): raised only by a change that breaks socket clients (CHANGELOG.md).
@@ -206,6 +207,16 @@ class MutedRoomsSerializer(serializers.Serializer[dict[str, Any]]):
     muted_rooms = serializers.ListField(child=serializers.IntegerField())
 
 
+class RenderedSerializer(serializers.Serializer[dict[str, Any]]):
+    content_html = serializers.CharField()
+
+
+class EmojiSerializer(serializers.Serializer[dict[str, Any]]):
+    emoji = serializers.CharField()
+    name = serializers.CharField()
+    aliases = serializers.ListField(child=serializers.CharField())
+
+
 class RoomReadSerializer(serializers.Serializer[dict[str, Any]]):
     room_id = serializers.IntegerField()
     unread_count = serializers.IntegerField()
@@ -379,6 +390,13 @@ def notification(kind: str, room_id: int, message: dict[str, Any]) -> dict[str, 
 
 def unread(room_id: int, unread_count: int) -> dict[str, Any]:
     return {"type": Frame.UNREAD, "room_id": room_id, "unread_count": unread_count}
+
+
+def emoji_catalogue_payload(entries: Iterable[EmojiEntry]) -> list[dict[str, Any]]:
+    return [
+        {"emoji": entry.emoji, "name": entry.name, "aliases": list(entry.aliases)}
+        for entry in entries
+    ]
 
 
 def room_notifications(room_id: int, muted: bool) -> dict[str, Any]:

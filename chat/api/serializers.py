@@ -70,6 +70,11 @@ class MarkReadSerializer(serializers.Serializer):
     message_id = id_field()
 
 
+class RenderSerializer(serializers.Serializer):
+    room = id_field()
+    content = serializers.CharField(allow_blank=True, trim_whitespace=False)
+
+
 class RoomNotificationsSerializer(serializers.Serializer):
     muted = serializers.BooleanField()
 
