@@ -291,6 +291,16 @@ export interface RequestOptions {
 export interface UploadOptions {
   /** Called with 0..1 as the upload goes. */
   onProgress?: (fraction: number) => void;
+  /** Aborting it cancels the upload (ApiError with status 0 and code "cancelled"). */
+  signal?: AbortSignal;
+}
+
+export interface EmojiEntry {
+  emoji: string;
+  /** e.g. "thumbs up" (`:thumbs_up:` renders it) */
+  name: string;
+  /** Other shortcodes without colons, e.g. ["thumbsup", "+1"]. */
+  aliases: string[];
 }
 
 export interface ConnectionOptions {
@@ -342,6 +352,14 @@ export interface Rest {
   deleteMessage(messageId: Id): Promise<null>;
   addReaction(messageId: Id, emoji: string): Promise<Message>;
   removeReaction(messageId: Id, emoji: string): Promise<Message | null>;
+  /** `content` as sending it to the room would render it (nothing is stored). */
+  renderPreview(
+    roomId: Id,
+    content: string,
+    options?: { signal?: AbortSignal },
+  ): Promise<{ content_html: string }>;
+  /** The emoji picker's catalogue. */
+  emojiCatalogue(): Promise<EmojiEntry[]>;
   /** Rooms whose desktop notifications the viewer muted. */
   mutedRooms(): Promise<{ muted_rooms: Id[] }>;
   /** Mute or unmute a room's desktop notifications (participants only). */

@@ -10,19 +10,29 @@
  *   typing.js        who is typing, and the viewer's typing frames
  *   reply.js         the reply bar
  *   messages.js      rendering and keeping the message list, message actions, history
- *   composer.js      the composer: sending, uploads, who may post
+ *   composer.js      the composer: sending, uploads (with cancel), who may post
+ *   drop.js          files dropped on the room, images pasted into the composer
+ *   emoji.js         the composer's emoji picker
+ *   preview.js       the composer's Markdown preview (rendered by the server)
  *   participants.js  the participants panel and moderation
  *   presence.js      the viewer's own socket: presence, unread counts, mentions
  *   rooms.js         opening a room and its socket, joining, leaving, creating, the sidebar
+ *   shortcuts.js     keyboard shortcuts and their help sheet
+ *
+ * theme.js, the colour theme, is a classic script of every page's <head> (base.html).
  */
 import { bindComposer, updateCounter } from "./composer.js";
 import { $, el, hue, initials, displayName, report } from "./dom.js";
+import { bindDrop } from "./drop.js";
+import { bindEmojiPicker } from "./emoji.js";
 import { bindMessages } from "./messages.js";
 import { bindNotifications } from "./notify.js";
 import { bindParticipants, toggleParticipants } from "./participants.js";
 import { startPresence } from "./presence.js";
+import { bindPreview } from "./preview.js";
 import { loadRooms, renderRoomList } from "./roomlist.js";
 import { bindRooms, closeSidebar, openRoom } from "./rooms.js";
+import { bindShortcuts } from "./shortcuts.js";
 import { config, me } from "./state.js";
 
 function showViewer() {
@@ -44,6 +54,10 @@ async function main() {
   showViewer();
   bindRooms();
   bindComposer();
+  bindDrop();
+  bindEmojiPicker();
+  bindPreview();
+  bindShortcuts();
   bindMessages();
   bindParticipants();
   bindEscape();

@@ -292,7 +292,7 @@ async function leaveRoom() {
 
 // --- the sidebar -------------------------------------------------------------------------------
 
-function openSidebar() {
+export function openSidebar() {
   el.layout.classList.add("layout--sidebar-open");
   el.scrim.hidden = false;
   $("sidebar-open").setAttribute("aria-expanded", "true");
