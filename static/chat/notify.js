@@ -18,6 +18,8 @@ import { me, state } from "./state.js";
 const STORAGE_KEY = "academia.notifications";
 const TITLE_COUNT = /^\(\d+\+?\) /;
 const BADGE_SIZE = 64;
+// A mention's `unread` frame comes with it: its count must not replace the mention's text.
+const MENTION_SHADOW_MS = 5000;
 
 const muted = new Set(); // room ids whose desktop notifications the viewer muted
 const hooks = { openRoom: () => {}, renderRoomList: () => {} };
@@ -25,6 +27,7 @@ let unseenHere = 0; // messages from others in the open room while the tab was h
 let faviconImage = null;
 let faviconOriginal = "";
 let lastBadge = 0;
+const mentionedAt = new Map(); // room id -> when its last mention was notified
 
 // --- the choice and the permission ------------------------------------------------------------
 
@@ -156,6 +159,7 @@ function roomName(roomId) {
 /** A `notification` frame (the viewer was mentioned). */
 export function notifyMention(roomId, message) {
   if (!hidden()) return;
+  mentionedAt.set(roomId, Date.now());
   show(roomId, `${displayName(message.sender)} mentioned you in ${roomName(roomId)}`, snippet(message));
 }
 
@@ -171,6 +175,7 @@ export function notifyRoomMessage(message) {
 /** An `unread` frame of a room that is not open: a count that grew means new messages. */
 export function notifyUnread(roomId, count, before) {
   if (!hidden() || count <= before || muted.has(roomId) || roomId === state.room?.id) return;
+  if (Date.now() - (mentionedAt.get(roomId) || 0) < MENTION_SHADOW_MS) return;
   show(roomId, roomName(roomId), `${count} unread message${count === 1 ? "" : "s"}`);
 }
 

@@ -139,4 +139,12 @@ def test_notifications_are_asked_for_on_a_click_and_follow_the_room_mute(
     expect(lounge_link).not_to_have_attribute("aria-label", counted)
     assert len(shown(alice_page)) == before
     expect(page).to_have_title("Study · Academia Chat")
+
+    # A mention is addressed to her: it notifies even from a muted room.
+    send(bob_page, "@alice one question though")
+    mention = wait_for_shown(alice_page, before + 1)[before]
+    assert (mention["title"], mention["body"]) == (
+        "Bob mentioned you in Lounge",
+        "@alice one question though",
+    )
     browser.assert_no_console_errors()
