@@ -108,7 +108,7 @@ async function uploadSelected(file) {
   }
 }
 
-/** Cancel the upload in progress (the button, or Escape while it runs). */
+/** Cancel the upload in progress (the upload bar's Cancel button); false when there is none. */
 export function cancelUpload() {
   if (!uploading) return false;
   uploading.abort();
