@@ -290,6 +290,8 @@ REST_FRAMEWORK = {
         "chat_write": env_str("CHAT_WRITE_THROTTLE_RATE", "120/min"),
         # Search and history pages, per user.
         "chat_read": env_str("CHAT_READ_THROTTLE_RATE", "60/min"),
+        # Markdown previews of the composer, per user.
+        "chat_preview": env_str("CHAT_PREVIEW_THROTTLE_RATE", "60/min"),
     },
 }
 SPECTACULAR_SETTINGS = {

@@ -395,8 +395,17 @@ class ChatMessageAdmin(ReadOnlyAdmin):
 
 @admin.register(ChatParticipant)
 class ChatParticipantAdmin(ReadOnlyAdmin):
-    list_display = ("user", "room", "role", "is_active", "is_muted", "joined_at")
-    list_filter = ("role", "is_active", "is_muted", "room__chat_type")
+    # notifications_muted is the participant's own choice: shown, never changed here.
+    list_display = (
+        "user",
+        "room",
+        "role",
+        "is_active",
+        "is_muted",
+        "notifications_muted",
+        "joined_at",
+    )
+    list_filter = ("role", "is_active", "is_muted", "notifications_muted", "room__chat_type")
     list_select_related = ("user", "room")
     search_fields = ("user__username", "user__display_name", "room__name")
     actions = ("mute", "unmute", "make_member", "make_moderator", "make_admin")
@@ -632,7 +641,9 @@ class RoomBanAdmin(AuditedAdmin):
         done, failures = 0, []
         for ban in queryset.select_related("room", "user"):
             try:
-                services.room_unban(actor=signed_in_user(request), room=ban.room, user_id=ban.user_id)
+                services.room_unban(
+                    actor=signed_in_user(request), room=ban.room, user_id=ban.user_id
+                )
             except errors.ChatError as exc:
                 failures.append(f"{ban.user} in “{ban.room}”: {exc.detail}")
             else:
@@ -680,7 +691,9 @@ class MessageReportAdmin(ReadOnlyAdmin):
         done, failures = 0, []
         for report_row in queryset.filter(status=MessageReport.Status.OPEN):
             try:
-                services.report_resolve(actor=signed_in_user(request), report=report_row, action=action)
+                services.report_resolve(
+                    actor=signed_in_user(request), report=report_row, action=action
+                )
             except errors.ChatError as exc:
                 failures.append(f"Report #{report_row.pk}: {exc.detail}")
             else:

@@ -1067,6 +1067,15 @@ SERVER_FRAMES |= {
         required=("room_id", "unread_count"),
         examples=[{"room_id": ROOM_ID, "unread_count": 3}],
     ),
+    "notificationsUpdated": frame(
+        "notifications.updated",
+        "The user muted or unmuted a room's desktop notifications "
+        "(`PUT /chat/rooms/{id}/notifications/`), so their other tabs follow. A personal "
+        "setting: never sent to the room, never replayed.",
+        properties={"room_id": schema_ref("RoomId"), "muted": {"type": "boolean"}},
+        required=("room_id", "muted"),
+        examples=[{"room_id": ROOM_ID, "muted": True}],
+    ),
 }
 
 # --- sockets -----------------------------------------------------------------------------
@@ -1165,6 +1174,7 @@ PRESENCE_SERVER = [
     "queueTaken",
     "reportCreated",
     "reportResolved",
+    "notificationsUpdated",
     "pong",
     "error",
 ]
@@ -1324,8 +1334,9 @@ OPERATIONS = {
     "presenceUpdates": send("presence", "Status changes.", ["presence"]),
     "userNotifications": send(
         "presence",
-        "Mentions, unread counts, being taken from an office-hours queue.",
-        ["notification", "unread", "queueTaken"],
+        "Mentions, unread counts, the user's notification choices, being taken from an "
+        "office-hours queue.",
+        ["notification", "unread", "notificationsUpdated", "queueTaken"],
     ),
     "moderatorReports": send(
         "presence",
@@ -1345,8 +1356,8 @@ over a socket, on whichever server process.
   a gap means a missed event; reconnect with `after_seq`), ephemeral `typing` and
   `presence` frames, and answers to the client's frames.
 * **Presence socket** `/ws/presence/`: `presence.snapshot`, then `presence`,
-  `notification` (mentions), `unread` and `queue.taken` frames, and to moderators
-  `report.created` / `report.resolved`.
+  `notification` (mentions), `unread`, `notifications.updated` and `queue.taken`
+  frames, and to moderators `report.created` / `report.resolved`.
 
 Objects (USER, ROOM, PARTICIPANT, MESSAGE, FILE, PRESENCE, PIN, POLL) are those of the
 REST API.

@@ -186,6 +186,8 @@ class ChatParticipant(models.Model):
     joined_at = models.DateTimeField(auto_now_add=True)
     is_active = models.BooleanField(default=True)
     is_muted = models.BooleanField(default=False)
+    # The participant's own choice: no desktop notifications for this room's messages.
+    notifications_muted = models.BooleanField(default=False)
     last_read_message = models.ForeignKey(
         ChatMessage, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

@@ -219,6 +219,14 @@ def post_denial(room: ChatRoom, participant: ChatParticipant | None) -> errors.C
     return None
 
 
+def notifications_denial(participant: ChatParticipant | None) -> errors.ChatError | None:
+    """Why the holder of ``participant`` may not choose the room's notifications: only
+    active participants have them (an archived room keeps them; a muted one too)."""
+    if participant is None or not participant.is_active:
+        return errors.Forbidden("Join the room to choose its notifications.")
+    return None
+
+
 def edit_denial(user: User, message: ChatMessage, now: datetime) -> errors.ChatError | None:
     if message.sender_id != user.pk or message.message_type == ChatMessage.MessageType.SYSTEM:
         return errors.Forbidden("Only the sender may edit this message.")

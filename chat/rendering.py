@@ -13,6 +13,7 @@ Pure functions, no database access. The pipeline is
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -385,3 +386,40 @@ def _build_cleaner() -> nh3.Cleaner:
 
 _MARKDOWN = _build_markdown()
 _CLEANER = _build_cleaner()
+
+
+# --- the emoji picker's catalogue ---------------------------------------------------------
+
+SKIN_TONES = range(0x1F3FB, 0x1F400)
+SMILEYS = range(0x1F600, 0x1F650)
+
+
+@dataclass(frozen=True)
+class EmojiEntry:
+    emoji: str
+    name: str
+    aliases: tuple[str, ...]
+
+
+def _shortcode_words(code: str) -> str:
+    return code.strip(":").replace("_", " ")
+
+
+@functools.cache
+def emoji_catalogue() -> tuple[EmojiEntry, ...]:
+    """Every fully-qualified emoji without a skin tone (the ``emoji`` package's data,
+    whose shortcodes the renderer turns into emoji), smileys first, then by code point.
+    ``aliases`` are the other shortcodes that name it, without colons."""
+    fully_qualified = emoji.STATUS["fully_qualified"]
+    entries = [
+        EmojiEntry(
+            emoji=character,
+            name=_shortcode_words(data["en"]),
+            aliases=tuple(_shortcode_words(alias) for alias in data.get("alias", ())),
+        )
+        for character, data in emoji.EMOJI_DATA.items()
+        if data["status"] == fully_qualified
+        and not any(ord(char) in SKIN_TONES for char in character)
+    ]
+    entries.sort(key=lambda entry: (ord(entry.emoji[0]) not in SMILEYS, ord(entry.emoji[0])))
+    return tuple(entries)

@@ -442,6 +442,15 @@ def unread_count(user: User, room: ChatRoom) -> int:
     return unread[0] if unread else 0
 
 
+def muted_room_ids(user: User) -> list[int]:
+    """Rooms whose desktop notifications the user muted (active participations only)."""
+    return list(
+        ChatParticipant.objects.filter(user=user, is_active=True, notifications_muted=True)
+        .order_by("room_id")
+        .values_list("room_id", flat=True)
+    )
+
+
 def co_member_ids(user: User) -> QuerySet[ChatParticipant, Any]:
     """Ids of users who share at least one active room with ``user`` (the user included)."""
     my_rooms = ChatParticipant.objects.filter(user=user, is_active=True).values("room_id")

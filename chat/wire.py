@@ -40,6 +40,7 @@ from chat.models import (
     RoomBan,
     UserPresence,
 )
+from chat.rendering import EmojiEntry
 
 # The socket protocol's version, in every socket's first frame (connection.ready,
 # presence.snapshot): raised only by a change that breaks socket clients (CHANGELOG.md).
@@ -72,6 +73,7 @@ class Frame(StrEnum):
     QUEUE_TAKEN = "queue.taken"
     REPORT_CREATED = "report.created"  # to each moderator of the room
     REPORT_RESOLVED = "report.resolved"
+    NOTIFICATIONS_UPDATED = "notifications.updated"
     # Replies and connection frames of one socket.
     CONNECTION_READY = "connection.ready"
     PRESENCE_SNAPSHOT = "presence.snapshot"
@@ -320,6 +322,25 @@ class HistoryPageSerializer(serializers.Serializer[dict[str, Any]]):
 
 class SystemAlertResultSerializer(serializers.Serializer[dict[str, Any]]):
     messages = MessageSerializer(many=True)
+
+
+class RoomNotificationsSerializer(serializers.Serializer[dict[str, Any]]):
+    room_id = serializers.IntegerField()
+    muted = serializers.BooleanField()
+
+
+class MutedRoomsSerializer(serializers.Serializer[dict[str, Any]]):
+    muted_rooms = serializers.ListField(child=serializers.IntegerField())
+
+
+class RenderedSerializer(serializers.Serializer[dict[str, Any]]):
+    content_html = serializers.CharField()
+
+
+class EmojiSerializer(serializers.Serializer[dict[str, Any]]):
+    emoji = serializers.CharField()
+    name = serializers.CharField()
+    aliases = serializers.ListField(child=serializers.CharField())
 
 
 class RoomReadSerializer(serializers.Serializer[dict[str, Any]]):
@@ -680,6 +701,22 @@ def queue_taken(
 def report_frame(frame_type: Frame, report: dict[str, Any]) -> dict[str, Any]:
     """``report.created`` / ``report.resolved``, for one moderator's own stream."""
     return {"type": frame_type, "room_id": report["room_id"], "report": report}
+
+
+def emoji_catalogue_payload(entries: Iterable[EmojiEntry]) -> list[dict[str, Any]]:
+    return [
+        {"emoji": entry.emoji, "name": entry.name, "aliases": list(entry.aliases)}
+        for entry in entries
+    ]
+
+
+def room_notifications(room_id: int, muted: bool) -> dict[str, Any]:
+    return {"room_id": room_id, "muted": muted}
+
+
+def notifications_updated(room_id: int, muted: bool) -> dict[str, Any]:
+    """The user muted or unmuted a room's desktop notifications (their other tabs follow)."""
+    return {"type": Frame.NOTIFICATIONS_UPDATED, **room_notifications(room_id, muted)}
 
 
 def error(

@@ -1,7 +1,7 @@
 """Per-user throttles of writes and of expensive reads.
 
 Rates: ``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]`` (CHAT_WRITE_THROTTLE_RATE,
-CHAT_READ_THROTTLE_RATE).
+CHAT_READ_THROTTLE_RATE, CHAT_PREVIEW_THROTTLE_RATE).
 
 Counts live in the cache (Redis in production). When the cache cannot be
 reached the throttles fail open: the request goes through and a warning is
@@ -55,6 +55,14 @@ class ChatWriteThrottle(CacheThrottle):
         if request.method in SAFE_METHODS:
             return True
         return super().allow_request(request, view)
+
+
+class ChatPreviewThrottle(CacheThrottle):
+    """Markdown previews (``POST /chat/render/``) at the ``chat_preview`` rate
+    (CHAT_PREVIEW_THROTTLE_RATE): counted apart from writes, so previewing while
+    typing never uses up the sends."""
+
+    scope = "chat_preview"
 
 
 class ChatReadThrottle(CacheThrottle):

@@ -76,6 +76,15 @@ class MarkReadSerializer(serializers.Serializer):
     message_id = id_field()
 
 
+class RenderSerializer(serializers.Serializer):
+    room = id_field()
+    content = serializers.CharField(allow_blank=True, trim_whitespace=False)
+
+
+class RoomNotificationsSerializer(serializers.Serializer):
+    muted = serializers.BooleanField()
+
+
 class MessageSearchQuerySerializer(serializers.Serializer):
     room = id_field(required=False)
     sender = id_field(required=False)

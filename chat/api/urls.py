@@ -14,5 +14,7 @@ urlpatterns = [
     path("presence/online/", views.PresenceOnlineView.as_view(), name="chat-presence-online"),
     path("presence/typing/", views.PresenceTypingView.as_view(), name="chat-presence-typing"),
     path("alerts/", views.SystemAlertView.as_view(), name="chat-alerts"),
+    path("render/", views.RenderView.as_view(), name="chat-render"),
+    path("emoji/", views.EmojiView.as_view(), name="chat-emoji"),
     *router.urls,
 ]

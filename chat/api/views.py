@@ -30,9 +30,9 @@ from rest_framework.views import APIView
 
 from academia.rest.parsers import JSONParser
 from academia.rest.request import AuthenticatedRequest
-from academia.rest.throttles import ChatWriteThrottle
+from academia.rest.throttles import ChatPreviewThrottle, ChatWriteThrottle
 from academia.rest.viewsets import ApiViewSet
-from chat import asyncapi, errors, selectors, services, wire
+from chat import asyncapi, errors, rendering, selectors, services, wire
 from chat.api import serializers as s
 from chat.api.pagination import ChatPagination
 from chat.models import ChatMessage, ChatRoom, MessageReport, Poll
@@ -77,6 +77,7 @@ class RoomViewSet(ChatViewSet):
         "bans": s.BanCreateSerializer,
         "read": s.MarkReadSerializer,
         "office_hours": s.OfficeHoursSerializer,
+        "notifications": s.RoomNotificationsSerializer,
     }
     read_throttled = frozenset({"messages"})
 
@@ -463,6 +464,27 @@ class RoomViewSet(ChatViewSet):
             actor=request.user, room=room, message_id=data["message_id"]
         )
         return Response({"room_id": room.pk, "unread_count": count})
+
+    @extend_schema(
+        parameters=[ID_PATH],
+        request=s.RoomNotificationsSerializer,
+        responses=wire.RoomNotificationsSerializer,
+        summary="Mute or unmute the room's desktop notifications for the user (participants)",
+    )
+    @action(detail=True, methods=["put"])
+    def notifications(self, request: AuthenticatedRequest, pk: str) -> Response:
+        room = self._room(pk)
+        data = parse(s.RoomNotificationsSerializer, request.data)
+        muted = services.room_notifications_set(actor=request.user, room=room, muted=data["muted"])
+        return Response(wire.room_notifications(room.pk, muted))
+
+    @extend_schema(
+        responses=wire.MutedRoomsSerializer,
+        summary="Rooms whose desktop notifications the user muted",
+    )
+    @action(detail=False, methods=["get"], url_path="notifications", pagination_class=None)
+    def muted(self, request: AuthenticatedRequest) -> Response:
+        return Response({"muted_rooms": selectors.muted_room_ids(request.user)})
 
 
 def _reject_oversized_body(request: Request) -> None:
@@ -957,6 +979,40 @@ class PresenceTypingView(APIView):
         room = selectors.room_get_for_user(request.user, query["room"])
         typing = selectors.typing_in_room(room)
         return Response(wire.presences_payload(typing, viewer=request.user))
+
+
+class RenderView(APIView):
+    """The composer's Markdown preview, by the renderer that stores messages."""
+
+    throttle_classes = [ChatPreviewThrottle]
+
+    @extend_schema(
+        request=s.RenderSerializer,
+        responses=wire.RenderedSerializer,
+        summary="Preview: `content_html` as sending `content` to `room` would store it",
+        description="Nothing is stored or sent. Mentions resolve as in the room; the "
+        "content is checked as a message's is (length, `@all` for moderators).",
+    )
+    def post(self, request: AuthenticatedRequest) -> Response:
+        data = parse(s.RenderSerializer, request.data)
+        room = selectors.room_get_for_user(request.user, data["room"])
+        html = services.message_preview(actor=request.user, room=room, content=data["content"])
+        return Response({"content_html": html})
+
+
+class EmojiView(APIView):
+    """The emoji picker's catalogue: the same data the renderer's shortcodes come from."""
+
+    CACHE_SECONDS = 86400
+
+    @extend_schema(
+        responses=wire.EmojiSerializer(many=True),
+        summary="Every emoji the picker offers, with its name and shortcode aliases",
+    )
+    def get(self, request: AuthenticatedRequest) -> Response:
+        response = Response(wire.emoji_catalogue_payload(rendering.emoji_catalogue()))
+        response["Cache-Control"] = f"private, max-age={self.CACHE_SECONDS}"
+        return response
 
 
 class SystemAlertView(APIView):

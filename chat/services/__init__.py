@@ -15,6 +15,7 @@ from chat.services.messages import (
     clean_emoji,
     message_delete,
     message_edit,
+    message_preview,
     message_reply,
     message_send,
     reaction_add,
@@ -22,6 +23,7 @@ from chat.services.messages import (
     room_mark_read,
     system_alert,
 )
+from chat.services.notifications import room_notifications_set
 from chat.services.office_hours import office_hours_set, queue_join, queue_leave, queue_next
 from chat.services.pins import message_pin, message_unpin
 from chat.services.polls import poll_close, poll_create, poll_vote
@@ -47,6 +49,7 @@ __all__ = [
     "message_delete",
     "message_edit",
     "message_pin",
+    "message_preview",
     "message_reply",
     "message_send",
     "message_unpin",
@@ -74,6 +77,7 @@ __all__ = [
     "room_join",
     "room_leave",
     "room_mark_read",
+    "room_notifications_set",
     "room_unban",
     "room_update",
     "system_alert",

@@ -119,6 +119,12 @@ def _render(actor: User, room: ChatRoom, content: str) -> _Rendered:
     return _Rendered(html=html, mentioned=mentioned, wildcard=wildcard)
 
 
+def message_preview(*, actor: User, room: ChatRoom, content: object) -> str:
+    """``content_html`` as sending ``content`` to ``room`` would store it (the same
+    validation, mentions resolved the same way); nothing is written."""
+    return _render(actor, room, _clean_content(content, allow_empty=True)).html
+
+
 def _notify_mentions(
     message: ChatMessage, payload: dict[str, Any], users: list[Any], wildcard: bool
 ) -> None:

@@ -510,6 +510,9 @@ async def test_every_frame_of_a_full_session_matches_the_document(
     resolve_url = f"/chat/reports/{reported.data['id']}/resolve/"
     await db(lambda: alice_api.post(resolve_url, {"action": "dismiss"}, format="json"))()
     await pa.until("report.resolved")
+    notifications = f"/chat/rooms/{room.pk}/notifications/"
+    await db(lambda: bob_api.put(notifications, {"muted": True}, format="json"))()
+    await pb.until("notifications.updated")
     await db(lambda: services.system_alert(actor=stella, content="Fire drill", room=room))()
     await a.until("message.created")
     participants = f"/chat/rooms/{room.pk}/participants/"

@@ -375,6 +375,13 @@ export interface UnreadFrame {
   unread_count: number;
 }
 
+/** The user muted or unmuted a room's desktop notifications (in another tab, say). */
+export interface NotificationsUpdatedFrame {
+  type: "notifications.updated";
+  room_id: Id;
+  muted: boolean;
+}
+
 /** What the room socket sends. */
 export type RoomServerFrame =
   | ConnectionReadyFrame
@@ -393,6 +400,7 @@ export type PresenceServerFrame =
   | UnreadFrame
   | QueueTakenFrame
   | ReportFrame
+  | NotificationsUpdatedFrame
   | PongFrame
   | ErrorFrame;
 
@@ -460,6 +468,16 @@ export interface RequestOptions {
 export interface UploadOptions {
   /** Called with 0..1 as the upload goes. */
   onProgress?: (fraction: number) => void;
+  /** Aborting it cancels the upload (ApiError with status 0 and code "cancelled"). */
+  signal?: AbortSignal;
+}
+
+export interface EmojiEntry {
+  emoji: string;
+  /** e.g. "thumbs up" (`:thumbs_up:` renders it) */
+  name: string;
+  /** Other shortcodes without colons, e.g. ["thumbsup", "+1"]. */
+  aliases: string[];
 }
 
 export interface ConnectionOptions {
@@ -549,6 +567,18 @@ export interface Rest {
   joinQueue(roomId: Id): Promise<QueueView>;
   leaveQueue(roomId: Id): Promise<null>;
   takeNextInQueue(roomId: Id): Promise<{ room: Room; user: User }>;
+  /** `content` as sending it to the room would render it (nothing is stored). */
+  renderPreview(
+    roomId: Id,
+    content: string,
+    options?: { signal?: AbortSignal },
+  ): Promise<{ content_html: string }>;
+  /** The emoji picker's catalogue. */
+  emojiCatalogue(): Promise<EmojiEntry[]>;
+  /** Rooms whose desktop notifications the viewer muted. */
+  mutedRooms(): Promise<{ muted_rooms: Id[] }>;
+  /** Mute or unmute a room's desktop notifications (participants only). */
+  setRoomNotifications(roomId: Id, muted: boolean): Promise<{ room_id: Id; muted: boolean }>;
 }
 
 export type ActionResult<T> = { via: "socket" } | { via: "rest"; result: T };

@@ -157,11 +157,17 @@ export class Connection {
 
   /**
    * Multipart upload with progress (fetch cannot report upload progress).
-   * `onProgress(fraction)` is called with 0..1. Resolves to the parsed JSON answer.
+   * `onProgress(fraction)` is called with 0..1; aborting `signal` cancels the upload
+   * (it rejects with ApiError status 0, code "cancelled"). Resolves to the parsed JSON answer.
    */
-  upload(path, formData, { onProgress = () => {} } = {}) {
+  upload(path, formData, { onProgress = () => {}, signal = undefined } = {}) {
     return new Promise((resolve, reject) => {
+      if (signal && signal.aborted) {
+        reject(new ApiError(0, { detail: "Upload cancelled.", code: "cancelled" }));
+        return;
+      }
       const xhr = new XMLHttpRequest();
+      if (signal) signal.addEventListener("abort", () => xhr.abort(), { once: true });
       xhr.open("POST", this.url(path));
       xhr.withCredentials = !this.token;
       for (const [name, value] of Object.entries(this.headers("POST"))) {
@@ -180,7 +186,7 @@ export class Connection {
         }
       });
       xhr.addEventListener("error", () => reject(new ApiError(0, { detail: "Network error." })));
-      xhr.addEventListener("abort", () => reject(new ApiError(0, { detail: "Upload cancelled." })));
+      xhr.addEventListener("abort", () => reject(new ApiError(0, { detail: "Upload cancelled.", code: "cancelled" })));
       xhr.send(formData);
     });
   }
@@ -349,9 +355,22 @@ export function makeRest(connection) {
       return api(`${REST_ROOT}/rooms/${roomId}/audit/`);
     },
 
-    /** A file message: `formData` holds room, file, client_id and an optional content. */
-    postFile(formData, { onProgress } = {}) {
-      return upload(`${REST_ROOT}/messages/`, formData, { onProgress });
+    /**
+     * A file message: `formData` holds room, file, client_id and an optional content.
+     * Aborting `signal` cancels it (ApiError code "cancelled").
+     */
+    postFile(formData, { onProgress, signal } = {}) {
+      return upload(`${REST_ROOT}/messages/`, formData, { onProgress, signal });
+    },
+
+    /** `content` as sending it to the room would render it: resolves to {content_html}. */
+    renderPreview(roomId, content, { signal } = {}) {
+      return api(`${REST_ROOT}/render/`, { method: "POST", body: { room: roomId, content }, signal });
+    },
+
+    /** The emoji picker's catalogue: [{emoji, name, aliases}]. */
+    emojiCatalogue() {
+      return api(`${REST_ROOT}/emoji/`);
     },
 
     getMessage(messageId) {
@@ -450,6 +469,16 @@ export function makeRest(connection) {
     /** The room's staff take the next student: resolves to {room, user}, the new private ROOM. */
     takeNextInQueue(roomId) {
       return api(`${REST_ROOT}/rooms/${roomId}/queue/next/`, { method: "POST" });
+    },
+
+    /** Rooms whose desktop notifications the viewer muted: {muted_rooms: [ids]}. */
+    mutedRooms() {
+      return api(`${REST_ROOT}/rooms/notifications/`);
+    },
+
+    /** Mute or unmute a room's desktop notifications: resolves to {room_id, muted}. */
+    setRoomNotifications(roomId, muted) {
+      return api(`${REST_ROOT}/rooms/${roomId}/notifications/`, { method: "PUT", body: { muted } });
     },
   };
 }

@@ -1,6 +1,6 @@
 /**
  * The composer: the character counter, who may post and why not, sending,
- * file uploads with progress, and its keyboard (Enter sends, Shift+Enter breaks
+ * file uploads with progress and a cancel button, and its keyboard (Enter sends, Shift+Enter breaks
  * the line, ArrowUp edits the viewer's last message, Escape cancels a reply).
  */
 import { newClientId, rest } from "./client.js";
@@ -98,11 +98,21 @@ function submitComposer() {
   updateCounter();
 }
 
+let uploading = null; // the AbortController of the upload in progress
+
+/** Upload `files` one after another to the open room; Cancel stops the one going and the rest. */
+export async function uploadFiles(files) {
+  for (const file of files) {
+    if (!(await uploadSelected(file))) break;
+  }
+}
+
+/** Resolves to false when the viewer cancelled. */
 async function uploadSelected(file) {
-  if (!file || !state.room) return;
+  if (!file || !state.room || !canPost()) return true;
   if (file.size > config.fileUploadLimit) {
     toast(`${file.name} is larger than the ${formatSize(config.fileUploadLimit)} limit.`);
-    return;
+    return true;
   }
   const room = state.room;
   const form = new FormData();
@@ -114,20 +124,30 @@ async function uploadSelected(file) {
   el.uploadName.textContent = `${file.name} · ${formatSize(file.size)}`;
   el.uploadProgress.value = 0;
   el.upload.hidden = false;
+  const controller = new AbortController();
+  uploading = controller;
   try {
     const message = await rest.postFile(form, {
       onProgress: (fraction) => {
         el.uploadProgress.value = Math.round(fraction * 100);
       },
+      signal: controller.signal,
     });
     if (caption) {
       el.input.value = "";
       updateCounter();
     }
     if (state.room && state.room.id === room.id && message && message.id) upsertMessage(message);
+    return true;
   } catch (error) {
+    if (error.code === "cancelled") {
+      toast(`Upload of ${file.name} cancelled.`, "info");
+      return false;
+    }
     report(error);
+    return true;
   } finally {
+    if (uploading === controller) uploading = null;
     el.upload.hidden = true;
     el.fileInput.value = "";
   }
@@ -187,6 +207,13 @@ async function submitPoll(event) {
   }
 }
 
+/** Cancel the upload in progress (the upload bar's Cancel button); false when there is none. */
+export function cancelUpload() {
+  if (!uploading) return false;
+  uploading.abort();
+  return true;
+}
+
 export function bindComposer() {
   el.pollButton.addEventListener("click", openPollDialog);
   $("poll-add-option").addEventListener("click", () => addPollOption());
@@ -200,7 +227,7 @@ export function bindComposer() {
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
       event.preventDefault();
       submitComposer();
-    } else if (event.key === "ArrowUp" && !el.input.value) {
+    } else if (event.key === "ArrowUp" && !el.input.value && !event.altKey && !event.ctrlKey && !event.metaKey) {
       event.preventDefault();
       editLastOwnMessage();
     } else if (event.key === "Escape" && state.replyTo) {
@@ -212,5 +239,6 @@ export function bindComposer() {
     submitComposer();
   });
   $("reply-cancel").addEventListener("click", cancelReply);
-  el.fileInput.addEventListener("change", () => uploadSelected(el.fileInput.files[0]));
+  el.fileInput.addEventListener("change", () => uploadFiles([...el.fileInput.files]));
+  $("upload-cancel").addEventListener("click", cancelUpload);
 }

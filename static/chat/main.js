@@ -6,6 +6,7 @@
  *   state.js         configuration (the "chat-config" JSON block), the page state, permissions
  *   dom.js           the page's elements, node builders, formatting, toasts, the banner
  *   moderation.js    reporting a message; the moderators' section: reports, slow mode, bans, audit log
+ *   notify.js        desktop notifications, per-room mute, the unread count in the title and favicon
  *   roomlist.js      the room list, its badges, read marks
  *   typing.js        who is typing, and the viewer's typing frames
  *   reply.js         the reply bar
@@ -15,19 +16,31 @@
  *   messages.js      rendering and keeping the message list, message actions, history
  *   queue.js         the office-hours panel: the queue, one's place, taking the next
  *   composer.js      the composer: sending, uploads, posting polls, who may post
+ *   composer.js      the composer: sending, uploads (with cancel), who may post
+ *   drop.js          files dropped on the room, images pasted into the composer
+ *   emoji.js         the composer's emoji picker
+ *   preview.js       the composer's Markdown preview (rendered by the server)
  *   participants.js  the participants panel and moderation
  *   presence.js      the viewer's own socket: presence, unread counts, mentions
  *   rooms.js         opening a room and its socket, joining, leaving, creating, the sidebar
+ *   shortcuts.js     keyboard shortcuts and their help sheet
+ *
+ * theme.js, the colour theme, is a classic script of every page's <head> (base.html).
  */
 import { bindComposer, updateCounter } from "./composer.js";
 import { $, el, hue, initials, displayName, report } from "./dom.js";
+import { bindDrop } from "./drop.js";
+import { bindEmojiPicker } from "./emoji.js";
 import { bindMessages } from "./messages.js";
 import { bindModeration } from "./moderation.js";
+import { bindNotifications } from "./notify.js";
 import { bindParticipants, toggleParticipants } from "./participants.js";
 import { bindQuestions } from "./questions.js";
 import { startPresence } from "./presence.js";
-import { loadRooms } from "./roomlist.js";
+import { bindPreview } from "./preview.js";
+import { loadRooms, renderRoomList } from "./roomlist.js";
 import { bindRooms, closeSidebar, onQueueTaken, openRoom } from "./rooms.js";
+import { bindShortcuts } from "./shortcuts.js";
 import { config, me } from "./state.js";
 
 function showViewer() {
@@ -49,11 +62,16 @@ async function main() {
   showViewer();
   bindRooms();
   bindComposer();
+  bindDrop();
+  bindEmojiPicker();
+  bindPreview();
+  bindShortcuts();
   bindMessages();
   bindParticipants();
   bindQuestions();
   bindModeration();
   bindEscape();
+  bindNotifications({ openRoom: (roomId) => openRoom(roomId).catch(report), renderRoomList });
   updateCounter();
   const presence = startPresence();
   presence.addEventListener("queue.taken", (event) => onQueueTaken(event.detail).catch(report));

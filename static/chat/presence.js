@@ -1,10 +1,12 @@
 /**
  * The viewer's own socket: presence of the people they share rooms with, unread
- * counts and mentions for the room list, and the viewer's status.
+ * counts and mentions for the room list (and desktop notifications), and the
+ * viewer's status.
  */
 import { PresenceClient, resolveSocketUrl } from "./client.js";
 import { displayName, el, goToLogin, report, toast } from "./dom.js";
 import { onReportFrame } from "./moderation.js";
+import { notifyMention, notifyUnread, onNotificationsUpdated } from "./notify.js";
 import { renderParticipants } from "./participants.js";
 import { loadRooms, renderRoomList } from "./roomlist.js";
 import { config, state } from "./state.js";
@@ -36,11 +38,14 @@ export function startPresence() {
       loadRooms().catch(report);
       return;
     }
+    const before = room.unread_count || 0;
     room.unread_count = roomId === state.room?.id ? 0 : count;
     renderRoomList();
+    notifyUnread(roomId, count, before);
   });
   presence.addEventListener("notification", (event) => {
     const { room_id: roomId, message } = event.detail;
+    notifyMention(roomId, message);
     if (roomId === state.room?.id && document.visibilityState === "visible") return;
     state.mentions.set(roomId, (state.mentions.get(roomId) || 0) + 1);
     const room = state.rooms.get(roomId);
@@ -49,6 +54,7 @@ export function startPresence() {
   });
   presence.addEventListener("report.created", (event) => onReportFrame(event.detail));
   presence.addEventListener("report.resolved", (event) => onReportFrame(event.detail));
+  presence.addEventListener("notifications.updated", (event) => onNotificationsUpdated(event.detail));
   presence.addEventListener("auth.required", goToLogin);
   presence.connect();
   el.statusSelect.addEventListener("change", () => presence.setStatus(el.statusSelect.value));

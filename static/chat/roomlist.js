@@ -4,6 +4,7 @@
  */
 import { rest } from "./client.js";
 import { el, node, roomPath } from "./dom.js";
+import { isMuted, mutedSign, showUnreadTotal } from "./notify.js";
 import { state } from "./state.js";
 
 export const TYPE_LABELS = { public: "Public", private: "Private", course: "Course", support: "Support" };
@@ -31,6 +32,10 @@ function roomListItem(room) {
     node("span", { className: "room-link__name", text: room.name }),
   );
   const labels = [TYPE_LABELS[room.chat_type] || room.chat_type];
+  if (isMuted(room.id)) {
+    link.append(mutedSign());
+    labels.push("notifications muted");
+  }
   if (mentions > 0) {
     link.append(node("span", { className: "badge badge--mention", text: "@", attrs: { "aria-hidden": "true" } }));
     labels.push(`${mentions} mention${mentions === 1 ? "" : "s"}`);
@@ -61,6 +66,7 @@ export function renderRoomList() {
   }
   el.roomList.replaceChildren(...items);
   el.roomListEmpty.hidden = rooms.length > 0;
+  showUnreadTotal();
 }
 
 // --- read marks -----------------------------------------------------------------------

@@ -15,6 +15,7 @@ import {
 import { loadPins, onPinned, onUnpinned, renderPins } from "./pins.js";
 import { bindQueue, loadQueue, onQueueUpdated, renderQueue } from "./queue.js";
 import { resetModeration, showSlowMode } from "./moderation.js";
+import { notifyRoomMessage, renderMuteButton } from "./notify.js";
 import { loadParticipants, renderParticipants } from "./participants.js";
 import { cancelReply } from "./reply.js";
 import { TYPE_LABELS, loadRooms, renderRoomList, scheduleRead } from "./roomlist.js";
@@ -34,6 +35,7 @@ function renderRoomHeader() {
   el.roomTools.hidden = false;
   el.joinButton.hidden = Boolean(room.my_role) || room.chat_type !== "public" || !room.is_active;
   el.leaveButton.hidden = !room.my_role;
+  renderMuteButton();
   updateComposerAccess();
 }
 
@@ -169,6 +171,7 @@ function wireChat(chat) {
   chat.addEventListener("message.created", live((frame) => {
     upsertMessage(frame.message);
     noteOwnMessage(frame.message);
+    notifyRoomMessage(frame.message);
   }));
   chat.addEventListener("message.updated", live((frame) => upsertMessage(frame.message)));
   chat.addEventListener("message.deleted", live((frame) => upsertMessage(frame.message)));
@@ -329,7 +332,7 @@ async function leaveRoom() {
 
 // --- the sidebar -------------------------------------------------------------------------------
 
-function openSidebar() {
+export function openSidebar() {
   el.layout.classList.add("layout--sidebar-open");
   el.scrim.hidden = false;
   $("sidebar-open").setAttribute("aria-expanded", "true");
