@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any, SupportsIndex, SupportsInt, TypedDict
 
 from django.conf import settings
@@ -260,6 +260,28 @@ def room_history(
     return HistoryPage(messages=messages, has_older=has_older, has_newer=has_newer)
 
 
+def room_history_around(room: ChatRoom, *, around: int, limit: int = 50) -> HistoryPage:
+    """The page of a room's messages centred on the id ``around``, oldest first:
+    that message (when it is in the room) and up to ``(limit - 1) // 2`` before
+    it, the rest after. Two keyset reads, one each way on (room, id)."""
+    base = room_messages(room.pk)
+    older_n = (limit + 1) // 2
+    newer_n = limit - older_n
+    down = list(
+        with_message_relations(base.filter(id__lte=around).order_by(*KEYSET_DOWN))[: older_n + 1]
+    )
+    up = list(
+        with_message_relations(base.filter(id__gt=around).order_by(*KEYSET_UP))[: newer_n + 1]
+    )
+    if not down:  # nothing at or before ``around``: the first page after it
+        return room_history(room, after=around, limit=limit)
+    return HistoryPage(
+        messages=down[:older_n][::-1] + up[:newer_n],
+        has_older=len(down) > older_n,
+        has_newer=len(up) > newer_n,
+    )
+
+
 def room_participants(room: ChatRoom) -> QuerySet[ChatParticipant]:
     return (
         ChatParticipant.objects.filter(room=room, is_active=True)
@@ -282,6 +304,14 @@ def participant_get(room: ChatRoom, user_id: object) -> ChatParticipant:
     return participant
 
 
+def _day_start(day: date) -> datetime:
+    """Midnight of ``day`` in the current time zone (a range on ``created_at``, not
+    ``__date``, so the comparison needs no function per row)."""
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+FILE_TYPES = (ChatMessage.MessageType.IMAGE, ChatMessage.MessageType.FILE)
+
 # The indexed full-text vector of a message's content (PostgreSQL).
 SEARCH_VECTOR_SQL = "to_tsvector('simple'::regconfig, COALESCE(%(expressions)s, ''))"
 
@@ -293,8 +323,15 @@ def message_search(
     room_id: int | None = None,
     sender_id: int | None = None,
     message_type: str | None = None,
+    has_file: bool | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
 ) -> QuerySet[ChatMessage]:
-    """Messages of rooms the user may see, newest first. Full-text on PostgreSQL."""
+    """Messages of rooms the user may see, newest first. Full-text on PostgreSQL.
+
+    ``has_file``: only messages with (True) or without (False) an attachment;
+    ``date_from``/``date_to``: sent on those days or between them (both included,
+    days of the server's time zone)."""
     messages = ChatMessage.objects.filter(
         room__in=ChatRoom.objects.filter(policy.visible_rooms_q(user)), is_deleted=False
     )
@@ -306,6 +343,13 @@ def message_search(
         messages = messages.filter(sender_id=sender_id)
     if message_type:
         messages = messages.filter(message_type=message_type)
+    if has_file is not None:
+        with_file = Q(message_type__in=FILE_TYPES)
+        messages = messages.filter(with_file if has_file else ~with_file)
+    if date_from is not None:
+        messages = messages.filter(created_at__gte=_day_start(date_from))
+    if date_to is not None:
+        messages = messages.filter(created_at__lt=_day_start(date_to + timedelta(days=1)))
     if q:
         if connection.vendor == "postgresql":
             from django.contrib.postgres.search import SearchQuery, SearchVectorField

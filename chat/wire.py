@@ -201,6 +201,27 @@ class RoomReadSerializer(serializers.Serializer[dict[str, Any]]):
     unread_count = serializers.IntegerField()
 
 
+class RoomBriefSerializer(serializers.Serializer[ChatRoom]):
+    """ROOM_BRIEF: what a search hit says of its room."""
+
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    chat_type = serializers.ChoiceField(choices=ChatRoom.ChatType.choices)
+
+
+class SearchHitSerializer(serializers.Serializer[dict[str, Any]]):
+    """SEARCH_HIT: a message that matched, its room, and a snippet of its text."""
+
+    message = MessageSerializer()
+    room = RoomBriefSerializer()
+    highlight = serializers.CharField(
+        help_text=(
+            "Up to 200 characters of the text around the first match, HTML-escaped, "
+            "matches inside <mark></mark>, cuts marked with …"
+        )
+    )
+
+
 # --- Shapes: built ------------------------------------------------------------------------
 
 
@@ -300,6 +321,16 @@ def message_payload(message: ChatMessage) -> dict[str, Any]:
 
 def messages_payload(messages: Sequence[ChatMessage]) -> list[dict[str, Any]]:
     return [message_payload(message) for message in messages]
+
+
+def search_hit_payload(message: ChatMessage, highlight: str) -> dict[str, Any]:
+    """SEARCH_HIT of a message loaded with its room."""
+    room = message.room
+    return {
+        "message": message_payload(message),
+        "room": {"id": room.pk, "name": room.name, "chat_type": room.chat_type},
+        "highlight": highlight,
+    }
 
 
 def presences_payload(

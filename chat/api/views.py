@@ -32,7 +32,7 @@ from academia.rest.parsers import JSONParser
 from academia.rest.request import AuthenticatedRequest
 from academia.rest.throttles import ChatWriteThrottle
 from academia.rest.viewsets import ApiViewSet
-from chat import asyncapi, errors, selectors, services, wire
+from chat import asyncapi, errors, search, selectors, services, wire
 from chat.api import serializers as s
 from chat.api.pagination import ChatPagination
 from chat.models import ChatMessage, ChatRoom
@@ -255,7 +255,8 @@ class RoomViewSet(ChatViewSet):
         summary="History: keyset pages of messages, oldest first",
         description=(
             "No anchor: the newest page. `after`: the page right after that message id; "
-            "`before`: the newest page below it. `limit` defaults to 50 and is clamped to "
+            "`before`: the newest page below it; `around`: the page centred on it (a search "
+            "hit with its context). `limit` defaults to 50 and is clamped to "
             "CHAT_MESSAGE_HISTORY_LIMIT; `older`/`newer` link the neighbouring pages."
         ),
     )
@@ -264,9 +265,14 @@ class RoomViewSet(ChatViewSet):
         room = self._room(pk)
         query = parse(s.HistoryQuerySerializer, request.query_params)
         limit = min(query.get("limit", 50), settings.CHAT_MESSAGE_HISTORY_LIMIT)
-        page = selectors.room_history(
-            room, before=query.get("before"), after=query.get("after"), limit=limit
-        )
+        if "around" in query:
+            if "before" in query or "after" in query:
+                raise errors.BadRequest("`around` cannot be combined with `before` or `after`.")
+            page = selectors.room_history_around(room, around=query["around"], limit=limit)
+        else:
+            page = selectors.room_history(
+                room, before=query.get("before"), after=query.get("after"), limit=limit
+            )
         base = request.build_absolute_uri(request.path)
         older = newer = None
         if page.has_older:
@@ -361,7 +367,7 @@ class MessageViewSet(ChatViewSet):
         "react": s.ReactionSerializer,
         "reply": s.MessageReplySerializer,
     }
-    read_throttled = frozenset({"list"})
+    read_throttled = frozenset({"list", "search"})
 
     def _message(self, pk: object) -> ChatMessage:
         return selectors.message_get_for_user(self.request.user, pk)
@@ -387,9 +393,40 @@ class MessageViewSet(ChatViewSet):
             room_id=query.get("room"),
             sender_id=query.get("sender"),
             message_type=query.get("message_type"),
+            has_file=query.get("has_file"),
+            date_from=query.get("date_from"),
+            date_to=query.get("date_to"),
         )
         page = self.paginate_queryset(messages) or []  # None only without a paginator
         return self.get_paginated_response(wire.messages_payload(page))
+
+    @extend_schema(
+        parameters=[s.MessageRankedSearchQuerySerializer],
+        responses=wire.SearchHitSerializer(many=True),
+        summary="Search for people: ranked hits with their room and a highlighted snippet",
+        description=(
+            "The newest 1000 matches of `q` in the rooms the user may see, best first "
+            "(`ts_rank` of PostgreSQL full-text search, websearch syntax; on SQLite a "
+            "substring match, newest first). Deleted messages are never found. "
+            "Open a hit with `GET /chat/rooms/{room}/messages/?around={message id}`."
+        ),
+    )
+    @action(detail=False, methods=["get"])
+    def search(self, request: AuthenticatedRequest) -> Response:
+        query = parse(s.MessageRankedSearchQuerySerializer, request.query_params)
+        filters = search.SearchFilters(
+            room_id=query.get("room"),
+            sender_id=query.get("sender"),
+            has_file=query.get("has_file"),
+            date_from=query.get("date_from"),
+            date_to=query.get("date_to"),
+        )
+        hits = search.message_search_ranked(request.user, q=query["q"], filters=filters)
+        page = self.paginate_queryset(hits) or []  # None only without a paginator
+        q = query["q"]
+        return self.get_paginated_response(
+            [wire.search_hit_payload(hit, search.highlight(hit.content, q)) for hit in page]
+        )
 
     @extend_schema(
         request={

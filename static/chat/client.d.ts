@@ -101,6 +101,23 @@ export interface Page<T> {
   results: T[];
 }
 
+/** A message that matched a search, its room, and a snippet of its text. */
+export interface SearchHit {
+  message: Message;
+  room: Pick<Room, "id" | "name" | "chat_type">;
+  /** HTML: the text around the first match, escaped, matches inside <mark>. */
+  highlight: string;
+}
+
+export interface SearchFilters {
+  room?: Id;
+  sender?: Id;
+  has_file?: boolean;
+  /** YYYY-MM-DD, both included. */
+  date_from?: string;
+  date_to?: string;
+}
+
 export interface HistoryPage {
   /** Oldest first. */
   results: Message[];
@@ -319,6 +336,10 @@ export interface Rest {
   joinRoom(roomId: Id): Promise<Participant>;
   leaveRoom(roomId: Id): Promise<null>;
   listMessages(roomId: Id): Promise<HistoryPage>;
+  /** The page of a room's history centred on a message (`older` and `newer` link onwards). */
+  listMessagesAround(roomId: Id, messageId: Id): Promise<HistoryPage>;
+  /** Best matches first, in every room the viewer may see. */
+  searchMessages(q: string, filters?: SearchFilters): Promise<Page<SearchHit>>;
   /** A page an earlier answer linked to (`older`, `newer`, `next`): its URL or path. */
   followPage<T = HistoryPage>(url: string): Promise<T>;
   listParticipants(roomId: Id): Promise<Participant[]>;

@@ -45,7 +45,7 @@
  */
 
 /** This module's version (semver); CHANGELOG.md lists what each one added. */
-export const VERSION = "1.1.0";
+export const VERSION = "1.2.0";
 
 /** The socket protocol this client speaks: `connection.ready`'s `protocol`. */
 export const PROTOCOL = 1;
@@ -286,6 +286,23 @@ export function makeRest(connection) {
     /** The newest page of a room's history: {results, older} (`older` links the page before). */
     listMessages(roomId) {
       return api(`${REST_ROOT}/rooms/${roomId}/messages/`);
+    },
+
+    /** The page of a room's history centred on a message: {results, older, newer}. */
+    listMessagesAround(roomId, messageId) {
+      return api(`${REST_ROOT}/rooms/${roomId}/messages/?around=${encodeURIComponent(messageId)}`);
+    },
+
+    /**
+     * Search every room the viewer may see: {count, next, previous, results: [SEARCH_HIT]},
+     * best matches first. `filters`: {room, sender, has_file, date_from, date_to}, each optional.
+     */
+    searchMessages(q, filters = {}) {
+      const query = new URLSearchParams({ q });
+      for (const [name, value] of Object.entries(filters)) {
+        if (value !== undefined && value !== null && value !== "") query.set(name, String(value));
+      }
+      return api(`${REST_ROOT}/messages/search/?${query}`);
     },
 
     /** A page that an earlier answer linked to (`older`, `newer`, `next`): its URL or its path. */

@@ -13,6 +13,7 @@
  *   participants.js  the participants panel and moderation
  *   presence.js      the viewer's own socket: presence, unread counts, mentions
  *   rooms.js         opening a room and its socket, joining, leaving, creating, the sidebar
+ *   search.js        message search: the box, its filters, results, opening a hit in its room
  */
 import { bindComposer, updateCounter } from "./composer.js";
 import { $, el, hue, initials, displayName, report } from "./dom.js";
@@ -21,6 +22,7 @@ import { bindParticipants, toggleParticipants } from "./participants.js";
 import { startPresence } from "./presence.js";
 import { loadRooms } from "./roomlist.js";
 import { bindRooms, closeSidebar, openRoom } from "./rooms.js";
+import { bindSearch } from "./search.js";
 import { config, me } from "./state.js";
 
 function showViewer() {
@@ -44,6 +46,7 @@ async function main() {
   bindComposer();
   bindMessages();
   bindParticipants();
+  bindSearch();
   bindEscape();
   updateCounter();
   startPresence();

@@ -175,6 +175,7 @@ export function renderMessage(message, { pending = false, failed = null } = {}) 
     li.classList.add("msg--pending");
   }
   if (message.is_deleted) li.classList.add("msg--deleted");
+  if (message.id && message.id === state.foundId) li.classList.add("msg--found");
 
   const head = node("div", { className: "msg__head" }, [
     node("span", { className: "msg__author", text: displayName(message.sender) }),
@@ -451,8 +452,8 @@ export function editLastOwnMessage() {
 
 // --- history -------------------------------------------------------------------------------
 
-export async function loadHistory(roomId, token) {
-  const data = await rest.listMessages(roomId);
+export async function loadHistory(roomId, token, { around = null } = {}) {
+  const data = around ? await rest.listMessagesAround(roomId, around) : await rest.listMessages(roomId);
   if (token !== state.openToken) return;
   // Local echoes of messages not yet confirmed stay below the reloaded history.
   const echoes = [...el.messageList.querySelectorAll("li[data-pending]")];
@@ -466,8 +467,42 @@ export async function loadHistory(roomId, token) {
   items.forEach(applyGrouping);
   echoes.forEach(applyGrouping);
   state.olderUrl = data.older ? sameOriginPath(data.older) : null;
-  scrollToBottom();
+  state.newerUrl = data.newer ? sameOriginPath(data.newer) : null;
+  const found = around ? findMessageElement(around) : null;
+  if (found) found.scrollIntoView({ block: "center" });
+  else scrollToBottom();
   scheduleRead();
+}
+
+/** The next page towards the newest, below what is shown (after opening at a search hit). */
+export async function loadNewer() {
+  if (!state.newerUrl || state.loadingNewer || !state.room) return;
+  state.loadingNewer = true;
+  const token = state.openToken;
+  try {
+    const data = await rest.followPage(state.newerUrl);
+    if (token !== state.openToken) return;
+    const fresh = data.results.filter((message) => !state.messages.has(message.id));
+    for (const message of fresh) state.messages.set(message.id, message);
+    let before = null;
+    const last = fresh.length ? fresh[fresh.length - 1].id : 0;
+    for (const item of el.messageList.children) {
+      if (item.dataset.pending || Number(item.dataset.id) > last) {
+        before = item;
+        break;
+      }
+    }
+    const items = fresh.map((message) => renderMessage(message));
+    for (const item of items) el.messageList.insertBefore(item, before);
+    items.forEach(applyGrouping);
+    applyGrouping(before);
+    state.newerUrl = data.newer ? sameOriginPath(data.newer) : null;
+    for (const message of fresh) refreshRepliesTo(message.id);
+  } catch (error) {
+    report(error);
+  } finally {
+    state.loadingNewer = false;
+  }
 }
 
 export async function loadOlder() {
@@ -502,6 +537,7 @@ export function bindMessages() {
   el.messages.addEventListener("scroll", () => {
     if (el.messages.scrollTop < 120) loadOlder();
     if (isNearBottom()) {
+      loadNewer();
       el.newPill.hidden = true;
       scheduleRead();
     }

@@ -42,7 +42,8 @@ function closeRoomSocket() {
   }
 }
 
-export async function openRoom(roomId, { push = true } = {}) {
+/** Open a room: its newest messages, or (`around`: a message id) the history around that message. */
+export async function openRoom(roomId, { push = true, around = null } = {}) {
   const token = ++state.openToken;
   closeRoomSocket();
   clearTypers();
@@ -52,6 +53,8 @@ export async function openRoom(roomId, { push = true } = {}) {
   state.messages.clear();
   state.participants.clear();
   state.olderUrl = null;
+  state.newerUrl = null;
+  state.foundId = around;
   state.lastReadSent = 0;
   el.messageList.replaceChildren();
   el.participantList.replaceChildren();
@@ -91,7 +94,7 @@ export async function openRoom(roomId, { push = true } = {}) {
   // Messages sent while the history loads are echoed and queued until the socket opens.
   state.chat = chat;
   try {
-    await Promise.all([loadHistory(room.id, token), loadParticipants(room.id, token)]);
+    await Promise.all([loadHistory(room.id, token, { around }), loadParticipants(room.id, token)]);
   } catch (error) {
     if (token === state.openToken) report(error);
   }

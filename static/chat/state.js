@@ -22,6 +22,9 @@ export const state = {
   typers: new Map(), // user id -> {user, timer}
   olderUrl: null,
   loadingOlder: false,
+  newerUrl: null, // set while the history shown stops short of the newest (opened around a search hit)
+  loadingNewer: false,
+  foundId: null, // the search hit the room was opened at, highlighted
   replyTo: null,
   denied: "",
   lastTypingSent: 0,

@@ -146,7 +146,7 @@ def test_a_frontend_on_a_listed_origin_chats_through_client_js(
         {"server": live_daphne.url, "token": token_for(alice), "roomId": room.pk, "wait": WAIT_MS},
     )
 
-    assert result["version"] == "1.1.0"
+    assert result["version"] == "1.2.0"
     assert result["me"]["id"] == alice.pk
     assert (result["protocol"], result["snapshotProtocol"]) == (1, 1)
     assert result["readyUser"] == alice.pk
