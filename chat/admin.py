@@ -275,6 +275,8 @@ class ChatMessageAdmin(ReadOnlyAdmin):
         "sender",
         "message_type",
         "excerpt",
+        "reply_to",
+        "reply_count",
         "is_edited",
         "is_deleted",
         "created_at",

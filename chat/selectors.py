@@ -26,7 +26,14 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from chat import errors, policy
-from chat.models import ChatMessage, ChatParticipant, ChatRoom, MessageReaction, UserPresence
+from chat.models import (
+    ChatMessage,
+    ChatParticipant,
+    ChatRoom,
+    MessageReaction,
+    ThreadRead,
+    UserPresence,
+)
 from chat.services import counters
 
 if TYPE_CHECKING:
@@ -280,6 +287,68 @@ def room_history_around(room: ChatRoom, *, around: int, limit: int = 50) -> Hist
         has_older=len(down) > older_n,
         has_newer=len(up) > newer_n,
     )
+
+
+def thread_history(
+    parent: ChatMessage, *, before: int | None = None, after: int | None = None, limit: int = 50
+) -> HistoryPage:
+    """One page of the replies to ``parent``, oldest first, by keyset on
+    (reply_to, id); the anchors mean what they mean for ``room_history``."""
+    base = ChatMessage.objects.filter(reply_to_id=parent.pk)
+    window = base
+    if after is not None:
+        window = window.filter(id__gt=after)
+    if before is not None:
+        window = window.filter(id__lt=before)
+    forward = after is not None and before is None
+    rows = list(with_message_relations(window.order_by("id" if forward else "-id"))[: limit + 1])
+    more = len(rows) > limit
+    rows = rows[:limit]
+    messages = rows if forward else rows[::-1]
+    if not messages:
+        return HistoryPage(messages=[], has_older=False, has_newer=False)
+    if forward:
+        has_newer = more
+        has_older = base.filter(id__lt=messages[0].pk).exists()
+    else:
+        has_older = more or (after is not None and base.filter(id__lt=messages[0].pk).exists())
+        has_newer = before is not None and base.filter(id__gt=messages[-1].pk).exists()
+    return HistoryPage(messages=messages, has_older=has_older, has_newer=has_newer)
+
+
+@dataclass(frozen=True)
+class ThreadState:
+    """Where a user is in a thread: unread replies, and their marker."""
+
+    message_id: int
+    unread_count: int
+    last_read_id: int | None
+
+
+def thread_state(user: User, parent: ChatMessage) -> ThreadState:
+    """The user's unread replies in ``parent``'s thread: a subtraction of the
+    counters chat.services.threads keeps; none when they do not follow it."""
+    marker = (
+        ThreadRead.objects.filter(user=user, parent=parent)
+        .values_list("read_count", "last_read_reply_id")
+        .first()
+    )
+    if marker is None:
+        return ThreadState(parent.pk, 0, None)
+    return ThreadState(parent.pk, max(parent.reply_count - marker[0], 0), marker[1])
+
+
+def unread_threads(user: User, room: ChatRoom) -> list[ThreadState]:
+    """The threads of ``room`` the user follows that have unread replies, newest
+    reply first (one query over the user's markers)."""
+    rows = (
+        ThreadRead.objects.filter(user=user, parent__room=room)
+        .annotate(unread=F("parent__reply_count") - F("read_count"))
+        .filter(unread__gt=0)
+        .order_by("-parent__last_reply_at")
+        .values_list("parent_id", "unread", "last_read_reply_id")
+    )
+    return [ThreadState(pk, unread, last_read) for pk, unread, last_read in rows]
 
 
 def room_participants(room: ChatRoom) -> QuerySet[ChatParticipant]:

@@ -48,6 +48,7 @@ class Frame(StrEnum):
     PARTICIPANT_LEFT = "participant.left"
     PARTICIPANT_UPDATED = "participant.updated"
     ROOM_UPDATED = "room.updated"
+    THREAD_UPDATED = "thread.updated"
     # Ephemeral: never stored.
     TYPING = "typing"
     PRESENCE = "presence"
@@ -73,6 +74,7 @@ ROOM_EVENTS = frozenset(
         Frame.PARTICIPANT_LEFT,
         Frame.PARTICIPANT_UPDATED,
         Frame.ROOM_UPDATED,
+        Frame.THREAD_UPDATED,
     }
 )
 
@@ -158,6 +160,10 @@ class MessageSerializer(serializers.Serializer[ChatMessage]):
     reactions = serializers.SerializerMethodField()
     is_edited = serializers.BooleanField()
     is_deleted = serializers.BooleanField()
+    reply_count = serializers.IntegerField(help_text="Replies in its thread, deleted ones aside.")
+    last_reply_at = serializers.DateTimeField(
+        allow_null=True, help_text="When the newest reply in its thread was sent."
+    )
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
 
@@ -199,6 +205,28 @@ class SystemAlertResultSerializer(serializers.Serializer[dict[str, Any]]):
 class RoomReadSerializer(serializers.Serializer[dict[str, Any]]):
     room_id = serializers.IntegerField()
     unread_count = serializers.IntegerField()
+
+
+class ThreadPageSerializer(serializers.Serializer[dict[str, Any]]):
+    """A thread: its first message, a page of its replies (oldest first) and
+    where the viewer is in it."""
+
+    parent = MessageSerializer()
+    results = MessageSerializer(many=True)
+    older = serializers.CharField(allow_null=True)
+    newer = serializers.CharField(allow_null=True)
+    unread_count = serializers.IntegerField(
+        help_text="Replies after the viewer's marker (0 when they do not follow the thread)."
+    )
+    last_read_id = serializers.IntegerField(allow_null=True)
+
+
+class ThreadStateSerializer(serializers.Serializer[Any]):
+    """THREAD_STATE: the viewer's unread replies in one thread."""
+
+    message_id = serializers.IntegerField()
+    unread_count = serializers.IntegerField()
+    last_read_id = serializers.IntegerField(allow_null=True)
 
 
 class RoomBriefSerializer(serializers.Serializer[ChatRoom]):
@@ -314,6 +342,8 @@ def message_payload(message: ChatMessage) -> dict[str, Any]:
         "reactions": reactions_payload(message),
         "is_edited": message.is_edited,
         "is_deleted": message.is_deleted,
+        "reply_count": message.reply_count,
+        "last_reply_at": _datetime(message.last_reply_at),
         "created_at": _datetime(message.created_at),
         "updated_at": _datetime(message.updated_at),
     }
@@ -321,6 +351,26 @@ def message_payload(message: ChatMessage) -> dict[str, Any]:
 
 def messages_payload(messages: Sequence[ChatMessage]) -> list[dict[str, Any]]:
     return [message_payload(message) for message in messages]
+
+
+def thread_updated_body(
+    message_id: int, reply_count: int, last_reply_at: datetime | None
+) -> dict[str, Any]:
+    """The fields of a ``thread.updated`` room event: a thread's new counts."""
+    return {
+        "message_id": message_id,
+        "reply_count": reply_count,
+        "last_reply_at": _datetime(last_reply_at),
+    }
+
+
+def thread_state_payload(state: Any) -> dict[str, Any]:
+    """THREAD_STATE of a ``chat.services.threads.ThreadState``."""
+    return {
+        "message_id": state.message_id,
+        "unread_count": state.unread_count,
+        "last_read_id": state.last_read_id,
+    }
 
 
 def search_hit_payload(message: ChatMessage, highlight: str) -> dict[str, Any]:

@@ -79,6 +79,14 @@ class HistoryQuerySerializer(serializers.Serializer):
     limit = serializers.IntegerField(required=False, min_value=1)
 
 
+class ThreadQuerySerializer(serializers.Serializer):
+    """As ``HistoryQuerySerializer``, over a thread's replies."""
+
+    before = id_field(required=False)
+    after = id_field(required=False)
+    limit = serializers.IntegerField(required=False, min_value=1)
+
+
 class MarkReadSerializer(serializers.Serializer):
     message_id = id_field()
 

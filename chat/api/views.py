@@ -289,6 +289,17 @@ class RoomViewSet(ChatViewSet):
 
     @extend_schema(
         parameters=[ID_PATH],
+        responses=wire.ThreadStateSerializer(many=True),
+        summary="Threads of the room the user follows that have unread replies",
+    )
+    @action(detail=True, methods=["get"], pagination_class=None)
+    def threads(self, request: AuthenticatedRequest, pk: str) -> Response:
+        room = self._room(pk)
+        states = selectors.unread_threads(request.user, room)
+        return Response([wire.thread_state_payload(state) for state in states])
+
+    @extend_schema(
+        parameters=[ID_PATH],
         request=s.MarkReadSerializer,
         responses=wire.RoomReadSerializer,
         summary="Move the user's read marker forward",
@@ -366,8 +377,9 @@ class MessageViewSet(ChatViewSet):
         "partial_update": s.MessageEditSerializer,
         "react": s.ReactionSerializer,
         "reply": s.MessageReplySerializer,
+        "thread_read": s.MarkReadSerializer,
     }
-    read_throttled = frozenset({"list", "search"})
+    read_throttled = frozenset({"list", "search", "thread"})
 
     def _message(self, pk: object) -> ChatMessage:
         return selectors.message_get_for_user(self.request.user, pk)
@@ -558,6 +570,56 @@ class MessageViewSet(ChatViewSet):
             client_id=data.get("client_id"),
         )
         return self._sent(result)
+
+    @extend_schema(
+        parameters=[ID_PATH, s.ThreadQuerySerializer],
+        responses=wire.ThreadPageSerializer,
+        summary="The message's thread: it, a page of its replies, the viewer's unread count",
+        description=(
+            "Replies oldest first, by keyset as room history: no anchor is the newest page, "
+            "`before`/`after` the pages below/above a reply id; `older`/`newer` link them."
+        ),
+    )
+    @action(detail=True, methods=["get"], pagination_class=None)
+    def thread(self, request: AuthenticatedRequest, pk: str) -> Response:
+        parent = self._message(pk)
+        query = parse(s.ThreadQuerySerializer, request.query_params)
+        limit = min(query.get("limit", 50), settings.CHAT_MESSAGE_HISTORY_LIMIT)
+        page = selectors.thread_history(
+            parent, before=query.get("before"), after=query.get("after"), limit=limit
+        )
+        state = selectors.thread_state(request.user, parent)
+        base = request.build_absolute_uri(request.path)
+        older = newer = None
+        if page.has_older:
+            older = f"{base}?before={page.messages[0].pk}&limit={limit}"
+        if page.has_newer:
+            newer = f"{base}?after={page.messages[-1].pk}&limit={limit}"
+        return Response(
+            {
+                "parent": wire.message_payload(parent),
+                "results": wire.messages_payload(page.messages),
+                "older": older,
+                "newer": newer,
+                "unread_count": state.unread_count,
+                "last_read_id": state.last_read_id,
+            }
+        )
+
+    @extend_schema(
+        parameters=[ID_PATH],
+        request=s.MarkReadSerializer,
+        responses=wire.ThreadStateSerializer,
+        summary="Move the viewer's read marker in the message's thread forward to a reply",
+    )
+    @action(detail=True, methods=["post"], url_path="thread/read", url_name="thread-read")
+    def thread_read(self, request: AuthenticatedRequest, pk: str) -> Response:
+        parent = self._message(pk)
+        data = parse(s.MarkReadSerializer, request.data)
+        state = services.thread_mark_read(
+            actor=request.user, parent=parent, reply_id=data["message_id"]
+        )
+        return Response(wire.thread_state_payload(state))
 
     @extend_schema(
         parameters=[ID_PATH],

@@ -17,7 +17,7 @@ from django.utils import timezone
 from chat import errors, events, limits, policy, selectors, wire
 from chat.models import ChatMessage, ChatParticipant, ChatRoom, MessageReaction
 from chat.rendering import WILDCARD_MENTIONS, MentionTarget, extract_mentions, render_content
-from chat.services import counters
+from chat.services import counters, threads
 from chat.wire import Frame, message_payload, user_payload
 
 if TYPE_CHECKING:
@@ -221,7 +221,10 @@ def message_send(
                 message.mentions.set(rendered.mentioned)
             selectors.prime_new_message(message, sender=actor, mentions=rendered.mentioned)
             payload = message_payload(message)
-            events.append_room_event(room, Frame.MESSAGE_CREATED, {"message": payload})
+            events.append_room_events(
+                room,
+                [(Frame.MESSAGE_CREATED, {"message": payload}), *threads.replies_added([message])],
+            )
             _notify_mentions(message, payload, rendered.mentioned, rendered.wildcard)
     except IntegrityError:
         for name in stored:
@@ -313,6 +316,7 @@ def message_delete(*, actor: User, message: ChatMessage) -> ChatMessage:
     if denial is not None:
         raise denial
     counters.message_deleted(message)
+    thread_event = threads.reply_deleted(message)
     files = [name for name in (message.file.name, message.thumbnail.name) if name]
     message.content = ""
     message.content_html = ""
@@ -329,7 +333,9 @@ def message_delete(*, actor: User, message: ChatMessage) -> ChatMessage:
     message.mentions.clear()
     message.reactions.all().delete()
     payload = message_payload(selectors.message_load(message.pk))
-    events.append_room_event(room, Frame.MESSAGE_DELETED, {"message": payload})
+    events.append_room_events(
+        room, [(Frame.MESSAGE_DELETED, {"message": payload}), *filter(None, [thread_event])]
+    )
     if files:
 
         def delete_files() -> None:

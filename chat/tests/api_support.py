@@ -38,6 +38,8 @@ MESSAGE_KEYS = {
     "reactions",
     "is_edited",
     "is_deleted",
+    "reply_count",
+    "last_reply_at",
     "created_at",
     "updated_at",
 }

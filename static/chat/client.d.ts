@@ -82,6 +82,9 @@ export interface Message {
   reactions: Reaction[];
   is_edited: boolean;
   is_deleted: boolean;
+  /** Replies in its thread (deleted ones aside), and when the newest was sent. */
+  reply_count: number;
+  last_reply_at: Timestamp | null;
   created_at: Timestamp;
   updated_at: Timestamp;
 }
@@ -102,6 +105,20 @@ export interface Page<T> {
 }
 
 /** A message that matched a search, its room, and a snippet of its text. */
+/** A message's thread as `getThread` answers it. */
+export interface ThreadPage extends HistoryPage {
+  parent: Message;
+  unread_count: number;
+  last_read_id: Id | null;
+}
+
+/** Where the viewer is in a thread. */
+export interface ThreadState {
+  message_id: Id;
+  unread_count: number;
+  last_read_id: Id | null;
+}
+
 export interface SearchHit {
   message: Message;
   room: Pick<Room, "id" | "name" | "chat_type">;
@@ -178,11 +195,20 @@ export interface RoomUpdatedFrame extends RoomEventBase {
   message?: Message;
 }
 
+/** A message's thread changed: a reply was sent or deleted. */
+export interface ThreadUpdatedFrame extends RoomEventBase {
+  type: "thread.updated";
+  message_id: Id;
+  reply_count: number;
+  last_reply_at: Timestamp | null;
+}
+
 export type RoomEventFrame =
   | MessageEventFrame
   | ReactionEventFrame
   | ParticipantEventFrame
-  | RoomUpdatedFrame;
+  | RoomUpdatedFrame
+  | ThreadUpdatedFrame;
 
 export interface TypingFrame {
   type: "typing";
@@ -338,6 +364,9 @@ export interface Rest {
   listMessages(roomId: Id): Promise<HistoryPage>;
   /** The page of a room's history centred on a message (`older` and `newer` link onwards). */
   listMessagesAround(roomId: Id, messageId: Id): Promise<HistoryPage>;
+  getThread(messageId: Id, options?: { before?: Id | null }): Promise<ThreadPage>;
+  markThreadRead(messageId: Id, replyId: Id): Promise<ThreadState>;
+  listUnreadThreads(roomId: Id): Promise<ThreadState[]>;
   /** Best matches first, in every room the viewer may see. */
   searchMessages(q: string, filters?: SearchFilters): Promise<Page<SearchHit>>;
   /** A page an earlier answer linked to (`older`, `newer`, `next`): its URL or path. */

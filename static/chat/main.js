@@ -11,6 +11,7 @@
  *   messages.js      rendering and keeping the message list, message actions, history
  *   composer.js      the composer: sending, uploads, who may post
  *   participants.js  the participants panel and moderation
+ *   threads.js       the thread panel, unread replies per thread, thread events
  *   presence.js      the viewer's own socket: presence, unread counts, mentions
  *   rooms.js         opening a room and its socket, joining, leaving, creating, the sidebar
  *   search.js        message search: the box, its filters, results, opening a hit in its room
@@ -20,6 +21,7 @@ import { $, el, hue, initials, displayName, report } from "./dom.js";
 import { bindMessages } from "./messages.js";
 import { bindParticipants, toggleParticipants } from "./participants.js";
 import { startPresence } from "./presence.js";
+import { bindThreads } from "./threads.js";
 import { loadRooms } from "./roomlist.js";
 import { bindRooms, closeSidebar, openRoom } from "./rooms.js";
 import { bindSearch } from "./search.js";
@@ -46,6 +48,7 @@ async function main() {
   bindComposer();
   bindMessages();
   bindParticipants();
+  bindThreads();
   bindSearch();
   bindEscape();
   updateCounter();

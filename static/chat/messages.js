@@ -119,6 +119,28 @@ function reactionsFor(message) {
   return box;
 }
 
+function ago(iso) {
+  const minutes = Math.floor((Date.now() - new Date(iso).getTime()) / 60000);
+  if (minutes < 1) return "just now";
+  if (minutes < 60) return `${minutes} min ago`;
+  if (minutes < 24 * 60) return `${Math.floor(minutes / 60)} h ago`;
+  return new Date(iso).toLocaleDateString();
+}
+
+/** "N replies · last reply 5 min ago" under a message with a thread; opens it (threads.js). */
+function threadLinkFor(message) {
+  if (!message.reply_count || !message.id) return null;
+  const count = message.reply_count;
+  let text = `${count} ${count === 1 ? "reply" : "replies"}`;
+  if (message.last_reply_at) text += ` · last reply ${ago(message.last_reply_at)}`;
+  const link = node("button", { className: "link-btn msg__thread", attrs: { type: "button" } }, [node("span", { text })]);
+  const unread = state.threadUnread.get(message.id) || 0;
+  if (unread) link.append(node("span", { className: "msg__thread-new", text: `${unread} new` }));
+  link.dataset.action = "thread";
+  link.dataset.messageId = String(message.id);
+  return link;
+}
+
 function actionsFor(message) {
   if (message.is_deleted || message.message_type === "system" || !message.id) return null;
   const bar = node("div", { className: "msg__actions", attrs: { role: "toolbar", "aria-label": "Message actions" } });
@@ -134,6 +156,12 @@ function actionsFor(message) {
     reply.dataset.action = "reply";
     reply.addEventListener("click", () => startReply(message));
     bar.append(reply);
+  }
+  if (!message.reply_to) {
+    const open = node("button", { className: "icon-btn icon-btn--small", attrs: { type: "button", "aria-label": "Reply in thread", title: "Reply in thread" } }, [icon("thread")]);
+    open.dataset.action = "thread";
+    open.dataset.messageId = String(message.id);
+    bar.append(open);
   }
   if (canEdit(message)) {
     const edit = node("button", { className: "icon-btn icon-btn--small", attrs: { type: "button", "aria-label": "Edit message", title: "Edit" } }, [icon("edit")]);
@@ -201,6 +229,8 @@ export function renderMessage(message, { pending = false, failed = null } = {}) 
     const reactions = reactionsFor(message);
     if (reactions) body.append(reactions);
   }
+  const threadLink = threadLinkFor(message);
+  if (threadLink) body.append(threadLink);
   if (failed) {
     const row = node("div", { className: "msg__failed", attrs: { role: "alert" } }, [
       node("span", { text: `Not sent: ${failed}` }),

@@ -16,6 +16,7 @@ import { loadParticipants, renderParticipants } from "./participants.js";
 import { cancelReply } from "./reply.js";
 import { TYPE_LABELS, loadRooms, renderRoomList, scheduleRead } from "./roomlist.js";
 import { config, me, state } from "./state.js";
+import { closeThread, loadUnreadThreads, onRoomMessage, onThreadUpdated } from "./threads.js";
 import { clearTypers, onTypingFrame } from "./typing.js";
 
 function renderRoomHeader() {
@@ -48,6 +49,7 @@ export async function openRoom(roomId, { push = true, around = null } = {}) {
   closeRoomSocket();
   clearTypers();
   cancelReply();
+  closeThread();
   state.denied = "";
   state.room = null;
   state.messages.clear();
@@ -94,7 +96,11 @@ export async function openRoom(roomId, { push = true, around = null } = {}) {
   // Messages sent while the history loads are echoed and queued until the socket opens.
   state.chat = chat;
   try {
-    await Promise.all([loadHistory(room.id, token, { around }), loadParticipants(room.id, token)]);
+    await Promise.all([
+      loadHistory(room.id, token, { around }),
+      loadParticipants(room.id, token),
+      loadUnreadThreads(room.id, token),
+    ]);
   } catch (error) {
     if (token === state.openToken) report(error);
   }
@@ -145,9 +151,14 @@ function wireChat(chat) {
     }
     scheduleRead();
   }));
-  chat.addEventListener("message.created", live((frame) => upsertMessage(frame.message)));
-  chat.addEventListener("message.updated", live((frame) => upsertMessage(frame.message)));
-  chat.addEventListener("message.deleted", live((frame) => upsertMessage(frame.message)));
+  const onMessage = (frame) => {
+    upsertMessage(frame.message);
+    onRoomMessage(frame);
+  };
+  chat.addEventListener("message.created", live(onMessage));
+  chat.addEventListener("message.updated", live(onMessage));
+  chat.addEventListener("message.deleted", live(onMessage));
+  chat.addEventListener("thread.updated", live(onThreadUpdated));
   chat.addEventListener("reaction.added", live((frame) => applyReaction(frame, true)));
   chat.addEventListener("reaction.removed", live((frame) => applyReaction(frame, false)));
   chat.addEventListener("participant.joined", live(onParticipantFrame));

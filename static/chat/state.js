@@ -19,6 +19,7 @@ export const state = {
   chat: null, // the open room's ChatClient
   messages: new Map(), // message id -> MESSAGE of the open room
   participants: new Map(), // user id -> PARTICIPANT of the open room
+  threadUnread: new Map(), // message id -> the viewer's unread replies in its thread (followed threads)
   typers: new Map(), // user id -> {user, timer}
   olderUrl: null,
   loadingOlder: false,

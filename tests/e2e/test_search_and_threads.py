@@ -3,13 +3,15 @@ it in place; follow a thread."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
 
+from chat import services
 from chat.tests import factories
 from tests.e2e.conftest import Browser
-from tests.e2e.pages import expect, wait_for_room
+from tests.e2e.pages import expect, message, wait_for_room
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -53,3 +55,43 @@ def test_a_search_hit_opens_its_room_scrolled_to_the_message_highlighted(
     expect(page.locator("#message-list")).to_contain_text("later 0")
     expect(page.locator("#message-list")).not_to_contain_text("later 59")
     user.screenshot("search-hit-opened")
+
+
+def test_a_thread_opens_from_its_parent_and_a_reply_in_it_updates_everyone(
+    browser: Browser, alice: Any, bob: Any, charlie: Any
+) -> None:
+    room = factories.make_room(alice, name="Physics", members=[bob, charlie])
+    question = factories.make_message(bob, room, "Why is the sky blue?")
+    services.message_reply(actor=charlie, parent=question, content="Rayleigh scattering")
+
+    asker = browser.sign_in("bob", next_path=f"/rooms/{room.pk}/")
+    wait_for_room(asker, "Physics")
+    helper = browser.sign_in("alice", next_path=f"/rooms/{room.pk}/")
+    wait_for_room(helper, "Physics")
+    page = helper.page
+    parent = message(helper, "Why is the sky blue?")
+    link = parent.get_by_role("button", name=re.compile(r"^1 reply · last reply"))
+    expect(link).to_be_visible()
+
+    link.click()
+
+    panel = page.get_by_role("complementary", name="Thread")
+    expect(panel).to_be_visible()
+    expect(panel.get_by_role("list", name="Thread start")).to_contain_text("Why is the sky blue?")
+    expect(panel.get_by_role("list", name="Replies")).to_contain_text("Rayleigh scattering")
+    box = panel.get_by_label("Reply in thread")
+    box.fill("Shorter wavelengths scatter more")
+    box.press("Enter")
+
+    expect(panel.get_by_role("list", name="Replies")).to_contain_text(
+        "Shorter wavelengths scatter more"
+    )
+    expect(parent.get_by_role("button", name=re.compile(r"^2 replies"))).to_be_visible()
+    helper.screenshot("thread-panel")
+    # The asker sees the count change live, and the two replies they have not read.
+    asked = message(asker, "Why is the sky blue?")
+    expect(asked.get_by_role("button", name=re.compile(r"^2 replies .*2 new$"))).to_be_visible()
+    asked.get_by_role("button", name=re.compile(r"^2 replies")).click()
+    # Opening the thread reads it.
+    read = re.compile(r"^2 replies · last reply (?!.*new).*$")
+    expect(asked.get_by_role("button", name=read)).to_be_visible()
