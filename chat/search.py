@@ -109,7 +109,8 @@ def message_search_ranked(
         date_from=filters.date_from,
         date_to=filters.date_to,
     )
-    window = matches.order_by("-id").values("id")[: limits.SEARCH_RANK_WINDOW]
+    # In the list's own order (newest first, by the index it walks).
+    window = matches.values("id")[: limits.SEARCH_RANK_WINDOW]
     hits = ChatMessage.objects.filter(pk__in=window).select_related("room")
     if connection.vendor == "postgresql":
         from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVectorField
