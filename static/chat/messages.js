@@ -158,7 +158,7 @@ function actionsFor(message) {
     bar.append(reply);
   }
   if (!message.reply_to) {
-    const open = node("button", { className: "icon-btn icon-btn--small", attrs: { type: "button", "aria-label": "Reply in thread", title: "Reply in thread" } }, [icon("thread")]);
+    const open = node("button", { className: "icon-btn icon-btn--small", attrs: { type: "button", "aria-label": "Open thread", title: "Open thread" } }, [icon("thread")]);
     open.dataset.action = "thread";
     open.dataset.messageId = String(message.id);
     bar.append(open);
