@@ -324,6 +324,8 @@ class ChatMessageAdmin(ReadOnlyAdmin):
         "sender",
         "message_type",
         "excerpt",
+        "reply_to",
+        "reply_count",
         "is_edited",
         "is_deleted",
         "is_question",

@@ -242,6 +242,8 @@ MESSAGE = {
     "is_question": True,
     "endorsed_answer_id": None,
     "is_endorsed": False,
+    "reply_count": 0,
+    "last_reply_at": None,
     "created_at": WHEN,
     "updated_at": WHEN,
 }
@@ -811,6 +813,22 @@ SERVER_FRAMES: dict[str, dict[str, Any]] = {
             }
         ],
     ),
+    "threadUpdated": room_event(
+        "thread.updated",
+        "A message's thread changed: a reply was sent to it, or one of its replies deleted.",
+        description=ROOM_EVENT + " Follows the reply's own `message.created` (or "
+        "`message.deleted`): the message's new `reply_count` and `last_reply_at`, as "
+        "MESSAGE has them from now on.",
+        properties={
+            "message_id": schema_ref("MessageId"),
+            "reply_count": {"type": "integer", "minimum": 0},
+            "last_reply_at": {
+                "anyOf": [{"type": "string", "format": "date-time"}, {"type": "null"}]
+            },
+        },
+        required=("message_id", "reply_count", "last_reply_at"),
+        examples=[{"seq": 139, "message_id": 904, "reply_count": 3, "last_reply_at": WHEN}],
+    ),
 }
 
 
@@ -1152,6 +1170,7 @@ ROOM_SERVER = [
     "messageDeleted",
     "reactionAdded",
     "reactionRemoved",
+    "threadUpdated",
     "participantJoined",
     "participantLeft",
     "participantUpdated",
@@ -1316,6 +1335,7 @@ OPERATIONS = {
             "messageDeleted",
             "reactionAdded",
             "reactionRemoved",
+            "threadUpdated",
             "participantJoined",
             "participantLeft",
             "participantUpdated",

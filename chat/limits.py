@@ -14,6 +14,7 @@ CLIENT_ID_MAX = 64  # letters, digits, '-', '_', '.' or ':'
 EMOJI_MAX = 64  # one emoji as Unicode, or the :shortcode: of one (all but a few of the longest)
 MENTIONS_MAX = 50  # distinct @usernames in one message
 SEARCH_QUERY_MAX = 200
+SEARCH_RANK_WINDOW = 1000  # the newest matches a ranked search orders by relevance
 ID_MAX = 2**63 - 1  # ids are 64-bit: a larger one is a 400, not a database error
 PINS_MAX = 20  # pinned messages per room
 POLL_QUESTION_MAX = 300

@@ -114,6 +114,10 @@ class ChatMessage(models.Model):
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     is_endorsed = models.BooleanField(default=False)
+    # Its thread: replies not deleted, and when the newest of them was sent. Kept
+    # by chat.services.threads under the room's row lock, never counted on read.
+    reply_count = models.PositiveIntegerField(default=0)
+    last_reply_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -144,6 +148,8 @@ class ChatMessage(models.Model):
                 condition=Q(is_question=True),
                 name="message_room_question",
             ),
+            # Thread pages and thread read markers: WHERE reply_to = ? AND id > ? ORDER BY id.
+            models.Index(fields=["reply_to", "id"], name="message_reply_to_id"),
         ]
 
     def __str__(self) -> str:
@@ -212,6 +218,41 @@ class ChatParticipant(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} in {self.room_id} ({self.role})"
+
+
+class ThreadRead(models.Model):
+    """A user's read marker in a thread (a message and its replies).
+
+    A user follows a thread once they wrote its first message, replied, or read
+    it. Unread replies are a subtraction, as a room's are: ``parent.reply_count -
+    read_count``, where ``read_count`` is the replies not deleted up to the
+    marker; chat.services.threads keeps both under the room's row lock.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="thread_reads"
+    )
+    parent = models.ForeignKey(ChatMessage, on_delete=models.CASCADE, related_name="thread_reads")
+    last_read_reply = models.ForeignKey(
+        ChatMessage, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    read_count = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "parent"], name="threadread_unique_user_parent"
+            ),
+        ]
+        indexes = [
+            # Deleting a reply: the markers of its thread at or past it.
+            models.Index(fields=["parent", "last_read_reply"], name="threadread_parent_marker"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} read thread {self.parent_id} to {self.last_read_reply_id}"
 
 
 class UserPresence(models.Model):

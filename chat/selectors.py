@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any, SupportsIndex, SupportsInt, TypedDict
 
 from django.conf import settings
@@ -40,6 +40,7 @@ from chat.models import (
     PollVote,
     QueueEntry,
     RoomBan,
+    ThreadRead,
     UserPresence,
 )
 from chat.services import counters
@@ -369,6 +370,90 @@ def report_get_for_reviewer(user: User, report_id: object) -> MessageReport:
     return report
 
 
+def room_history_around(room: ChatRoom, *, around: int, limit: int = 50) -> HistoryPage:
+    """The page of a room's messages centred on the id ``around``, oldest first:
+    that message (when it is in the room) and up to ``(limit - 1) // 2`` before
+    it, the rest after. Two keyset reads, one each way on (room, id)."""
+    base = room_messages(room.pk)
+    older_n = (limit + 1) // 2
+    newer_n = limit - older_n
+    down = list(
+        with_message_relations(base.filter(id__lte=around).order_by(*KEYSET_DOWN))[: older_n + 1]
+    )
+    up = list(
+        with_message_relations(base.filter(id__gt=around).order_by(*KEYSET_UP))[: newer_n + 1]
+    )
+    if not down:  # nothing at or before ``around``: the first page after it
+        return room_history(room, after=around, limit=limit)
+    return HistoryPage(
+        messages=down[:older_n][::-1] + up[:newer_n],
+        has_older=len(down) > older_n,
+        has_newer=len(up) > newer_n,
+    )
+
+
+def thread_history(
+    parent: ChatMessage, *, before: int | None = None, after: int | None = None, limit: int = 50
+) -> HistoryPage:
+    """One page of the replies to ``parent``, oldest first, by keyset on
+    (reply_to, id); the anchors mean what they mean for ``room_history``."""
+    base = ChatMessage.objects.filter(reply_to_id=parent.pk)
+    window = base
+    if after is not None:
+        window = window.filter(id__gt=after)
+    if before is not None:
+        window = window.filter(id__lt=before)
+    forward = after is not None and before is None
+    rows = list(with_message_relations(window.order_by("id" if forward else "-id"))[: limit + 1])
+    more = len(rows) > limit
+    rows = rows[:limit]
+    messages = rows if forward else rows[::-1]
+    if not messages:
+        return HistoryPage(messages=[], has_older=False, has_newer=False)
+    if forward:
+        has_newer = more
+        has_older = base.filter(id__lt=messages[0].pk).exists()
+    else:
+        has_older = more or (after is not None and base.filter(id__lt=messages[0].pk).exists())
+        has_newer = before is not None and base.filter(id__gt=messages[-1].pk).exists()
+    return HistoryPage(messages=messages, has_older=has_older, has_newer=has_newer)
+
+
+@dataclass(frozen=True)
+class ThreadState:
+    """Where a user is in a thread: unread replies, and their marker."""
+
+    message_id: int
+    unread_count: int
+    last_read_id: int | None
+
+
+def thread_state(user: User, parent: ChatMessage) -> ThreadState:
+    """The user's unread replies in ``parent``'s thread: a subtraction of the
+    counters chat.services.threads keeps; none when they do not follow it."""
+    marker = (
+        ThreadRead.objects.filter(user=user, parent=parent)
+        .values_list("read_count", "last_read_reply_id")
+        .first()
+    )
+    if marker is None:
+        return ThreadState(parent.pk, 0, None)
+    return ThreadState(parent.pk, max(parent.reply_count - marker[0], 0), marker[1])
+
+
+def unread_threads(user: User, room: ChatRoom) -> list[ThreadState]:
+    """The threads of ``room`` the user follows that have unread replies, newest
+    reply first (one query over the user's markers)."""
+    rows = (
+        ThreadRead.objects.filter(user=user, parent__room=room)
+        .annotate(unread=F("parent__reply_count") - F("read_count"))
+        .filter(unread__gt=0)
+        .order_by("-parent__last_reply_at")
+        .values_list("parent_id", "unread", "last_read_reply_id")
+    )
+    return [ThreadState(pk, unread, last_read) for pk, unread, last_read in rows]
+
+
 def room_participants(room: ChatRoom) -> QuerySet[ChatParticipant]:
     return (
         ChatParticipant.objects.filter(room=room, is_active=True)
@@ -391,6 +476,14 @@ def participant_get(room: ChatRoom, user_id: object) -> ChatParticipant:
     return participant
 
 
+def _day_start(day: date) -> datetime:
+    """Midnight of ``day`` in the current time zone (a range on ``created_at``, not
+    ``__date``, so the comparison needs no function per row)."""
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+FILE_TYPES = (ChatMessage.MessageType.IMAGE, ChatMessage.MessageType.FILE)
+
 # The indexed full-text vector of a message's content (PostgreSQL).
 SEARCH_VECTOR_SQL = "to_tsvector('simple'::regconfig, COALESCE(%(expressions)s, ''))"
 
@@ -402,8 +495,15 @@ def message_search(
     room_id: int | None = None,
     sender_id: int | None = None,
     message_type: str | None = None,
+    has_file: bool | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
 ) -> QuerySet[ChatMessage]:
-    """Messages of rooms the user may see, newest first. Full-text on PostgreSQL."""
+    """Messages of rooms the user may see, newest first. Full-text on PostgreSQL.
+
+    ``has_file``: only messages with (True) or without (False) an attachment;
+    ``date_from``/``date_to``: sent on those days or between them (both included,
+    days of the server's time zone)."""
     messages = ChatMessage.objects.filter(
         room__in=ChatRoom.objects.filter(policy.visible_rooms_q(user)), is_deleted=False
     )
@@ -415,6 +515,13 @@ def message_search(
         messages = messages.filter(sender_id=sender_id)
     if message_type:
         messages = messages.filter(message_type=message_type)
+    if has_file is not None:
+        with_file = Q(message_type__in=FILE_TYPES)
+        messages = messages.filter(with_file if has_file else ~with_file)
+    if date_from is not None:
+        messages = messages.filter(created_at__gte=_day_start(date_from))
+    if date_to is not None:
+        messages = messages.filter(created_at__lt=_day_start(date_to + timedelta(days=1)))
     if q:
         if connection.vendor == "postgresql":
             from django.contrib.postgres.search import SearchQuery, SearchVectorField

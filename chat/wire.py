@@ -64,6 +64,7 @@ class Frame(StrEnum):
     MESSAGE_UNPINNED = "message.unpinned"
     POLL_UPDATED = "poll.updated"
     QUEUE_UPDATED = "queue.updated"
+    THREAD_UPDATED = "thread.updated"
     # Ephemeral: never stored.
     TYPING = "typing"
     PRESENCE = "presence"
@@ -97,6 +98,7 @@ ROOM_EVENTS = frozenset(
         Frame.MESSAGE_UNPINNED,
         Frame.POLL_UPDATED,
         Frame.QUEUE_UPDATED,
+        Frame.THREAD_UPDATED,
     }
 )
 
@@ -222,6 +224,10 @@ class MessageSerializer(serializers.Serializer[ChatMessage]):
     )
     is_endorsed = serializers.BooleanField(
         help_text="This reply is its question's endorsed answer."
+    )
+    reply_count = serializers.IntegerField(help_text="Replies in its thread, deleted ones aside.")
+    last_reply_at = serializers.DateTimeField(
+        allow_null=True, help_text="When the newest reply in its thread was sent."
     )
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
@@ -395,6 +401,49 @@ class AuditEntrySerializer(serializers.Serializer[Any]):
     details = serializers.DictField(help_text="What changed, e.g. `changes`, `reason`.")
     via = serializers.ChoiceField(choices=AuditEntry.Via.choices)
     created_at = serializers.DateTimeField()
+
+
+class ThreadPageSerializer(serializers.Serializer[dict[str, Any]]):
+    """A thread: its first message, a page of its replies (oldest first) and
+    where the viewer is in it."""
+
+    parent = MessageSerializer()
+    results = MessageSerializer(many=True)
+    older = serializers.CharField(allow_null=True)
+    newer = serializers.CharField(allow_null=True)
+    unread_count = serializers.IntegerField(
+        help_text="Replies after the viewer's marker (0 when they do not follow the thread)."
+    )
+    last_read_id = serializers.IntegerField(allow_null=True)
+
+
+class ThreadStateSerializer(serializers.Serializer[Any]):
+    """THREAD_STATE: the viewer's unread replies in one thread."""
+
+    message_id = serializers.IntegerField()
+    unread_count = serializers.IntegerField()
+    last_read_id = serializers.IntegerField(allow_null=True)
+
+
+class RoomBriefSerializer(serializers.Serializer[ChatRoom]):
+    """ROOM_BRIEF: what a search hit says of its room."""
+
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    chat_type = serializers.ChoiceField(choices=ChatRoom.ChatType.choices)
+
+
+class SearchHitSerializer(serializers.Serializer[dict[str, Any]]):
+    """SEARCH_HIT: a message that matched, its room, and a snippet of its text."""
+
+    message = MessageSerializer()
+    room = RoomBriefSerializer()
+    highlight = serializers.CharField(
+        help_text=(
+            "Up to 200 characters of the text around the first match, HTML-escaped, "
+            "matches inside <mark></mark>, cuts marked with …"
+        )
+    )
 
 
 # --- Shapes: built ------------------------------------------------------------------------
@@ -579,6 +628,8 @@ def message_payload(message: ChatMessage) -> dict[str, Any]:
         "is_question": message.is_question,
         "endorsed_answer_id": message.endorsed_answer_id,
         "is_endorsed": message.is_endorsed,
+        "reply_count": message.reply_count,
+        "last_reply_at": _datetime(message.last_reply_at),
         "created_at": _datetime(message.created_at),
         "updated_at": _datetime(message.updated_at),
     }
@@ -615,6 +666,36 @@ def ban_payload(ban: RoomBan) -> dict[str, Any]:
 def audit_entries_payload(entries: Iterable[AuditEntry]) -> list[dict[str, Any]]:
     """AUDIT_ENTRY of each (load ``actor`` and ``target_user`` with them)."""
     return [dict(item) for item in AuditEntrySerializer(entries, many=True).data]
+
+
+def thread_updated_body(
+    message_id: int, reply_count: int, last_reply_at: datetime | None
+) -> dict[str, Any]:
+    """The fields of a ``thread.updated`` room event: a thread's new counts."""
+    return {
+        "message_id": message_id,
+        "reply_count": reply_count,
+        "last_reply_at": _datetime(last_reply_at),
+    }
+
+
+def thread_state_payload(state: Any) -> dict[str, Any]:
+    """THREAD_STATE of a ``chat.services.threads.ThreadState``."""
+    return {
+        "message_id": state.message_id,
+        "unread_count": state.unread_count,
+        "last_read_id": state.last_read_id,
+    }
+
+
+def search_hit_payload(message: ChatMessage, highlight: str) -> dict[str, Any]:
+    """SEARCH_HIT of a message loaded with its room."""
+    room = message.room
+    return {
+        "message": message_payload(message),
+        "room": {"id": room.pk, "name": room.name, "chat_type": room.chat_type},
+        "highlight": highlight,
+    }
 
 
 def presences_payload(

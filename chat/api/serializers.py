@@ -4,10 +4,19 @@ live in ``chat.wire``)."""
 from __future__ import annotations
 
 from rest_framework import serializers
+from rest_framework.fields import empty
 
 from academia.rest.fields import id_field
 from chat import limits
 from chat.models import ChatMessage, ChatParticipant, ChatRoom, MessageReport, UserPresence
+
+
+class QueryBooleanField(serializers.BooleanField):
+    """A yes/no filter of a query string: left out means no filter (DRF's
+    BooleanField reads a missing form or query field as False)."""
+
+    default_empty_html = empty
+
 
 # Shapes and types only; the services own the domain rules (lengths after trimming,
 # who may do what), so a socket frame and a REST body are judged the same way.
@@ -69,6 +78,18 @@ class HistoryQuerySerializer(serializers.Serializer):
 
     before = id_field(required=False)
     after = id_field(required=False)
+    around = id_field(
+        required=False,
+        help_text="The page centred on this message id (not with `before` or `after`).",
+    )
+    limit = serializers.IntegerField(required=False, min_value=1)
+
+
+class ThreadQuerySerializer(serializers.Serializer):
+    """As ``HistoryQuerySerializer``, over a thread's replies."""
+
+    before = id_field(required=False)
+    after = id_field(required=False)
     limit = serializers.IntegerField(required=False, min_value=1)
 
 
@@ -90,6 +111,20 @@ class MessageSearchQuerySerializer(serializers.Serializer):
     sender = id_field(required=False)
     message_type = serializers.ChoiceField(choices=ChatMessage.MessageType.choices, required=False)
     q = serializers.CharField(required=False, max_length=limits.SEARCH_QUERY_MAX)
+    has_file = QueryBooleanField(required=False)
+    date_from = serializers.DateField(required=False, help_text="Sent on this day or later.")
+    date_to = serializers.DateField(required=False, help_text="Sent on this day or earlier.")
+
+
+class MessageRankedSearchQuerySerializer(serializers.Serializer):
+    """The page's search: words (websearch syntax on PostgreSQL) and filters."""
+
+    q = serializers.CharField(max_length=limits.SEARCH_QUERY_MAX)
+    room = id_field(required=False)
+    sender = id_field(required=False)
+    has_file = QueryBooleanField(required=False)
+    date_from = serializers.DateField(required=False, help_text="Sent on this day or later.")
+    date_to = serializers.DateField(required=False, help_text="Sent on this day or earlier.")
 
 
 class MessageCreateSerializer(serializers.Serializer):

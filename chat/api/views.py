@@ -32,7 +32,7 @@ from academia.rest.parsers import JSONParser
 from academia.rest.request import AuthenticatedRequest
 from academia.rest.throttles import ChatPreviewThrottle, ChatWriteThrottle
 from academia.rest.viewsets import ApiViewSet
-from chat import asyncapi, errors, rendering, selectors, services, wire
+from chat import asyncapi, errors, rendering, search, selectors, services, wire
 from chat.api import serializers as s
 from chat.api.pagination import ChatPagination
 from chat.models import ChatMessage, ChatRoom, MessageReport, Poll
@@ -327,7 +327,8 @@ class RoomViewSet(ChatViewSet):
         summary="History: keyset pages of messages, oldest first",
         description=(
             "No anchor: the newest page. `after`: the page right after that message id; "
-            "`before`: the newest page below it. `limit` defaults to 50 and is clamped to "
+            "`before`: the newest page below it; `around`: the page centred on it (a search "
+            "hit with its context). `limit` defaults to 50 and is clamped to "
             "CHAT_MESSAGE_HISTORY_LIMIT; `older`/`newer` link the neighbouring pages."
         ),
     )
@@ -336,9 +337,14 @@ class RoomViewSet(ChatViewSet):
         room = self._room(pk)
         query = parse(s.HistoryQuerySerializer, request.query_params)
         limit = min(query.get("limit", 50), settings.CHAT_MESSAGE_HISTORY_LIMIT)
-        page = selectors.room_history(
-            room, before=query.get("before"), after=query.get("after"), limit=limit
-        )
+        if "around" in query:
+            if "before" in query or "after" in query:
+                raise errors.BadRequest("`around` cannot be combined with `before` or `after`.")
+            page = selectors.room_history_around(room, around=query["around"], limit=limit)
+        else:
+            page = selectors.room_history(
+                room, before=query.get("before"), after=query.get("after"), limit=limit
+            )
         base = request.build_absolute_uri(request.path)
         older = newer = None
         if page.has_older:
@@ -452,6 +458,17 @@ class RoomViewSet(ChatViewSet):
 
     @extend_schema(
         parameters=[ID_PATH],
+        responses=wire.ThreadStateSerializer(many=True),
+        summary="Threads of the room the user follows that have unread replies",
+    )
+    @action(detail=True, methods=["get"], pagination_class=None)
+    def threads(self, request: AuthenticatedRequest, pk: str) -> Response:
+        room = self._room(pk)
+        states = selectors.unread_threads(request.user, room)
+        return Response([wire.thread_state_payload(state) for state in states])
+
+    @extend_schema(
+        parameters=[ID_PATH],
         request=s.MarkReadSerializer,
         responses=wire.RoomReadSerializer,
         summary="Move the user's read marker forward",
@@ -551,8 +568,9 @@ class MessageViewSet(ChatViewSet):
         "react": s.ReactionSerializer,
         "reply": s.MessageReplySerializer,
         "report": s.ReportCreateSerializer,
+        "thread_read": s.MarkReadSerializer,
     }
-    read_throttled = frozenset({"list"})
+    read_throttled = frozenset({"list", "search", "thread"})
 
     def _message(self, pk: object) -> ChatMessage:
         return selectors.message_get_for_user(self.request.user, pk)
@@ -578,9 +596,40 @@ class MessageViewSet(ChatViewSet):
             room_id=query.get("room"),
             sender_id=query.get("sender"),
             message_type=query.get("message_type"),
+            has_file=query.get("has_file"),
+            date_from=query.get("date_from"),
+            date_to=query.get("date_to"),
         )
         page = self.paginate_queryset(messages) or []  # None only without a paginator
         return self.get_paginated_response(wire.messages_payload(page))
+
+    @extend_schema(
+        parameters=[s.MessageRankedSearchQuerySerializer],
+        responses=wire.SearchHitSerializer(many=True),
+        summary="Search for people: ranked hits with their room and a highlighted snippet",
+        description=(
+            "The newest 1000 matches of `q` in the rooms the user may see, best first "
+            "(`ts_rank` of PostgreSQL full-text search, websearch syntax; on SQLite a "
+            "substring match, newest first). Deleted messages are never found. "
+            "Open a hit with `GET /chat/rooms/{room}/messages/?around={message id}`."
+        ),
+    )
+    @action(detail=False, methods=["get"])
+    def search(self, request: AuthenticatedRequest) -> Response:
+        query = parse(s.MessageRankedSearchQuerySerializer, request.query_params)
+        filters = search.SearchFilters(
+            room_id=query.get("room"),
+            sender_id=query.get("sender"),
+            has_file=query.get("has_file"),
+            date_from=query.get("date_from"),
+            date_to=query.get("date_to"),
+        )
+        hits = search.message_search_ranked(request.user, q=query["q"], filters=filters)
+        page = self.paginate_queryset(hits) or []  # None only without a paginator
+        q = query["q"]
+        return self.get_paginated_response(
+            [wire.search_hit_payload(hit, search.highlight(hit.content, q)) for hit in page]
+        )
 
     @extend_schema(
         request={
@@ -800,6 +849,56 @@ class MessageViewSet(ChatViewSet):
         answer = selectors.with_report_relations(MessageReport.objects.filter(pk=report.pk)).get()
         code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
         return Response(wire.report_payload(answer), status=code)
+
+    @extend_schema(
+        parameters=[ID_PATH, s.ThreadQuerySerializer],
+        responses=wire.ThreadPageSerializer,
+        summary="The message's thread: it, a page of its replies, the viewer's unread count",
+        description=(
+            "Replies oldest first, by keyset as room history: no anchor is the newest page, "
+            "`before`/`after` the pages below/above a reply id; `older`/`newer` link them."
+        ),
+    )
+    @action(detail=True, methods=["get"], pagination_class=None)
+    def thread(self, request: AuthenticatedRequest, pk: str) -> Response:
+        parent = self._message(pk)
+        query = parse(s.ThreadQuerySerializer, request.query_params)
+        limit = min(query.get("limit", 50), settings.CHAT_MESSAGE_HISTORY_LIMIT)
+        page = selectors.thread_history(
+            parent, before=query.get("before"), after=query.get("after"), limit=limit
+        )
+        state = selectors.thread_state(request.user, parent)
+        base = request.build_absolute_uri(request.path)
+        older = newer = None
+        if page.has_older:
+            older = f"{base}?before={page.messages[0].pk}&limit={limit}"
+        if page.has_newer:
+            newer = f"{base}?after={page.messages[-1].pk}&limit={limit}"
+        return Response(
+            {
+                "parent": wire.message_payload(parent),
+                "results": wire.messages_payload(page.messages),
+                "older": older,
+                "newer": newer,
+                "unread_count": state.unread_count,
+                "last_read_id": state.last_read_id,
+            }
+        )
+
+    @extend_schema(
+        parameters=[ID_PATH],
+        request=s.MarkReadSerializer,
+        responses=wire.ThreadStateSerializer,
+        summary="Move the viewer's read marker in the message's thread forward to a reply",
+    )
+    @action(detail=True, methods=["post"], url_path="thread/read", url_name="thread-read")
+    def thread_read(self, request: AuthenticatedRequest, pk: str) -> Response:
+        parent = self._message(pk)
+        data = parse(s.MarkReadSerializer, request.data)
+        state = services.thread_mark_read(
+            actor=request.user, parent=parent, reply_id=data["message_id"]
+        )
+        return Response(wire.thread_state_payload(state))
 
     @extend_schema(
         parameters=[ID_PATH],

@@ -38,6 +38,7 @@ from chat.services.rooms import (
     room_create,
     room_update,
 )
+from chat.services.threads import thread_mark_read
 
 __all__ = [
     "SendResult",
@@ -81,6 +82,7 @@ __all__ = [
     "room_unban",
     "room_update",
     "system_alert",
+    "thread_mark_read",
     "typing_set",
     "upload_quota",
 ]

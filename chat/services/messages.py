@@ -18,7 +18,7 @@ from django.utils import timezone
 from chat import errors, events, limits, policy, selectors, wire
 from chat.models import ChatMessage, ChatParticipant, ChatRoom, MessageReaction
 from chat.rendering import WILDCARD_MENTIONS, MentionTarget, extract_mentions, render_content
-from chat.services import audit, counters, pins, questions
+from chat.services import audit, counters, pins, questions, threads
 from chat.wire import Frame, message_payload, user_payload
 
 if TYPE_CHECKING:
@@ -250,7 +250,10 @@ def message_send(
                 message.mentions.set(rendered.mentioned)
             selectors.prime_new_message(message, sender=actor, mentions=rendered.mentioned)
             payload = message_payload(message)
-            events.append_room_event(room, Frame.MESSAGE_CREATED, {"message": payload})
+            events.append_room_events(
+                room,
+                [(Frame.MESSAGE_CREATED, {"message": payload}), *threads.replies_added([message])],
+            )
             _notify_mentions(message, payload, rendered.mentioned, rendered.wildcard)
     except IntegrityError:
         for name in stored:
@@ -343,6 +346,7 @@ def message_delete(*, actor: User, message: ChatMessage) -> ChatMessage:
         raise denial
     counters.message_deleted(message)
     unendorsed = questions.answer_deleted(message)
+    thread_event = threads.reply_deleted(message)
     files = [name for name in (message.file.name, message.thumbnail.name) if name]
     message.content = ""
     message.content_html = ""
@@ -361,7 +365,9 @@ def message_delete(*, actor: User, message: ChatMessage) -> ChatMessage:
     if message.sender_id != actor.pk:
         audit.record(actor, room, audit.Action.HIDE, target_user=message.sender, message=message)
     payload = message_payload(selectors.message_load(message.pk))
-    events.append_room_event(room, Frame.MESSAGE_DELETED, {"message": payload})
+    events.append_room_events(
+        room, [(Frame.MESSAGE_DELETED, {"message": payload}), *filter(None, [thread_event])]
+    )
     if unendorsed is not None:
         question = message_payload(selectors.message_load(unendorsed.pk))
         events.append_room_event(room, Frame.MESSAGE_UPDATED, {"message": question})

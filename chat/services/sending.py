@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from chat import errors, events, policy, selectors
 from chat.models import ChatMessage, ChatParticipant, ChatRoom
-from chat.services import counters, questions
+from chat.services import counters, questions, threads
 from chat.services.messages import (
     SendResult,
     _clean_client_id,
@@ -238,7 +238,8 @@ def _store(room: ChatRoom, drafts: list[_Draft]) -> list[_Draft]:
         created.append((draft, message, message_payload(message)))
     events.append_room_events(
         room,
-        [(Frame.MESSAGE_CREATED, {"message": payload}) for _, _, payload in created],
+        [(Frame.MESSAGE_CREATED, {"message": payload}) for _, _, payload in created]
+        + threads.replies_added(messages),
         room_fields={"message_count": F("message_count") + added} if added else None,
     )
     for draft, message, payload in created:

@@ -43,6 +43,8 @@ MESSAGE_KEYS = {
     "is_question",
     "endorsed_answer_id",
     "is_endorsed",
+    "reply_count",
+    "last_reply_at",
     "created_at",
     "updated_at",
 }

@@ -138,6 +138,9 @@ export interface Message {
   endorsed_answer_id: Id | null;
   /** This reply is its question's endorsed answer. */
   is_endorsed: boolean;
+  /** Replies in its thread (deleted ones aside), and when the newest was sent. */
+  reply_count: number;
+  last_reply_at: Timestamp | null;
   created_at: Timestamp;
   updated_at: Timestamp;
 }
@@ -206,6 +209,37 @@ export interface Page<T> {
   next: string | null;
   previous: string | null;
   results: T[];
+}
+
+/** A message that matched a search, its room, and a snippet of its text. */
+/** A message's thread as `getThread` answers it. */
+export interface ThreadPage extends HistoryPage {
+  parent: Message;
+  unread_count: number;
+  last_read_id: Id | null;
+}
+
+/** Where the viewer is in a thread. */
+export interface ThreadState {
+  message_id: Id;
+  unread_count: number;
+  last_read_id: Id | null;
+}
+
+export interface SearchHit {
+  message: Message;
+  room: Pick<Room, "id" | "name" | "chat_type">;
+  /** HTML: the text around the first match, escaped, matches inside <mark>. */
+  highlight: string;
+}
+
+export interface SearchFilters {
+  room?: Id;
+  sender?: Id;
+  has_file?: boolean;
+  /** YYYY-MM-DD, both included. */
+  date_from?: string;
+  date_to?: string;
 }
 
 export interface HistoryPage {
@@ -290,6 +324,14 @@ export interface QueueUpdatedFrame extends RoomEventBase {
   queue: Queue;
 }
 
+/** A message's thread changed: a reply was sent or deleted. */
+export interface ThreadUpdatedFrame extends RoomEventBase {
+  type: "thread.updated";
+  message_id: Id;
+  reply_count: number;
+  last_reply_at: Timestamp | null;
+}
+
 export type RoomEventFrame =
   | MessageEventFrame
   | ReactionEventFrame
@@ -298,7 +340,8 @@ export type RoomEventFrame =
   | MessagePinnedFrame
   | MessageUnpinnedFrame
   | PollUpdatedFrame
-  | QueueUpdatedFrame;
+  | QueueUpdatedFrame
+  | ThreadUpdatedFrame;
 
 export interface TypingFrame {
   type: "typing";
@@ -514,6 +557,13 @@ export interface Rest {
   joinRoom(roomId: Id): Promise<Participant>;
   leaveRoom(roomId: Id): Promise<null>;
   listMessages(roomId: Id): Promise<HistoryPage>;
+  /** The page of a room's history centred on a message (`older` and `newer` link onwards). */
+  listMessagesAround(roomId: Id, messageId: Id): Promise<HistoryPage>;
+  getThread(messageId: Id, options?: { before?: Id | null }): Promise<ThreadPage>;
+  markThreadRead(messageId: Id, replyId: Id): Promise<ThreadState>;
+  listUnreadThreads(roomId: Id): Promise<ThreadState[]>;
+  /** Best matches first, in every room the viewer may see. */
+  searchMessages(q: string, filters?: SearchFilters): Promise<Page<SearchHit>>;
   /** A page an earlier answer linked to (`older`, `newer`, `next`): its URL or path. */
   followPage<T = HistoryPage>(url: string): Promise<T>;
   listParticipants(roomId: Id): Promise<Participant[]>;

@@ -294,6 +294,42 @@ export function makeRest(connection) {
       return api(`${REST_ROOT}/rooms/${roomId}/messages/`);
     },
 
+    /** The page of a room's history centred on a message: {results, older, newer}. */
+    listMessagesAround(roomId, messageId) {
+      return api(`${REST_ROOT}/rooms/${roomId}/messages/?around=${encodeURIComponent(messageId)}`);
+    },
+
+    /**
+     * Search every room the viewer may see: {count, next, previous, results: [SEARCH_HIT]},
+     * best matches first. `filters`: {room, sender, has_file, date_from, date_to}, each optional.
+     */
+    searchMessages(q, filters = {}) {
+      const query = new URLSearchParams({ q });
+      for (const [name, value] of Object.entries(filters)) {
+        if (value !== undefined && value !== null && value !== "") query.set(name, String(value));
+      }
+      return api(`${REST_ROOT}/messages/search/?${query}`);
+    },
+
+    /**
+     * A message's thread: {parent, results (replies, oldest first), older, newer,
+     * unread_count, last_read_id}; the newest replies without `before`.
+     */
+    getThread(messageId, { before = null } = {}) {
+      const query = before ? `?before=${encodeURIComponent(before)}` : "";
+      return api(`${REST_ROOT}/messages/${messageId}/thread/${query}`);
+    },
+
+    /** Move the viewer's marker in a thread to a reply; resolves to {message_id, unread_count, last_read_id}. */
+    markThreadRead(messageId, replyId) {
+      return api(`${REST_ROOT}/messages/${messageId}/thread/read/`, { method: "POST", body: { message_id: replyId } });
+    },
+
+    /** The room's threads the viewer follows that have unread replies: [{message_id, unread_count, last_read_id}]. */
+    listUnreadThreads(roomId) {
+      return api(`${REST_ROOT}/rooms/${roomId}/threads/`);
+    },
+
     /** A page that an earlier answer linked to (`older`, `newer`, `next`): its URL or its path. */
     followPage(url) {
       const path = connection.serverPath(url);

@@ -102,6 +102,7 @@ const ICON_PATHS = {
   trash: "M4 7h16M9 7V4h6v3M6 7l1 13h10l1-13M10 11v6M14 11v6",
   flag: "M5 21V4M5 4h11l-2 4 2 4H5",
   reply: "M10 8V4L3 11l7 7v-4c5 0 8 1.5 11 5-1-6-4.5-11-11-11z",
+  thread: "M4 5h16v10H9l-5 4V5zM8 9h8M8 12h5",
 };
 
 /** A stroked line icon from a fixed set of paths (no user input involved). */

@@ -21,11 +21,13 @@
  *   emoji.js         the composer's emoji picker
  *   preview.js       the composer's Markdown preview (rendered by the server)
  *   participants.js  the participants panel and moderation
+ *   threads.js       the thread panel, unread replies per thread, thread events
  *   presence.js      the viewer's own socket: presence, unread counts, mentions
  *   rooms.js         opening a room and its socket, joining, leaving, creating, the sidebar
  *   shortcuts.js     keyboard shortcuts and their help sheet
  *
  * theme.js, the colour theme, is a classic script of every page's <head> (base.html).
+ *   search.js        message search: the box, its filters, results, opening a hit in its room
  */
 import { bindComposer, updateCounter } from "./composer.js";
 import { $, el, hue, initials, displayName, report } from "./dom.js";
@@ -40,7 +42,9 @@ import { startPresence } from "./presence.js";
 import { bindPreview } from "./preview.js";
 import { loadRooms, renderRoomList } from "./roomlist.js";
 import { bindRooms, closeSidebar, onQueueTaken, openRoom } from "./rooms.js";
+import { bindSearch } from "./search.js";
 import { bindShortcuts } from "./shortcuts.js";
+import { bindThreads } from "./threads.js";
 import { config, me } from "./state.js";
 
 function showViewer() {
@@ -70,6 +74,8 @@ async function main() {
   bindParticipants();
   bindQuestions();
   bindModeration();
+  bindThreads();
+  bindSearch();
   bindEscape();
   bindNotifications({ openRoom: (roomId) => openRoom(roomId).catch(report), renderRoomList });
   updateCounter();

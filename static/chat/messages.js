@@ -137,6 +137,28 @@ function reactionsFor(message) {
   return box;
 }
 
+function ago(iso) {
+  const minutes = Math.floor((Date.now() - new Date(iso).getTime()) / 60000);
+  if (minutes < 1) return "just now";
+  if (minutes < 60) return `${minutes} min ago`;
+  if (minutes < 24 * 60) return `${Math.floor(minutes / 60)} h ago`;
+  return new Date(iso).toLocaleDateString();
+}
+
+/** "N replies · last reply 5 min ago" under a message with a thread; opens it (threads.js). */
+function threadLinkFor(message) {
+  if (!message.reply_count || !message.id) return null;
+  const count = message.reply_count;
+  let text = `${count} ${count === 1 ? "reply" : "replies"}`;
+  if (message.last_reply_at) text += ` · last reply ${ago(message.last_reply_at)}`;
+  const link = node("button", { className: "link-btn msg__thread", attrs: { type: "button" } }, [node("span", { text })]);
+  const unread = state.threadUnread.get(message.id) || 0;
+  if (unread) link.append(node("span", { className: "msg__thread-new", text: `${unread} new` }));
+  link.dataset.action = "thread";
+  link.dataset.messageId = String(message.id);
+  return link;
+}
+
 function actionsFor(message) {
   if (message.is_deleted || message.message_type === "system" || !message.id) return null;
   const bar = node("div", { className: "msg__actions", attrs: { role: "toolbar", "aria-label": "Message actions" } });
@@ -174,6 +196,12 @@ function actionsFor(message) {
     pin.dataset.action = "pin";
     pin.addEventListener("click", () => togglePin(message).then(() => redrawMessage(message.id)));
     bar.append(pin);
+  }
+  if (!message.reply_to) {
+    const open = node("button", { className: "icon-btn icon-btn--small", attrs: { type: "button", "aria-label": "Open thread", title: "Open thread" } }, [icon("thread")]);
+    open.dataset.action = "thread";
+    open.dataset.messageId = String(message.id);
+    bar.append(open);
   }
   if (canEdit(message)) {
     const edit = node("button", { className: "icon-btn icon-btn--small", attrs: { type: "button", "aria-label": "Edit message", title: "Edit" } }, [icon("edit")]);
@@ -221,6 +249,7 @@ export function renderMessage(message, { pending = false, failed = null } = {}) 
     li.classList.add("msg--pending");
   }
   if (message.is_deleted) li.classList.add("msg--deleted");
+  if (message.id && message.id === state.foundId) li.classList.add("msg--found");
 
   const head = node("div", { className: "msg__head" }, [
     node("span", { className: "msg__author", text: displayName(message.sender) }),
@@ -255,6 +284,8 @@ export function renderMessage(message, { pending = false, failed = null } = {}) 
     const reactions = reactionsFor(message);
     if (reactions) body.append(reactions);
   }
+  const threadLink = threadLinkFor(message);
+  if (threadLink) body.append(threadLink);
   if (failed) {
     const row = node("div", { className: "msg__failed", attrs: { role: "alert" } }, [
       node("span", { text: `Not sent: ${failed}` }),
@@ -559,8 +590,8 @@ export function editLastOwnMessage() {
 
 // --- history -------------------------------------------------------------------------------
 
-export async function loadHistory(roomId, token) {
-  const data = await rest.listMessages(roomId);
+export async function loadHistory(roomId, token, { around = null } = {}) {
+  const data = around ? await rest.listMessagesAround(roomId, around) : await rest.listMessages(roomId);
   if (token !== state.openToken) return;
   // Local echoes of messages not yet confirmed stay below the reloaded history.
   const echoes = [...el.messageList.querySelectorAll("li[data-pending]")];
@@ -574,8 +605,42 @@ export async function loadHistory(roomId, token) {
   items.forEach(applyGrouping);
   echoes.forEach(applyGrouping);
   state.olderUrl = data.older ? sameOriginPath(data.older) : null;
-  scrollToBottom();
+  state.newerUrl = data.newer ? sameOriginPath(data.newer) : null;
+  const found = around ? findMessageElement(around) : null;
+  if (found) found.scrollIntoView({ block: "center" });
+  else scrollToBottom();
   scheduleRead();
+}
+
+/** The next page towards the newest, below what is shown (after opening at a search hit). */
+export async function loadNewer() {
+  if (!state.newerUrl || state.loadingNewer || !state.room) return;
+  state.loadingNewer = true;
+  const token = state.openToken;
+  try {
+    const data = await rest.followPage(state.newerUrl);
+    if (token !== state.openToken) return;
+    const fresh = data.results.filter((message) => !state.messages.has(message.id));
+    for (const message of fresh) state.messages.set(message.id, message);
+    let before = null;
+    const last = fresh.length ? fresh[fresh.length - 1].id : 0;
+    for (const item of el.messageList.children) {
+      if (item.dataset.pending || Number(item.dataset.id) > last) {
+        before = item;
+        break;
+      }
+    }
+    const items = fresh.map((message) => renderMessage(message));
+    for (const item of items) el.messageList.insertBefore(item, before);
+    items.forEach(applyGrouping);
+    applyGrouping(before);
+    state.newerUrl = data.newer ? sameOriginPath(data.newer) : null;
+    for (const message of fresh) refreshRepliesTo(message.id);
+  } catch (error) {
+    report(error);
+  } finally {
+    state.loadingNewer = false;
+  }
 }
 
 export async function loadOlder() {
@@ -610,6 +675,7 @@ export function bindMessages() {
   el.messages.addEventListener("scroll", () => {
     if (el.messages.scrollTop < 120) loadOlder();
     if (isNearBottom()) {
+      loadNewer();
       el.newPill.hidden = true;
       scheduleRead();
     }

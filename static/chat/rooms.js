@@ -20,6 +20,7 @@ import { loadParticipants, renderParticipants } from "./participants.js";
 import { cancelReply } from "./reply.js";
 import { TYPE_LABELS, loadRooms, renderRoomList, scheduleRead } from "./roomlist.js";
 import { config, me, state } from "./state.js";
+import { closeThread, loadUnreadThreads, onRoomMessage, onThreadUpdated } from "./threads.js";
 import { clearTypers, onTypingFrame } from "./typing.js";
 
 function renderRoomHeader() {
@@ -48,17 +49,21 @@ function closeRoomSocket() {
   }
 }
 
-export async function openRoom(roomId, { push = true } = {}) {
+/** Open a room: its newest messages, or (`around`: a message id) the history around that message. */
+export async function openRoom(roomId, { push = true, around = null } = {}) {
   const token = ++state.openToken;
   closeRoomSocket();
   clearTypers();
   cancelReply();
+  closeThread();
   state.denied = "";
   stopSlowMode();
   state.room = null;
   state.messages.clear();
   state.participants.clear();
   state.olderUrl = null;
+  state.newerUrl = null;
+  state.foundId = around;
   state.lastReadSent = 0;
   state.pins = [];
   state.queue = null;
@@ -109,6 +114,9 @@ export async function openRoom(roomId, { push = true } = {}) {
       loadParticipants(room.id, token),
       loadPins(room.id, token),
       loadQueue(room.id, token),
+      loadHistory(room.id, token, { around }),
+      loadParticipants(room.id, token),
+      loadUnreadThreads(room.id, token),
     ]);
   } catch (error) {
     if (token === state.openToken) report(error);
@@ -185,6 +193,14 @@ function wireChat(chat) {
   }));
   chat.addEventListener("queue.updated", live(onQueueUpdated));
   chat.addEventListener("poll.updated", live((frame) => updatePoll(frame.poll)));
+  const onMessage = (frame) => {
+    upsertMessage(frame.message);
+    onRoomMessage(frame);
+  };
+  chat.addEventListener("message.created", live(onMessage));
+  chat.addEventListener("message.updated", live(onMessage));
+  chat.addEventListener("message.deleted", live(onMessage));
+  chat.addEventListener("thread.updated", live(onThreadUpdated));
   chat.addEventListener("reaction.added", live((frame) => applyReaction(frame, true)));
   chat.addEventListener("reaction.removed", live((frame) => applyReaction(frame, false)));
   chat.addEventListener("participant.joined", live(onParticipantFrame));

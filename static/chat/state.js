@@ -19,9 +19,13 @@ export const state = {
   chat: null, // the open room's ChatClient
   messages: new Map(), // message id -> MESSAGE of the open room
   participants: new Map(), // user id -> PARTICIPANT of the open room
+  threadUnread: new Map(), // message id -> the viewer's unread replies in its thread (followed threads)
   typers: new Map(), // user id -> {user, timer}
   olderUrl: null,
   loadingOlder: false,
+  newerUrl: null, // set while the history shown stops short of the newest (opened around a search hit)
+  loadingNewer: false,
+  foundId: null, // the search hit the room was opened at, highlighted
   replyTo: null,
   denied: "",
   lastTypingSent: 0,

@@ -1,0 +1,205 @@
+/**
+ * Threads: the thread panel (a message, its replies, a composer that replies to
+ * it), the viewer's unread replies per thread, and the room events that keep
+ * both live (`message.*` of replies, `thread.updated` of their parent).
+ */
+import { rest, sameOriginPath } from "./client.js";
+import { $, el, report, toast } from "./dom.js";
+import { renderMessage, upsertMessage } from "./messages.js";
+import { toggleParticipants } from "./participants.js";
+import { canPost, config, me, state } from "./state.js";
+
+const READ_DELAY_MS = 400;
+
+const panel = $("thread-panel");
+const parentList = $("thread-parent");
+const list = $("thread-list");
+const body = $("thread-body");
+const olderButton = $("thread-older");
+const form = $("thread-composer");
+const input = $("thread-input");
+const sendButton = $("thread-send");
+
+const thread = {
+  parentId: null, // the open thread's first message
+  olderUrl: null,
+  replies: new Map(), // reply id -> MESSAGE
+  readTimer: null,
+  lastRead: 0,
+};
+
+/** A copy of a message for the panel: no element id (the room's list owns those), no action bar. */
+function panelItem(message) {
+  const li = renderMessage(message);
+  li.removeAttribute("id");
+  li.querySelector(".msg__actions")?.remove();
+  li.querySelector(".msg__thread")?.remove();
+  li.querySelector(".msg__quote")?.remove();
+  li.dataset.threadItem = String(message.id);
+  return li;
+}
+
+function renderParent(message) {
+  parentList.replaceChildren(panelItem(message));
+}
+
+function renderReplies() {
+  const sorted = [...thread.replies.values()].sort((a, b) => a.id - b.id);
+  list.replaceChildren(...sorted.map(panelItem));
+  olderButton.hidden = !thread.olderUrl;
+}
+
+function updateComposer() {
+  const allowed = canPost();
+  input.disabled = !allowed;
+  sendButton.disabled = !allowed;
+  input.placeholder = allowed ? "Reply…" : "You cannot post in this room.";
+}
+
+function setUnread(parentId, count) {
+  if (count > 0) state.threadUnread.set(parentId, count);
+  else state.threadUnread.delete(parentId);
+  const parent = state.messages.get(parentId);
+  if (parent) upsertMessage(parent);
+}
+
+function scheduleThreadRead() {
+  clearTimeout(thread.readTimer);
+  thread.readTimer = setTimeout(markThreadRead, READ_DELAY_MS);
+}
+
+async function markThreadRead() {
+  const parentId = thread.parentId;
+  if (!parentId || panel.hidden) return;
+  let newest = 0;
+  for (const id of thread.replies.keys()) if (id > newest) newest = id;
+  if (!newest || newest <= thread.lastRead) return;
+  thread.lastRead = newest;
+  try {
+    const answer = await rest.markThreadRead(parentId, newest);
+    if (thread.parentId === parentId) setUnread(parentId, answer.unread_count);
+  } catch (error) {
+    report(error);
+  }
+}
+
+export async function openThread(parentId) {
+  toggleParticipants(false);
+  thread.parentId = parentId;
+  thread.replies.clear();
+  thread.olderUrl = null;
+  thread.lastRead = 0;
+  parentList.replaceChildren();
+  list.replaceChildren();
+  panel.hidden = false;
+  el.layout.classList.add("layout--thread-open");
+  updateComposer();
+  try {
+    const page = await rest.getThread(parentId);
+    if (thread.parentId !== parentId) return;
+    renderParent(page.parent);
+    for (const reply of page.results) thread.replies.set(reply.id, reply);
+    thread.olderUrl = page.older ? sameOriginPath(page.older) : null;
+    thread.lastRead = page.last_read_id || 0;
+    renderReplies();
+    body.scrollTop = body.scrollHeight;
+    scheduleThreadRead();
+  } catch (error) {
+    report(error);
+  }
+  if (!input.disabled) input.focus({ preventScroll: true });
+}
+
+export function closeThread() {
+  clearTimeout(thread.readTimer);
+  thread.parentId = null;
+  thread.replies.clear();
+  panel.hidden = true;
+  el.layout.classList.remove("layout--thread-open");
+}
+
+async function loadOlderReplies() {
+  if (!thread.olderUrl) return;
+  const parentId = thread.parentId;
+  try {
+    const page = await rest.followPage(thread.olderUrl);
+    if (thread.parentId !== parentId) return;
+    for (const reply of page.results) thread.replies.set(reply.id, reply);
+    thread.olderUrl = page.older ? sameOriginPath(page.older) : null;
+    renderReplies();
+  } catch (error) {
+    report(error);
+  }
+}
+
+/** The viewer's unread replies per thread of the room that just opened. */
+export async function loadUnreadThreads(roomId, token) {
+  state.threadUnread.clear();
+  const states = await rest.listUnreadThreads(roomId);
+  if (token !== state.openToken) return;
+  for (const item of states) setUnread(item.message_id, item.unread_count);
+}
+
+/** A message of the room was created, edited or deleted: the open thread, and unread replies. */
+export function onRoomMessage(frame) {
+  const message = frame.message;
+  if (!message || !message.reply_to) {
+    if (message && message.id === thread.parentId) renderParent(message);
+    return;
+  }
+  if (message.reply_to === thread.parentId) {
+    thread.replies.set(message.id, message);
+    const atBottom = body.scrollHeight - body.scrollTop - body.clientHeight < 64;
+    renderReplies();
+    if (atBottom || message.sender.id === me.id) body.scrollTop = body.scrollHeight;
+    if (frame.type === "message.created") scheduleThreadRead();
+    return;
+  }
+  if (frame.type !== "message.created" || message.sender.id === me.id) return;
+  const parent = state.messages.get(message.reply_to);
+  const follows = state.threadUnread.has(message.reply_to) || (parent && parent.sender.id === me.id);
+  if (follows) setUnread(message.reply_to, (state.threadUnread.get(message.reply_to) || 0) + 1);
+}
+
+/** `thread.updated`: the parent's new reply count and last reply time. */
+export function onThreadUpdated(frame) {
+  const parent = state.messages.get(frame.message_id);
+  if (parent) {
+    const updated = { ...parent, reply_count: frame.reply_count, last_reply_at: frame.last_reply_at };
+    state.messages.set(parent.id, updated);
+    upsertMessage(updated);
+    if (parent.id === thread.parentId) renderParent(updated);
+  }
+}
+
+function submitReply(event) {
+  event.preventDefault();
+  const text = input.value.trim();
+  if (!text || !thread.parentId || !state.chat || !canPost()) return;
+  if (text.length > config.maxMessageLength) {
+    toast(`Messages are limited to ${config.maxMessageLength} characters.`);
+    return;
+  }
+  state.chat.send(text, { replyTo: thread.parentId });
+  input.value = "";
+}
+
+export function bindThreads() {
+  el.messageList.addEventListener("click", (event) => {
+    const button = event.target.closest("[data-action=\"thread\"]");
+    if (button) openThread(Number(button.dataset.messageId)).catch(report);
+  });
+  $("thread-close").addEventListener("click", closeThread);
+  olderButton.addEventListener("click", loadOlderReplies);
+  form.addEventListener("submit", submitReply);
+  input.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      form.requestSubmit();
+    } else if (event.key === "Escape") {
+      closeThread();
+      el.input.focus();
+    }
+  });
+  panel.addEventListener("focusin", updateComposer);
+}
