@@ -95,9 +95,11 @@ def test_deleting_the_endorsed_answer_reopens_the_question(
     services.message_delete(actor=ines, message=thread["ines"])
 
     frames = captured_events.payloads()
-    assert [f["type"] for f in frames] == ["message.deleted", "message.updated"]
+    # The answer was a reply: its thread's count changes too.
+    assert [f["type"] for f in frames] == ["message.deleted", "thread.updated", "message.updated"]
     assert frames[0]["message"]["is_endorsed"] is False
-    assert frames[1]["message"]["endorsed_answer_id"] is None
+    assert frames[1]["message_id"] == thread["question"].pk
+    assert frames[2]["message"]["endorsed_answer_id"] is None
 
 
 def test_no_longer_a_question_withdraws_its_answer(
