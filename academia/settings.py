@@ -305,6 +305,8 @@ SPECTACULAR_SETTINGS = {
     # Bodies are JSON (uploads declare multipart themselves); form encodings, which
     # DRF also parses, cannot carry the JSON types the schema describes (null).
     "PARSER_WHITELIST": ["academia.rest.parsers.JSONParser"],
+    # PRESENCE and STAFF_QUESTION both have a ``status``: a presence's keeps its name.
+    "ENUM_NAME_OVERRIDES": {"StatusEnum": "chat.models.UserPresence.Status"},
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "chat.api.schema.strings_as_validated",

@@ -26,7 +26,14 @@ from django.template.response import TemplateResponse
 from accounts.models import User
 from accounts.requests import signed_in_user
 from chat import errors, selectors, services
-from chat.models import ChatMessage, ChatParticipant, ChatRoom, RoomEvent, UserPresence
+from chat.models import (
+    ChatMessage,
+    ChatParticipant,
+    ChatRoom,
+    RoomEvent,
+    StaffQuestion,
+    UserPresence,
+)
 
 
 class _Rehearsal(Exception):
@@ -399,6 +406,25 @@ class ChatParticipantAdmin(ReadOnlyAdmin):
         self._update(
             request, queryset, "participant(s) made admins", role=ChatParticipant.Role.ADMIN
         )
+
+
+# --- Private questions to staff -----------------------------------------------------------
+
+
+@admin.register(StaffQuestion)
+class StaffQuestionAdmin(ReadOnlyAdmin):
+    """Private questions are for staff eyes only: ``is_staff`` users (the admin's
+    own rule) with the view permission; answers are given in the page or REST."""
+
+    list_display = ("room", "asker", "excerpt", "status", "answered_by", "created_at")
+    list_filter = (("answered_at", admin.EmptyFieldListFilter), "room__chat_type")
+    list_select_related = ("room", "asker", "answered_by")
+    search_fields = ("content", "asker__username", "room__name")
+    date_hierarchy = "created_at"
+
+    @admin.display(description="question")
+    def excerpt(self, question: StaffQuestion) -> str:
+        return question.content[:80]
 
 
 # --- Presence and the event log -----------------------------------------------------------

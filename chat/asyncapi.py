@@ -28,7 +28,7 @@ from django.conf import settings
 from chat.wire import PROTOCOL_VERSION
 
 ASYNCAPI_VERSION = "3.0.0"
-SHARED_SHAPES = ("User", "Room", "Participant", "Message", "Presence")
+SHARED_SHAPES = ("User", "Room", "Participant", "Message", "Presence", "StaffQuestion")
 CLIENT_ID_PATTERN = r"^[A-Za-z0-9_.:\-]{1,64}$"
 
 
@@ -245,6 +245,29 @@ PARTICIPANT = {
     "joined_at": WHEN,
     "is_active": True,
     "is_muted": False,
+}
+
+
+STAFF_QUESTION = {
+    "id": 31,
+    "room_id": ROOM_ID,
+    "asker": ALICE,
+    "content": "Could I get an extension for the problem set?",
+    "content_html": "<p>Could I get an extension for the problem set?</p>",
+    "status": "open",
+    "answer": None,
+    "answer_html": None,
+    "answered_by": None,
+    "answered_at": None,
+    "created_at": WHEN,
+}
+STAFF_QUESTION_ANSWERED = {
+    **STAFF_QUESTION,
+    "status": "answered",
+    "answer": "Yes, until Friday.",
+    "answer_html": "<p>Yes, until Friday.</p>",
+    "answered_by": INES,
+    "answered_at": WHEN,
 }
 
 
@@ -758,6 +781,29 @@ SERVER_FRAMES |= {
         required=("room_id", "unread_count"),
         examples=[{"room_id": ROOM_ID, "unread_count": 3}],
     ),
+    "staffQuestionAsked": frame(
+        "staff_question.asked",
+        "A member asked the room's staff privately (to its moderators, instructors and "
+        "`is_staff` members only).",
+        description="Never a room event: other members cannot see it. A client that was "
+        "offline reads the queue with `GET /chat/rooms/{id}/staff-questions/?status=open`.",
+        properties={
+            "room_id": schema_ref("RoomId"),
+            "question": schema_ref("StaffQuestion"),
+        },
+        required=("room_id", "question"),
+        examples=[{"room_id": ROOM_ID, "question": STAFF_QUESTION}],
+    ),
+    "staffQuestionAnswered": frame(
+        "staff_question.answered",
+        "A private question to staff was answered (to its asker and the room's other staff).",
+        properties={
+            "room_id": schema_ref("RoomId"),
+            "question": schema_ref("StaffQuestion"),
+        },
+        required=("room_id", "question"),
+        examples=[{"room_id": ROOM_ID, "question": STAFF_QUESTION_ANSWERED}],
+    ),
 }
 
 # --- sockets -----------------------------------------------------------------------------
@@ -835,7 +881,16 @@ ROOM_SERVER = [
     "error",
 ]
 PRESENCE_CLIENT = ["presenceSet", "ping"]
-PRESENCE_SERVER = ["presenceSnapshot", "presence", "notification", "unread", "pong", "error"]
+PRESENCE_SERVER = [
+    "presenceSnapshot",
+    "presence",
+    "notification",
+    "unread",
+    "staffQuestionAsked",
+    "staffQuestionAnswered",
+    "pong",
+    "error",
+]
 
 CHANNELS = {
     "room": {
@@ -976,6 +1031,11 @@ OPERATIONS = {
     "userNotifications": send(
         "presence", "Mentions and unread counts.", ["notification", "unread"]
     ),
+    "staffQuestions": send(
+        "presence",
+        "Private questions to staff: asked (to the staff), answered (to the asker and staff).",
+        ["staffQuestionAsked", "staffQuestionAnswered"],
+    ),
     "presenceErrors": send("presence", "Refused frames.", ["error"]),
 }
 
@@ -989,7 +1049,8 @@ over a socket, on whichever server process.
   a gap means a missed event; reconnect with `after_seq`), ephemeral `typing` and
   `presence` frames, and answers to the client's frames.
 * **Presence socket** `/ws/presence/`: `presence.snapshot`, then `presence`,
-  `notification` (mentions) and `unread` frames.
+  `notification` (mentions), `unread` and the user's private questions to staff
+  (`staff_question.asked`, `staff_question.answered`) frames.
 
 Objects (USER, ROOM, PARTICIPANT, MESSAGE, FILE, PRESENCE) are those of the REST API.
 Per-viewer fields (`my_role`, `unread_count`) are filled in `connection.ready` and

@@ -161,6 +161,57 @@ class MessageReaction(models.Model):
         return f"{self.emoji} by {self.user_id} on {self.message_id}"
 
 
+class StaffQuestion(models.Model):
+    """A member's private question to a course room's staff, and its answer.
+
+    Not a message: it never enters history, search, unread counts or the room's
+    events; only the asker and the room's staff (``policy.can_endorse``) see it.
+    """
+
+    room = models.ForeignKey(ChatRoom, on_delete=models.CASCADE, related_name="staff_questions")
+    asker = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_questions"
+    )
+    content = models.TextField()
+    content_html = models.TextField()
+    answer = models.TextField(blank=True)
+    answer_html = models.TextField(blank=True)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # NULL while the question is open.
+    answered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(content=""), name="staff_question_content"),
+            models.CheckConstraint(
+                condition=Q(answered_at__isnull=True) | ~Q(answer=""),
+                name="staff_question_answered_has_answer",
+            ),
+        ]
+        indexes = [
+            # The staff's queue: WHERE room = ? [AND answered_at IS NULL] ORDER BY id.
+            models.Index(fields=["room", "id"], name="staff_question_room_id"),
+            models.Index(
+                fields=["room", "id"],
+                condition=Q(answered_at__isnull=True),
+                name="staff_question_room_open",
+            ),
+            # An asker's own questions in a room.
+            models.Index(fields=["asker", "room", "id"], name="staff_question_asker_room"),
+        ]
+
+    def __str__(self) -> str:
+        return f"staff question #{self.pk} in room {self.room_id}"
+
+    @property
+    def status(self) -> str:
+        return "open" if self.answered_at is None else "answered"
+
+
 class ChatParticipant(models.Model):
     class Role(models.TextChoices):
         MEMBER = "member", "Member"

@@ -26,7 +26,14 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from chat import errors, policy
-from chat.models import ChatMessage, ChatParticipant, ChatRoom, MessageReaction, UserPresence
+from chat.models import (
+    ChatMessage,
+    ChatParticipant,
+    ChatRoom,
+    MessageReaction,
+    StaffQuestion,
+    UserPresence,
+)
 from chat.services import counters
 
 if TYPE_CHECKING:
@@ -276,6 +283,38 @@ def room_questions(room: ChatRoom, *, status: str | None = None) -> QuerySet[Cha
     return with_message_relations(questions.order_by(*KEYSET_DOWN)).prefetch_related(
         Prefetch("endorsed_answer", queryset=answers)
     )
+
+
+def staff_question_get_for_user(user: User, question_id: object) -> StaffQuestion:
+    """A private question to staff that ``user`` asked or answers for its room
+    (``policy.can_see_staff_question``), or NotFound."""
+    question_pk = as_id(question_id)
+    if question_pk is None:
+        raise errors.NotFound("No such question.")
+    question = (
+        StaffQuestion.objects.select_related("room", "asker", "answered_by")
+        .filter(pk=question_pk, room__in=ChatRoom.objects.filter(policy.visible_rooms_q(user)))
+        .first()
+    )
+    if question is None or not policy.can_see_staff_question(user, question):
+        raise errors.NotFound("No such question.")
+    return question
+
+
+def room_staff_questions(
+    user: User, room: ChatRoom, *, status: str | None = None
+) -> QuerySet[StaffQuestion]:
+    """The private questions to ``room``'s staff that ``user`` may see, oldest
+    first (a queue): all of them for its staff, their own for anyone else;
+    ``open`` ones have no answer yet, ``answered`` ones have one."""
+    questions = StaffQuestion.objects.filter(room=room)
+    if not policy.can_endorse(user, room):
+        questions = questions.filter(asker=user)
+    if status == "open":
+        questions = questions.filter(answered_at__isnull=True)
+    elif status == "answered":
+        questions = questions.filter(answered_at__isnull=False)
+    return questions.select_related("asker", "answered_by").order_by("id")
 
 
 def room_participants(room: ChatRoom) -> QuerySet[ChatParticipant]:

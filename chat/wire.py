@@ -28,7 +28,7 @@ from rest_framework import serializers
 
 from accounts.models import User
 from chat import policy
-from chat.models import ChatMessage, ChatParticipant, ChatRoom, UserPresence
+from chat.models import ChatMessage, ChatParticipant, ChatRoom, StaffQuestion, UserPresence
 
 # The socket protocol's version, in every socket's first frame (connection.ready,
 # presence.snapshot): raised only by a change that breaks socket clients (CHANGELOG.md).
@@ -54,6 +54,8 @@ class Frame(StrEnum):
     # To one user (their presence sockets).
     NOTIFICATION = "notification"
     UNREAD = "unread"
+    STAFF_QUESTION_ASKED = "staff_question.asked"
+    STAFF_QUESTION_ANSWERED = "staff_question.answered"
     # Replies and connection frames of one socket.
     CONNECTION_READY = "connection.ready"
     PRESENCE_SNAPSHOT = "presence.snapshot"
@@ -186,6 +188,22 @@ class QuestionSerializer(serializers.Serializer[Any]):
     answer = MessageSerializer(
         allow_null=True, help_text="The endorsed answer (a reply to the question), if any."
     )
+
+
+class StaffQuestionSerializer(serializers.Serializer[StaffQuestion]):
+    id = serializers.IntegerField()
+    room_id = serializers.IntegerField()
+    asker = UserSerializer()
+    content = serializers.CharField()
+    content_html = serializers.CharField()
+    status = serializers.ChoiceField(
+        choices=[("open", "Open (not answered)"), ("answered", "Answered")]
+    )
+    answer = serializers.CharField(allow_null=True, help_text="The staff's answer, once given.")
+    answer_html = serializers.CharField(allow_null=True)
+    answered_by = UserSerializer(allow_null=True)
+    answered_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
 
 
 class PresenceSerializer(serializers.Serializer[Any]):
@@ -329,6 +347,27 @@ def question_payload(question: ChatMessage) -> dict[str, Any]:
     }
 
 
+def staff_question_payload(question: StaffQuestion) -> dict[str, Any]:
+    """STAFF_QUESTION: for its asker and the room's staff only (select ``asker``
+    and ``answered_by`` with it)."""
+    answered = question.answered_at is not None
+    return {
+        "id": question.pk,
+        "room_id": question.room_id,
+        "asker": user_payload(question.asker),
+        "content": question.content,
+        "content_html": question.content_html,
+        "status": question.status,
+        "answer": question.answer if answered else None,
+        "answer_html": question.answer_html if answered else None,
+        "answered_by": (
+            user_payload(question.answered_by) if question.answered_by is not None else None
+        ),
+        "answered_at": _datetime(question.answered_at),
+        "created_at": _datetime(question.created_at),
+    }
+
+
 def presences_payload(
     presences: Iterable[UserPresence], *, viewer: User | None
 ) -> list[dict[str, Any]]:
@@ -396,6 +435,12 @@ def notification(kind: str, room_id: int, message: dict[str, Any]) -> dict[str, 
 
 def unread(room_id: int, unread_count: int) -> dict[str, Any]:
     return {"type": Frame.UNREAD, "room_id": room_id, "unread_count": unread_count}
+
+
+def staff_question(event_type: Frame, question: dict[str, Any]) -> dict[str, Any]:
+    """To one user: a private question to staff was asked (to the room's staff) or
+    answered (to its asker and the room's staff)."""
+    return {"type": event_type, "room_id": question["room_id"], "question": question}
 
 
 def error(

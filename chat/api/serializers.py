@@ -121,6 +121,21 @@ class QuestionsQuerySerializer(serializers.Serializer):
     )
 
 
+class StaffQuestionAskSerializer(serializers.Serializer):
+    # Untrimmed and unbounded here: the service cleans it as a message's content.
+    content = serializers.CharField(trim_whitespace=False)
+
+
+class StaffQuestionAnswerSerializer(serializers.Serializer):
+    content = serializers.CharField(trim_whitespace=False)
+
+
+class StaffQuestionsQuerySerializer(serializers.Serializer):
+    status = serializers.ChoiceField(
+        choices=[("open", "Open (not answered)"), ("answered", "Answered")], required=False
+    )
+
+
 class ReactionSerializer(serializers.Serializer):
     # Untrimmed: whether it is one emoji is the service's rule (a 400 with a code).
     emoji = serializers.CharField(max_length=limits.EMOJI_MAX, trim_whitespace=False)

@@ -6,6 +6,7 @@ from chat.api import views
 router = SimpleRouter()
 router.register("rooms", views.RoomViewSet, basename="chat-room")
 router.register("messages", views.MessageViewSet, basename="chat-message")
+router.register("staff-questions", views.StaffQuestionViewSet, basename="chat-staff-question")
 
 urlpatterns = [
     path("presence/", views.PresenceView.as_view(), name="chat-presence"),

@@ -35,7 +35,7 @@ from academia.rest.viewsets import ApiViewSet
 from chat import asyncapi, errors, selectors, services, wire
 from chat.api import serializers as s
 from chat.api.pagination import ChatPagination
-from chat.models import ChatMessage, ChatRoom
+from chat.models import ChatMessage, ChatRoom, StaffQuestion
 from chat.uploads import name_for_type
 from courses import selectors as course_selectors
 
@@ -75,6 +75,7 @@ class RoomViewSet(ChatViewSet):
         "participants": s.ParticipantInviteSerializer,
         "participant": s.ParticipantUpdateSerializer,
         "read": s.MarkReadSerializer,
+        "staff_questions": s.StaffQuestionAskSerializer,
     }
     read_throttled = frozenset({"messages"})
 
@@ -309,6 +310,68 @@ class RoomViewSet(ChatViewSet):
             actor=request.user, room=room, message_id=data["message_id"]
         )
         return Response({"room_id": room.pk, "unread_count": count})
+
+    @extend_schema(
+        methods=["GET"],
+        parameters=[ID_PATH, s.StaffQuestionsQuerySerializer],
+        responses=wire.StaffQuestionSerializer(many=True),
+        summary="Private questions to the room's staff, oldest first",
+        description="The room's staff see every one (their queue); anyone else their own. "
+        "`status=open`: not answered yet; `answered`: answered.",
+    )
+    @extend_schema(
+        methods=["POST"],
+        parameters=[ID_PATH],
+        request=s.StaffQuestionAskSerializer,
+        responses={201: wire.StaffQuestionSerializer},
+        summary="Ask the course room's staff privately (members who may post; not its staff)",
+        description="Other members never see it: it is not a message of the room.",
+    )
+    @action(detail=True, methods=["get", "post"], url_path="staff-questions")
+    def staff_questions(self, request: AuthenticatedRequest, pk: str) -> Response:
+        room = self._room(pk)
+        if request.method == "POST":
+            data = parse(s.StaffQuestionAskSerializer, request.data)
+            asked = services.staff_question_ask(
+                actor=request.user, room=room, content=data["content"]
+            )
+            return Response(wire.staff_question_payload(asked), status=status.HTTP_201_CREATED)
+        query = parse(s.StaffQuestionsQuerySerializer, request.query_params)
+        questions = selectors.room_staff_questions(request.user, room, status=query.get("status"))
+        page = self.paginate_queryset(questions) or []  # None only without a paginator
+        return self.get_paginated_response([wire.staff_question_payload(q) for q in page])
+
+
+class StaffQuestionViewSet(ChatViewSet):
+    """Private questions to a course room's staff, for their asker and the staff."""
+
+    request_serializers = {"answer": s.StaffQuestionAnswerSerializer}
+
+    def fetch_object(self, pk: str) -> StaffQuestion:
+        return selectors.staff_question_get_for_user(self.request.user, pk)
+
+    @extend_schema(
+        parameters=[ID_PATH],
+        responses=wire.StaffQuestionSerializer,
+        summary="A private question to staff (its asker and the room's staff)",
+    )
+    def retrieve(self, request: AuthenticatedRequest, pk: str) -> Response:
+        return Response(wire.staff_question_payload(self.fetch_object(pk)))
+
+    @extend_schema(
+        parameters=[ID_PATH],
+        request=s.StaffQuestionAnswerSerializer,
+        responses=wire.StaffQuestionSerializer,
+        summary="Answer it (the room's moderators, instructors and staff); again replaces it",
+    )
+    @action(detail=True, methods=["post"])
+    def answer(self, request: AuthenticatedRequest, pk: str) -> Response:
+        question = self.fetch_object(pk)
+        data = parse(s.StaffQuestionAnswerSerializer, request.data)
+        answered = services.staff_question_answer(
+            actor=request.user, question=question, content=data["content"]
+        )
+        return Response(wire.staff_question_payload(answered))
 
 
 def _reject_oversized_body(request: Request) -> None:

@@ -30,6 +30,7 @@ from chat.services.rooms import (
     room_create,
     room_update,
 )
+from chat.services.staff_questions import staff_question_answer, staff_question_ask
 
 __all__ = [
     "SendResult",
@@ -57,6 +58,8 @@ __all__ = [
     "room_leave",
     "room_mark_read",
     "room_update",
+    "staff_question_answer",
+    "staff_question_ask",
     "system_alert",
     "typing_set",
     "upload_quota",
