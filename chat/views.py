@@ -33,6 +33,8 @@ def page_config(request: HttpRequest, room_id: int | None) -> dict[str, Any]:
         "typingTimeout": settings.CHAT_TYPING_TIMEOUT,
         "fileUploadLimit": settings.CHAT_FILE_UPLOAD_LIMIT,
         "user": user_payload(signed_in_user(request)),
+        # The page offers the staff's views (private questions) to is_staff users too.
+        "isStaff": signed_in_user(request).is_staff,
         "pageUrl": reverse("chat-page"),
         "loginUrl": resolve_url(settings.LOGIN_URL),
         "roomId": room_id,

@@ -99,6 +99,21 @@ export interface Question {
 
 export type QuestionStatus = "open" | "answered";
 
+/** A private question to a course room's staff: seen by its asker and the staff only. */
+export interface StaffQuestion {
+  id: Id;
+  room_id: Id;
+  asker: User;
+  content: string;
+  content_html: string;
+  status: QuestionStatus;
+  answer: string | null;
+  answer_html: string | null;
+  answered_by: User | null;
+  answered_at: Timestamp | null;
+  created_at: Timestamp;
+}
+
 export interface Presence {
   user: User;
   status: Status;
@@ -239,6 +254,13 @@ export interface UnreadFrame {
   unread_count: number;
 }
 
+/** To the room's staff (asked) or to the asker and the staff (answered). */
+export interface StaffQuestionFrame {
+  type: "staff_question.asked" | "staff_question.answered";
+  room_id: Id;
+  question: StaffQuestion;
+}
+
 /** What the room socket sends. */
 export type RoomServerFrame =
   | ConnectionReadyFrame
@@ -255,6 +277,7 @@ export type PresenceServerFrame =
   | PresenceFrame
   | NotificationFrame
   | UnreadFrame
+  | StaffQuestionFrame
   | PongFrame
   | ErrorFrame;
 
@@ -362,6 +385,12 @@ export interface Rest {
   withdrawAnswer(messageId: Id): Promise<null>;
   /** Newest first; `status` null: every question. */
   listQuestions(roomId: Id, status?: QuestionStatus | null): Promise<Page<Question>>;
+  /** Ask a course room's staff privately. */
+  askStaff(roomId: Id, content: string): Promise<StaffQuestion>;
+  /** Oldest first: every one for the room's staff, one's own otherwise. */
+  listStaffQuestions(roomId: Id, status?: QuestionStatus | null): Promise<Page<StaffQuestion>>;
+  /** The room's staff answer (again: the answer is replaced). */
+  answerStaffQuestion(questionId: Id, content: string): Promise<StaffQuestion>;
 }
 
 export type ActionResult<T> = { via: "socket" } | { via: "rest"; result: T };

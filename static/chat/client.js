@@ -354,6 +354,22 @@ export function makeRest(connection) {
       const query = status ? `?status=${encodeURIComponent(status)}` : "";
       return api(`${REST_ROOT}/rooms/${roomId}/questions/${query}`);
     },
+
+    /** Ask a course room's staff privately; resolves to the STAFF_QUESTION. */
+    askStaff(roomId, content) {
+      return api(`${REST_ROOT}/rooms/${roomId}/staff-questions/`, { method: "POST", body: { content } });
+    },
+
+    /** Private questions to a room's staff, oldest first: all of them for its staff, one's own otherwise. */
+    listStaffQuestions(roomId, status = null) {
+      const query = status ? `?status=${encodeURIComponent(status)}` : "";
+      return api(`${REST_ROOT}/rooms/${roomId}/staff-questions/${query}`);
+    },
+
+    /** The room's staff answer a private question (again: the answer is replaced). */
+    answerStaffQuestion(questionId, content) {
+      return api(`${REST_ROOT}/staff-questions/${questionId}/answer/`, { method: "POST", body: { content } });
+    },
   };
 }
 
@@ -807,7 +823,7 @@ export class ChatClient extends ReconnectingSocket {
   }
 }
 
-/** The user's own stream: presence snapshot and deltas, mentions, unread counts. */
+/** The user's own stream: presence snapshot and deltas, mentions, unread counts, private questions to staff. */
 export class PresenceClient extends ReconnectingSocket {
   constructor({ url, ...options }) {
     super(options);

@@ -9,6 +9,7 @@
  *   typing.js        who is typing, and the viewer's typing frames
  *   reply.js         the reply bar
  *   questions.js     the questions view (open / answered) and the composer's question option
+ *   staffquestions.js  private questions to staff: asking, the staff's queue, answering
  *   messages.js      rendering and keeping the message list, message actions, history
  *   composer.js      the composer: sending, uploads, who may post
  *   participants.js  the participants panel and moderation
@@ -20,6 +21,7 @@ import { $, el, hue, initials, displayName, report } from "./dom.js";
 import { bindMessages } from "./messages.js";
 import { bindParticipants, toggleParticipants } from "./participants.js";
 import { bindQuestions } from "./questions.js";
+import { bindStaffQuestions } from "./staffquestions.js";
 import { startPresence } from "./presence.js";
 import { loadRooms } from "./roomlist.js";
 import { bindRooms, closeSidebar, openRoom } from "./rooms.js";
@@ -47,6 +49,7 @@ async function main() {
   bindMessages();
   bindParticipants();
   bindQuestions();
+  bindStaffQuestions();
   bindEscape();
   updateCounter();
   startPresence();

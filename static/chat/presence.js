@@ -1,11 +1,13 @@
 /**
  * The viewer's own socket: presence of the people they share rooms with, unread
- * counts and mentions for the room list, and the viewer's status.
+ * counts and mentions for the room list, private questions to staff, and the
+ * viewer's status.
  */
 import { PresenceClient, resolveSocketUrl } from "./client.js";
 import { displayName, el, goToLogin, report, toast } from "./dom.js";
 import { renderParticipants } from "./participants.js";
 import { loadRooms, renderRoomList } from "./roomlist.js";
+import { onStaffQuestionFrame } from "./staffquestions.js";
 import { config, state } from "./state.js";
 
 function updatePresenceDots(userId) {
@@ -46,6 +48,8 @@ export function startPresence() {
     toast(`${displayName(message.sender)} mentioned you${room ? ` in ${room.name}` : ""}.`, "info");
     renderRoomList();
   });
+  presence.addEventListener("staff_question.asked", (event) => onStaffQuestionFrame(event.detail));
+  presence.addEventListener("staff_question.answered", (event) => onStaffQuestionFrame(event.detail));
   presence.addEventListener("auth.required", goToLogin);
   presence.connect();
   el.statusSelect.addEventListener("change", () => presence.setStatus(el.statusSelect.value));

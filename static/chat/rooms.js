@@ -15,6 +15,7 @@ import {
 import { loadParticipants, renderParticipants } from "./participants.js";
 import { cancelReply } from "./reply.js";
 import { TYPE_LABELS, loadRooms, renderRoomList, scheduleRead } from "./roomlist.js";
+import { updateStaffQuestions } from "./staffquestions.js";
 import { config, me, state } from "./state.js";
 import { clearTypers, onTypingFrame } from "./typing.js";
 
@@ -31,6 +32,7 @@ function renderRoomHeader() {
   el.joinButton.hidden = Boolean(room.my_role) || room.chat_type !== "public" || !room.is_active;
   el.leaveButton.hidden = !room.my_role;
   updateComposerAccess();
+  updateStaffQuestions();
 }
 
 // --- opening a room ----------------------------------------------------------------------------
