@@ -205,6 +205,8 @@ MESSAGE = {
     "is_question": True,
     "endorsed_answer_id": None,
     "is_endorsed": False,
+    "is_anonymous": False,
+    "anonymous_author": None,
     "created_at": WHEN,
     "updated_at": WHEN,
 }
@@ -219,6 +221,16 @@ ANSWER = {
     "client_id": None,
     "is_question": False,
     "is_endorsed": True,
+}
+ANONYMOUS_MESSAGE = {
+    **MESSAGE,
+    "id": 908,
+    "sender": {"id": None, "username": None, "display_name": "Anonymous classmate"},
+    "content": "Is the midterm cumulative?",
+    "content_html": "<p>Is the midterm cumulative?</p>",
+    "mentions": [],
+    "client_id": "c-9",
+    "is_anonymous": True,
 }
 IMAGE_MESSAGE = {
     **MESSAGE,
@@ -373,6 +385,12 @@ CLIENT_FRAMES: dict[str, dict[str, Any]] = {
                 "description": "Post it as a question (course rooms and rooms with "
                 "moderators; elsewhere `validation_error`).",
             },
+            "anonymous": {
+                "type": "boolean",
+                "default": False,
+                "description": "Post it anonymously to classmates (course rooms; its "
+                "students only, else `forbidden`; elsewhere `validation_error`).",
+            },
         },
         required=("content",),
         examples=[
@@ -383,6 +401,7 @@ CLIENT_FRAMES: dict[str, dict[str, Any]] = {
                 "is_question": True,
             },
             {"client_id": "c-2", "content": "Yes, see the lecture notes.", "reply_to": 904},
+            {"client_id": "c-9", "content": "Is the midterm cumulative?", "anonymous": True},
         ],
     ),
     "messageEdit": frame(
@@ -522,12 +541,15 @@ SERVER_FRAMES: dict[str, dict[str, Any]] = {
         "message.created",
         "A new message (text, reply, upload, or a staff alert).",
         description=ROOM_EVENT + " The sender's own copy (with its `client_id`) is the "
-        "acknowledgement of `message.send`.",
+        "acknowledgement of `message.send`. An anonymous post (`is_anonymous`) names no "
+        "sender, for everyone alike (its author included); the room's staff read the "
+        "author from REST (`anonymous_author`).",
         properties={"message": schema_ref("Message"), "details": schema_ref("EventDetails")},
         required=("message",),
         examples=[
             {"seq": 132, "message": MESSAGE},
             {"seq": 133, "message": IMAGE_MESSAGE},
+            {"seq": 136, "message": ANONYMOUS_MESSAGE},
             {
                 "seq": 134,
                 "message": system_message(906, "The exam room changed to B-204."),

@@ -105,12 +105,20 @@ class ChatMessage(models.Model):
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     is_endorsed = models.BooleanField(default=False)
+    # Posted anonymously to classmates (course rooms): broadcasts carry no sender;
+    # only the room's staff and the sender learn it (chat.wire, chat.policy).
+    is_anonymous = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["id"]
         constraints = [
+            # No attachment: a file's name and metadata could tell who posted it.
+            models.CheckConstraint(
+                condition=Q(is_anonymous=False) | Q(message_type="text"),
+                name="message_anonymous_is_text",
+            ),
             models.CheckConstraint(
                 condition=Q(endorsed_answer__isnull=True) | Q(is_question=True),
                 name="message_endorsed_answer_on_question",

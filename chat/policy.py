@@ -282,3 +282,44 @@ def staff_user_ids(room: ChatRoom) -> list[int]:
             ).values_list("user_id", flat=True)
         )
     return sorted(ids)
+
+
+# --- Anonymous posts -------------------------------------------------------------------------
+
+
+def anonymous_denial(user: User, room: ChatRoom) -> errors.ChatError | None:
+    """Why ``user`` may not post anonymously in ``room``: course rooms only, and
+    only its students (its staff speak under their names)."""
+    if room.chat_type != ChatRoom.ChatType.COURSE:
+        return errors.ValidationFailed(
+            "Anonymous posts are for course rooms.",
+            fields={"anonymous": ["This room takes no anonymous posts."]},
+        )
+    if can_endorse(user, room):
+        return errors.Forbidden("The room's staff post under their names.")
+    return None
+
+
+def sees_anonymous_authors(user: User, room: ChatRoom) -> bool:
+    """Who learns the author of any anonymous post in ``room``: its staff (moderators
+    and admins, the course's instructors, ``is_staff``). Each author also sees their own."""
+    return can_endorse(user, room)
+
+
+def anonymous_authors_rooms_q(user: User) -> Q:
+    """A filter for ChatRoom querysets: the rooms where ``user`` sees the authors of
+    anonymous posts (``sees_anonymous_authors``), for reads over many rooms."""
+    if not user.is_authenticated or not user.is_active:
+        return Q(pk__in=[])
+    if user.is_superuser or user.is_staff:
+        return visible_rooms_q(user)
+    return Q(
+        pk__in=ChatParticipant.objects.filter(
+            user=user, is_active=True, role__in=MODERATOR_ROLES
+        ).values("room_id")
+    ) | Q(
+        chat_type=ChatRoom.ChatType.COURSE,
+        course_id__in=Enrollment.objects.filter(user=user, role=Enrollment.Role.INSTRUCTOR).values(
+            "course_id"
+        ),
+    )

@@ -361,6 +361,12 @@ def message_search(
         order = KEYSET_DOWN
     if sender_id is not None:
         messages = messages.filter(sender_id=sender_id)
+        if sender_id != user.pk:
+            # Anonymous posts match their author only where the viewer sees authors.
+            messages = messages.filter(
+                Q(is_anonymous=False)
+                | Q(room__in=ChatRoom.objects.filter(policy.anonymous_authors_rooms_q(user)))
+            )
     if message_type:
         messages = messages.filter(message_type=message_type)
     if q:

@@ -93,6 +93,17 @@ class UserSerializer(serializers.Serializer[User]):
         return user.get_display_name()
 
 
+class SenderSerializer(serializers.Serializer[Any]):
+    """USER; on an anonymous post, the anonymous classmate (``id`` and ``username`` null)."""
+
+    id = serializers.IntegerField(allow_null=True)
+    username = serializers.CharField(allow_null=True)
+    display_name = serializers.CharField()
+
+
+ANONYMOUS_SENDER = {"id": None, "username": None, "display_name": "Anonymous classmate"}
+
+
 class RoomSerializer(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     name = serializers.CharField()
@@ -149,7 +160,7 @@ class ReactionUsersSerializer(serializers.Serializer[Any]):
 class MessageSerializer(serializers.Serializer[ChatMessage]):
     id = serializers.IntegerField()
     room_id = serializers.IntegerField()
-    sender = UserSerializer()
+    sender = serializers.SerializerMethodField()
     message_type = serializers.ChoiceField(choices=ChatMessage.MessageType.choices)
     content = serializers.CharField()
     content_html = serializers.CharField()
@@ -167,8 +178,23 @@ class MessageSerializer(serializers.Serializer[ChatMessage]):
     is_endorsed = serializers.BooleanField(
         help_text="This reply is its question's endorsed answer."
     )
+    is_anonymous = serializers.BooleanField(
+        help_text="Posted anonymously to classmates: `sender` is the anonymous classmate."
+    )
+    anonymous_author = serializers.SerializerMethodField(
+        help_text="On an anonymous post, its author: only in REST answers to the room's "
+        "staff and to the author; null everywhere else (and in every socket frame)."
+    )
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
+
+    @extend_schema_field(SenderSerializer())
+    def get_sender(self, message: ChatMessage) -> dict[str, Any]:
+        return sender_payload(message)
+
+    @extend_schema_field(UserSerializer(allow_null=True))
+    def get_anonymous_author(self, message: ChatMessage) -> dict[str, Any] | None:
+        return None
 
     @extend_schema_field(serializers.ListField(child=serializers.IntegerField()))
     def get_mentions(self, message: ChatMessage) -> list[int]:
@@ -308,13 +334,22 @@ def reactions_payload(message: ChatMessage) -> list[dict[str, Any]]:
     return list(summary.values())
 
 
-def message_payload(message: ChatMessage) -> dict[str, Any]:
+def sender_payload(message: ChatMessage) -> dict[str, Any]:
+    """The sender as everyone may see it: nobody in particular on an anonymous post."""
+    return dict(ANONYMOUS_SENDER) if message.is_anonymous else user_payload(message.sender)
+
+
+def message_payload(message: ChatMessage, *, reveal: bool = False) -> dict[str, Any]:
     """MESSAGE, exactly as ``MessageSerializer`` (which documents it in the OpenAPI
-    schema) writes it, built directly: every send builds one, so it is hot."""
+    schema) writes it, built directly: every send builds one, so it is hot.
+
+    Events, replay and notifications use it as is, so an anonymous post names
+    no one; ``reveal`` (a REST answer to the room's staff or the author, see
+    ``messages_payload_for``) fills ``anonymous_author``."""
     return {
         "id": message.pk,
         "room_id": message.room_id,
-        "sender": user_payload(message.sender),
+        "sender": sender_payload(message),
         "message_type": message.message_type,
         "content": message.content,
         "content_html": message.content_html,
@@ -328,6 +363,10 @@ def message_payload(message: ChatMessage) -> dict[str, Any]:
         "is_question": message.is_question,
         "endorsed_answer_id": message.endorsed_answer_id,
         "is_endorsed": message.is_endorsed,
+        "is_anonymous": message.is_anonymous,
+        "anonymous_author": (
+            user_payload(message.sender) if reveal and message.is_anonymous else None
+        ),
         "created_at": _datetime(message.created_at),
         "updated_at": _datetime(message.updated_at),
     }
@@ -335,6 +374,28 @@ def message_payload(message: ChatMessage) -> dict[str, Any]:
 
 def messages_payload(messages: Sequence[ChatMessage]) -> list[dict[str, Any]]:
     return [message_payload(message) for message in messages]
+
+
+def messages_payload_for(viewer: User, messages: Sequence[ChatMessage]) -> list[dict[str, Any]]:
+    """MESSAGEs as a REST answer to ``viewer``: the author of an anonymous post is
+    revealed to its room's staff (``policy.sees_anonymous_authors``, asked once per
+    room) and to the author."""
+    staff_of: dict[int, bool] = {}
+
+    def reveal(message: ChatMessage) -> bool:
+        if not message.is_anonymous:
+            return False
+        if message.sender_id == viewer.pk:
+            return True
+        if message.room_id not in staff_of:
+            staff_of[message.room_id] = policy.sees_anonymous_authors(viewer, message.room)
+        return staff_of[message.room_id]
+
+    return [message_payload(message, reveal=reveal(message)) for message in messages]
+
+
+def message_payload_for(viewer: User, message: ChatMessage) -> dict[str, Any]:
+    return messages_payload_for(viewer, [message])[0]
 
 
 def question_payload(question: ChatMessage) -> dict[str, Any]:
@@ -345,6 +406,13 @@ def question_payload(question: ChatMessage) -> dict[str, Any]:
         "question": message_payload(question),
         "answer": message_payload(answer) if answer is not None else None,
     }
+
+
+def question_payload_for(viewer: User, question: ChatMessage) -> dict[str, Any]:
+    """QUESTION as a REST answer to ``viewer`` (see ``messages_payload_for``)."""
+    answer = question.endorsed_answer
+    shown = messages_payload_for(viewer, [question] if answer is None else [question, answer])
+    return {"question": shown[0], "answer": shown[1] if answer is not None else None}
 
 
 def staff_question_payload(question: StaffQuestion) -> dict[str, Any]:

@@ -87,6 +87,11 @@ class MessageCreateSerializer(serializers.Serializer):
     )
     reply_to = id_field(required=False, allow_null=True)
     is_question = serializers.BooleanField(required=False, default=False)
+    anonymous = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Post anonymously to classmates (course rooms, students; text only).",
+    )
 
 
 class MessageUploadSerializer(serializers.Serializer):
@@ -100,6 +105,9 @@ class MessageUploadSerializer(serializers.Serializer):
     )
     reply_to = id_field(required=False)
     is_question = serializers.BooleanField(required=False, default=False)
+    anonymous = serializers.BooleanField(
+        required=False, default=False, help_text="Refused with a file: anonymous posts are text."
+    )
     file = serializers.FileField(required=False, allow_empty_file=True, use_url=False)
 
 

@@ -276,7 +276,7 @@ class RoomViewSet(ChatViewSet):
             newer = f"{base}?after={page.messages[-1].pk}&limit={limit}"
         return Response(
             {
-                "results": wire.messages_payload(page.messages),
+                "results": wire.messages_payload_for(request.user, page.messages),
                 "older": older,
                 "newer": newer,
             }
@@ -294,7 +294,9 @@ class RoomViewSet(ChatViewSet):
         query = parse(s.QuestionsQuerySerializer, request.query_params)
         questions = selectors.room_questions(room, status=query.get("status"))
         page = self.paginate_queryset(questions) or []  # None only without a paginator
-        return self.get_paginated_response([wire.question_payload(q) for q in page])
+        return self.get_paginated_response(
+            [wire.question_payload_for(request.user, q) for q in page]
+        )
 
     @extend_schema(
         parameters=[ID_PATH],
@@ -448,7 +450,7 @@ class MessageViewSet(ChatViewSet):
 
     def _sent(self, result: services.SendResult) -> Response:
         code = status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
-        return Response(wire.message_payload(result.message), status=code)
+        return Response(wire.message_payload_for(self.request.user, result.message), status=code)
 
     @extend_schema(
         parameters=[s.MessageSearchQuerySerializer],
@@ -466,7 +468,7 @@ class MessageViewSet(ChatViewSet):
             message_type=query.get("message_type"),
         )
         page = self.paginate_queryset(messages) or []  # None only without a paginator
-        return self.get_paginated_response(wire.messages_payload(page))
+        return self.get_paginated_response(wire.messages_payload_for(request.user, page))
 
     @extend_schema(
         request={
@@ -500,6 +502,7 @@ class MessageViewSet(ChatViewSet):
                 reply_to=data.get("reply_to"),
                 upload=upload,
                 is_question=data.get("is_question", False),
+                anonymous=data.get("anonymous", False),
             )
             if not result.created:
                 quota.refund()  # a resent client_id stores nothing
@@ -507,7 +510,7 @@ class MessageViewSet(ChatViewSet):
 
     @extend_schema(parameters=[ID_PATH], responses=wire.MessageSerializer, summary="One message")
     def retrieve(self, request: AuthenticatedRequest, pk: str) -> Response:
-        return Response(wire.message_payload(self._message(pk)))
+        return Response(wire.message_payload_for(request.user, self._message(pk)))
 
     @extend_schema(
         parameters=[ID_PATH],
@@ -522,9 +525,9 @@ class MessageViewSet(ChatViewSet):
         message = self._message(pk)
         data = parse(s.MessageEditSerializer, request.data, partial=partial)
         if "content" not in data:  # a PATCH that changes nothing
-            return Response(wire.message_payload(message))
+            return Response(wire.message_payload_for(request.user, message))
         edited = services.message_edit(actor=request.user, message=message, content=data["content"])
-        return Response(wire.message_payload(edited))
+        return Response(wire.message_payload_for(request.user, edited))
 
     @extend_schema(
         parameters=[ID_PATH],
@@ -570,7 +573,7 @@ class MessageViewSet(ChatViewSet):
         data = parse(s.ReactionSerializer, request.data)
         created = services.reaction_add(actor=request.user, message=message, emoji=data["emoji"])
         code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
-        return Response(wire.message_payload(self._message(pk)), status=code)
+        return Response(wire.message_payload_for(request.user, self._message(pk)), status=code)
 
     @extend_schema(
         parameters=[ID_PATH],
@@ -618,7 +621,7 @@ class MessageViewSet(ChatViewSet):
         marked = services.question_mark(
             actor=request.user, message=self._message(pk), is_question=request.method == "POST"
         )
-        return Response(wire.message_payload(marked))
+        return Response(wire.message_payload_for(request.user, marked))
 
     @extend_schema(
         methods=["POST"],
@@ -640,7 +643,7 @@ class MessageViewSet(ChatViewSet):
             services.answer_withdraw(actor=request.user, answer=answer)
             return Response(status=status.HTTP_204_NO_CONTENT)
         endorsed = services.answer_endorse(actor=request.user, answer=answer)
-        return Response(wire.message_payload(endorsed))
+        return Response(wire.message_payload_for(request.user, endorsed))
 
     @extend_schema(
         parameters=[ID_PATH],

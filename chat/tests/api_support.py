@@ -41,6 +41,8 @@ MESSAGE_KEYS = {
     "is_question",
     "endorsed_answer_id",
     "is_endorsed",
+    "is_anonymous",
+    "anonymous_author",
     "created_at",
     "updated_at",
 }
