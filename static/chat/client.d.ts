@@ -526,7 +526,8 @@ export declare class ChatClient extends ReconnectingSocket<ChatClientEvents> {
   /** Reconnect from `lastSeq` (after reloading history for `resync`). */
   restart(lastSeq: number): void;
   /** Echoed at once ("send.pending"), resent until confirmed; returns the client_id. */
-  send(content: string, options?: { replyTo?: Id | null; isQuestion?: boolean }): string;
+  /** `anonymous`: to classmates (course rooms, students; the page sends no typing then). */
+  send(content: string, options?: { replyTo?: Id | null; isQuestion?: boolean; anonymous?: boolean }): string;
   discard(clientId: string): void;
   edit(messageId: Id, content: string): boolean;
   delete(messageId: Id): boolean;

@@ -761,6 +761,7 @@ export class ChatClient extends ReconnectingSocket {
       reply_to: item.reply_to,
     };
     if (item.is_question) frame.is_question = true;
+    if (item.anonymous) frame.anonymous = true;
     return frame;
   }
 
@@ -773,8 +774,10 @@ export class ChatClient extends ReconnectingSocket {
    * the server's message.created with the same client_id confirms it; unconfirmed
    * messages are sent again after a reconnect. Returns the client_id.
    */
-  send(content, { replyTo = null, isQuestion = false } = {}) {
-    const item = { client_id: newClientId(), content, reply_to: replyTo, is_question: Boolean(isQuestion) };
+  send(content, { replyTo = null, isQuestion = false, anonymous = false } = {}) {
+    const item = {
+      client_id: newClientId(), content, reply_to: replyTo, is_question: Boolean(isQuestion), anonymous: Boolean(anonymous),
+    };
     this.pending.set(item.client_id, item);
     this.emit("send.pending", { ...item });
     this.sendFrame(this.sendFrameFor(item));

@@ -58,6 +58,8 @@ export const el = {
   questionsEmpty: $("questions-empty"),
   questionOption: $("question-option"),
   questionInput: $("question-input"),
+  anonymousOption: $("anonymous-option"),
+  anonymousInput: $("anonymous-input"),
   staffButton: $("staff-questions-button"),
   staffDialog: $("staff-questions-dialog"),
   staffTitle: $("staff-questions-title"),

@@ -16,7 +16,7 @@ import { loadParticipants, renderParticipants } from "./participants.js";
 import { cancelReply } from "./reply.js";
 import { TYPE_LABELS, loadRooms, renderRoomList, scheduleRead } from "./roomlist.js";
 import { updateStaffQuestions } from "./staffquestions.js";
-import { config, me, state } from "./state.js";
+import { config, me, seesAnonymousAuthors, state } from "./state.js";
 import { clearTypers, onTypingFrame } from "./typing.js";
 
 function renderRoomHeader() {
@@ -130,6 +130,17 @@ export function showHome() {
 
 // --- the room socket ---------------------------------------------------------------------------
 
+/** Frames name no author of an anonymous post; the room's staff read it from REST. */
+async function learnAnonymousAuthor(messageId) {
+  const room = state.room;
+  try {
+    const message = await rest.getMessage(messageId);
+    if (state.room === room) upsertMessage(message);
+  } catch (error) {
+    report(error);
+  }
+}
+
 function wireChat(chat) {
   const live = (handler) => (event) => {
     if (state.chat === chat) handler(event.detail);
@@ -144,7 +155,10 @@ function wireChat(chat) {
     }
     scheduleRead();
   }));
-  chat.addEventListener("message.created", live((frame) => upsertMessage(frame.message)));
+  chat.addEventListener("message.created", live((frame) => {
+    upsertMessage(frame.message);
+    if (frame.message.is_anonymous && seesAnonymousAuthors()) learnAnonymousAuthor(frame.message.id);
+  }));
   chat.addEventListener("message.updated", live((frame) => upsertMessage(frame.message)));
   chat.addEventListener("message.deleted", live((frame) => upsertMessage(frame.message)));
   chat.addEventListener("reaction.added", live((frame) => applyReaction(frame, true)));
