@@ -286,6 +286,7 @@ class ChatMessageAdmin(ReadOnlyAdmin):
         "is_deleted",
         "is_question",
         "is_endorsed",
+        "is_anonymous",
         "created_at",
     )
     list_filter = (
@@ -294,6 +295,7 @@ class ChatMessageAdmin(ReadOnlyAdmin):
         "is_edited",
         "is_question",
         "is_endorsed",
+        "is_anonymous",
         "room__chat_type",
     )
     list_select_related = ("room", "sender")

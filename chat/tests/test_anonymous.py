@@ -295,3 +295,24 @@ def test_the_admin_is_closed_to_non_staff(client: Any, room: Any, alice: Any, in
     response = client.get(reverse("admin:chat_chatmessage_changelist"))
 
     assert response.status_code == 302
+
+
+@pytest.mark.django_db
+def test_the_staff_admin_shows_and_filters_anonymous_posts(
+    client: Any, room: Any, alice: Any, bob: Any, stella: Any
+) -> None:
+    from django.contrib.auth.models import Permission
+    from django.urls import reverse
+
+    post(alice, room)
+    services.message_send(actor=bob, room=room, content="Named")
+    stella.user_permissions.add(Permission.objects.get(codename="view_chatmessage"))
+    client.force_login(stella)
+
+    response = client.get(
+        reverse("admin:chat_chatmessage_changelist"), {"is_anonymous__exact": "1"}
+    )
+
+    assert response.status_code == 200
+    assert response.context["cl"].result_count == 1
+    assert "alice" in response.content.decode()  # staff see the author
