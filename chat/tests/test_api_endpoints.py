@@ -35,27 +35,38 @@ READS_A_BODY = {
     ("post", "/chat/messages/{message}/react/"),
     ("delete", "/chat/messages/{message}/react/"),
     ("post", "/chat/messages/{message}/reply/"),
+    ("post", "/chat/rooms/{room}/staff-questions/"),
+    ("post", "/chat/staff-questions/{staff_question}/answer/"),
 }
 
 
 @pytest.fixture
 def world(stella: Any, alice: Any, bob: Any, course: Any) -> dict[str, Any]:
-    """stella (staff) administers a room with bob in it and a message with a reaction."""
+    """stella (staff) administers a room with bob in it and a message with a reaction;
+    alice asked her course's staff a private question."""
     room = factories.make_room(stella, name="Lobby", members=[bob, alice])
     message = factories.make_message(stella, room, "hello")
     services.reaction_add(actor=stella, message=message, emoji="👍")
+    asked = services.staff_question_ask(
+        actor=alice, room=factories.course_room(course), content="A private one"
+    )
     return {
         "room": str(room.pk),
         "message": str(message.pk),
         "user": str(bob.pk),
         "course": str(course.pk),
+        "staff_question": str(asked.pk),
     }
 
 
 def all_endpoints(world: dict[str, Any]) -> list[Endpoint]:
     def value_for(before: str, name: str) -> str:
         if name == "pk":
-            for prefix, key in (("/chat/rooms/", "room"), ("/chat/messages/", "message")):
+            for prefix, key in (
+                ("/chat/rooms/", "room"),
+                ("/chat/messages/", "message"),
+                ("/chat/staff-questions/", "staff_question"),
+            ):
                 if before.startswith(prefix):
                     return world[key]
             if before.startswith("/courses/"):
@@ -72,9 +83,14 @@ def all_endpoints(world: dict[str, Any]) -> list[Endpoint]:
 
 
 def template(path: str, world: dict[str, Any]) -> str:
-    for key in ("room", "message", "course"):
+    for key in ("room", "message", "course", "staff_question"):
         if f"/{world[key]}/" in path:
-            prefix = {"room": "/chat/rooms/", "message": "/chat/messages/", "course": "/courses/"}
+            prefix = {
+                "room": "/chat/rooms/",
+                "message": "/chat/messages/",
+                "course": "/courses/",
+                "staff_question": "/chat/staff-questions/",
+            }
             if path.startswith(prefix[key]):
                 path = path.replace(f"/{world[key]}/", f"/{{{key}}}/", 1)
     return path.replace(f"/{world['user']}/", "/{user}/")

@@ -65,19 +65,22 @@ function renderStaffQuestion(question) {
   return li;
 }
 
+let loads = 0; // only the latest load renders (the filter may change while one is under way)
+
 export async function loadStaffQuestions() {
   const room = state.room;
   if (!room) return;
+  const load = ++loads;
   el.staffList.setAttribute("aria-busy", "true");
   try {
     const page = await rest.listStaffQuestions(room.id, currentStatus() || null);
-    if (state.room !== room) return;
+    if (state.room !== room || load !== loads) return;
     el.staffList.replaceChildren(...page.results.map(renderStaffQuestion));
     el.staffEmpty.hidden = page.results.length > 0;
   } catch (error) {
     report(error);
   } finally {
-    el.staffList.removeAttribute("aria-busy");
+    if (load === loads) el.staffList.removeAttribute("aria-busy");
   }
 }
 

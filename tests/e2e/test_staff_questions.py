@@ -31,12 +31,14 @@ def test_a_student_asks_the_staff_privately_and_reads_the_answer(
     asking.get_by_role("button", name="Ask privately").click()
     mine = asking.locator(".staff-question", has_text="May I hand in the lab late?")
     expect(mine).to_contain_text("Waiting for an answer")
+    expect(asking.locator("#staff-questions-list[aria-busy]")).to_have_count(0)
 
     # The instructor hears of it on the presence socket and answers from the queue.
     expect(ines.page.get_by_text("Alice asked the staff privately")).to_be_visible()
     ines.page.get_by_role("button", name="Private questions").click()
     queue = ines.page.get_by_role("dialog", name="Private questions to staff")
     queue.get_by_role("radio", name="Open").check()
+    expect(queue.locator("#staff-questions-list[aria-busy]")).to_have_count(0)
     item = queue.locator(".staff-question", has_text="May I hand in the lab late?")
     item.get_by_label("Answer Alice").fill("Yes, until **Monday**.")
     item.get_by_role("button", name="Answer").click()
