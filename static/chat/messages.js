@@ -147,9 +147,10 @@ function authorLabel(message) {
 function actionsFor(message) {
   if (message.is_deleted || message.message_type === "system" || !message.id) return null;
   const bar = node("div", { className: "msg__actions", attrs: { role: "toolbar", "aria-label": "Message actions" } });
-  // Reacting to one's own anonymous post would name its author: the server refuses it.
-  if (canPost() && !(message.is_anonymous && isMine(message))) {
-    for (const emoji of QUICK_EMOJI.slice(0, 4)) {
+  if (canPost()) {
+    // Reacting to one's own anonymous post would name its author: the server refuses it.
+    const reactions = message.is_anonymous && isMine(message) ? [] : QUICK_EMOJI.slice(0, 4);
+    for (const emoji of reactions) {
       const button = node("button", { className: "icon-btn icon-btn--small", text: emoji, attrs: { type: "button", "aria-label": `React with ${emoji}` } });
       button.dataset.action = "react";
       button.dataset.emoji = emoji;

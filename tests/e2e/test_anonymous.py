@@ -64,4 +64,15 @@ def test_a_student_posts_anonymously_and_only_the_staff_see_who(
         "Anonymous classmate (you)"
     )
     expect(message(bob, "Is the midterm cumulative?")).not_to_contain_text("Alice")
+
+    # Replying to her own anonymous post, the page keeps her anonymous.
+    own = message(alice, "Is the midterm cumulative?")
+    own.hover()
+    own.get_by_role("button", name="Reply").click()
+    expect(alice.page.get_by_label("Post anonymously to classmates")).to_be_checked()
+    composer(alice).fill("And the final?")
+    composer(alice).press("Enter")
+    expect(message(bob, "And the final?").locator(".msg__author")).to_have_text(
+        "Anonymous classmate"
+    )
     browser.assert_no_console_errors()
