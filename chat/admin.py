@@ -38,6 +38,7 @@ from chat.models import (
     QueueEntry,
     RoomBan,
     RoomEvent,
+    StaffQuestion,
     UserPresence,
 )
 from chat.services import audit
@@ -330,6 +331,7 @@ class ChatMessageAdmin(ReadOnlyAdmin):
         "is_deleted",
         "is_question",
         "is_endorsed",
+        "is_anonymous",
         "created_at",
     )
     list_filter = (
@@ -338,6 +340,7 @@ class ChatMessageAdmin(ReadOnlyAdmin):
         "is_edited",
         "is_question",
         "is_endorsed",
+        "is_anonymous",
         "room__chat_type",
     )
     list_select_related = ("room", "sender")
@@ -713,6 +716,25 @@ class MessageReportAdmin(ReadOnlyAdmin):
     @admin.action(description="Mute the reported messages' authors", permissions=["moderate"])
     def mute_author(self, request: HttpRequest, queryset: QuerySet[MessageReport]) -> None:
         self._resolve(request, queryset, "mute", "report(s) resolved by muting the author")
+
+
+# --- Private questions to staff -----------------------------------------------------------
+
+
+@admin.register(StaffQuestion)
+class StaffQuestionAdmin(ReadOnlyAdmin):
+    """Private questions are for staff eyes only: ``is_staff`` users (the admin's
+    own rule) with the view permission; answers are given in the page or REST."""
+
+    list_display = ("room", "asker", "excerpt", "status", "answered_by", "created_at")
+    list_filter = (("answered_at", admin.EmptyFieldListFilter), "room__chat_type")
+    list_select_related = ("room", "asker", "answered_by")
+    search_fields = ("content", "asker__username", "room__name")
+    date_hierarchy = "created_at"
+
+    @admin.display(description="question")
+    def excerpt(self, question: StaffQuestion) -> str:
+        return question.content[:80]
 
 
 # --- Presence and the event log -----------------------------------------------------------

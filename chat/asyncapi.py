@@ -37,6 +37,7 @@ SHARED_SHAPES = (
     "Pin",
     "Poll",
     "Report",
+    "StaffQuestion",
 )
 CLIENT_ID_PATTERN = r"^[A-Za-z0-9_.:\-]{1,64}$"
 
@@ -244,6 +245,8 @@ MESSAGE = {
     "is_endorsed": False,
     "reply_count": 0,
     "last_reply_at": None,
+    "is_anonymous": False,
+    "anonymous_author": None,
     "created_at": WHEN,
     "updated_at": WHEN,
 }
@@ -258,6 +261,16 @@ ANSWER = {
     "client_id": None,
     "is_question": False,
     "is_endorsed": True,
+}
+ANONYMOUS_MESSAGE = {
+    **MESSAGE,
+    "id": 908,
+    "sender": {"id": None, "username": None, "display_name": "Anonymous classmate"},
+    "content": "Is the midterm cumulative?",
+    "content_html": "<p>Is the midterm cumulative?</p>",
+    "mentions": [],
+    "client_id": "c-9",
+    "is_anonymous": True,
 }
 IMAGE_MESSAGE = {
     **MESSAGE,
@@ -337,6 +350,29 @@ REPORT = {
     "resolution_note": "",
     "resolved_at": None,
     "created_at": WHEN,
+}
+
+
+STAFF_QUESTION = {
+    "id": 31,
+    "room_id": ROOM_ID,
+    "asker": ALICE,
+    "content": "Could I get an extension for the problem set?",
+    "content_html": "<p>Could I get an extension for the problem set?</p>",
+    "status": "open",
+    "answer": None,
+    "answer_html": None,
+    "answered_by": None,
+    "answered_at": None,
+    "created_at": WHEN,
+}
+STAFF_QUESTION_ANSWERED = {
+    **STAFF_QUESTION,
+    "status": "answered",
+    "answer": "Yes, until Friday.",
+    "answer_html": "<p>Yes, until Friday.</p>",
+    "answered_by": INES,
+    "answered_at": WHEN,
 }
 
 
@@ -442,6 +478,12 @@ CLIENT_FRAMES: dict[str, dict[str, Any]] = {
                 "description": "Post it as a question (course rooms and rooms with "
                 "moderators; elsewhere `validation_error`).",
             },
+            "anonymous": {
+                "type": "boolean",
+                "default": False,
+                "description": "Post it anonymously to classmates (course rooms; its "
+                "students only, else `forbidden`; elsewhere `validation_error`).",
+            },
         },
         required=("content",),
         examples=[
@@ -452,6 +494,7 @@ CLIENT_FRAMES: dict[str, dict[str, Any]] = {
                 "is_question": True,
             },
             {"client_id": "c-2", "content": "Yes, see the lecture notes.", "reply_to": 904},
+            {"client_id": "c-9", "content": "Is the midterm cumulative?", "anonymous": True},
         ],
     ),
     "messageEdit": frame(
@@ -693,13 +736,16 @@ SERVER_FRAMES: dict[str, dict[str, Any]] = {
         "message.created",
         "A new message (text, reply, upload, or a staff alert).",
         description=ROOM_EVENT + " The sender's own copy (with its `client_id`) is the "
-        "acknowledgement of `message.send`.",
+        "acknowledgement of `message.send`. An anonymous post (`is_anonymous`) names no "
+        "sender, for everyone alike (its author included); the room's staff read the "
+        "author from REST (`anonymous_author`).",
         properties={"message": schema_ref("Message"), "details": schema_ref("EventDetails")},
         required=("message",),
         examples=[
             {"seq": 132, "message": MESSAGE},
             {"seq": 133, "message": IMAGE_MESSAGE},
             {"seq": 146, "message": POLL_MESSAGE},
+            {"seq": 136, "message": ANONYMOUS_MESSAGE},
             {
                 "seq": 134,
                 "message": system_message(906, "The exam room changed to B-204."),
@@ -1094,6 +1140,29 @@ SERVER_FRAMES |= {
         required=("room_id", "muted"),
         examples=[{"room_id": ROOM_ID, "muted": True}],
     ),
+    "staffQuestionAsked": frame(
+        "staff_question.asked",
+        "A member asked the room's staff privately (to its moderators, instructors and "
+        "`is_staff` members only).",
+        description="Never a room event: other members cannot see it. A client that was "
+        "offline reads the queue with `GET /chat/rooms/{id}/staff-questions/?status=open`.",
+        properties={
+            "room_id": schema_ref("RoomId"),
+            "question": schema_ref("StaffQuestion"),
+        },
+        required=("room_id", "question"),
+        examples=[{"room_id": ROOM_ID, "question": STAFF_QUESTION}],
+    ),
+    "staffQuestionAnswered": frame(
+        "staff_question.answered",
+        "A private question to staff was answered (to its asker and the room's other staff).",
+        properties={
+            "room_id": schema_ref("RoomId"),
+            "question": schema_ref("StaffQuestion"),
+        },
+        required=("room_id", "question"),
+        examples=[{"room_id": ROOM_ID, "question": STAFF_QUESTION_ANSWERED}],
+    ),
 }
 
 # --- sockets -----------------------------------------------------------------------------
@@ -1194,6 +1263,8 @@ PRESENCE_SERVER = [
     "reportCreated",
     "reportResolved",
     "notificationsUpdated",
+    "staffQuestionAsked",
+    "staffQuestionAnswered",
     "pong",
     "error",
 ]
@@ -1363,6 +1434,11 @@ OPERATIONS = {
         "Reports of messages in the rooms the user moderates.",
         ["reportCreated", "reportResolved"],
     ),
+    "staffQuestions": send(
+        "presence",
+        "Private questions to staff: asked (to the staff), answered (to the asker and staff).",
+        ["staffQuestionAsked", "staffQuestionAnswered"],
+    ),
     "presenceErrors": send("presence", "Refused frames.", ["error"]),
 }
 
@@ -1376,7 +1452,8 @@ over a socket, on whichever server process.
   a gap means a missed event; reconnect with `after_seq`), ephemeral `typing` and
   `presence` frames, and answers to the client's frames.
 * **Presence socket** `/ws/presence/`: `presence.snapshot`, then `presence`,
-  `notification` (mentions), `unread`, `notifications.updated` and `queue.taken`
+  `notification` (mentions), `unread`, `notifications.updated`, `queue.taken`, the
+  private questions to staff (`staff_question.asked`, `staff_question.answered`)
   frames, and to moderators `report.created` / `report.resolved`.
 
 Objects (USER, ROOM, PARTICIPANT, MESSAGE, FILE, PRESENCE, PIN, POLL) are those of the

@@ -118,12 +118,20 @@ class ChatMessage(models.Model):
     # by chat.services.threads under the room's row lock, never counted on read.
     reply_count = models.PositiveIntegerField(default=0)
     last_reply_at = models.DateTimeField(null=True, blank=True)
+    # Posted anonymously to classmates (course rooms): broadcasts carry no sender;
+    # only the room's staff and the sender learn it (chat.wire, chat.policy).
+    is_anonymous = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["id"]
         constraints = [
+            # No attachment: a file's name and metadata could tell who posted it.
+            models.CheckConstraint(
+                condition=Q(is_anonymous=False) | Q(message_type="text"),
+                name="message_anonymous_is_text",
+            ),
             models.CheckConstraint(
                 condition=Q(endorsed_answer__isnull=True) | Q(is_question=True),
                 name="message_endorsed_answer_on_question",
@@ -174,6 +182,57 @@ class MessageReaction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.emoji} by {self.user_id} on {self.message_id}"
+
+
+class StaffQuestion(models.Model):
+    """A member's private question to a course room's staff, and its answer.
+
+    Not a message: it never enters history, search, unread counts or the room's
+    events; only the asker and the room's staff (``policy.can_endorse``) see it.
+    """
+
+    room = models.ForeignKey(ChatRoom, on_delete=models.CASCADE, related_name="staff_questions")
+    asker = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_questions"
+    )
+    content = models.TextField()
+    content_html = models.TextField()
+    answer = models.TextField(blank=True)
+    answer_html = models.TextField(blank=True)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # NULL while the question is open.
+    answered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(content=""), name="staff_question_content"),
+            models.CheckConstraint(
+                condition=Q(answered_at__isnull=True) | ~Q(answer=""),
+                name="staff_question_answered_has_answer",
+            ),
+        ]
+        indexes = [
+            # The staff's queue: WHERE room = ? [AND answered_at IS NULL] ORDER BY id.
+            models.Index(fields=["room", "id"], name="staff_question_room_id"),
+            models.Index(
+                fields=["room", "id"],
+                condition=Q(answered_at__isnull=True),
+                name="staff_question_room_open",
+            ),
+            # An asker's own questions in a room.
+            models.Index(fields=["asker", "room", "id"], name="staff_question_asker_room"),
+        ]
+
+    def __str__(self) -> str:
+        return f"staff question #{self.pk} in room {self.room_id}"
+
+    @property
+    def status(self) -> str:
+        return "open" if self.answered_at is None else "answered"
 
 
 class ChatParticipant(models.Model):

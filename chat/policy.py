@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db.models import Q
 
 from chat import errors
-from chat.models import ChatMessage, ChatParticipant, ChatRoom, RoomBan
+from chat.models import ChatMessage, ChatParticipant, ChatRoom, RoomBan, StaffQuestion
 from courses.models import Enrollment
 
 if TYPE_CHECKING:
@@ -320,3 +320,95 @@ def endorse_denial(user: User, answer: ChatMessage) -> errors.ChatError | None:
             fields={"message_id": ["Not a reply to a question."]},
         )
     return None
+
+
+# --- Private questions to staff --------------------------------------------------------------
+
+
+def staff_ask_denial(
+    user: User, room: ChatRoom, participant: ChatParticipant | None
+) -> errors.ChatError | None:
+    """Why ``user`` may not ask ``room``'s staff privately: course rooms only, by
+    a member who may post there and who is not one of its staff."""
+    if room.chat_type != ChatRoom.ChatType.COURSE:
+        return errors.ValidationFailed(
+            "Private questions to staff are for course rooms.",
+            fields={"room": ["Not a course room."]},
+        )
+    if can_endorse(user, room):
+        return errors.Forbidden("The room's staff answer private questions; they do not ask them.")
+    return post_denial(room, participant)
+
+
+def can_see_staff_question(user: User, question: StaffQuestion) -> bool:
+    """Its asker, and the room's staff (``can_endorse``); nobody else, not even
+    other members of the room."""
+    return question.asker_id == user.pk or can_endorse(user, question.room)
+
+
+def staff_answer_denial(user: User, question: StaffQuestion) -> errors.ChatError | None:
+    if not question.room.is_active:
+        return errors.RoomArchived()
+    if not can_endorse(user, question.room):
+        return errors.Forbidden("Only the room's moderators, instructors and staff answer.")
+    return None
+
+
+def staff_user_ids(room: ChatRoom) -> list[int]:
+    """Who hears of a new private question in ``room``: its active moderators and
+    admins, the instructors of its course and its ``is_staff`` members (staff who
+    are not members answer from the queue)."""
+    participants = ChatParticipant.objects.filter(room=room, is_active=True, user__is_active=True)
+    ids = set(
+        participants.filter(Q(role__in=MODERATOR_ROLES) | Q(user__is_staff=True)).values_list(
+            "user_id", flat=True
+        )
+    )
+    if room.course_id is not None:
+        ids |= set(
+            Enrollment.objects.filter(
+                course_id=room.course_id, role=Enrollment.Role.INSTRUCTOR, user__is_active=True
+            ).values_list("user_id", flat=True)
+        )
+    return sorted(ids)
+
+
+# --- Anonymous posts -------------------------------------------------------------------------
+
+
+def anonymous_denial(user: User, room: ChatRoom) -> errors.ChatError | None:
+    """Why ``user`` may not post anonymously in ``room``: course rooms only, and
+    only its students (its staff speak under their names)."""
+    if room.chat_type != ChatRoom.ChatType.COURSE:
+        return errors.ValidationFailed(
+            "Anonymous posts are for course rooms.",
+            fields={"anonymous": ["This room takes no anonymous posts."]},
+        )
+    if can_endorse(user, room):
+        return errors.Forbidden("The room's staff post under their names.")
+    return None
+
+
+def sees_anonymous_authors(user: User, room: ChatRoom) -> bool:
+    """Who learns the author of any anonymous post in ``room``: its staff (moderators
+    and admins, the course's instructors, ``is_staff``). Each author also sees their own."""
+    return can_endorse(user, room)
+
+
+def anonymous_authors_rooms_q(user: User) -> Q:
+    """A filter for ChatRoom querysets: the rooms where ``user`` sees the authors of
+    anonymous posts (``sees_anonymous_authors``), for reads over many rooms."""
+    if not user.is_authenticated or not user.is_active:
+        return Q(pk__in=[])
+    if user.is_superuser or user.is_staff:
+        return visible_rooms_q(user)
+    return Q(
+        pk__in=ChatParticipant.objects.filter(
+            user=user, is_active=True, role__in=MODERATOR_ROLES
+        ).values("room_id")
+    ) | Q(
+        chat_type=ChatRoom.ChatType.COURSE,
+        course_id__in=Enrollment.objects.filter(user=user, role=Enrollment.Role.INSTRUCTOR).values(
+            "course_id"
+        ),
+    )

@@ -40,6 +40,7 @@ from chat.models import (
     PollVote,
     QueueEntry,
     RoomBan,
+    StaffQuestion,
     ThreadRead,
     UserPresence,
 )
@@ -454,6 +455,38 @@ def unread_threads(user: User, room: ChatRoom) -> list[ThreadState]:
     return [ThreadState(pk, unread, last_read) for pk, unread, last_read in rows]
 
 
+def staff_question_get_for_user(user: User, question_id: object) -> StaffQuestion:
+    """A private question to staff that ``user`` asked or answers for its room
+    (``policy.can_see_staff_question``), or NotFound."""
+    question_pk = as_id(question_id)
+    if question_pk is None:
+        raise errors.NotFound("No such question.")
+    question = (
+        StaffQuestion.objects.select_related("room", "asker", "answered_by")
+        .filter(pk=question_pk, room__in=ChatRoom.objects.filter(policy.visible_rooms_q(user)))
+        .first()
+    )
+    if question is None or not policy.can_see_staff_question(user, question):
+        raise errors.NotFound("No such question.")
+    return question
+
+
+def room_staff_questions(
+    user: User, room: ChatRoom, *, status: str | None = None
+) -> QuerySet[StaffQuestion]:
+    """The private questions to ``room``'s staff that ``user`` may see, oldest
+    first (a queue): all of them for its staff, their own for anyone else;
+    ``open`` ones have no answer yet, ``answered`` ones have one."""
+    questions = StaffQuestion.objects.filter(room=room)
+    if not policy.can_endorse(user, room):
+        questions = questions.filter(asker=user)
+    if status == "open":
+        questions = questions.filter(answered_at__isnull=True)
+    elif status == "answered":
+        questions = questions.filter(answered_at__isnull=False)
+    return questions.select_related("asker", "answered_by").order_by("id")
+
+
 def room_participants(room: ChatRoom) -> QuerySet[ChatParticipant]:
     return (
         ChatParticipant.objects.filter(room=room, is_active=True)
@@ -513,6 +546,12 @@ def message_search(
         order = KEYSET_DOWN
     if sender_id is not None:
         messages = messages.filter(sender_id=sender_id)
+        if sender_id != user.pk:
+            # Anonymous posts match their author only where the viewer sees authors.
+            messages = messages.filter(
+                Q(is_anonymous=False)
+                | Q(room__in=ChatRoom.objects.filter(policy.anonymous_authors_rooms_q(user)))
+            )
     if message_type:
         messages = messages.filter(message_type=message_type)
     if has_file is not None:

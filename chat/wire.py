@@ -38,6 +38,7 @@ from chat.models import (
     Poll,
     QueueEntry,
     RoomBan,
+    StaffQuestion,
     UserPresence,
 )
 from chat.rendering import EmojiEntry
@@ -75,6 +76,8 @@ class Frame(StrEnum):
     REPORT_CREATED = "report.created"  # to each moderator of the room
     REPORT_RESOLVED = "report.resolved"
     NOTIFICATIONS_UPDATED = "notifications.updated"
+    STAFF_QUESTION_ASKED = "staff_question.asked"
+    STAFF_QUESTION_ANSWERED = "staff_question.answered"
     # Replies and connection frames of one socket.
     CONNECTION_READY = "connection.ready"
     PRESENCE_SNAPSHOT = "presence.snapshot"
@@ -115,6 +118,17 @@ class UserSerializer(serializers.Serializer[User]):
 
     def get_display_name(self, user: User) -> str:
         return user.get_display_name()
+
+
+class SenderSerializer(serializers.Serializer[Any]):
+    """USER; on an anonymous post, the anonymous classmate (``id`` and ``username`` null)."""
+
+    id = serializers.IntegerField(allow_null=True)
+    username = serializers.CharField(allow_null=True)
+    display_name = serializers.CharField()
+
+
+ANONYMOUS_SENDER = {"id": None, "username": None, "display_name": "Anonymous classmate"}
 
 
 class RoomSerializer(serializers.Serializer[Any]):
@@ -206,7 +220,7 @@ class PollSerializer(serializers.Serializer[Any]):
 class MessageSerializer(serializers.Serializer[ChatMessage]):
     id = serializers.IntegerField()
     room_id = serializers.IntegerField()
-    sender = UserSerializer()
+    sender = serializers.SerializerMethodField()
     message_type = serializers.ChoiceField(choices=ChatMessage.MessageType.choices)
     content = serializers.CharField()
     content_html = serializers.CharField()
@@ -229,8 +243,23 @@ class MessageSerializer(serializers.Serializer[ChatMessage]):
     last_reply_at = serializers.DateTimeField(
         allow_null=True, help_text="When the newest reply in its thread was sent."
     )
+    is_anonymous = serializers.BooleanField(
+        help_text="Posted anonymously to classmates: `sender` is the anonymous classmate."
+    )
+    anonymous_author = serializers.SerializerMethodField(
+        help_text="On an anonymous post, its author: only in REST answers to the room's "
+        "staff and to the author; null everywhere else (and in every socket frame)."
+    )
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
+
+    @extend_schema_field(SenderSerializer())
+    def get_sender(self, message: ChatMessage) -> dict[str, Any]:
+        return sender_payload(message)
+
+    @extend_schema_field(UserSerializer(allow_null=True))
+    def get_anonymous_author(self, message: ChatMessage) -> dict[str, Any] | None:
+        return None
 
     @extend_schema_field(serializers.ListField(child=serializers.IntegerField()))
     def get_mentions(self, message: ChatMessage) -> list[int]:
@@ -306,6 +335,22 @@ class QuestionSerializer(serializers.Serializer[Any]):
     answer = MessageSerializer(
         allow_null=True, help_text="The endorsed answer (a reply to the question), if any."
     )
+
+
+class StaffQuestionSerializer(serializers.Serializer[StaffQuestion]):
+    id = serializers.IntegerField()
+    room_id = serializers.IntegerField()
+    asker = UserSerializer()
+    content = serializers.CharField()
+    content_html = serializers.CharField()
+    status = serializers.ChoiceField(
+        choices=[("open", "Open (not answered)"), ("answered", "Answered")]
+    )
+    answer = serializers.CharField(allow_null=True, help_text="The staff's answer, once given.")
+    answer_html = serializers.CharField(allow_null=True)
+    answered_by = UserSerializer(allow_null=True)
+    answered_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
 
 
 class PresenceSerializer(serializers.Serializer[Any]):
@@ -607,13 +652,22 @@ def queue_view_payload(view: Any, *, viewer: Any) -> dict[str, Any]:
     }
 
 
-def message_payload(message: ChatMessage) -> dict[str, Any]:
+def sender_payload(message: ChatMessage) -> dict[str, Any]:
+    """The sender as everyone may see it: nobody in particular on an anonymous post."""
+    return dict(ANONYMOUS_SENDER) if message.is_anonymous else user_payload(message.sender)
+
+
+def message_payload(message: ChatMessage, *, reveal: bool = False) -> dict[str, Any]:
     """MESSAGE, exactly as ``MessageSerializer`` (which documents it in the OpenAPI
-    schema) writes it, built directly: every send builds one, so it is hot."""
+    schema) writes it, built directly: every send builds one, so it is hot.
+
+    Events, replay and notifications use it as is, so an anonymous post names
+    no one; ``reveal`` (a REST answer to the room's staff or the author, see
+    ``messages_payload_for``) fills ``anonymous_author``."""
     return {
         "id": message.pk,
         "room_id": message.room_id,
-        "sender": user_payload(message.sender),
+        "sender": sender_payload(message),
         "message_type": message.message_type,
         "content": message.content,
         "content_html": message.content_html,
@@ -630,6 +684,10 @@ def message_payload(message: ChatMessage) -> dict[str, Any]:
         "is_endorsed": message.is_endorsed,
         "reply_count": message.reply_count,
         "last_reply_at": _datetime(message.last_reply_at),
+        "is_anonymous": message.is_anonymous,
+        "anonymous_author": (
+            user_payload(message.sender) if reveal and message.is_anonymous else None
+        ),
         "created_at": _datetime(message.created_at),
         "updated_at": _datetime(message.updated_at),
     }
@@ -637,6 +695,28 @@ def message_payload(message: ChatMessage) -> dict[str, Any]:
 
 def messages_payload(messages: Sequence[ChatMessage]) -> list[dict[str, Any]]:
     return [message_payload(message) for message in messages]
+
+
+def messages_payload_for(viewer: User, messages: Sequence[ChatMessage]) -> list[dict[str, Any]]:
+    """MESSAGEs as a REST answer to ``viewer``: the author of an anonymous post is
+    revealed to its room's staff (``policy.sees_anonymous_authors``, asked once per
+    room) and to the author."""
+    staff_of: dict[int, bool] = {}
+
+    def reveal(message: ChatMessage) -> bool:
+        if not message.is_anonymous:
+            return False
+        if message.sender_id == viewer.pk:
+            return True
+        if message.room_id not in staff_of:
+            staff_of[message.room_id] = policy.sees_anonymous_authors(viewer, message.room)
+        return staff_of[message.room_id]
+
+    return [message_payload(message, reveal=reveal(message)) for message in messages]
+
+
+def message_payload_for(viewer: User, message: ChatMessage) -> dict[str, Any]:
+    return messages_payload_for(viewer, [message])[0]
 
 
 def question_payload(question: ChatMessage) -> dict[str, Any]:
@@ -695,6 +775,34 @@ def search_hit_payload(message: ChatMessage, highlight: str) -> dict[str, Any]:
         "message": message_payload(message),
         "room": {"id": room.pk, "name": room.name, "chat_type": room.chat_type},
         "highlight": highlight,
+    }
+
+
+def question_payload_for(viewer: User, question: ChatMessage) -> dict[str, Any]:
+    """QUESTION as a REST answer to ``viewer`` (see ``messages_payload_for``)."""
+    answer = question.endorsed_answer
+    shown = messages_payload_for(viewer, [question] if answer is None else [question, answer])
+    return {"question": shown[0], "answer": shown[1] if answer is not None else None}
+
+
+def staff_question_payload(question: StaffQuestion) -> dict[str, Any]:
+    """STAFF_QUESTION: for its asker and the room's staff only (select ``asker``
+    and ``answered_by`` with it)."""
+    answered = question.answered_at is not None
+    return {
+        "id": question.pk,
+        "room_id": question.room_id,
+        "asker": user_payload(question.asker),
+        "content": question.content,
+        "content_html": question.content_html,
+        "status": question.status,
+        "answer": question.answer if answered else None,
+        "answer_html": question.answer_html if answered else None,
+        "answered_by": (
+            user_payload(question.answered_by) if question.answered_by is not None else None
+        ),
+        "answered_at": _datetime(question.answered_at),
+        "created_at": _datetime(question.created_at),
     }
 
 
@@ -798,6 +906,12 @@ def room_notifications(room_id: int, muted: bool) -> dict[str, Any]:
 def notifications_updated(room_id: int, muted: bool) -> dict[str, Any]:
     """The user muted or unmuted a room's desktop notifications (their other tabs follow)."""
     return {"type": Frame.NOTIFICATIONS_UPDATED, **room_notifications(room_id, muted)}
+
+
+def staff_question(event_type: Frame, question: dict[str, Any]) -> dict[str, Any]:
+    """To one user: a private question to staff was asked (to the room's staff) or
+    answered (to its asker and the room's staff)."""
+    return {"type": event_type, "room_id": question["room_id"], "question": question}
 
 
 def error(

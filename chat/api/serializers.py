@@ -137,6 +137,11 @@ class MessageCreateSerializer(serializers.Serializer):
     )
     reply_to = id_field(required=False, allow_null=True)
     is_question = serializers.BooleanField(required=False, default=False)
+    anonymous = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Post anonymously to classmates (course rooms, students; text only).",
+    )
 
 
 class MessageUploadSerializer(serializers.Serializer):
@@ -150,6 +155,9 @@ class MessageUploadSerializer(serializers.Serializer):
     )
     reply_to = id_field(required=False)
     is_question = serializers.BooleanField(required=False, default=False)
+    anonymous = serializers.BooleanField(
+        required=False, default=False, help_text="Refused with a file: anonymous posts are text."
+    )
     file = serializers.FileField(required=False, allow_empty_file=True, use_url=False)
 
 
@@ -168,6 +176,21 @@ class QuestionsQuerySerializer(serializers.Serializer):
     status = serializers.ChoiceField(
         choices=[("open", "Open (no endorsed answer)"), ("answered", "Answered")],
         required=False,
+    )
+
+
+class StaffQuestionAskSerializer(serializers.Serializer):
+    # Untrimmed and unbounded here: the service cleans it as a message's content.
+    content = serializers.CharField(trim_whitespace=False)
+
+
+class StaffQuestionAnswerSerializer(serializers.Serializer):
+    content = serializers.CharField(trim_whitespace=False)
+
+
+class StaffQuestionsQuerySerializer(serializers.Serializer):
+    status = serializers.ChoiceField(
+        choices=[("open", "Open (not answered)"), ("answered", "Answered")], required=False
     )
 
 

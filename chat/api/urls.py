@@ -8,6 +8,7 @@ router.register("rooms", views.RoomViewSet, basename="chat-room")
 router.register("messages", views.MessageViewSet, basename="chat-message")
 router.register("polls", views.PollViewSet, basename="chat-poll")
 router.register("reports", views.ReportViewSet, basename="chat-report")
+router.register("staff-questions", views.StaffQuestionViewSet, basename="chat-staff-question")
 
 urlpatterns = [
     path("presence/", views.PresenceView.as_view(), name="chat-presence"),

@@ -35,7 +35,7 @@ from academia.rest.viewsets import ApiViewSet
 from chat import asyncapi, errors, rendering, search, selectors, services, wire
 from chat.api import serializers as s
 from chat.api.pagination import ChatPagination
-from chat.models import ChatMessage, ChatRoom, MessageReport, Poll
+from chat.models import ChatMessage, ChatRoom, MessageReport, Poll, StaffQuestion
 from chat.uploads import name_for_type
 from courses import selectors as course_selectors
 
@@ -78,6 +78,7 @@ class RoomViewSet(ChatViewSet):
         "read": s.MarkReadSerializer,
         "office_hours": s.OfficeHoursSerializer,
         "notifications": s.RoomNotificationsSerializer,
+        "staff_questions": s.StaffQuestionAskSerializer,
     }
     read_throttled = frozenset({"messages"})
 
@@ -353,7 +354,7 @@ class RoomViewSet(ChatViewSet):
             newer = f"{base}?after={page.messages[-1].pk}&limit={limit}"
         return Response(
             {
-                "results": wire.messages_payload(page.messages),
+                "results": wire.messages_payload_for(request.user, page.messages),
                 "older": older,
                 "newer": newer,
             }
@@ -371,7 +372,9 @@ class RoomViewSet(ChatViewSet):
         query = parse(s.QuestionsQuerySerializer, request.query_params)
         questions = selectors.room_questions(room, status=query.get("status"))
         page = self.paginate_queryset(questions) or []  # None only without a paginator
-        return self.get_paginated_response([wire.question_payload(q) for q in page])
+        return self.get_paginated_response(
+            [wire.question_payload_for(request.user, q) for q in page]
+        )
 
     @extend_schema(
         parameters=[ID_PATH],
@@ -503,6 +506,68 @@ class RoomViewSet(ChatViewSet):
     def muted(self, request: AuthenticatedRequest) -> Response:
         return Response({"muted_rooms": selectors.muted_room_ids(request.user)})
 
+    @extend_schema(
+        methods=["GET"],
+        parameters=[ID_PATH, s.StaffQuestionsQuerySerializer],
+        responses=wire.StaffQuestionSerializer(many=True),
+        summary="Private questions to the room's staff, oldest first",
+        description="The room's staff see every one (their queue); anyone else their own. "
+        "`status=open`: not answered yet; `answered`: answered.",
+    )
+    @extend_schema(
+        methods=["POST"],
+        parameters=[ID_PATH],
+        request=s.StaffQuestionAskSerializer,
+        responses={201: wire.StaffQuestionSerializer},
+        summary="Ask the course room's staff privately (members who may post; not its staff)",
+        description="Other members never see it: it is not a message of the room.",
+    )
+    @action(detail=True, methods=["get", "post"], url_path="staff-questions")
+    def staff_questions(self, request: AuthenticatedRequest, pk: str) -> Response:
+        room = self._room(pk)
+        if request.method == "POST":
+            data = parse(s.StaffQuestionAskSerializer, request.data)
+            asked = services.staff_question_ask(
+                actor=request.user, room=room, content=data["content"]
+            )
+            return Response(wire.staff_question_payload(asked), status=status.HTTP_201_CREATED)
+        query = parse(s.StaffQuestionsQuerySerializer, request.query_params)
+        questions = selectors.room_staff_questions(request.user, room, status=query.get("status"))
+        page = self.paginate_queryset(questions) or []  # None only without a paginator
+        return self.get_paginated_response([wire.staff_question_payload(q) for q in page])
+
+
+class StaffQuestionViewSet(ChatViewSet):
+    """Private questions to a course room's staff, for their asker and the staff."""
+
+    request_serializers = {"answer": s.StaffQuestionAnswerSerializer}
+
+    def fetch_object(self, pk: str) -> StaffQuestion:
+        return selectors.staff_question_get_for_user(self.request.user, pk)
+
+    @extend_schema(
+        parameters=[ID_PATH],
+        responses=wire.StaffQuestionSerializer,
+        summary="A private question to staff (its asker and the room's staff)",
+    )
+    def retrieve(self, request: AuthenticatedRequest, pk: str) -> Response:
+        return Response(wire.staff_question_payload(self.fetch_object(pk)))
+
+    @extend_schema(
+        parameters=[ID_PATH],
+        request=s.StaffQuestionAnswerSerializer,
+        responses=wire.StaffQuestionSerializer,
+        summary="Answer it (the room's moderators, instructors and staff); again replaces it",
+    )
+    @action(detail=True, methods=["post"])
+    def answer(self, request: AuthenticatedRequest, pk: str) -> Response:
+        question = self.fetch_object(pk)
+        data = parse(s.StaffQuestionAnswerSerializer, request.data)
+        answered = services.staff_question_answer(
+            actor=request.user, question=question, content=data["content"]
+        )
+        return Response(wire.staff_question_payload(answered))
+
 
 def _reject_oversized_body(request: Request) -> None:
     """413 from the declared length alone, before a byte of a multipart body is parsed."""
@@ -580,7 +645,7 @@ class MessageViewSet(ChatViewSet):
 
     def _sent(self, result: services.SendResult) -> Response:
         code = status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
-        return Response(wire.message_payload(result.message), status=code)
+        return Response(wire.message_payload_for(self.request.user, result.message), status=code)
 
     @extend_schema(
         parameters=[s.MessageSearchQuerySerializer],
@@ -601,7 +666,7 @@ class MessageViewSet(ChatViewSet):
             date_to=query.get("date_to"),
         )
         page = self.paginate_queryset(messages) or []  # None only without a paginator
-        return self.get_paginated_response(wire.messages_payload(page))
+        return self.get_paginated_response(wire.messages_payload_for(request.user, page))
 
     @extend_schema(
         parameters=[s.MessageRankedSearchQuerySerializer],
@@ -663,6 +728,7 @@ class MessageViewSet(ChatViewSet):
                 reply_to=data.get("reply_to"),
                 upload=upload,
                 is_question=data.get("is_question", False),
+                anonymous=data.get("anonymous", False),
             )
             if not result.created:
                 quota.refund()  # a resent client_id stores nothing
@@ -670,7 +736,7 @@ class MessageViewSet(ChatViewSet):
 
     @extend_schema(parameters=[ID_PATH], responses=wire.MessageSerializer, summary="One message")
     def retrieve(self, request: AuthenticatedRequest, pk: str) -> Response:
-        return Response(wire.message_payload(self._message(pk)))
+        return Response(wire.message_payload_for(request.user, self._message(pk)))
 
     @extend_schema(
         parameters=[ID_PATH],
@@ -685,9 +751,9 @@ class MessageViewSet(ChatViewSet):
         message = self._message(pk)
         data = parse(s.MessageEditSerializer, request.data, partial=partial)
         if "content" not in data:  # a PATCH that changes nothing
-            return Response(wire.message_payload(message))
+            return Response(wire.message_payload_for(request.user, message))
         edited = services.message_edit(actor=request.user, message=message, content=data["content"])
-        return Response(wire.message_payload(edited))
+        return Response(wire.message_payload_for(request.user, edited))
 
     @extend_schema(
         parameters=[ID_PATH],
@@ -733,7 +799,7 @@ class MessageViewSet(ChatViewSet):
         data = parse(s.ReactionSerializer, request.data)
         created = services.reaction_add(actor=request.user, message=message, emoji=data["emoji"])
         code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
-        return Response(wire.message_payload(self._message(pk)), status=code)
+        return Response(wire.message_payload_for(request.user, self._message(pk)), status=code)
 
     @extend_schema(
         parameters=[ID_PATH],
@@ -781,7 +847,7 @@ class MessageViewSet(ChatViewSet):
         marked = services.question_mark(
             actor=request.user, message=self._message(pk), is_question=request.method == "POST"
         )
-        return Response(wire.message_payload(marked))
+        return Response(wire.message_payload_for(request.user, marked))
 
     @extend_schema(
         methods=["POST"],
@@ -803,7 +869,7 @@ class MessageViewSet(ChatViewSet):
             services.answer_withdraw(actor=request.user, answer=answer)
             return Response(status=status.HTTP_204_NO_CONTENT)
         endorsed = services.answer_endorse(actor=request.user, answer=answer)
-        return Response(wire.message_payload(endorsed))
+        return Response(wire.message_payload_for(request.user, endorsed))
 
     @extend_schema(
         methods=["POST"],

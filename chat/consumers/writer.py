@@ -89,6 +89,7 @@ def write_batch(batch: list[tuple[Any, dict[str, Any]]]) -> list[Any]:
                 client_id=frame.get("client_id"),
                 reply_to=frame.get("reply_to"),
                 is_question=frame.get("is_question", False),
+                anonymous=frame.get("anonymous", False),
             )
         )
         positions.append(position)

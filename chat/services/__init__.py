@@ -38,6 +38,7 @@ from chat.services.rooms import (
     room_create,
     room_update,
 )
+from chat.services.staff_questions import staff_question_answer, staff_question_ask
 from chat.services.threads import thread_mark_read
 
 __all__ = [
@@ -81,6 +82,8 @@ __all__ = [
     "room_notifications_set",
     "room_unban",
     "room_update",
+    "staff_question_answer",
+    "staff_question_ask",
     "system_alert",
     "thread_mark_read",
     "typing_set",

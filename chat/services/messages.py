@@ -175,6 +175,7 @@ def message_send(
     reply_to: object = None,
     upload: UploadedFile[bytes] | None = None,
     is_question: object = False,
+    anonymous: object = False,
 ) -> SendResult:
     """Send a message (text, or an ``image``/``file`` upload with an optional caption).
 
@@ -182,7 +183,8 @@ def message_send(
     returns the first message with ``created=False`` and publishes nothing (in
     another room it is refused). Mentioned users who may see the room are stored
     in ``mentions`` and notified on their own stream. ``is_question`` posts it as a
-    question (where ``policy.takes_questions``). Text goes through
+    question (where ``policy.takes_questions``); ``anonymous`` posts it anonymously to
+    classmates (``policy.anonymous_denial``; text only). Text goes through
     ``chat.services.sending``, one path with the socket's batched sends.
     """
     if upload is None:
@@ -195,8 +197,15 @@ def message_send(
             client_id=client_id,
             reply_to=reply_to,
             is_question=is_question,
+            anonymous=anonymous,
         )
     _posting_participant(actor, room)
+    if anonymous is not False:
+        raise errors.ValidationFailed(
+            "An anonymous post cannot carry a file (its name and metadata could tell who "
+            "posted it).",
+            fields={"anonymous": ["Not with a file."]},
+        )
     question = questions.question_flag(room, is_question)
     client_id = _clean_client_id(client_id)
     if client_id is not None:
@@ -395,6 +404,12 @@ def reaction_add(*, actor: User, message: ChatMessage, emoji: object) -> bool:
     """Add the actor's reaction; True if it was new (and published), False if it existed."""
     value = clean_emoji(emoji)
     room = _reaction_target(actor, message)
+    if message.is_anonymous and message.sender_id == actor.pk:
+        # Everyone sees who reacted: on one's own anonymous post that names its author.
+        raise errors.ValidationFailed(
+            "You cannot react to your own anonymous post.",
+            fields={"message_id": ["Your own anonymous post."]},
+        )
     _, created = MessageReaction.objects.get_or_create(message=message, user=actor, emoji=value)
     if created:
         events.append_room_event(

@@ -49,12 +49,14 @@ class SendRequest:
     client_id: object = None
     reply_to: object = None
     is_question: object = False
+    anonymous: object = False
 
 
 @dataclass
 class _Draft:
     request: SendRequest
     is_question: bool = False
+    is_anonymous: bool = False
     client_id: str | None = None
     content: str = ""
     parent_id: int | None = None
@@ -80,6 +82,14 @@ def _parent_id(room_id: int, reply_to: object) -> int | None:
     return reply_to
 
 
+def _anonymous_flag(value: object) -> bool:
+    if not isinstance(value, bool):
+        raise errors.ValidationFailed(
+            "anonymous must be true or false.", fields={"anonymous": ["Not a boolean."]}
+        )
+    return value
+
+
 def _draft(room: ChatRoom, request: SendRequest) -> _Draft:
     """Validate and render one request, outside the room lock; a problem is kept
     and reported only once the sender's access is known."""
@@ -89,6 +99,7 @@ def _draft(room: ChatRoom, request: SendRequest) -> _Draft:
         draft.content = _clean_content(request.content, allow_empty=False)
         draft.parent_id = _parent_id(room.pk, request.reply_to)
         draft.is_question = questions.question_flag(room, request.is_question)
+        draft.is_anonymous = _anonymous_flag(request.anonymous)
         draft.rendered = _render(request.actor, room, draft.content)
     except errors.ChatError as error:
         draft.invalid = error
@@ -110,6 +121,8 @@ def _check_access(room: ChatRoom, drafts: list[_Draft]) -> None:
             draft.outcome = errors.NotFound("No such room.")
         else:
             draft.outcome = policy.post_denial(room, participant) or draft.invalid
+            if draft.outcome is None and draft.is_anonymous:
+                draft.outcome = policy.anonymous_denial(draft.request.actor, room)
 
 
 def slow_mode_waits(room: ChatRoom, actor_ids: set[int]) -> dict[int, float]:
@@ -216,6 +229,7 @@ def _store(room: ChatRoom, drafts: list[_Draft]) -> list[_Draft]:
                 client_id=draft.client_id,
                 reply_to_id=draft.parent_id,
                 is_question=draft.is_question,
+                is_anonymous=draft.is_anonymous,
             )
             for draft in new
         ]
@@ -314,6 +328,7 @@ def message_send_text(
     client_id: object,
     reply_to: object,
     is_question: object = False,
+    anonymous: object = False,
 ) -> SendResult:
     """One text message (the REST path and ``message_send``); raises its refusal."""
     request = SendRequest(
@@ -322,6 +337,7 @@ def message_send_text(
         client_id=client_id,
         reply_to=reply_to,
         is_question=is_question,
+        anonymous=anonymous,
     )
     (outcome,) = message_send_many(room=room, requests=[request])
     if isinstance(outcome, errors.ChatError):

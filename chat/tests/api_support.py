@@ -45,6 +45,8 @@ MESSAGE_KEYS = {
     "is_endorsed",
     "reply_count",
     "last_reply_at",
+    "is_anonymous",
+    "anonymous_author",
     "created_at",
     "updated_at",
 }

@@ -41,6 +41,8 @@ READS_A_BODY = {
     ("post", "/chat/messages/{message}/report/"),
     ("post", "/chat/rooms/{room}/bans/"),
     ("post", "/chat/reports/{report}/resolve/"),
+    ("post", "/chat/rooms/{room}/staff-questions/"),
+    ("post", "/chat/staff-questions/{staff_question}/answer/"),
 }
 
 
@@ -54,6 +56,14 @@ def world(stella: Any, alice: Any, bob: Any, course: Any) -> dict[str, Any]:
     poll = services.poll_create(actor=stella, room=room, question="Q?", options=["a", "b"])
     reported = factories.make_message(bob, room, "spam")
     report, _ = services.report_create(actor=alice, message=reported, reason="spam")
+    """stella (staff) administers a room with bob in it and a message with a reaction;
+    alice asked her course's staff a private question."""
+    room = factories.make_room(stella, name="Lobby", members=[bob, alice])
+    message = factories.make_message(stella, room, "hello")
+    services.reaction_add(actor=stella, message=message, emoji="👍")
+    asked = services.staff_question_ask(
+        actor=alice, room=factories.course_room(course), content="A private one"
+    )
     return {
         "room": str(room.pk),
         "message": str(message.pk),
@@ -61,6 +71,7 @@ def world(stella: Any, alice: Any, bob: Any, course: Any) -> dict[str, Any]:
         "report": str(report.pk),
         "user": str(bob.pk),
         "course": str(course.pk),
+        "staff_question": str(asked.pk),
     }
 
 
@@ -72,6 +83,7 @@ def all_endpoints(world: dict[str, Any]) -> list[Endpoint]:
                 ("/chat/messages/", "message"),
                 ("/chat/polls/", "poll"),
                 ("/chat/reports/", "report"),
+                ("/chat/staff-questions/", "staff_question"),
             ):
                 if before.startswith(prefix):
                     return world[key]
@@ -89,7 +101,7 @@ def all_endpoints(world: dict[str, Any]) -> list[Endpoint]:
 
 
 def template(path: str, world: dict[str, Any]) -> str:
-    for key in ("room", "message", "poll", "course", "report"):
+    for key in ("room", "message", "poll", "course", "report", "staff_question"):
         if f"/{world[key]}/" in path:
             prefix = {
                 "room": "/chat/rooms/",
@@ -97,6 +109,7 @@ def template(path: str, world: dict[str, Any]) -> str:
                 "poll": "/chat/polls/",
                 "course": "/courses/",
                 "report": "/chat/reports/",
+                "staff_question": "/chat/staff-questions/",
             }
             if path.startswith(prefix[key]):
                 path = path.replace(f"/{world[key]}/", f"/{{{key}}}/", 1)

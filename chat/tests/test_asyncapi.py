@@ -554,6 +554,15 @@ async def test_every_frame_of_a_full_session_matches_the_document(
     await replay.until("message.deleted")
     await db(lambda: alice_api.delete(f"/chat/rooms/{room.pk}/"))()
     await b.until("room.updated")
+    # A private question to staff: bob asks his course's staff (alice teaches it).
+    course = await db(lambda: factories.make_course(stella, instructors=[alice], students=[bob]))()
+    course_room = await db(lambda: factories.course_room(course))()
+    staff_questions = f"/chat/rooms/{course_room.pk}/staff-questions/"
+    asked = await db(lambda: bob_api.post(staff_questions, {"content": "Psst?"}, format="json"))()
+    await pa.until("staff_question.asked")
+    answer = f"/chat/staff-questions/{asked.data['id']}/answer/"
+    await db(lambda: alice_api.post(answer, {"content": "Yes."}, format="json"))()
+    await pb.until("staff_question.answered")
 
     recorders = [a, b, pa, pb, resync, replay, queue]
     for recorder in recorders:

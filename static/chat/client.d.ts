@@ -153,6 +153,21 @@ export interface Question {
 
 export type QuestionStatus = "open" | "answered";
 
+/** A private question to a course room's staff: seen by its asker and the staff only. */
+export interface StaffQuestion {
+  id: Id;
+  room_id: Id;
+  asker: User;
+  content: string;
+  content_html: string;
+  status: QuestionStatus;
+  answer: string | null;
+  answer_html: string | null;
+  answered_by: User | null;
+  answered_at: Timestamp | null;
+  created_at: Timestamp;
+}
+
 export interface Presence {
   user: User;
   status: Status;
@@ -425,6 +440,13 @@ export interface NotificationsUpdatedFrame {
   muted: boolean;
 }
 
+/** To the room's staff (asked) or to the asker and the staff (answered). */
+export interface StaffQuestionFrame {
+  type: "staff_question.asked" | "staff_question.answered";
+  room_id: Id;
+  question: StaffQuestion;
+}
+
 /** What the room socket sends. */
 export type RoomServerFrame =
   | ConnectionReadyFrame
@@ -444,6 +466,7 @@ export type PresenceServerFrame =
   | QueueTakenFrame
   | ReportFrame
   | NotificationsUpdatedFrame
+  | StaffQuestionFrame
   | PongFrame
   | ErrorFrame;
 
@@ -629,6 +652,12 @@ export interface Rest {
   mutedRooms(): Promise<{ muted_rooms: Id[] }>;
   /** Mute or unmute a room's desktop notifications (participants only). */
   setRoomNotifications(roomId: Id, muted: boolean): Promise<{ room_id: Id; muted: boolean }>;
+  /** Ask a course room's staff privately. */
+  askStaff(roomId: Id, content: string): Promise<StaffQuestion>;
+  /** Oldest first: every one for the room's staff, one's own otherwise. */
+  listStaffQuestions(roomId: Id, status?: QuestionStatus | null): Promise<Page<StaffQuestion>>;
+  /** The room's staff answer (again: the answer is replaced). */
+  answerStaffQuestion(questionId: Id, content: string): Promise<StaffQuestion>;
 }
 
 export type ActionResult<T> = { via: "socket" } | { via: "rest"; result: T };
@@ -764,7 +793,8 @@ export declare class ChatClient extends ReconnectingSocket<ChatClientEvents> {
   /** Reconnect from `lastSeq` (after reloading history for `resync`). */
   restart(lastSeq: number): void;
   /** Echoed at once ("send.pending"), resent until confirmed; returns the client_id. */
-  send(content: string, options?: { replyTo?: Id | null; isQuestion?: boolean }): string;
+  /** `anonymous`: to classmates (course rooms, students; the page sends no typing then). */
+  send(content: string, options?: { replyTo?: Id | null; isQuestion?: boolean; anonymous?: boolean }): string;
   discard(clientId: string): void;
   edit(messageId: Id, content: string): boolean;
   delete(messageId: Id): boolean;

@@ -516,6 +516,22 @@ export function makeRest(connection) {
     setRoomNotifications(roomId, muted) {
       return api(`${REST_ROOT}/rooms/${roomId}/notifications/`, { method: "PUT", body: { muted } });
     },
+
+    /** Ask a course room's staff privately; resolves to the STAFF_QUESTION. */
+    askStaff(roomId, content) {
+      return api(`${REST_ROOT}/rooms/${roomId}/staff-questions/`, { method: "POST", body: { content } });
+    },
+
+    /** Private questions to a room's staff, oldest first: all of them for its staff, one's own otherwise. */
+    listStaffQuestions(roomId, status = null) {
+      const query = status ? `?status=${encodeURIComponent(status)}` : "";
+      return api(`${REST_ROOT}/rooms/${roomId}/staff-questions/${query}`);
+    },
+
+    /** The room's staff answer a private question (again: the answer is replaced). */
+    answerStaffQuestion(questionId, content) {
+      return api(`${REST_ROOT}/staff-questions/${questionId}/answer/`, { method: "POST", body: { content } });
+    },
   };
 }
 
@@ -907,6 +923,7 @@ export class ChatClient extends ReconnectingSocket {
       reply_to: item.reply_to,
     };
     if (item.is_question) frame.is_question = true;
+    if (item.anonymous) frame.anonymous = true;
     return frame;
   }
 
@@ -919,8 +936,10 @@ export class ChatClient extends ReconnectingSocket {
    * the server's message.created with the same client_id confirms it; unconfirmed
    * messages are sent again after a reconnect. Returns the client_id.
    */
-  send(content, { replyTo = null, isQuestion = false } = {}) {
-    const item = { client_id: newClientId(), content, reply_to: replyTo, is_question: Boolean(isQuestion) };
+  send(content, { replyTo = null, isQuestion = false, anonymous = false } = {}) {
+    const item = {
+      client_id: newClientId(), content, reply_to: replyTo, is_question: Boolean(isQuestion), anonymous: Boolean(anonymous),
+    };
     this.pending.set(item.client_id, item);
     this.emit("send.pending", { ...item });
     this.sendFrame(this.sendFrameFor(item));
@@ -985,7 +1004,7 @@ export class ChatClient extends ReconnectingSocket {
   }
 }
 
-/** The user's own stream: presence snapshot and deltas, mentions, unread counts. */
+/** The user's own stream: presence snapshot and deltas, mentions, unread counts, private questions to staff. */
 export class PresenceClient extends ReconnectingSocket {
   constructor({ url, ...options }) {
     super(options);

@@ -8,7 +8,7 @@ import { $, el, formatSize, report, toast } from "./dom.js";
 import { editLastOwnMessage, upsertMessage } from "./messages.js";
 import { updateQuestionOption } from "./questions.js";
 import { cancelReply } from "./reply.js";
-import { canCreatePoll, canPost, config, me, slowModeExempt, state } from "./state.js";
+import { canCreatePoll, canPost, canPostAnonymously, config, me, slowModeExempt, state } from "./state.js";
 import { noteTyping, stopTyping } from "./typing.js";
 
 let slowTimer = null;
@@ -69,6 +69,9 @@ export function updateComposerAccess() {
   el.pollButton.hidden = disabled || !canCreatePoll();
   el.composer.classList.toggle("composer--disabled", disabled);
   updateQuestionOption();
+  el.anonymousOption.hidden = !canPostAnonymously() || disabled;
+  if (el.anonymousOption.hidden) el.anonymousInput.checked = false;
+  el.fileInput.disabled = disabled || el.anonymousInput.checked;
   updateCounter();
 }
 
@@ -90,10 +93,15 @@ function submitComposer() {
     toast(`Messages are limited to ${config.maxMessageLength} characters.`);
     return;
   }
-  state.chat.send(text, { replyTo: state.replyTo ? state.replyTo.id : null, isQuestion: el.questionInput.checked });
+  const anonymous = el.anonymousInput.checked && canPostAnonymously();
+  const clientId = state.chat.send(text, {
+    replyTo: state.replyTo ? state.replyTo.id : null, isQuestion: el.questionInput.checked, anonymous,
+  });
+  if (anonymous) state.anonymousSent.add(clientId);
   stopTyping();
   el.input.value = "";
   el.questionInput.checked = false;
+  el.anonymousInput.checked = false;
   cancelReply();
   updateCounter();
 }
@@ -221,7 +229,12 @@ export function bindComposer() {
   el.pollForm.addEventListener("submit", submitPoll);
   el.input.addEventListener("input", () => {
     updateCounter();
-    noteTyping();
+    // Typing frames name the typist: none while composing an anonymous post.
+    if (!el.anonymousInput.checked) noteTyping();
+  });
+  el.anonymousInput.addEventListener("change", () => {
+    if (el.anonymousInput.checked) stopTyping();
+    el.fileInput.disabled = el.anonymousInput.checked || el.input.disabled;
   });
   el.input.addEventListener("keydown", (event) => {
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {

@@ -13,6 +13,7 @@
  *   questions.js     the questions view (open / answered) and the composer's question option
  *   pins.js          the pinned bar, pinning, "seen by" for the room's staff
  *   polls.js         polls in the message list: results, voting, closing
+ *   staffquestions.js  private questions to staff: asking, the staff's queue, answering
  *   messages.js      rendering and keeping the message list, message actions, history
  *   queue.js         the office-hours panel: the queue, one's place, taking the next
  *   composer.js      the composer: sending, uploads, posting polls, who may post
@@ -38,6 +39,7 @@ import { bindModeration } from "./moderation.js";
 import { bindNotifications } from "./notify.js";
 import { bindParticipants, toggleParticipants } from "./participants.js";
 import { bindQuestions } from "./questions.js";
+import { bindStaffQuestions } from "./staffquestions.js";
 import { startPresence } from "./presence.js";
 import { bindPreview } from "./preview.js";
 import { loadRooms, renderRoomList } from "./roomlist.js";
@@ -76,6 +78,7 @@ async function main() {
   bindModeration();
   bindThreads();
   bindSearch();
+  bindStaffQuestions();
   bindEscape();
   bindNotifications({ openRoom: (roomId) => openRoom(roomId).catch(report), renderRoomList });
   updateCounter();

@@ -12,7 +12,9 @@ import { pollFor } from "./polls.js";
 import { openReportDialog } from "./moderation.js";
 import { startReply } from "./reply.js";
 import { scheduleRead } from "./roomlist.js";
-import { canDelete, canEdit, canEndorse, canManageRoom, canMarkQuestion, canPost, config, me, state } from "./state.js";
+import {
+  canDelete, canEdit, canEndorse, canManageRoom, canMarkQuestion, canPost, config, isMine, me, state,
+} from "./state.js";
 import { forgetTyper } from "./typing.js";
 
 const QUICK_EMOJI = ["👍", "❤️", "😂", "🎉", "😮", "🙏"];
@@ -159,11 +161,21 @@ function threadLinkFor(message) {
   return link;
 }
 
+/** The sender's name; on an anonymous post, who wrote it for those who may know. */
+function authorLabel(message) {
+  if (!message.is_anonymous) return displayName(message.sender);
+  if (isMine(message)) return `${displayName(message.sender)} (you)`;
+  const author = message.anonymous_author;
+  return author ? `${displayName(message.sender)} · ${displayName(author)}` : displayName(message.sender);
+}
+
 function actionsFor(message) {
   if (message.is_deleted || message.message_type === "system" || !message.id) return null;
   const bar = node("div", { className: "msg__actions", attrs: { role: "toolbar", "aria-label": "Message actions" } });
   if (canPost()) {
-    for (const emoji of QUICK_EMOJI.slice(0, 4)) {
+    // Reacting to one's own anonymous post would name its author: the server refuses it.
+    const reactions = message.is_anonymous && isMine(message) ? [] : QUICK_EMOJI.slice(0, 4);
+    for (const emoji of reactions) {
       const button = node("button", { className: "icon-btn icon-btn--small", text: emoji, attrs: { type: "button", "aria-label": `React with ${emoji}` } });
       button.dataset.action = "react";
       button.dataset.emoji = emoji;
@@ -240,9 +252,11 @@ export function renderMessage(message, { pending = false, failed = null } = {}) 
     li.dataset.id = String(message.id);
   }
   if (message.client_id) li.dataset.clientId = message.client_id;
-  li.dataset.senderId = String(message.sender.id);
+  // Anonymous posts are never grouped: a shared header would hint at a shared author.
+  li.dataset.senderId = message.is_anonymous ? `anonymous-${message.id || message.client_id}` : String(message.sender.id);
   li.dataset.createdAt = message.created_at;
-  if (message.sender.id === me.id) li.classList.add("msg--mine");
+  if (isMine(message)) li.classList.add("msg--mine");
+  if (message.is_anonymous) li.classList.add("msg--anonymous");
   if (message.mentions && message.mentions.includes(me.id)) li.classList.add("msg--mention");
   if (pending) {
     li.dataset.pending = "true";
@@ -252,7 +266,7 @@ export function renderMessage(message, { pending = false, failed = null } = {}) 
   if (message.id && message.id === state.foundId) li.classList.add("msg--found");
 
   const head = node("div", { className: "msg__head" }, [
-    node("span", { className: "msg__author", text: displayName(message.sender) }),
+    node("span", { className: "msg__author", text: authorLabel(message) }),
     node("time", { text: formatTime(message.created_at), attrs: { datetime: message.created_at, title: new Date(message.created_at).toLocaleString() } }),
   ]);
   if (message.is_edited && !message.is_deleted) head.append(node("span", { className: "msg__edited", text: "(edited)" }));
@@ -323,6 +337,9 @@ function regroupAround(li) {
 export function upsertMessage(message) {
   const known = state.messages.get(message.id);
   if (known && new Date(known.updated_at) > new Date(message.updated_at)) return;
+  if (message.is_anonymous && !message.anonymous_author && known?.anonymous_author) {
+    message = { ...message, anonymous_author: known.anonymous_author }; // frames never name it
+  }
   state.messages.set(message.id, message);
   const stickToBottom = isNearBottom();
   const li = renderMessage(message);
@@ -384,12 +401,12 @@ function refreshRepliesTo(parentId) {
 }
 
 function onNewMessageShown(message, stickToBottom) {
-  if (message.sender.id === me.id || stickToBottom) {
+  if (isMine(message) || stickToBottom) {
     scrollToBottom();
   } else {
     el.newPill.hidden = false;
   }
-  if (message.sender.id !== me.id) {
+  if (!isMine(message) && !message.is_anonymous) {
     forgetTyper(message.sender.id);
     scheduleRead();
   }
@@ -402,6 +419,8 @@ export function showPending(item) {
     sender: me,
     message_type: "text",
     content: item.content,
+    is_anonymous: Boolean(item.anonymous),
+    anonymous_author: item.anonymous ? me : null,
     content_html: "",
     mentions: [],
     reply_to: item.reply_to,

@@ -1,6 +1,7 @@
 /**
  * The viewer's own socket: presence of the people they share rooms with, unread
- * counts and mentions for the room list (and desktop notifications), and the
+ * counts and mentions for the room list (and desktop notifications), private
+ * questions to staff, and the
  * viewer's status.
  */
 import { PresenceClient, resolveSocketUrl } from "./client.js";
@@ -9,6 +10,7 @@ import { onReportFrame } from "./moderation.js";
 import { notifyMention, notifyUnread, onNotificationsUpdated } from "./notify.js";
 import { renderParticipants } from "./participants.js";
 import { loadRooms, renderRoomList } from "./roomlist.js";
+import { onStaffQuestionFrame } from "./staffquestions.js";
 import { config, state } from "./state.js";
 
 function updatePresenceDots(userId) {
@@ -55,6 +57,8 @@ export function startPresence() {
   presence.addEventListener("report.created", (event) => onReportFrame(event.detail));
   presence.addEventListener("report.resolved", (event) => onReportFrame(event.detail));
   presence.addEventListener("notifications.updated", (event) => onNotificationsUpdated(event.detail));
+  presence.addEventListener("staff_question.asked", (event) => onStaffQuestionFrame(event.detail));
+  presence.addEventListener("staff_question.answered", (event) => onStaffQuestionFrame(event.detail));
   presence.addEventListener("auth.required", goToLogin);
   presence.connect();
   el.statusSelect.addEventListener("change", () => presence.setStatus(el.statusSelect.value));

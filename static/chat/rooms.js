@@ -19,7 +19,8 @@ import { notifyRoomMessage, renderMuteButton } from "./notify.js";
 import { loadParticipants, renderParticipants } from "./participants.js";
 import { cancelReply } from "./reply.js";
 import { TYPE_LABELS, loadRooms, renderRoomList, scheduleRead } from "./roomlist.js";
-import { config, me, state } from "./state.js";
+import { updateStaffQuestions } from "./staffquestions.js";
+import { config, me, seesAnonymousAuthors, state } from "./state.js";
 import { closeThread, loadUnreadThreads, onRoomMessage, onThreadUpdated } from "./threads.js";
 import { clearTypers, onTypingFrame } from "./typing.js";
 
@@ -38,6 +39,7 @@ function renderRoomHeader() {
   el.leaveButton.hidden = !room.my_role;
   renderMuteButton();
   updateComposerAccess();
+  updateStaffQuestions();
 }
 
 // --- opening a room ----------------------------------------------------------------------------
@@ -162,6 +164,17 @@ export function showHome() {
 
 // --- the room socket ---------------------------------------------------------------------------
 
+/** Frames name no author of an anonymous post; the room's staff read it from REST. */
+async function learnAnonymousAuthor(messageId) {
+  const room = state.room;
+  try {
+    const message = await rest.getMessage(messageId);
+    if (state.room === room) upsertMessage(message);
+  } catch (error) {
+    report(error);
+  }
+}
+
 function wireChat(chat) {
   const live = (handler) => (event) => {
     if (state.chat === chat) handler(event.detail);
@@ -180,6 +193,7 @@ function wireChat(chat) {
     upsertMessage(frame.message);
     noteOwnMessage(frame.message);
     notifyRoomMessage(frame.message);
+    if (frame.message.is_anonymous && seesAnonymousAuthors()) learnAnonymousAuthor(frame.message.id);
   }));
   chat.addEventListener("message.updated", live((frame) => upsertMessage(frame.message)));
   chat.addEventListener("message.deleted", live((frame) => upsertMessage(frame.message)));

@@ -37,6 +37,7 @@ export const state = {
   myVotes: new Map(), // poll id -> the viewer's option ids, as the poll's REST answers said
   queue: null, // the open room's office-hours queue: {is_open, length, my_position, entries|null}
   slowUntil: 0, // when slow mode lets the viewer send again (ms since the epoch)
+  anonymousSent: new Set(), // client_ids of this page's anonymous posts (their echo names no one)
   openToken: 0, // bumped when another room (or none) opens: late answers for the old one are dropped
 };
 
@@ -69,15 +70,32 @@ function withinWindow(message, seconds) {
   return Date.now() - new Date(message.created_at).getTime() < seconds * 1000;
 }
 
+/** The viewer wrote it: their named posts, and their anonymous ones (REST names the
+ * author to them in `anonymous_author`; this page's own are known by client_id). */
+export function isMine(message) {
+  if (!message.is_anonymous) return message.sender.id === me.id;
+  return message.anonymous_author?.id === me.id || state.anonymousSent.has(message.client_id);
+}
+
+/** Students of a course room may post anonymously to their classmates. */
+export function canPostAnonymously(room = state.room) {
+  return Boolean(room && room.chat_type === "course" && room.my_role === "member" && !config.isStaff);
+}
+
+/** The room's staff learn who posted anonymously (from REST). */
+export function seesAnonymousAuthors(room = state.room) {
+  return Boolean(room && (canModerate(room) || config.isStaff));
+}
+
 export function canEdit(message) {
-  return message.sender.id === me.id && !message.is_deleted && message.message_type === "text"
+  return isMine(message) && !message.is_deleted && message.message_type === "text"
     && withinWindow(message, config.messageEditTimeout) && state.room?.is_active;
 }
 
 export function canDelete(message) {
   if (message.is_deleted || message.message_type === "system") return false;
   if (canModerate()) return true;
-  return message.sender.id === me.id && withinWindow(message, config.messageDeleteTimeout);
+  return isMine(message) && withinWindow(message, config.messageDeleteTimeout);
 }
 
 /** Course rooms, and rooms with a moderator to endorse answers, take questions. */
@@ -90,7 +108,7 @@ export function takesQuestions(room = state.room) {
 /** The sender, and those who endorse answers, mark a message a question. */
 export function canMarkQuestion(message) {
   if (message.is_deleted || message.message_type === "system" || !state.room?.is_active) return false;
-  return takesQuestions() && (message.sender.id === me.id || canModerate());
+  return takesQuestions() && (isMine(message) || canModerate());
 }
 
 /** Moderators (instructors of a course room) endorse a reply to a question. */

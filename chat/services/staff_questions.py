@@ -1,0 +1,76 @@
+"""Private questions to staff: a member of a course room asks its staff, who answer.
+
+A ``StaffQuestion`` is not a message: it is kept out of the room's history,
+search, unread counters and event log, so other members never learn of it. Its
+frames go to single users (``events.publish_to_user``, their presence sockets):
+``staff_question.asked`` to the room's staff, ``staff_question.answered`` to the
+asker and the staff; a client that missed one reads the queue over REST.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.db import transaction
+from django.utils import timezone
+
+from chat import errors, events, policy, selectors, wire
+from chat.models import ChatRoom, StaffQuestion
+from chat.rendering import render_content
+from chat.services.messages import _clean_content
+
+if TYPE_CHECKING:
+    from accounts.models import User
+
+
+def _publish(event_type: wire.Frame, question: StaffQuestion, user_ids: set[int]) -> None:
+    frame = wire.staff_question(event_type, wire.staff_question_payload(question))
+    for user_id in sorted(user_ids):
+        events.publish_to_user(user_id, frame)
+
+
+@transaction.atomic
+def staff_question_ask(*, actor: User, room: ChatRoom, content: object) -> StaffQuestion:
+    """``actor`` asks ``room``'s staff privately; each of them (``policy.staff_user_ids``)
+    gets ``staff_question.asked`` after commit. Holds the room's row lock, so an
+    archive or a mute cannot slip in between the check and the write."""
+    text = _clean_content(content, allow_empty=False)
+    room = selectors.lock_room(room.pk)
+    participant = policy.participant_of(actor, room)
+    if participant is None and not policy.can_see_room(actor, room):
+        raise errors.NotFound("No such room.")
+    denial = policy.staff_ask_denial(actor, room, participant)
+    if denial is not None:
+        raise denial
+    # No mention resolution: a private question notifies no one but the staff.
+    question = StaffQuestion.objects.create(
+        room=room, asker=actor, content=text, content_html=render_content(text)
+    )
+    question.room = room
+    question.asker = actor
+    _publish(wire.Frame.STAFF_QUESTION_ASKED, question, set(policy.staff_user_ids(room)))
+    return question
+
+
+@transaction.atomic
+def staff_question_answer(
+    *, actor: User, question: StaffQuestion, content: object
+) -> StaffQuestion:
+    """Answer ``question`` (answering again replaces the answer); its asker and the
+    room's staff get ``staff_question.answered`` after commit."""
+    text = _clean_content(content, allow_empty=False)
+    room = selectors.lock_room(question.room_id)
+    question = StaffQuestion.objects.select_related("asker").get(pk=question.pk)
+    question.room = room
+    denial = policy.staff_answer_denial(actor, question)
+    if denial is not None:
+        raise denial
+    question.answer = text
+    question.answer_html = render_content(text)
+    question.answered_by = actor
+    question.answered_at = timezone.now()
+    question.save(update_fields=["answer", "answer_html", "answered_by", "answered_at"])
+    recipients = set(policy.staff_user_ids(room)) | {question.asker_id}
+    recipients.discard(actor.pk)
+    _publish(wire.Frame.STAFF_QUESTION_ANSWERED, question, recipients)
+    return question

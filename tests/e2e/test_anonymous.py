@@ -1,0 +1,78 @@
+"""Anonymous posts on the page: a student posts anonymously; a classmate sees the
+anonymous classmate, the instructor sees who, the author sees it as theirs, and
+composing it sends no typing frame."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from chat.tests import factories
+from tests.e2e.conftest import Browser
+from tests.e2e.pages import composer, expect, message, wait_for_room
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+def test_a_student_posts_anonymously_and_only_the_staff_see_who(
+    browser: Browser, course: Any
+) -> None:
+    room = factories.course_room(course)
+    path = f"/rooms/{room.pk}/"
+    alice = browser.sign_in("alice", next_path=path)
+    sent: list[dict[str, Any]] = []
+    alice.page.on(
+        "websocket",
+        lambda socket: socket.on(
+            "framesent",
+            lambda payload: sent.append(json.loads(payload)) if "{" in payload else None,
+        ),
+    )
+    alice.page.reload()
+    bob = browser.sign_in("bob", next_path=path)
+    ines = browser.sign_in("ines", next_path=path)
+    for user_page in (alice, bob, ines):
+        wait_for_room(user_page, room.name)
+    expect(ines.page.get_by_label("Post anonymously to classmates")).to_be_hidden()
+
+    alice.page.get_by_label("Post anonymously to classmates").check()
+    composer(alice).press_sequentially("Is the midterm cumulative?")
+    composer(alice).press("Enter")
+
+    seen = message(bob, "Is the midterm cumulative?")
+    expect(seen.locator(".msg__author")).to_have_text("Anonymous classmate")
+    expect(seen).not_to_contain_text("Alice")
+    expect(message(ines, "Is the midterm cumulative?").locator(".msg__author")).to_have_text(
+        "Anonymous classmate · Alice"
+    )
+    own = message(alice, "Is the midterm cumulative?")
+    expect(own.locator(".msg__author")).to_have_text("Anonymous classmate (you)")
+    expect(own).not_to_have_attribute("data-pending", "true")
+    sends = [frame for frame in sent if frame.get("type") == "message.send"]
+    assert [frame.get("anonymous") for frame in sends] == [True]
+    assert not [f for f in sent if f.get("type") == "typing" and f.get("is_typing")]
+    bob.screenshot("anonymous-post-classmate")
+
+    # After a reload the author still sees it as theirs; the classmate still does not.
+    bob.page.reload()
+    alice.page.reload()
+    wait_for_room(bob, room.name)
+    wait_for_room(alice, room.name)
+    expect(message(alice, "Is the midterm cumulative?").locator(".msg__author")).to_have_text(
+        "Anonymous classmate (you)"
+    )
+    expect(message(bob, "Is the midterm cumulative?")).not_to_contain_text("Alice")
+
+    # Replying to her own anonymous post, the page keeps her anonymous.
+    own = message(alice, "Is the midterm cumulative?")
+    own.hover()
+    own.get_by_role("button", name="Reply").click()
+    expect(alice.page.get_by_label("Post anonymously to classmates")).to_be_checked()
+    composer(alice).fill("And the final?")
+    composer(alice).press("Enter")
+    expect(message(bob, "And the final?").locator(".msg__author")).to_have_text(
+        "Anonymous classmate"
+    )
+    browser.assert_no_console_errors()
