@@ -762,7 +762,7 @@ class AuditEntryAdmin(ReadOnlyAdmin):
 
     list_display = ("created_at", "room", "actor", "action", "target_user", "message", "via")
     list_filter = ("action", "via", "room__chat_type", "created_at")
-    list_select_related = ("room", "actor", "target_user")
+    list_select_related = ("room", "actor", "target_user", "message")
     search_fields = ("room__name", "actor__username", "target_user__username")
     date_hierarchy = "created_at"
     raw_id_fields = ("room", "actor", "target_user", "message")
