@@ -112,12 +112,10 @@ export async function openRoom(roomId, { push = true, around = null } = {}) {
   state.chat = chat;
   try {
     await Promise.all([
-      loadHistory(room.id, token),
+      loadHistory(room.id, token, { around }),
       loadParticipants(room.id, token),
       loadPins(room.id, token),
       loadQueue(room.id, token),
-      loadHistory(room.id, token, { around }),
-      loadParticipants(room.id, token),
       loadUnreadThreads(room.id, token),
     ]);
   } catch (error) {
@@ -189,14 +187,6 @@ function wireChat(chat) {
     }
     scheduleRead();
   }));
-  chat.addEventListener("message.created", live((frame) => {
-    upsertMessage(frame.message);
-    noteOwnMessage(frame.message);
-    notifyRoomMessage(frame.message);
-    if (frame.message.is_anonymous && seesAnonymousAuthors()) learnAnonymousAuthor(frame.message.id);
-  }));
-  chat.addEventListener("message.updated", live((frame) => upsertMessage(frame.message)));
-  chat.addEventListener("message.deleted", live((frame) => upsertMessage(frame.message)));
   chat.addEventListener("message.pinned", live((frame) => {
     onPinned(frame);
     redrawMessage(frame.pin.message.id);
@@ -211,7 +201,12 @@ function wireChat(chat) {
     upsertMessage(frame.message);
     onRoomMessage(frame);
   };
-  chat.addEventListener("message.created", live(onMessage));
+  chat.addEventListener("message.created", live((frame) => {
+    onMessage(frame);
+    noteOwnMessage(frame.message);
+    notifyRoomMessage(frame.message);
+    if (frame.message.is_anonymous && seesAnonymousAuthors()) learnAnonymousAuthor(frame.message.id);
+  }));
   chat.addEventListener("message.updated", live(onMessage));
   chat.addEventListener("message.deleted", live(onMessage));
   chat.addEventListener("thread.updated", live(onThreadUpdated));
