@@ -52,8 +52,13 @@ function closeRoomSocket() {
 }
 
 /** Open a room: its newest messages, or (`around`: a message id) the history around that message. */
+// When the viewer last pressed a key or a pointer: a room that finishes loading after
+// that does not pull the focus into its composer (the viewer has moved on).
+let lastInteraction = 0;
+
 export async function openRoom(roomId, { push = true, around = null } = {}) {
   const token = ++state.openToken;
+  const openedAt = performance.now();
   closeRoomSocket();
   clearTypers();
   cancelReply();
@@ -123,7 +128,7 @@ export async function openRoom(roomId, { push = true, around = null } = {}) {
   }
   if (token !== state.openToken) return;
   chat.connect();
-  if (!el.input.disabled) el.input.focus({ preventScroll: true });
+  if (!el.input.disabled && lastInteraction <= openedAt) el.input.focus({ preventScroll: true });
 }
 
 function showMissingRoom() {
@@ -378,6 +383,9 @@ export async function onQueueTaken(frame) {
 }
 
 export function bindRooms() {
+  for (const type of ["pointerdown", "keydown"]) {
+    document.addEventListener(type, () => { lastInteraction = performance.now(); }, { capture: true });
+  }
   bindQueue((taken) => {
     loadRooms().then(() => openRoom(taken.room.id)).catch(report);
   });
