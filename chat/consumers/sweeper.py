@@ -5,8 +5,9 @@ startup hook for this); it runs in that process's event loop every
 CHAT_PRESENCE_SWEEP_INTERVAL seconds (at most a third of
 CHAT_CONNECTION_TIMEOUT): it refreshes the heartbeat of this process's sockets
 and sweeps the sockets of processes that stopped refreshing theirs (killed,
-frozen), turning their users offline. ``manage.py presence_sweep`` does the
-same sweep from cron, for deployments where no socket server is up.
+frozen), turning their users offline, and closes the polls whose ``closes_at``
+has passed. ``manage.py presence_sweep`` does the same sweep from cron, for
+deployments where no socket server is up.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import time
 from django.conf import settings
 
 from chat.consumers.db import run_sync
+from chat.services import polls as polls_services
 from chat.services import presence as presence_services
 
 logger = logging.getLogger(__name__)
@@ -35,10 +37,12 @@ def sweep_interval() -> float:
 
 def sweep_once(*, sweep_others: bool = True) -> tuple[int, list[int]]:
     """Refresh this process's registrations; sweep the dead ones of every process
-    when ``sweep_others``. Returns how many of ours were refreshed and who went
-    offline."""
+    when ``sweep_others``; close the polls past their ``closes_at``. Returns how many
+    of ours were refreshed and who went offline."""
     refreshed = presence_services.connections_refresh()
-    return refreshed, presence_services.presence_sweep() if sweep_others else []
+    offline = presence_services.presence_sweep() if sweep_others else []
+    polls_services.polls_close_due()
+    return refreshed, offline
 
 
 async def _run() -> None:

@@ -26,7 +26,7 @@ from chat.services.messages import (
 from chat.services.notifications import room_notifications_set
 from chat.services.office_hours import office_hours_set, queue_join, queue_leave, queue_next
 from chat.services.pins import message_pin, message_unpin
-from chat.services.polls import poll_close, poll_create, poll_vote
+from chat.services.polls import poll_close, poll_create, poll_vote, polls_close_due
 from chat.services.presence import presence_get, presence_set, typing_set
 from chat.services.questions import answer_endorse, answer_withdraw, question_mark
 from chat.services.quota import upload_quota
@@ -62,6 +62,7 @@ __all__ = [
     "poll_close",
     "poll_create",
     "poll_vote",
+    "polls_close_due",
     "presence_get",
     "presence_set",
     "question_mark",

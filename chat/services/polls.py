@@ -227,3 +227,34 @@ def poll_close(*, actor: User, poll: Poll) -> Poll:
     poll.closed_by = actor
     poll.save(update_fields=["closed_at", "closed_by"])
     return _published(room, poll)
+
+
+def polls_close_due(now: datetime | None = None, *, limit: int = 100) -> list[int]:
+    """Close the polls whose ``closes_at`` has passed (``closed_at = closes_at``, no
+    ``closed_by``), each with its ``poll.updated``, so the rooms' sockets learn it at
+    that time and not at the next vote. Every server process's sweep runs it: each poll
+    is checked again under its room's row lock, so two processes never close it
+    twice. Returns the closed polls' ids."""
+    now = now or timezone.now()
+    due = list(
+        Poll.objects.filter(closed_at__isnull=True, closes_at__lte=now, message__is_deleted=False)
+        .order_by("closes_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    closed = []
+    for poll_id in due:
+        with transaction.atomic():
+            poll = Poll.objects.select_related("message").filter(pk=poll_id).first()
+            if poll is None:
+                continue
+            try:
+                room, poll = _locked_poll(poll)
+            except errors.NotFound:
+                continue
+            if poll.closed_at is not None or poll.closes_at is None or poll.closes_at > now:
+                continue
+            poll.closed_at = poll.closes_at
+            poll.save(update_fields=["closed_at"])
+            _published(room, poll)
+            closed.append(poll.pk)
+    return closed

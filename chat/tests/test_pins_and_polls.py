@@ -10,7 +10,8 @@ import pytest
 from django.utils import timezone
 
 from chat import errors, selectors, services
-from chat.models import ChatMessage, PinnedMessage, Poll, PollVote
+from chat.consumers import sweeper
+from chat.models import ChatMessage, ChatRoom, PinnedMessage, Poll, PollVote
 from chat.tests import factories
 from chat.tests.api_support import USER_KEYS, assert_message_shape, client_for
 from chat.tests.test_api_permissions import PERSONAS, ROOM_TYPES, VISIBLE, build_room
@@ -297,6 +298,32 @@ def test_a_closed_poll_takes_no_votes(course: Any, ines: Any, alice: Any, bob: A
     with pytest.raises(errors.Forbidden):
         services.poll_vote(actor=bob, poll=timed, option_ids=option_ids(timed)[:1])
     assert client_for(bob).get(f"/chat/polls/{timed.pk}/").data["is_closed"] is True
+
+
+def test_a_poll_past_its_closing_time_is_closed_by_the_sweep_with_one_poll_updated(
+    captured_events: Any, course: Any, ines: Any, alice: Any
+) -> None:
+    room = factories.course_room(course)
+    due = make_poll(ines, room, closes_at=timezone.now() + datetime.timedelta(hours=1))
+    later = make_poll(ines, room, closes_at=timezone.now() + datetime.timedelta(hours=2))
+    closing = timezone.now() - datetime.timedelta(seconds=1)
+    Poll.objects.filter(pk=due.pk).update(closes_at=closing)
+    captured_events.clear()
+
+    assert sweeper.sweep_once(sweep_others=False)[1] == []
+    assert services.polls_close_due() == []  # once closed, never again
+
+    (update,) = captured_events.payloads(f"room.{room.pk}")
+    assert update["type"] == "poll.updated"
+    assert update["seq"] == ChatRoom.objects.get(pk=room.pk).last_seq
+    assert (update["poll"]["id"], update["poll"]["is_closed"]) == (due.pk, True)
+    assert update["poll"]["closed_at"] == closing.isoformat().replace("+00:00", "Z")
+    due.refresh_from_db()
+    later.refresh_from_db()
+    assert (due.closed_at, due.closed_by) == (closing, None)
+    assert later.closed_at is None
+    with pytest.raises(errors.Forbidden):
+        services.poll_vote(actor=alice, poll=due, option_ids=option_ids(due)[:1])
 
 
 @pytest.mark.django_db
