@@ -659,6 +659,28 @@ CLIENT_FRAMES: dict[str, dict[str, Any]] = {
         "(`validation_error` when nobody waits).",
         examples=[{}],
     ),
+    "staffQuestionAsk": frame(
+        "staff_question.ask",
+        "Ask the room's staff privately (course rooms; members who may post).",
+        description="Answered by `staff_question.asked` on the asker's sockets (this one "
+        "too) and the staff's, or an `error`. Same rules as "
+        "`POST /chat/rooms/{id}/staff-questions/`.",
+        properties={"content": {"type": "string", "minLength": 1, "maxLength": 5000}},
+        required=("content",),
+        examples=[{"content": "Is the quiz open-book?"}],
+    ),
+    "staffQuestionAnswer": frame(
+        "staff_question.answer",
+        "Answer a private question of this room (the room's staff); again to replace it.",
+        description="Answered by `staff_question.answered` to the asker and the staff, or "
+        "an `error` (`not_found` for a question this user may not see or of another room).",
+        properties={
+            "question_id": {"type": "integer"},
+            "content": {"type": "string", "minLength": 1, "maxLength": 5000},
+        },
+        required=("question_id", "content"),
+        examples=[{"question_id": STAFF_QUESTION["id"], "content": "Yes, bring your notes."}],
+    ),
     "typingSet": frame(
         "typing",
         "Start or stop typing.",
@@ -1143,8 +1165,9 @@ SERVER_FRAMES |= {
     "staffQuestionAsked": frame(
         "staff_question.asked",
         "A member asked the room's staff privately (to its moderators, instructors and "
-        "`is_staff` members only).",
-        description="Never a room event: other members cannot see it. A client that was "
+        "`is_staff` members, and to the asker's own sockets).",
+        description="Never a room event, no `seq`: other members cannot see it. It reaches "
+        "the user's presence sockets and their sockets of that room. A client that was "
         "offline reads the queue with `GET /chat/rooms/{id}/staff-questions/?status=open`.",
         properties={
             "room_id": schema_ref("RoomId"),
@@ -1162,6 +1185,21 @@ SERVER_FRAMES |= {
         },
         required=("room_id", "question"),
         examples=[{"room_id": ROOM_ID, "question": STAFF_QUESTION_ANSWERED}],
+    ),
+    "anonymousAuthor": frame(
+        "anonymous.author",
+        "Who wrote an anonymous post (to the room's moderators, admins and instructors, "
+        "never to its author or other members).",
+        description="Follows the post's `message.created`, which names no one. Not a room "
+        "event, no `seq`: it reaches the staff's presence sockets and their sockets of that "
+        "room; REST answers to them carry the same as `anonymous_author`.",
+        properties={
+            "room_id": schema_ref("RoomId"),
+            "message_id": schema_ref("MessageId"),
+            "author": schema_ref("User"),
+        },
+        required=("room_id", "message_id", "author"),
+        examples=[{"room_id": ROOM_ID, "message_id": 905, "author": ALICE}],
     ),
 }
 
@@ -1227,6 +1265,8 @@ ROOM_CLIENT = [
     "queueJoin",
     "queueLeave",
     "queueNext",
+    "staffQuestionAsk",
+    "staffQuestionAnswer",
     "typingSet",
     "read",
     "ping",
@@ -1248,6 +1288,9 @@ ROOM_SERVER = [
     "messageUnpinned",
     "pollUpdated",
     "queueUpdated",
+    "staffQuestionAsked",
+    "staffQuestionAnswered",
+    "anonymousAuthor",
     "typing",
     "presence",
     "pong",
@@ -1265,6 +1308,7 @@ PRESENCE_SERVER = [
     "notificationsUpdated",
     "staffQuestionAsked",
     "staffQuestionAnswered",
+    "anonymousAuthor",
     "pong",
     "error",
 ]
@@ -1389,6 +1433,18 @@ OPERATIONS = {
     "joinQueue": receive("room", "queueJoin", "Join the queue.", ["queueUpdated", "error"]),
     "leaveQueue": receive("room", "queueLeave", "Leave the queue.", ["queueUpdated", "error"]),
     "takeNext": receive("room", "queueNext", "Take the next student.", ["queueUpdated", "error"]),
+    "askStaff": receive(
+        "room",
+        "staffQuestionAsk",
+        "Ask the staff privately.",
+        ["staffQuestionAsked", "error"],
+    ),
+    "answerStaffQuestion": receive(
+        "room",
+        "staffQuestionAnswer",
+        "Answer a private question.",
+        ["staffQuestionAnswered", "error"],
+    ),
     "setTyping": receive("room", "typingSet", "Typing indicator.", ["typing", "error"]),
     "markRead": receive("room", "read", "Move the read marker.", ["error"]),
     "pingRoom": receive("room", "ping", "Heartbeat.", ["pong"]),
@@ -1417,6 +1473,12 @@ OPERATIONS = {
             "queueUpdated",
         ],
     ),
+    "roomPrivate": send(
+        "room",
+        "To this user only, about this room, no `seq`: private questions to staff, and "
+        "to the staff who wrote an anonymous post.",
+        ["staffQuestionAsked", "staffQuestionAnswered", "anonymousAuthor"],
+    ),
     "roomEphemeral": send("room", "Typing and presence in the room.", ["typing", "presence"]),
     "roomErrors": send("room", "Refused frames (also unreadable ones).", ["error"]),
     "setPresence": receive("presence", "presenceSet", "Set one's status.", ["presence", "error"]),
@@ -1436,8 +1498,9 @@ OPERATIONS = {
     ),
     "staffQuestions": send(
         "presence",
-        "Private questions to staff: asked (to the staff), answered (to the asker and staff).",
-        ["staffQuestionAsked", "staffQuestionAnswered"],
+        "Private questions to staff: asked (to the staff and the asker), answered (to the "
+        "asker and staff); who wrote an anonymous post (to the room's staff).",
+        ["staffQuestionAsked", "staffQuestionAnswered", "anonymousAuthor"],
     ),
     "presenceErrors": send("presence", "Refused frames.", ["error"]),
 }

@@ -78,6 +78,7 @@ class Frame(StrEnum):
     NOTIFICATIONS_UPDATED = "notifications.updated"
     STAFF_QUESTION_ASKED = "staff_question.asked"
     STAFF_QUESTION_ANSWERED = "staff_question.answered"
+    ANONYMOUS_AUTHOR = "anonymous.author"  # to the room's staff
     # Replies and connection frames of one socket.
     CONNECTION_READY = "connection.ready"
     PRESENCE_SNAPSHOT = "presence.snapshot"
@@ -103,6 +104,12 @@ ROOM_EVENTS = frozenset(
         Frame.QUEUE_UPDATED,
         Frame.THREAD_UPDATED,
     }
+)
+
+# Frames to single users that concern one room: besides their presence sockets, the
+# user's sockets of that room (``room_id``) get them too.
+ROOM_PRIVATE_FRAMES = frozenset(
+    {Frame.STAFF_QUESTION_ASKED, Frame.STAFF_QUESTION_ANSWERED, Frame.ANONYMOUS_AUTHOR}
 )
 
 
@@ -912,6 +919,17 @@ def staff_question(event_type: Frame, question: dict[str, Any]) -> dict[str, Any
     """To one user: a private question to staff was asked (to the room's staff) or
     answered (to its asker and the room's staff)."""
     return {"type": event_type, "room_id": question["room_id"], "question": question}
+
+
+def anonymous_author(message: ChatMessage) -> dict[str, Any]:
+    """To each of the room's staff: who wrote an anonymous post (``message_id``), which
+    the room's own ``message.created`` does not say."""
+    return {
+        "type": Frame.ANONYMOUS_AUTHOR,
+        "room_id": message.room_id,
+        "message_id": message.pk,
+        "author": user_payload(message.sender),
+    }
 
 
 def error(

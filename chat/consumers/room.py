@@ -45,6 +45,9 @@ def _after_seq(scope: dict[str, Any]) -> int | None:
         return -1
 
 
+# How the encoded frames of ``wire.ROOM_PRIVATE_FRAMES`` begin (the type comes first).
+PRIVATE_FRAME_STARTS = tuple(f'{{"type":"{kind}"' for kind in sorted(wire.ROOM_PRIVATE_FRAMES))
+
 MAX_PENDING_SENDS = 32  # a socket's unanswered message.send frames before it stops reading
 
 
@@ -130,7 +133,13 @@ class ChatConsumer(SocketConsumer):
     # --- from the hub ------------------------------------------------------------------------
 
     async def user_event(self, message: dict[str, Any]) -> None:
-        """Notifications and unread counts belong to the presence socket."""
+        """Notifications and unread counts belong to the presence socket; the user's
+        private frames about this room (``wire.ROOM_PRIVATE_FRAMES``) come here too."""
+        text = message["text"]
+        if not text.startswith(PRIVATE_FRAME_STARTS):  # unread counts, mostly
+            return
+        if orjson.loads(text).get("room_id") == self.room_id:
+            await self.send_text(text)
 
     async def user_control(self, message: dict[str, Any]) -> None:
         if message.get("action") == "room.revoked" and message.get("room_id") == self.room_id:
@@ -241,6 +250,16 @@ class ChatConsumer(SocketConsumer):
     def _queue_next(self, frame: dict[str, Any]) -> None:
         services.queue_next(actor=self.user, room=self._room())
 
+    def _staff_question_ask(self, frame: dict[str, Any]) -> None:
+        services.staff_question_ask(actor=self.user, room=self._room(), content=frame["content"])
+
+    def _staff_question_answer(self, frame: dict[str, Any]) -> None:
+        self._room()
+        question = selectors.staff_question_get_for_user(self.user, frame["question_id"])
+        if question.room_id != self.room_id:
+            raise errors.NotFound("No such question.")
+        services.staff_question_answer(actor=self.user, question=question, content=frame["content"])
+
     def _typing(self, frame: dict[str, Any]) -> bool:
         sent = services.typing_set(actor=self.user, room=self._room(), is_typing=frame["is_typing"])
         if sent:
@@ -337,6 +356,10 @@ class ChatConsumer(SocketConsumer):
         "queue.join": ClientFrame(call=_queue_join, write=True),
         "queue.leave": ClientFrame(call=_queue_leave, write=True),
         "queue.next": ClientFrame(call=_queue_next, write=True),
+        "staff_question.ask": ClientFrame(("content",), call=_staff_question_ask, write=True),
+        "staff_question.answer": ClientFrame(
+            ("question_id", "content"), call=_staff_question_answer, write=True
+        ),
         "typing": ClientFrame(("is_typing",), run=frame_typing),
         "read": ClientFrame(("message_id",), call=_read),
         "ping": ClientFrame(run=SocketConsumer.frame_ping),

@@ -23,7 +23,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Max
 from django.utils import timezone
 
-from chat import errors, events, policy, selectors
+from chat import errors, events, policy, selectors, wire
 from chat.models import ChatMessage, ChatParticipant, ChatRoom
 from chat.services import counters, questions, threads
 from chat.services.messages import (
@@ -258,7 +258,19 @@ def _store(room: ChatRoom, drafts: list[_Draft]) -> list[_Draft]:
     )
     for draft, message, payload in created:
         _notify_mentions(message, payload, draft.rendered.mentioned, draft.rendered.wildcard)
+    if any(message.is_anonymous for message in messages):
+        _reveal_to_staff(room, [message for message in messages if message.is_anonymous])
     return new
+
+
+def _reveal_to_staff(room: ChatRoom, messages: list[ChatMessage]) -> None:
+    """Tell the room's staff who wrote each anonymous post (``anonymous.author``):
+    the room event names no one, REST reveals it to them, and so do their sockets."""
+    staff = set(policy.staff_user_ids(room))
+    for message in messages:
+        frame = wire.anonymous_author(message)
+        for user_id in sorted(staff - {message.sender_id}):
+            events.publish_to_user(user_id, frame)
 
 
 def _outcomes(drafts: list[_Draft]) -> list[SendResult | errors.ChatError]:

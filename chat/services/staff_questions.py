@@ -2,9 +2,10 @@
 
 A ``StaffQuestion`` is not a message: it is kept out of the room's history,
 search, unread counters and event log, so other members never learn of it. Its
-frames go to single users (``events.publish_to_user``, their presence sockets):
-``staff_question.asked`` to the room's staff, ``staff_question.answered`` to the
-asker and the staff; a client that missed one reads the queue over REST.
+frames go to single users (``events.publish_to_user``: their presence sockets and
+their sockets of that room): ``staff_question.asked`` to the room's staff and the
+asker, ``staff_question.answered`` to the asker and the staff; a client that
+missed one reads the queue over REST.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ def _publish(event_type: wire.Frame, question: StaffQuestion, user_ids: set[int]
 @transaction.atomic
 def staff_question_ask(*, actor: User, room: ChatRoom, content: object) -> StaffQuestion:
     """``actor`` asks ``room``'s staff privately; each of them (``policy.staff_user_ids``)
-    gets ``staff_question.asked`` after commit. Holds the room's row lock, so an
+    and the asker get ``staff_question.asked`` after commit. Holds the room's row lock, so an
     archive or a mute cannot slip in between the check and the write."""
     text = _clean_content(content, allow_empty=False)
     room = selectors.lock_room(room.pk)
@@ -48,7 +49,10 @@ def staff_question_ask(*, actor: User, room: ChatRoom, content: object) -> Staff
     )
     question.room = room
     question.asker = actor
-    _publish(wire.Frame.STAFF_QUESTION_ASKED, question, set(policy.staff_user_ids(room)))
+    # The asker's own sockets hear of it too: their other tabs, and the answer to a
+    # question asked over the room socket.
+    staff_and_asker = set(policy.staff_user_ids(room)) | {actor.pk}
+    _publish(wire.Frame.STAFF_QUESTION_ASKED, question, staff_and_asker)
     return question
 
 

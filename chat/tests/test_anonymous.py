@@ -241,8 +241,56 @@ def test_posting_publishes_no_presence_or_typing(
     post(alice, room)
 
     kinds = {payload["type"] for payload in captured_events.payloads()}
-    assert kinds <= {"message.created", "unread"}
+    assert kinds <= {"message.created", "unread", "anonymous.author"}
     assert not any(names_alice(p, alice) for p in captured_events.payloads(f"room.{room.pk}"))
+
+
+def test_only_the_staff_are_told_the_author(
+    captured_events: Any, room: Any, alice: Any, bob: Any, ines: Any
+) -> None:
+    captured_events.clear()
+
+    message = post(alice, room)
+
+    told = [
+        item.group
+        for item in captured_events
+        if "text" in item.message and item.payload["type"] == "anonymous.author"
+    ]
+    assert told == [f"user.{ines.pk}"]  # not alice herself, not bob
+    (frame,) = [p for p in captured_events.payloads(f"user.{ines.pk}") if p["type"] != "unread"]
+    assert frame == {
+        "type": "anonymous.author",
+        "room_id": room.pk,
+        "message_id": message.message.pk,
+        "author": {"id": alice.pk, "username": "alice", "display_name": "Alice"},
+    }
+    assert not any(names_alice(p, alice) for p in captured_events.payloads(f"user.{bob.pk}"))
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_the_staff_room_socket_learns_the_author_and_a_classmate_socket_not(
+    room: Any, alice: Any, bob: Any, ines: Any
+) -> None:
+    staff = await open_room(ines, room)
+    classmate = await open_room(bob, room)
+    author = await open_room(alice, room)
+
+    await author.send(
+        {"type": "message.send", "client_id": "a-2", "content": "Psst", "anonymous": True}
+    )
+    created = await staff.receive_type("message.created")
+    revealed = await staff.receive_type("anonymous.author")
+    await classmate.receive_type("message.created")
+
+    assert created["message"]["sender"] == ANONYMOUS
+    assert (revealed["message_id"], revealed["author"]["id"]) == (
+        created["message"]["id"],
+        alice.pk,
+    )
+    assert await classmate.no_more_events()
+    for socket in (staff, classmate, author):
+        await socket.close()
 
 
 @pytest.mark.django_db

@@ -563,8 +563,23 @@ async def test_every_frame_of_a_full_session_matches_the_document(
     answer = f"/chat/staff-questions/{asked.data['id']}/answer/"
     await db(lambda: alice_api.post(answer, {"content": "Yes."}, format="json"))()
     await pb.until("staff_question.answered")
+    # The same over the course room's sockets, and who wrote an anonymous post.
+    ca = Recorder("room", await open_room(alice, course_room))
+    cb = Recorder("room", await open_room(bob, course_room))
+    await cb.socket.send({"type": "staff_question.ask", "content": "And the exam?"})
+    asked_here = (await ca.until("staff_question.asked"))["question"]
+    await cb.until("staff_question.asked")
+    await ca.socket.send(
+        {"type": "staff_question.answer", "question_id": asked_here["id"], "content": "Open."}
+    )
+    await cb.until("staff_question.answered")
+    await cb.socket.send(
+        {"type": "message.send", "client_id": "anon-1", "content": "Q?", "anonymous": True}
+    )
+    await ca.until("anonymous.author")
+    await pa.until("anonymous.author")
 
-    recorders = [a, b, pa, pb, resync, replay, queue]
+    recorders = [a, b, pa, pb, resync, replay, queue, ca, cb]
     for recorder in recorders:
         await recorder.drain()
     seen: dict[str, set[str]] = {"room": set(), "presence": set()}

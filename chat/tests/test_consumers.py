@@ -781,6 +781,8 @@ def test_the_room_sockets_writes_are_every_frame_that_changes_the_room() -> None
         "queue.next",
         "reaction.add",
         "reaction.remove",
+        "staff_question.answer",
+        "staff_question.ask",
     ]
 
 
@@ -799,6 +801,7 @@ async def test_every_write_frame_counts_against_the_send_rate(
         "emoji": "👍",
         "is_question": True,
         "poll_id": message.pk,
+        "question_id": message.pk,
         "option_ids": [],
         "question": "Q?",
         "options": ["a", "b"],

@@ -45,9 +45,10 @@ def test_asking_tells_each_of_the_staff_and_no_one_else(
         actor=alice, room=room, content="  Is the quiz open-book?  "
     )
 
-    # stella (is_staff) is no member of the room: she answers from the queue.
+    # stella (is_staff) is no member of the room: she answers from the queue. The
+    # asker's own sockets hear of it too (her other tabs).
     groups = sorted(item.group for item in captured_events)
-    assert groups == sorted([f"user.{ines.pk}", f"user.{moderator.pk}"])
+    assert groups == sorted([f"user.{ines.pk}", f"user.{moderator.pk}", f"user.{alice.pk}"])
     frame = captured_events.payloads(f"user.{ines.pk}")[0]
     assert frame["type"] == "staff_question.asked"
     assert frame["room_id"] == room.pk
@@ -291,6 +292,79 @@ async def test_the_staff_and_the_asker_get_their_frames_on_the_presence_socket(
     assert await room_socket.no_more_events()
     for socket in (instructor, asker, classmate, room_socket):
         await socket.close()
+
+
+# --- room socket ----------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_asking_and_answering_over_the_room_socket(
+    room: Any, alice: Any, bob: Any, ines: Any, stella: Any
+) -> None:
+    asker = await open_room(alice, room)
+    classmate = await open_room(bob, room)
+    instructor = await open_room(ines, room)
+    second = await db(
+        lambda: factories.make_course(stella, code="CS102", instructors=[ines], students=[alice])
+    )()
+    other = await db(factories.course_room)(second)
+    elsewhere = await open_room(ines, other)
+
+    await asker.send({"type": "staff_question.ask", "content": "  Is Friday's quiz graded? "})
+    arrived = await instructor.receive_type("staff_question.asked")
+    own = await asker.receive_type("staff_question.asked")
+    question = await db(lambda: StaffQuestion.objects.get(room=room))()
+    assert arrived == own
+    assert (arrived["room_id"], arrived["question"]["id"]) == (room.pk, question.pk)
+    assert arrived["question"]["content"] == "Is Friday's quiz graded?"
+
+    # A classmate may not answer; from another room's socket it is not found there.
+    await classmate.send(
+        {"type": "staff_question.answer", "question_id": question.pk, "content": "Yes"}
+    )
+    refused = await classmate.receive_type("error")
+    await elsewhere.send(
+        {"type": "staff_question.answer", "question_id": question.pk, "content": "Yes"}
+    )
+    missing = await elsewhere.receive_type("error")
+    await instructor.send(
+        {"type": "staff_question.answer", "question_id": question.pk, "content": "Not graded."}
+    )
+    answered = await asker.receive_type("staff_question.answered")
+
+    assert refused["code"] == "not_found"  # bob may not even see alice's question
+    assert missing["code"] == "not_found"
+    assert answered["question"]["answer"] == "Not graded."
+    assert await db(lambda: StaffQuestion.objects.get(pk=question.pk).answer)() == "Not graded."
+    assert await classmate.no_more_events()
+    assert await elsewhere.no_more_events()
+    assert (
+        await db(lambda: RoomEvent.objects.filter(room=room, type__startswith="staff").count())()
+        == 0
+    )
+    for socket in (asker, classmate, instructor, elsewhere):
+        await socket.close()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_private_question_over_the_socket_is_checked_like_over_rest(
+    alice: Any, bob: Any
+) -> None:
+    public = await db(factories.make_room)(alice, name="Lounge", members=[bob])
+    socket = await open_room(bob, public)
+
+    await socket.send({"type": "staff_question.ask", "content": "Hello?"})
+    not_course = await socket.receive_type("error")
+    await socket.send({"type": "staff_question.ask", "content": "   "})
+    blank = await socket.receive_type("error")
+    await socket.send({"type": "staff_question.ask"})
+    missing = await socket.receive_type("error")
+
+    assert not_course["code"] == "validation_error"  # as over REST: only course rooms
+    assert blank["code"] == "validation_error"
+    assert missing["code"] == "bad_request"
+    assert await db(StaffQuestion.objects.count)() == 0
+    await socket.close()
 
 
 # --- admin -----------------------------------------------------------------------------------

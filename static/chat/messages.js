@@ -162,7 +162,7 @@ function threadLinkFor(message) {
 }
 
 /** The sender's name; on an anonymous post, who wrote it for those who may know. */
-function authorLabel(message) {
+export function authorLabel(message) {
   if (!message.is_anonymous) return displayName(message.sender);
   if (isMine(message)) return `${displayName(message.sender)} (you)`;
   const author = message.anonymous_author;
@@ -337,8 +337,10 @@ function regroupAround(li) {
 export function upsertMessage(message) {
   const known = state.messages.get(message.id);
   if (known && new Date(known.updated_at) > new Date(message.updated_at)) return;
-  if (message.is_anonymous && !message.anonymous_author && known?.anonymous_author) {
-    message = { ...message, anonymous_author: known.anonymous_author }; // frames never name it
+  if (message.is_anonymous && !message.anonymous_author) {
+    // Room frames never name the author; the staff learn it from `anonymous.author`.
+    const author = known?.anonymous_author || state.anonymousAuthors.get(message.id);
+    if (author) message = { ...message, anonymous_author: author };
   }
   state.messages.set(message.id, message);
   const stickToBottom = isNearBottom();

@@ -4,6 +4,7 @@
  */
 import { rest } from "./client.js";
 import { displayName, el, node, report, snippet } from "./dom.js";
+import { authorLabel } from "./messages.js";
 import { state, takesQuestions } from "./state.js";
 
 function currentStatus() {
@@ -24,7 +25,7 @@ function renderQuestion({ question, answer }) {
   const li = node("li", { className: "question" });
   li.dataset.id = String(question.id);
   const head = node("button", { className: "question__ask", attrs: { type: "button" } }, [
-    node("strong", { text: displayName(question.sender) }),
+    node("strong", { text: authorLabel(question) }),
     node("span", { text: snippet(question) }),
   ]);
   head.addEventListener("click", () => jumpTo(question.id));

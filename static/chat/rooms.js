@@ -67,6 +67,7 @@ export async function openRoom(roomId, { push = true, around = null } = {}) {
   stopSlowMode();
   state.room = null;
   state.messages.clear();
+  state.anonymousAuthors.clear();
   state.participants.clear();
   state.olderUrl = null;
   state.newerUrl = null;
@@ -168,14 +169,27 @@ export function showHome() {
 // --- the room socket ---------------------------------------------------------------------------
 
 /** Frames name no author of an anonymous post; the room's staff read it from REST. */
-async function learnAnonymousAuthor(messageId) {
+/** The staff's sockets get `anonymous.author` after an anonymous post's `message.created`;
+ * staff who are no members of the room (site staff) do not, and read it over REST. */
+const AUTHOR_FRAME_WAIT_MS = 2000;
+
+function learnAnonymousAuthor(messageId) {
   const room = state.room;
-  try {
-    const message = await rest.getMessage(messageId);
-    if (state.room === room) upsertMessage(message);
-  } catch (error) {
-    report(error);
-  }
+  setTimeout(async () => {
+    if (state.room !== room || state.anonymousAuthors.has(messageId)) return;
+    try {
+      const message = await rest.getMessage(messageId);
+      if (state.room === room) upsertMessage(message);
+    } catch (error) {
+      report(error);
+    }
+  }, AUTHOR_FRAME_WAIT_MS);
+}
+
+function onAnonymousAuthor(frame) {
+  state.anonymousAuthors.set(frame.message_id, frame.author);
+  const known = state.messages.get(frame.message_id);
+  if (known) upsertMessage({ ...known, anonymous_author: frame.author });
 }
 
 function wireChat(chat) {
@@ -212,6 +226,7 @@ function wireChat(chat) {
     notifyRoomMessage(frame.message);
     if (frame.message.is_anonymous && seesAnonymousAuthors()) learnAnonymousAuthor(frame.message.id);
   }));
+  chat.addEventListener("anonymous.author", live(onAnonymousAuthor));
   chat.addEventListener("message.updated", live(onMessage));
   chat.addEventListener("message.deleted", live(onMessage));
   chat.addEventListener("thread.updated", live(onThreadUpdated));

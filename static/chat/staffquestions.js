@@ -95,13 +95,15 @@ export function updateStaffQuestions() {
   el.staffAskForm.hidden = staff || !room?.is_active;
 }
 
-/** A presence-socket frame: a new private question (staff) or an answer (asker, staff). */
+/** A presence-socket frame: a new private question (staff, and the asker's other tabs) or
+ * an answer (asker, staff). */
 export function onStaffQuestionFrame(frame) {
   const room = state.rooms.get(frame.room_id);
   const where = room ? ` in ${room.name}` : "";
+  const mine = frame.question.asker.id === config.user.id;
   if (frame.type === "staff_question.asked") {
-    toast(`${displayName(frame.question.asker)} asked the staff privately${where}.`, "info");
-  } else if (frame.question.asker.id === config.user.id) {
+    if (!mine) toast(`${displayName(frame.question.asker)} asked the staff privately${where}.`, "info");
+  } else if (mine) {
     toast(`The staff answered your private question${where}.`, "info");
   }
   if (el.staffDialog.open && frame.room_id === state.room?.id) loadStaffQuestions();

@@ -38,6 +38,7 @@ export const state = {
   queue: null, // the open room's office-hours queue: {is_open, length, my_position, entries|null}
   slowUntil: 0, // when slow mode lets the viewer send again (ms since the epoch)
   anonymousSent: new Set(), // client_ids of this page's anonymous posts (their echo names no one)
+  anonymousAuthors: new Map(), // message id → author, from `anonymous.author` frames (staff only)
   openToken: 0, // bumped when another room (or none) opens: late answers for the old one are dropped
 };
 

@@ -33,6 +33,15 @@ def test_a_student_posts_anonymously_and_only_the_staff_see_who(
     alice.page.reload()
     bob = browser.sign_in("bob", next_path=path)
     ines = browser.sign_in("ines", next_path=path)
+    fetched: list[str] = []  # the instructor learns the author from her socket, not REST
+    ines.page.on(
+        "request",
+        lambda request: (
+            fetched.append(request.url)
+            if "/chat/messages/" in request.url and request.method == "GET"
+            else None
+        ),
+    )
     for user_page in (alice, bob, ines):
         wait_for_room(user_page, room.name)
     expect(ines.page.get_by_label("Post anonymously to classmates")).to_be_hidden()
@@ -50,6 +59,7 @@ def test_a_student_posts_anonymously_and_only_the_staff_see_who(
     own = message(alice, "Is the midterm cumulative?")
     expect(own.locator(".msg__author")).to_have_text("Anonymous classmate (you)")
     expect(own).not_to_have_attribute("data-pending", "true")
+    assert not [url for url in fetched if "/chat/messages/?" not in url]
     sends = [frame for frame in sent if frame.get("type") == "message.send"]
     assert [frame.get("anonymous") for frame in sends] == [True]
     assert not [f for f in sent if f.get("type") == "typing" and f.get("is_typing")]
@@ -75,4 +85,19 @@ def test_a_student_posts_anonymously_and_only_the_staff_see_who(
     expect(message(bob, "And the final?").locator(".msg__author")).to_have_text(
         "Anonymous classmate"
     )
+
+    # An anonymous question: the questions view names her to the instructor only.
+    alice.page.get_by_label("Post anonymously to classmates").check()
+    alice.page.get_by_label("Ask as a question").check()
+    composer(alice).fill("Which chapters?")
+    composer(alice).press("Enter")
+    expect(message(ines, "Which chapters?").locator(".msg__author")).to_have_text(
+        "Anonymous classmate · Alice"
+    )
+    for user_page, shown in ((ines, "Anonymous classmate · Alice"), (bob, "Anonymous classmate")):
+        user_page.page.get_by_role("button", name="Questions", exact=True).click()
+        dialog = user_page.page.get_by_role("dialog", name="Questions", exact=True)
+        asked = dialog.locator(".question__ask").filter(has_text="Which chapters?")
+        expect(asked.locator("strong")).to_have_text(shown)
+    ines.screenshot("anonymous-question-staff-view")
     browser.assert_no_console_errors()
