@@ -440,11 +440,20 @@ export interface NotificationsUpdatedFrame {
   muted: boolean;
 }
 
-/** To the room's staff (asked) or to the asker and the staff (answered). */
+/** To the room's staff and the asker (asked) or to the asker and the staff (answered);
+ * on their presence sockets and their sockets of that room. */
 export interface StaffQuestionFrame {
   type: "staff_question.asked" | "staff_question.answered";
   room_id: Id;
   question: StaffQuestion;
+}
+
+/** To the room's staff: who wrote an anonymous post (its message.created names no one). */
+export interface AnonymousAuthorFrame {
+  type: "anonymous.author";
+  room_id: Id;
+  message_id: Id;
+  author: User;
 }
 
 /** What the room socket sends. */
@@ -454,6 +463,8 @@ export type RoomServerFrame =
   | RoomEventFrame
   | TypingFrame
   | PresenceFrame
+  | StaffQuestionFrame
+  | AnonymousAuthorFrame
   | PongFrame
   | ErrorFrame;
 
@@ -467,6 +478,7 @@ export type PresenceServerFrame =
   | ReportFrame
   | NotificationsUpdatedFrame
   | StaffQuestionFrame
+  | AnonymousAuthorFrame
   | PongFrame
   | ErrorFrame;
 
@@ -504,6 +516,8 @@ export type RoomClientFrame =
   | { type: "queue.join" }
   | { type: "queue.leave" }
   | { type: "queue.next" }
+  | { type: "staff_question.ask"; content: string }
+  | { type: "staff_question.answer"; question_id: Id; content: string }
   | { type: "typing"; is_typing: boolean }
   | { type: "read"; message_id: Id }
   | { type: "ping" };
@@ -809,6 +823,9 @@ export declare class ChatClient extends ReconnectingSocket<ChatClientEvents> {
   unpin(messageId: Id): boolean;
   vote(pollId: Id, optionIds: Id[]): boolean;
   closePoll(pollId: Id): boolean;
+  /** Ask the room's staff privately (course rooms); answered by staff_question.asked. */
+  askStaff(content: string): boolean;
+  answerStaffQuestion(questionId: Id, content: string): boolean;
 }
 
 export interface PresenceClientOptions extends SocketOptions {

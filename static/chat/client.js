@@ -1002,6 +1002,14 @@ export class ChatClient extends ReconnectingSocket {
   closePoll(pollId) {
     return this.sendFrame({ type: "poll.close", poll_id: pollId });
   }
+
+  askStaff(content) {
+    return this.sendFrame({ type: "staff_question.ask", content });
+  }
+
+  answerStaffQuestion(questionId, content) {
+    return this.sendFrame({ type: "staff_question.answer", question_id: questionId, content });
+  }
 }
 
 /** The user's own stream: presence snapshot and deltas, mentions, unread counts, private questions to staff. */
