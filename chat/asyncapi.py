@@ -681,6 +681,18 @@ CLIENT_FRAMES: dict[str, dict[str, Any]] = {
         required=("question_id", "content"),
         examples=[{"question_id": STAFF_QUESTION["id"], "content": "Yes, bring your notes."}],
     ),
+    "threadRead": frame(
+        "thread.read",
+        "Move the user's read marker in a thread (`thread_id`: its first message) forward "
+        "to one of its replies (`message_id`).",
+        description="Answered, when the marker moved, by `thread.read` on the user's "
+        "sockets (this one too); an `error` (`validation_error`) for a message that is no "
+        "reply in that thread. A marker never moves back. Same as "
+        "`POST /chat/messages/{id}/thread/read/`.",
+        properties={"thread_id": schema_ref("MessageId"), "message_id": schema_ref("MessageId")},
+        required=("thread_id", "message_id"),
+        examples=[{"thread_id": 901, "message_id": 905}],
+    ),
     "typingSet": frame(
         "typing",
         "Start or stop typing.",
@@ -1186,6 +1198,21 @@ SERVER_FRAMES |= {
         required=("room_id", "question"),
         examples=[{"room_id": ROOM_ID, "question": STAFF_QUESTION_ANSWERED}],
     ),
+    "threadReadByUser": frame(
+        "thread.read",
+        "The user's read marker in a thread moved (in this or another tab or device).",
+        description="Not a room event, no `seq`: to the reader's presence sockets and "
+        "their sockets of that room. `message_id` is the thread's first message; "
+        "`unread_count` and `last_read_id` as in THREAD_STATE.",
+        properties={
+            "room_id": schema_ref("RoomId"),
+            "message_id": schema_ref("MessageId"),
+            "unread_count": {"type": "integer", "minimum": 0},
+            "last_read_id": {"anyOf": [schema_ref("MessageId"), {"type": "null"}]},
+        },
+        required=("room_id", "message_id", "unread_count", "last_read_id"),
+        examples=[{"room_id": ROOM_ID, "message_id": 901, "unread_count": 0, "last_read_id": 905}],
+    ),
     "anonymousAuthor": frame(
         "anonymous.author",
         "Who wrote an anonymous post (to the room's moderators, admins and instructors, "
@@ -1269,6 +1296,7 @@ ROOM_CLIENT = [
     "staffQuestionAnswer",
     "typingSet",
     "read",
+    "threadRead",
     "ping",
 ]
 ROOM_SERVER = [
@@ -1291,6 +1319,7 @@ ROOM_SERVER = [
     "staffQuestionAsked",
     "staffQuestionAnswered",
     "anonymousAuthor",
+    "threadReadByUser",
     "typing",
     "presence",
     "pong",
@@ -1309,6 +1338,7 @@ PRESENCE_SERVER = [
     "staffQuestionAsked",
     "staffQuestionAnswered",
     "anonymousAuthor",
+    "threadReadByUser",
     "pong",
     "error",
 ]
@@ -1447,6 +1477,9 @@ OPERATIONS = {
     ),
     "setTyping": receive("room", "typingSet", "Typing indicator.", ["typing", "error"]),
     "markRead": receive("room", "read", "Move the read marker.", ["error"]),
+    "markThreadRead": receive(
+        "room", "threadRead", "Move a thread's read marker.", ["threadReadByUser", "error"]
+    ),
     "pingRoom": receive("room", "ping", "Heartbeat.", ["pong"]),
     "readyRoom": send(
         "room",
@@ -1475,9 +1508,9 @@ OPERATIONS = {
     ),
     "roomPrivate": send(
         "room",
-        "To this user only, about this room, no `seq`: private questions to staff, and "
-        "to the staff who wrote an anonymous post.",
-        ["staffQuestionAsked", "staffQuestionAnswered", "anonymousAuthor"],
+        "To this user only, about this room, no `seq`: private questions to staff, "
+        "to the staff who wrote an anonymous post, the user's thread markers.",
+        ["staffQuestionAsked", "staffQuestionAnswered", "anonymousAuthor", "threadReadByUser"],
     ),
     "roomEphemeral": send("room", "Typing and presence in the room.", ["typing", "presence"]),
     "roomErrors": send("room", "Refused frames (also unreadable ones).", ["error"]),
@@ -1499,8 +1532,9 @@ OPERATIONS = {
     "staffQuestions": send(
         "presence",
         "Private questions to staff: asked (to the staff and the asker), answered (to the "
-        "asker and staff); who wrote an anonymous post (to the room's staff).",
-        ["staffQuestionAsked", "staffQuestionAnswered", "anonymousAuthor"],
+        "asker and staff); who wrote an anonymous post (to the room's staff); the user's "
+        "thread markers.",
+        ["staffQuestionAsked", "staffQuestionAnswered", "anonymousAuthor", "threadReadByUser"],
     ),
     "presenceErrors": send("presence", "Refused frames.", ["error"]),
 }

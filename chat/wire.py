@@ -79,6 +79,7 @@ class Frame(StrEnum):
     STAFF_QUESTION_ASKED = "staff_question.asked"
     STAFF_QUESTION_ANSWERED = "staff_question.answered"
     ANONYMOUS_AUTHOR = "anonymous.author"  # to the room's staff
+    THREAD_READ = "thread.read"  # to the reader's own sockets
     # Replies and connection frames of one socket.
     CONNECTION_READY = "connection.ready"
     PRESENCE_SNAPSHOT = "presence.snapshot"
@@ -109,7 +110,12 @@ ROOM_EVENTS = frozenset(
 # Frames to single users that concern one room: besides their presence sockets, the
 # user's sockets of that room (``room_id``) get them too.
 ROOM_PRIVATE_FRAMES = frozenset(
-    {Frame.STAFF_QUESTION_ASKED, Frame.STAFF_QUESTION_ANSWERED, Frame.ANONYMOUS_AUTHOR}
+    {
+        Frame.STAFF_QUESTION_ASKED,
+        Frame.STAFF_QUESTION_ANSWERED,
+        Frame.ANONYMOUS_AUTHOR,
+        Frame.THREAD_READ,
+    }
 )
 
 
@@ -773,6 +779,11 @@ def thread_state_payload(state: Any) -> dict[str, Any]:
         "unread_count": state.unread_count,
         "last_read_id": state.last_read_id,
     }
+
+
+def thread_read(room_id: int, state: Any) -> dict[str, Any]:
+    """To the reader's own sockets: their marker in a thread moved (another tab read it)."""
+    return {"type": Frame.THREAD_READ, "room_id": room_id, **thread_state_payload(state)}
 
 
 def search_hit_payload(message: ChatMessage, highlight: str) -> dict[str, Any]:

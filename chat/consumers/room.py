@@ -260,6 +260,12 @@ class ChatConsumer(SocketConsumer):
             raise errors.NotFound("No such question.")
         services.staff_question_answer(actor=self.user, question=question, content=frame["content"])
 
+    def _thread_read(self, frame: dict[str, Any]) -> None:
+        self._room()
+        services.thread_mark_read(
+            actor=self.user, parent=self._message(frame["thread_id"]), reply_id=frame["message_id"]
+        )
+
     def _typing(self, frame: dict[str, Any]) -> bool:
         sent = services.typing_set(actor=self.user, room=self._room(), is_typing=frame["is_typing"])
         if sent:
@@ -362,5 +368,6 @@ class ChatConsumer(SocketConsumer):
         ),
         "typing": ClientFrame(("is_typing",), run=frame_typing),
         "read": ClientFrame(("message_id",), call=_read),
+        "thread.read": ClientFrame(("thread_id", "message_id"), call=_thread_read),
         "ping": ClientFrame(run=SocketConsumer.frame_ping),
     }

@@ -8,8 +8,9 @@ transaction and under the room's row lock:
   reply sent or deleted, announced by a ``thread.updated`` room event;
 - each follower's ``ThreadRead``: a replier has read the thread up to their
   reply; the parent's author follows it from its first reply; a reader moves
-  their marker with ``thread_mark_read``. Unread replies are
-  ``reply_count - read_count``, never a count per request.
+  their marker with ``thread_mark_read`` (which tells their own sockets,
+  ``thread.read``). Unread replies are ``reply_count - read_count``, never a
+  count per request.
 """
 
 from __future__ import annotations
@@ -22,10 +23,10 @@ from typing import TYPE_CHECKING, Any
 from django.db import transaction
 from django.db.models import F, Max
 
-from chat import errors, selectors
+from chat import errors, events, selectors
 from chat.models import ChatMessage, ThreadRead
 from chat.selectors import ThreadState
-from chat.wire import Frame, thread_updated_body
+from chat.wire import Frame, thread_read, thread_updated_body
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -112,13 +113,19 @@ def thread_mark_read(*, actor: User, parent: ChatMessage, reply_id: object) -> T
         )
     selectors.lock_room(parent.room_id)
     marker, _ = ThreadRead.objects.get_or_create(user=actor, parent=parent)
-    if marker.last_read_reply_id is None or reply_pk > marker.last_read_reply_id:
+    moved = marker.last_read_reply_id is None or reply_pk > marker.last_read_reply_id
+    if moved:
         marker.last_read_reply_id = reply_pk
         marker.read_count = ChatMessage.objects.filter(
             reply_to=parent, is_deleted=False, id__lte=reply_pk
         ).count()
         marker.save(update_fields=["last_read_reply", "read_count", "updated_at"])
     parent.refresh_from_db(fields=["reply_count", "last_reply_at"])
-    return ThreadState(
+    state = ThreadState(
         parent.pk, max(parent.reply_count - marker.read_count, 0), marker.last_read_reply_id
     )
+    if moved:
+        # The reader's other tabs and devices follow (their presence sockets and
+        # their sockets of the room).
+        events.publish_to_user(actor.pk, thread_read(parent.room_id, state))
+    return state

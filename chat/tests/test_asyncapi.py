@@ -480,7 +480,12 @@ async def test_every_frame_of_a_full_session_matches_the_document(
     await a.socket.send(
         {"type": "message.send", "client_id": "m-2", "content": "Also", "reply_to": first["id"]}
     )
-    await a.until("message.created")
+    reply = (await a.until("message.created"))["message"]
+    await b.socket.send(
+        {"type": "thread.read", "thread_id": first["id"], "message_id": reply["id"]}
+    )
+    await b.until("thread.read")
+    await pb.until("thread.read")
     await a.socket.send({"type": "message.edit", "message_id": first["id"], "content": "Hi!"})
     await b.until("message.updated")
     await b.socket.send({"type": "reaction.add", "message_id": first["id"], "emoji": "👍"})

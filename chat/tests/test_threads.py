@@ -297,6 +297,61 @@ async def test_a_reconnecting_socket_replays_thread_updates(alice: Any, bob: Any
     await socket.close()
 
 
+def test_moving_a_thread_marker_tells_the_readers_own_sockets_only(
+    captured_events: Any, alice: Any, bob: Any, room: ChatRoom
+) -> None:
+    parent = factories.make_message(alice, room, "question")
+    first = reply(bob, parent)
+    second = reply(bob, parent)
+    captured_events.clear()
+
+    services.thread_mark_read(actor=alice, parent=parent, reply_id=first.pk)
+    services.thread_mark_read(actor=alice, parent=parent, reply_id=first.pk)  # no move
+    services.thread_mark_read(actor=alice, parent=parent, reply_id=second.pk)
+
+    assert [item.group for item in captured_events] == [f"user.{alice.pk}"] * 2
+    assert captured_events.payloads() == [
+        {
+            "type": "thread.read",
+            "room_id": room.pk,
+            "message_id": parent.pk,
+            "unread_count": unread_after,
+            "last_read_id": read,
+        }
+        for unread_after, read in ((1, first.pk), (0, second.pk))
+    ]
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_reading_a_thread_over_the_socket_updates_the_readers_other_tabs(
+    alice: Any, bob: Any
+) -> None:
+    room = await db(lambda: factories.make_room(alice, chat_type="private", members=[bob]))()
+    parent = await db(lambda: factories.make_message(alice, room, "question"))()
+    answer = await db(lambda: reply(bob, parent))()
+    tab = await open_room(alice, room)
+    other_tab = await open_room(alice, room)
+    replier = await open_room(bob, room)
+
+    await tab.send({"type": "thread.read", "thread_id": parent.pk, "message_id": answer.pk})
+    here = await tab.receive_type("thread.read")
+    there = await other_tab.receive_type("thread.read")
+    await tab.send({"type": "thread.read", "thread_id": parent.pk, "message_id": parent.pk})
+    refused = await tab.receive_type("error")
+
+    assert here == there
+    assert (here["message_id"], here["unread_count"], here["last_read_id"]) == (
+        parent.pk,
+        0,
+        answer.pk,
+    )
+    assert (refused["code"], refused["ref"]) == ("validation_error", "thread.read")
+    assert await db(lambda: unread(alice, parent))() == 0
+    assert await replier.no_more_events()
+    for socket in (tab, other_tab, replier):
+        await socket.close()
+
+
 # --- who may --------------------------------------------------------------------------------
 
 

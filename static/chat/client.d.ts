@@ -448,6 +448,15 @@ export interface StaffQuestionFrame {
   question: StaffQuestion;
 }
 
+/** To the reader's own sockets: their marker in a thread moved (`message_id`: its first message). */
+export interface ThreadReadFrame {
+  type: "thread.read";
+  room_id: Id;
+  message_id: Id;
+  unread_count: number;
+  last_read_id: Id | null;
+}
+
 /** To the room's staff: who wrote an anonymous post (its message.created names no one). */
 export interface AnonymousAuthorFrame {
   type: "anonymous.author";
@@ -465,6 +474,7 @@ export type RoomServerFrame =
   | PresenceFrame
   | StaffQuestionFrame
   | AnonymousAuthorFrame
+  | ThreadReadFrame
   | PongFrame
   | ErrorFrame;
 
@@ -479,6 +489,7 @@ export type PresenceServerFrame =
   | NotificationsUpdatedFrame
   | StaffQuestionFrame
   | AnonymousAuthorFrame
+  | ThreadReadFrame
   | PongFrame
   | ErrorFrame;
 
@@ -520,6 +531,7 @@ export type RoomClientFrame =
   | { type: "staff_question.answer"; question_id: Id; content: string }
   | { type: "typing"; is_typing: boolean }
   | { type: "read"; message_id: Id }
+  | { type: "thread.read"; thread_id: Id; message_id: Id }
   | { type: "ping" };
 
 export type PresenceClientFrame =
@@ -823,6 +835,8 @@ export declare class ChatClient extends ReconnectingSocket<ChatClientEvents> {
   unpin(messageId: Id): boolean;
   vote(pollId: Id, optionIds: Id[]): boolean;
   closePoll(pollId: Id): boolean;
+  /** Move the read marker of thread `threadId` to its reply `messageId` (thread.read). */
+  readThread(threadId: Id, messageId: Id): boolean;
   /** Ask the room's staff privately (course rooms); answered by staff_question.asked. */
   askStaff(content: string): boolean;
   answerStaffQuestion(questionId: Id, content: string): boolean;

@@ -1003,6 +1003,11 @@ export class ChatClient extends ReconnectingSocket {
     return this.sendFrame({ type: "poll.close", poll_id: pollId });
   }
 
+  /** Move the read marker of the thread `threadId` forward to its reply `messageId`. */
+  readThread(threadId, messageId) {
+    return this.sendFrame({ type: "thread.read", thread_id: threadId, message_id: messageId });
+  }
+
   askStaff(content) {
     return this.sendFrame({ type: "staff_question.ask", content });
   }

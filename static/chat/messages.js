@@ -161,6 +161,17 @@ function threadLinkFor(message) {
   return link;
 }
 
+/** Every minute: "last reply 5 min ago" stays true while the page stays open. */
+const THREAD_LINK_REFRESH_MS = 60_000;
+
+function refreshThreadLinks() {
+  for (const link of el.messageList.querySelectorAll(".msg__thread[data-message-id]")) {
+    const message = state.messages.get(Number(link.dataset.messageId));
+    const fresh = message && threadLinkFor(message);
+    if (fresh) link.replaceWith(fresh);
+  }
+}
+
 /** The sender's name; on an anonymous post, who wrote it for those who may know. */
 export function authorLabel(message) {
   if (!message.is_anonymous) return displayName(message.sender);
@@ -693,6 +704,7 @@ export async function loadOlder() {
 }
 
 export function bindMessages() {
+  setInterval(refreshThreadLinks, THREAD_LINK_REFRESH_MS);
   el.messages.addEventListener("scroll", () => {
     if (el.messages.scrollTop < 120) loadOlder();
     if (isNearBottom()) {

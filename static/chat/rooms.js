@@ -21,7 +21,7 @@ import { cancelReply } from "./reply.js";
 import { TYPE_LABELS, loadRooms, renderRoomList, scheduleRead } from "./roomlist.js";
 import { updateStaffQuestions } from "./staffquestions.js";
 import { config, me, seesAnonymousAuthors, state } from "./state.js";
-import { closeThread, loadUnreadThreads, onRoomMessage, onThreadUpdated } from "./threads.js";
+import { closeThread, loadUnreadThreads, onRoomMessage, onThreadRead, onThreadUpdated } from "./threads.js";
 import { clearTypers, onTypingFrame } from "./typing.js";
 
 function renderRoomHeader() {
@@ -230,6 +230,7 @@ function wireChat(chat) {
   chat.addEventListener("message.updated", live(onMessage));
   chat.addEventListener("message.deleted", live(onMessage));
   chat.addEventListener("thread.updated", live(onThreadUpdated));
+  chat.addEventListener("thread.read", live(onThreadRead));
   chat.addEventListener("reaction.added", live((frame) => applyReaction(frame, true)));
   chat.addEventListener("reaction.removed", live((frame) => applyReaction(frame, false)));
   chat.addEventListener("participant.joined", live(onParticipantFrame));

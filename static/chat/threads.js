@@ -161,6 +161,14 @@ export function onRoomMessage(frame) {
   if (follows) setUnread(message.reply_to, (state.threadUnread.get(message.reply_to) || 0) + 1);
 }
 
+/** `thread.read`: the viewer read a thread, here or in another tab or device. */
+export function onThreadRead(frame) {
+  setUnread(frame.message_id, frame.unread_count);
+  if (frame.message_id === thread.parentId && frame.last_read_id > thread.lastRead) {
+    thread.lastRead = frame.last_read_id;
+  }
+}
+
 /** `thread.updated`: the parent's new reply count and last reply time. */
 export function onThreadUpdated(frame) {
   const parent = state.messages.get(frame.message_id);

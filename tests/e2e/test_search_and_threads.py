@@ -66,6 +66,8 @@ def test_a_thread_opens_from_its_parent_and_a_reply_in_it_updates_everyone(
 
     asker = browser.sign_in("bob", next_path=f"/rooms/{room.pk}/")
     wait_for_room(asker, "Physics")
+    other_device = browser.sign_in("bob", next_path=f"/rooms/{room.pk}/")
+    wait_for_room(other_device, "Physics")
     helper = browser.sign_in("alice", next_path=f"/rooms/{room.pk}/")
     wait_for_room(helper, "Physics")
     page = helper.page
@@ -91,7 +93,14 @@ def test_a_thread_opens_from_its_parent_and_a_reply_in_it_updates_everyone(
     # The asker sees the count change live, and the two replies they have not read.
     asked = message(asker, "Why is the sky blue?")
     expect(asked.get_by_role("button", name=re.compile(r"^2 replies .*2 new$"))).to_be_visible()
+    unread_here = re.compile(r"^2 replies .*2 new$")
+    expect(
+        message(other_device, "Why is the sky blue?").get_by_role("button", name=unread_here)
+    ).to_be_visible()
     asked.get_by_role("button", name=re.compile(r"^2 replies")).click()
     # Opening the thread reads it.
     read = re.compile(r"^2 replies · last reply (?!.*new).*$")
     expect(asked.get_by_role("button", name=read)).to_be_visible()
+    # ...and the asker's other device follows (thread.read on its socket).
+    elsewhere = message(other_device, "Why is the sky blue?")
+    expect(elsewhere.get_by_role("button", name=read)).to_be_visible()
