@@ -1,8 +1,8 @@
 /**
  * The pinned bar at the top of the room: its pinned messages, newest first; a
  * click goes to the message. The room's staff pin and unpin, and see how many
- * participants have read each pin ("Seen by N of M", re-read when pins change
- * or on "Refresh").
+ * participants have read each pin ("Seen by N of M", re-read when pins change,
+ * every half minute while the page is visible, or on "Refresh").
  */
 import { rest } from "./client.js";
 import { displayName, el, node, report, snippet } from "./dom.js";
@@ -60,6 +60,12 @@ export async function loadPins(roomId, token) {
 function refreshCounts() {
   if (canManageRoom() && state.room) loadPins(state.room.id, state.openToken).catch(report);
 }
+
+const SEEN_REFRESH_MS = 30_000;
+
+setInterval(() => {
+  if (document.visibilityState === "visible" && state.pins.length) refreshCounts();
+}, SEEN_REFRESH_MS);
 
 export function onPinned(frame) {
   const known = isPinned(frame.pin.message.id);
