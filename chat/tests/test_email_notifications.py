@@ -588,3 +588,22 @@ def test_a_token_from_another_salt_is_refused(client: Any, alice: Any) -> None:
 
     assert client.post(f"/email/unsubscribe/{token}/").status_code == 400
     assert email_notifications.email_mode(alice) == "batched"
+
+
+# --- the admin -------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_admin_lists_the_queue_and_the_choices_read_only(
+    admin_client: Any, lobby: Any, alice: Any, bob: Any, charlie: Any
+) -> None:
+    choose(charlie, "immediately")
+    factories.make_message(alice, lobby, "@bob @charlie look")
+
+    queue = admin_client.get("/admin/chat/emailnotification/")
+    choices = admin_client.get("/admin/chat/emailpreference/")
+
+    assert queue.status_code == 200
+    assert queue.content.decode().count("Lobby") == 2
+    assert choices.status_code == 200 and "charlie" in choices.content.decode()
+    assert admin_client.get("/admin/chat/emailnotification/add/").status_code == 403
