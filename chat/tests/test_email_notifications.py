@@ -26,7 +26,7 @@ from chat.models import (
 from chat.services import email_notifications, email_sending
 from chat.tests import factories
 from chat.tests.api_support import client_for
-from chat.tests.ws import db, open_presence, socket_settings  # noqa: F401
+from chat.tests.ws import db, open_presence, open_room, socket_settings  # noqa: F401
 
 Status = EmailNotification.Status
 DELAY = 120
@@ -194,6 +194,33 @@ async def test_a_user_with_an_open_presence_socket_is_online_and_not_queued(
         await asyncio.sleep(0.05)
     message = await db(lambda: factories.make_message(alice, room, "@bob now you left"))()
     assert await db(lambda: queued(bob))() == [("mention", message.pk)]
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_mention_sent_over_the_room_socket_queues_the_offline_user(
+    alice: Any, bob: Any
+) -> None:
+    room = await db(
+        lambda: (with_email(alice, bob), factories.make_room(alice, members=[bob]))[1]
+    )()
+    socket = await open_room(alice, room)
+
+    await socket.send({"type": "message.send", "client_id": "m-1", "content": "@bob over here"})
+    created = await socket.receive_type("message.created")
+
+    assert await db(lambda: queued(bob))() == [("mention", created["message"]["id"])]
+    assert await db(lambda: queued(alice))() == []  # her own socket is open, and she sent it
+    await socket.close()
+
+
+@pytest.mark.django_db
+def test_a_mention_sent_over_rest_queues_the_offline_user(lobby: Any, alice: Any, bob: Any) -> None:
+    response = client_for(alice).post(
+        "/chat/messages/", {"room": lobby.pk, "content": "@bob via REST"}, format="json"
+    )
+
+    assert response.status_code == 201
+    assert queued(bob) == [("mention", response.data["id"])]
 
 
 # --- sending ---------------------------------------------------------------------------------
