@@ -60,6 +60,12 @@ def queued(user: Any, status: str = Status.PENDING) -> list[tuple[str, int | Non
     ]
 
 
+def pair_room(alice: Any, bob: Any) -> Any:
+    """A public room of alice's with bob in it; both have an address."""
+    with_email(alice, bob)
+    return factories.make_room(alice, members=[bob])
+
+
 def later(seconds: float) -> Any:
     return timezone.now() + timedelta(seconds=seconds)
 
@@ -175,9 +181,7 @@ def test_an_answer_to_a_private_question_is_queued_for_its_offline_asker(
 async def test_a_user_with_an_open_presence_socket_is_online_and_not_queued(
     alice: Any, bob: Any
 ) -> None:
-    room = await db(
-        lambda: (with_email(alice, bob), factories.make_room(alice, members=[bob]))[1]
-    )()
+    room = await db(pair_room)(alice, bob)
     tab = await open_presence(bob)
     for _ in range(50):  # the socket's registration is written by the hub
         if await db(lambda: PresenceConnection.objects.filter(user=bob).exists())():
@@ -200,9 +204,7 @@ async def test_a_user_with_an_open_presence_socket_is_online_and_not_queued(
 async def test_a_mention_sent_over_the_room_socket_queues_the_offline_user(
     alice: Any, bob: Any
 ) -> None:
-    room = await db(
-        lambda: (with_email(alice, bob), factories.make_room(alice, members=[bob]))[1]
-    )()
+    room = await db(pair_room)(alice, bob)
     socket = await open_room(alice, room)
 
     await socket.send({"type": "message.send", "client_id": "m-1", "content": "@bob over here"})
