@@ -10,11 +10,11 @@ due, then for each of them:
    claim exclusive on any database (SQLite included). The claim commits before
    anything is sent;
 2. **re-checks** each claimed item and drops (``skipped``) what is no longer worth
-   an email: the message was deleted (or hidden by a moderator), the user may no
-   longer see the room, has read past the message (room read marker or, for a
-   thread reply, the thread's), was un-mentioned by an edit, muted the room since
-   (wildcard mentions), the answer is gone, the user has no address any more or
-   chose ``never``;
+   an email: the message was deleted (or hidden by a moderator) or its room
+   archived, the user may no longer see the room, has read past the message
+   (room read marker or, for a thread reply, the thread's), was un-mentioned by
+   an edit, muted the room since (wildcard mentions), the answer is gone, the
+   user has no address any more or chose ``never``;
 3. **sends** what is left as one email (plain text and HTML, an unsubscribe link,
    ``List-Unsubscribe`` and ``List-Unsubscribe-Post``), and marks the rows
    ``sent`` (``failed`` if the mail server refused).
@@ -283,9 +283,8 @@ def _deliver(
         )
         if mode != Mode.NEVER:
             for row in rows:
-                item = _mention_item(user, row) if row.kind == Kind.MENTION else None
-                if row.kind == Kind.STAFF_ANSWER:
-                    item = _answer_item(user, row)
+                check = _mention_item if row.kind == Kind.MENTION else _answer_item
+                item = check(user, row)
                 if item is not None:
                     items.append(item)
                     used.append(row.pk)
