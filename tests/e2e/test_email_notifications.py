@@ -1,6 +1,6 @@
 """Offline email notifications in a real browser: the viewer's choice under their
-name (saved on the server, shown again after a reload), and an email's link to a
-message opening the room at that message."""
+name (saved on the server, shown again after a reload), an email's link to a
+message opening the room at that message, and its unsubscribe link."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 from django.utils import timezone
 
 from chat.models import ChatMessage, EmailPreference
+from chat.services import email_notifications
 from chat.tests import factories
 from tests.e2e.conftest import Browser
 from tests.e2e.pages import expect, wait_for_room
@@ -66,4 +67,13 @@ def test_the_email_choice_is_saved_and_an_emails_link_opens_the_message(
     )
     assert stored_mode(bob) == "immediately"
     bob_page.screenshot("email-notifications-choice")
+
+    # An email's unsubscribe link: a page that asks first, then turns the emails off.
+    page.goto(f"/email/unsubscribe/{email_notifications.unsubscribe_token(bob)}/")
+    expect(page.get_by_text("bob@example.edu", exact=False)).to_be_visible()
+    assert stored_mode(bob) == "immediately"
+    page.get_by_role("button", name="Unsubscribe").click()
+    expect(page.locator("#unsubscribe-done")).to_contain_text("no more notification emails")
+    assert stored_mode(bob) == "never"
+    bob_page.screenshot("email-unsubscribed")
     browser.assert_no_console_errors()
