@@ -735,7 +735,7 @@ class EmailNotification(models.Model):
     staff_question = models.ForeignKey(
         StaffQuestion, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
     )
-    # Mentioned through @all / @here only (not by name): muting the room drops it.
+    # Mentioned through @all only (not by name): muting the room drops it.
     is_wildcard = models.BooleanField(default=False)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     # Which sender pass claimed it (a random key), and when.

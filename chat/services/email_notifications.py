@@ -6,8 +6,10 @@ transaction, so a rolled-back message queues nothing):
 - a **mention by name** of a user who has no live socket (``presence.live_user_ids``):
   always, even in a room whose desktop notifications they muted (a mention is
   addressed to them, as in Zulip);
-- a **wildcard mention** (``@all``, ``@here``) of an active participant without a
-  live socket, unless that participant muted the room (``notifications_muted``);
+- an **``@all``** of an active participant without a live socket, unless that
+  participant muted the room (``notifications_muted``), as Zulip does for its
+  wildcard mentions. ``@here`` means those present (as in Mattermost and Slack):
+  it emails no one;
 - the **answer to a private question** (``staff_question_answer``) for its asker
   when offline.
 
@@ -37,6 +39,7 @@ from chat.models import (
     EmailPreference,
     StaffQuestion,
 )
+from chat.rendering import extract_mentions
 from chat.services.presence import live_user_ids
 
 if TYPE_CHECKING:
@@ -131,11 +134,11 @@ def _reachable_offline(user_ids: Collection[int]) -> set[int]:
 
 def mentions_enqueue(message: ChatMessage, *, direct: Collection[int], wildcard: bool) -> int:
     """Queue ``message`` for the offline users it mentions by name (``direct``) and, for
-    ``@all``/``@here``, for its room's other active participants who did not mute
-    the room. Returns how many rows were queued."""
+    ``@all`` (``wildcard`` and the word itself: not ``@here``), for its room's other
+    active participants who did not mute the room. Returns how many rows were queued."""
     named = set(direct) - {message.sender_id}
     everyone: set[int] = set()
-    if wildcard:
+    if wildcard and "all" in {name.lower() for name in extract_mentions(message.content)}:
         everyone = (
             set(
                 ChatParticipant.objects.filter(

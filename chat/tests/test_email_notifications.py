@@ -127,6 +127,17 @@ def test_a_wildcard_mention_respects_the_rooms_mute_and_a_direct_one_does_not(
 
 
 @pytest.mark.django_db
+def test_here_means_those_present_and_emails_no_one(
+    lobby: Any, alice: Any, bob: Any, charlie: Any
+) -> None:
+    factories.make_message(alice, lobby, "@here quick poll")
+    named = factories.make_message(alice, lobby, "@here and @bob in particular")
+
+    assert queued(charlie) == []
+    assert queued(bob) == [("mention", named.pk)]
+
+
+@pytest.mark.django_db
 def test_users_who_chose_never_or_have_no_address_are_not_queued(
     lobby: Any, alice: Any, bob: Any, charlie: Any
 ) -> None:
