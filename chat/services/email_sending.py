@@ -52,6 +52,8 @@ from django.utils.translation import ngettext
 from chat import policy
 from chat.models import (
     ChatMessage,
+    ChatParticipant,
+    ChatRoom,
     EmailNotification,
     EmailPreference,
     ThreadRead,
@@ -161,27 +163,68 @@ def _excerpt(text: str) -> str:
     return Truncator(" ".join(text.split())).chars(EXCERPT_CHARS)
 
 
-def _mention_item(user: User, row: EmailNotification) -> Item | None:
+@dataclass(frozen=True)
+class _Now:
+    """What a user's batch is checked against, read in one query each for every item:
+    the rooms they may see, their participant rows, thread markers and mentions."""
+
+    visible_rooms: set[int]
+    participants: dict[int, ChatParticipant]
+    thread_reads: dict[int, int | None]
+    mentioned_in: set[int]
+
+    @classmethod
+    def of(cls, user: User, rows: list[EmailNotification]) -> _Now:
+        messages = [row.message for row in rows if row.message is not None]
+        questions = [row.staff_question for row in rows if row.staff_question is not None]
+        room_ids = {message.room_id for message in messages} | {q.room_id for q in questions}
+        parents = {message.reply_to_id for message in messages if message.reply_to_id}
+        return cls(
+            visible_rooms=set(
+                ChatRoom.objects.filter(policy.visible_rooms_q(user), pk__in=room_ids).values_list(
+                    "pk", flat=True
+                )
+            ),
+            participants={
+                participant.room_id: participant
+                for participant in ChatParticipant.objects.filter(
+                    user=user, is_active=True, room_id__in=room_ids
+                )
+            },
+            thread_reads=dict(
+                ThreadRead.objects.filter(user=user, parent_id__in=parents).values_list(
+                    "parent_id", "last_read_reply_id"
+                )
+            )
+            if parents
+            else {},
+            mentioned_in=set(
+                ChatMessage.mentions.through.objects.filter(
+                    user_id=user.pk, chatmessage_id__in=[message.pk for message in messages]
+                ).values_list("chatmessage_id", flat=True)
+            )
+            if messages
+            else set(),
+        )
+
+
+def _mention_item(now: _Now, row: EmailNotification) -> Item | None:
     message = row.message
     assert message is not None
     room = message.room
-    if message.is_deleted or not room.is_active or not policy.can_see_room(user, room):
+    if message.is_deleted or not room.is_active or room.pk not in now.visible_rooms:
         return None
-    participant = policy.participant_of(user, room)
+    participant = now.participants.get(room.pk)
     if participant is not None:
         if participant.last_read_message_id and participant.last_read_message_id >= message.pk:
             return None
         if row.is_wildcard and participant.notifications_muted:
             return None
     if message.reply_to_id is not None:
-        thread_read = (
-            ThreadRead.objects.filter(user=user, parent_id=message.reply_to_id)
-            .values_list("last_read_reply_id", flat=True)
-            .first()
-        )
+        thread_read = now.thread_reads.get(message.reply_to_id)
         if thread_read and thread_read >= message.pk:
             return None
-    if not row.is_wildcard and not message.mentions.filter(pk=user.pk).exists():
+    if not row.is_wildcard and message.pk not in now.mentioned_in:
         return None  # an edit took the mention out
     # An anonymous post names nobody, in an email as everywhere (the room's staff
     # read its author on the page, not in their mailbox).
@@ -196,13 +239,13 @@ def _mention_item(user: User, row: EmailNotification) -> Item | None:
     )
 
 
-def _answer_item(user: User, row: EmailNotification) -> Item | None:
+def _answer_item(now: _Now, row: EmailNotification) -> Item | None:
     question = row.staff_question
     assert question is not None
     room = question.room
-    if question.answered_at is None or question.asker_id != user.pk:
+    if question.answered_at is None or question.asker_id != row.user_id:
         return None
-    if not policy.can_see_room(user, room):
+    if room.pk not in now.visible_rooms:
         return None
     answered_by = question.answered_by
     path = reverse("chat-room-page", kwargs={"room_id": room.pk})
@@ -282,9 +325,10 @@ def _deliver(
             or Mode.BATCHED
         )
         if mode != Mode.NEVER:
+            now = _Now.of(user, rows)
             for row in rows:
                 check = _mention_item if row.kind == Kind.MENTION else _answer_item
-                item = check(user, row)
+                item = check(now, row)
                 if item is not None:
                     items.append(item)
                     used.append(row.pk)

@@ -15,6 +15,7 @@ import pytest
 from django.core import mail
 from django.core.management import call_command
 from django.db import connection, connections, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from chat import services
@@ -427,6 +428,25 @@ def test_a_refused_email_marks_its_items_failed(
 
     assert (report.emails, report.failed) == (0, 1)
     assert len(queued(bob, Status.FAILED)) == 1
+
+
+@pytest.mark.django_db
+def test_a_users_batch_costs_the_same_queries_for_2_and_8_items(alice: Any, bob: Any) -> None:
+    with_email(alice, bob)
+    counts = []
+    for size in (2, 8):
+        for n in range(size):
+            room = factories.make_room(
+                alice, chat_type="private", name=f"R{size}-{n}", members=[bob]
+            )
+            parent = factories.make_message(alice, room, "a thread")
+            factories.make_message(alice, room, f"@bob item {n}", reply_to=parent.pk)
+        with CaptureQueriesContext(connection) as captured:
+            report = email_sending.notification_emails_send(now=later(DELAY + 1))
+        assert report.sent == size
+        counts.append(len(captured))
+
+    assert counts[0] == counts[1]
 
 
 @pytest.mark.django_db
