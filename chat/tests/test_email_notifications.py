@@ -346,6 +346,30 @@ def test_what_was_read_meanwhile_is_not_mailed(
 
 
 @pytest.mark.django_db
+def test_a_thread_reply_read_in_its_thread_is_not_mailed(lobby: Any, alice: Any, bob: Any) -> None:
+    parent = factories.make_message(alice, lobby, "the plan")
+    reply = factories.make_message(alice, lobby, "@bob step one", reply_to=parent.pk)
+    services.thread_mark_read(actor=bob, parent=parent, reply_id=reply.pk)
+
+    report = email_sending.notification_emails_send(now=later(DELAY + 1))
+
+    assert (report.emails, report.skipped) == (0, 1)
+
+
+@pytest.mark.django_db
+def test_a_mention_an_edit_took_out_is_not_mailed(
+    lobby: Any, alice: Any, bob: Any, charlie: Any
+) -> None:
+    message = factories.make_message(alice, lobby, "@bob @charlie the slides")
+    services.message_edit(actor=alice, message=message, content="@charlie the slides")
+
+    email_sending.notification_emails_send(now=later(DELAY + 1))
+
+    assert [email.to for email in mail.outbox] == [["charlie@example.edu"]]
+    assert queued(bob, Status.SKIPPED) == [("mention", message.pk)]
+
+
+@pytest.mark.django_db
 def test_a_deleted_message_is_not_mailed(lobby: Any, alice: Any, bob: Any) -> None:
     message = factories.make_message(alice, lobby, "@bob oops")
     services.message_delete(actor=alice, message=message)
