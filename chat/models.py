@@ -778,6 +778,12 @@ class EmailNotification(models.Model):
                 condition=Q(status="pending"),
                 name="email_notification_pending",
             ),
+            # Pruning what is done (chat.services.email_sending.notification_emails_prune).
+            models.Index(
+                fields=["created_at"],
+                condition=~Q(status="pending"),
+                name="email_notification_done",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -71,6 +71,8 @@ Status = EmailNotification.Status
 Kind = EmailNotification.Kind
 Mode = EmailPreference.Mode
 EXCERPT_CHARS = 200
+# How long the queue keeps what is done, for the admin (then notification_emails_prune).
+KEEP_DONE = timedelta(days=30)
 
 
 @dataclass
@@ -143,7 +145,7 @@ def claim(user_id: int, now: datetime) -> list[EmailNotification]:
             status=Status.CLAIMED, claim=key, claimed_at=now
         )
     return list(
-        EmailNotification.objects.filter(claim=key, status=Status.CLAIMED)
+        EmailNotification.objects.filter(pk__in=ids, claim=key)
         .select_related(
             "message__room",
             "message__sender",
@@ -381,12 +383,25 @@ def notification_emails_send(*, now: datetime | None = None) -> PassReport:
     return total
 
 
+def notification_emails_prune(*, now: datetime | None = None) -> int:
+    """Delete the rows that are done (sent, skipped, failed, or claimed by a sender
+    that died) and older than KEEP_DONE; returns how many. Pending rows stay."""
+    cutoff = (now or timezone.now()) - KEEP_DONE
+    deleted, _ = (
+        EmailNotification.objects.exclude(status=Status.PENDING)
+        .filter(created_at__lt=cutoff)
+        .delete()
+    )
+    return deleted
+
+
 __all__ = [
     "Item",
     "PassReport",
     "claim",
     "compose",
     "due_user_ids",
+    "notification_emails_prune",
     "notification_emails_send",
     "subject_for",
 ]

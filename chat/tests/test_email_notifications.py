@@ -474,6 +474,25 @@ def test_a_users_batch_costs_the_same_queries_for_2_and_8_items(alice: Any, bob:
 
 
 @pytest.mark.django_db
+def test_done_rows_are_pruned_after_a_month_and_pending_ones_stay(
+    lobby: Any, alice: Any, bob: Any, charlie: Any
+) -> None:
+    choose(charlie, "immediately")
+    factories.make_message(alice, lobby, "@bob @charlie old news")
+    email_sending.notification_emails_send(now=timezone.now())  # charlie's goes, bob's waits
+    EmailNotification.objects.update(created_at=timezone.now() - timedelta(days=31))
+    fresh = factories.make_message(alice, lobby, "@charlie fresh")
+    EmailNotification.objects.filter(message=fresh).update(status=Status.SKIPPED)
+
+    assert email_sending.notification_emails_prune() == 1
+
+    assert sorted(EmailNotification.objects.values_list("user__username", "status")) == [
+        ("bob", "pending"),
+        ("charlie", "skipped"),
+    ]
+
+
+@pytest.mark.django_db
 def test_the_command_runs_one_pass(lobby: Any, alice: Any, bob: Any, capsys: Any) -> None:
     choose(bob, "immediately")
     factories.make_message(alice, lobby, "@bob hello")
