@@ -17,7 +17,8 @@ due, then for each of them:
    user has no address any more or chose ``never``;
 3. **sends** what is left as one email (plain text and HTML, an unsubscribe link,
    ``List-Unsubscribe`` and ``List-Unsubscribe-Post``), and marks the rows
-   ``sent`` (``failed`` if the mail server refused).
+   ``sent`` (``failed`` if the mail server refused; the pass then stops, leaving
+   the other users' batches unclaimed for the next one).
 
 Delivery is **at most once**: several senders never mail an item twice, and a
 sender that dies between its claim and the send leaves those rows ``claimed``
@@ -378,6 +379,10 @@ def notification_emails_send(*, now: datetime | None = None) -> PassReport:
             total.skipped += done.skipped
             total.failed += done.failed
             total.users += done.users
+            if done.failed:
+                # The mail server refused (or went away): stop claiming, so one pass
+                # loses at most this batch; the others wait for the next pass.
+                break
     finally:
         connection.close()
     return total

@@ -439,19 +439,23 @@ def test_a_staff_answer_is_mailed_with_the_question(course: Any, alice: Any, ine
 
 
 @pytest.mark.django_db
-def test_a_refused_email_marks_its_items_failed(
-    lobby: Any, alice: Any, bob: Any, monkeypatch: pytest.MonkeyPatch
+def test_a_refused_email_marks_its_items_failed_and_stops_the_pass(
+    lobby: Any, alice: Any, bob: Any, charlie: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    factories.make_message(alice, lobby, "@bob hello")
+    factories.make_message(alice, lobby, "@bob @charlie hello")
 
     def refuse(self: Any, messages: Any) -> int:
         raise OSError("mail server said no")
 
-    monkeypatch.setattr("django.core.mail.backends.locmem.EmailBackend.send_messages", refuse)
-    report = email_sending.notification_emails_send(now=later(DELAY + 1))
+    with monkeypatch.context() as patch:
+        patch.setattr("django.core.mail.backends.locmem.EmailBackend.send_messages", refuse)
+        report = email_sending.notification_emails_send(now=later(DELAY + 1))
 
     assert (report.emails, report.failed) == (0, 1)
     assert len(queued(bob, Status.FAILED)) == 1
+    assert len(queued(charlie)) == 1  # not claimed: the next pass tries again
+    assert email_sending.notification_emails_send(now=later(DELAY + 2)).emails == 1
+    assert [email.to for email in mail.outbox] == [["charlie@example.edu"]]
 
 
 @pytest.mark.django_db
