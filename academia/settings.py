@@ -388,6 +388,29 @@ CHAT_TRUSTED_PROXIES = env_list("CHAT_TRUSTED_PROXIES", "")
 CHAT_METRICS_TOKEN = env_str("CHAT_METRICS_TOKEN", "")
 PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR", "")
 
+# --- Email: offline notifications (chat.services.email_notifications) -------------------
+# The console backend (mail printed to the log) unless EMAIL_HOST names an SMTP server.
+EMAIL_HOST = env_str("EMAIL_HOST", "")
+EMAIL_PORT = env_int("EMAIL_PORT", 587)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
+EMAIL_BACKEND = (
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend"
+)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Academia Chat <chat@localhost>")
+# The site's address as its users reach it: the links in emails (message, unsubscribe).
+CHAT_PUBLIC_URL = env_str("CHAT_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+# A batched email waits until its user's newest item is this old (a quiet
+# conversation), but no longer than the maximum wait from their oldest one.
+CHAT_EMAIL_BATCH_DELAY_SECONDS = env_int("CHAT_EMAIL_BATCH_DELAY_SECONDS", 120)
+CHAT_EMAIL_BATCH_MAX_WAIT_SECONDS = env_int("CHAT_EMAIL_BATCH_MAX_WAIT_SECONDS", 900)
+# Seconds between the passes of `manage.py send_notification_emails` (without --once).
+CHAT_EMAIL_SEND_INTERVAL = env_float("CHAT_EMAIL_SEND_INTERVAL", 15)
+
 
 # Content-Security-Policy on every response that has none of its own (attachments
 # keep their "sandbox"): the pages are ES modules with no inline script, style or

@@ -31,6 +31,8 @@ from chat.models import (
     ChatMessage,
     ChatParticipant,
     ChatRoom,
+    EmailNotification,
+    EmailPreference,
     MessageReport,
     PinnedMessage,
     Poll,
@@ -735,6 +737,38 @@ class StaffQuestionAdmin(ReadOnlyAdmin):
     @admin.display(description="question")
     def excerpt(self, question: StaffQuestion) -> str:
         return question.content[:80]
+
+
+# --- Offline email notifications ------------------------------------------------------------
+
+
+@admin.register(EmailPreference)
+class EmailPreferenceAdmin(ReadOnlyAdmin):
+    """Users' choices (set by themselves on the page, over REST or an unsubscribe link);
+    no row means ``batched``."""
+
+    list_display = ("user", "mode", "updated_at")
+    list_filter = ("mode",)
+    list_select_related = ("user",)
+    search_fields = ("user__username", "user__email")
+
+
+@admin.register(EmailNotification)
+class EmailNotificationAdmin(ReadOnlyAdmin):
+    """The queue of ``manage.py send_notification_emails``: what waits, what went, what
+    was dropped at send time, and rows left ``claimed`` by a sender that died."""
+
+    list_display = ("user", "kind", "room", "status", "created_at", "claimed_at", "sent_at")
+    list_filter = ("status", "kind", "is_wildcard")
+    list_select_related = ("user", "message__room", "staff_question__room")
+    search_fields = ("user__username", "user__email")
+    date_hierarchy = "created_at"
+
+    @admin.display(description="room")
+    def room(self, row: EmailNotification) -> str:
+        if row.message is not None:
+            return row.message.room.name
+        return row.staff_question.room.name if row.staff_question is not None else ""
 
 
 # --- Presence and the event log -----------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from chat import limits
 
@@ -672,3 +673,119 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} by {self.actor_id} in {self.room_id}"
+
+
+class EmailPreference(models.Model):
+    """A user's choice of email about what they missed while offline (mentions,
+    answers to their private questions): never, batched (one email after a quiet
+    delay) or immediately (the sender's next pass). No row: batched."""
+
+    class Mode(models.TextChoices):
+        NEVER = "never", "Never"
+        BATCHED = "batched", "Batched"
+        IMMEDIATELY = "immediately", "Immediately"
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="chat_email_preference"
+    )
+    mode = models.CharField(max_length=12, choices=Mode.choices, default=Mode.BATCHED)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(mode__in=["never", "batched", "immediately"]),
+                name="email_preference_mode_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: email {self.mode}"
+
+
+class EmailNotification(models.Model):
+    """One thing a user missed while offline, waiting for the email sender
+    (``manage.py send_notification_emails``): a mention (``message``) or the answer
+    to their private question (``staff_question``).
+
+    ``pending`` until a sender claims it (``claimed``, with that pass's ``claim``
+    key, committed before the email is sent), then ``sent``, ``skipped`` (no longer
+    worth an email: read, deleted, out of sight, opted out) or ``failed`` (the mail
+    server refused). A crash between claim and send leaves rows ``claimed``: they
+    are never sent twice (at most once)."""
+
+    class Kind(models.TextChoices):
+        MENTION = "mention", "Mention"
+        STAFF_ANSWER = "staff_answer", "Answer to a private question"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        CLAIMED = "claimed", "Claimed"
+        SENT = "sent", "Sent"
+        SKIPPED = "skipped", "Skipped"
+        FAILED = "failed", "Failed"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="chat_email_notifications"
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    message = models.ForeignKey(
+        ChatMessage, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    staff_question = models.ForeignKey(
+        StaffQuestion, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    # Mentioned through @all only (not by name): muting the room drops it.
+    is_wildcard = models.BooleanField(default=False)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    # Which sender pass claimed it (a random key), and when.
+    claim = models.CharField(max_length=32, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(kind="mention", message__isnull=False, staff_question__isnull=True)
+                    | Q(kind="staff_answer", message__isnull=True, staff_question__isnull=False)
+                ),
+                name="email_notification_kind_matches_target",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["pending", "claimed", "sent", "skipped", "failed"]),
+                name="email_notification_status_valid",
+            ),
+            # Mentioned twice (an edit, @all and @name): one email item.
+            models.UniqueConstraint(
+                fields=["user", "message"],
+                condition=Q(message__isnull=False),
+                name="email_notification_one_per_message",
+            ),
+            # Answered again before the email went: still one item.
+            models.UniqueConstraint(
+                fields=["user", "staff_question"],
+                condition=Q(status="pending", staff_question__isnull=False),
+                name="email_notification_one_pending_answer",
+            ),
+        ]
+        indexes = [
+            # The sender's scan: WHERE status = 'pending', grouped by user.
+            models.Index(
+                fields=["user", "created_at"],
+                condition=Q(status="pending"),
+                name="email_notification_pending",
+            ),
+            # Pruning what is done (chat.services.email_sending.notification_emails_prune).
+            models.Index(
+                fields=["created_at"],
+                condition=~Q(status="pending"),
+                name="email_notification_done",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        target = self.message_id or self.staff_question_id
+        return f"{self.kind} {target} for {self.user_id} ({self.status})"

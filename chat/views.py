@@ -9,10 +9,12 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render, resolve_url
 from django.urls import reverse
-from django.views.decorators.csrf import ensure_csrf_cookie
+from django.views.decorators.csrf import csrf_exempt, ensure_csrf_cookie
+from django.views.decorators.http import require_http_methods
 
 from accounts.requests import signed_in_user
 from chat import errors, policy, selectors
+from chat.services import email_notifications
 from chat.wire import user_payload
 
 
@@ -57,4 +59,27 @@ def chat_page(request: HttpRequest, room_id: int | None = None) -> HttpResponse:
         request,
         "chat/page.html",
         {"room": room, "chat_config": page_config(request, room_id)},
+    )
+
+
+@csrf_exempt  # the signed token is the credential; mail clients POST without a session
+@require_http_methods(["GET", "POST"])
+def email_unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    """The link in every notification email. ``GET`` asks to confirm (it changes
+    nothing: mail scanners follow links); ``POST``, from the page's button or a mail
+    client's one-click unsubscribe (RFC 8058), turns the emails off. A forged,
+    mangled or expired token: 400 with a page that says so."""
+    try:
+        if request.method == "POST":
+            user = email_notifications.email_unsubscribe(token=token)
+            done = True
+        else:
+            user = email_notifications.unsubscribe_user(token)
+            done = False
+    except errors.ValidationFailed as refused:
+        return render(request, "chat/unsubscribe.html", {"error": refused.detail}, status=400)
+    return render(
+        request,
+        "chat/unsubscribe.html",
+        {"done": done, "email": user.email, "page_url": reverse("chat-page")},
     )

@@ -33,6 +33,7 @@ from chat.models import (
     ChatMessage,
     ChatParticipant,
     ChatRoom,
+    EmailPreference,
     MessageReport,
     PinnedMessage,
     Poll,
@@ -395,6 +396,18 @@ class RoomNotificationsSerializer(serializers.Serializer[dict[str, Any]]):
 
 class MutedRoomsSerializer(serializers.Serializer[dict[str, Any]]):
     muted_rooms = serializers.ListField(child=serializers.IntegerField())
+
+
+class EmailNotificationsSerializer(serializers.Serializer[dict[str, Any]]):
+    email_notifications = serializers.ChoiceField(
+        choices=EmailPreference.Mode.choices,
+        help_text="Email about mentions and answers to one's private questions missed "
+        "while offline: `never`, `batched` (one email once things are quiet) or "
+        "`immediately`.",
+    )
+    has_email = serializers.BooleanField(
+        help_text="Whether the account has an email address (without one nothing is sent)."
+    )
 
 
 class RenderedSerializer(serializers.Serializer[dict[str, Any]]):
@@ -915,6 +928,10 @@ def emoji_catalogue_payload(entries: Iterable[EmojiEntry]) -> list[dict[str, Any
         {"emoji": entry.emoji, "name": entry.name, "aliases": list(entry.aliases)}
         for entry in entries
     ]
+
+
+def email_notifications(user: User, mode: str) -> dict[str, Any]:
+    return {"email_notifications": mode, "has_email": bool(user.email)}
 
 
 def room_notifications(room_id: int, muted: bool) -> dict[str, Any]:

@@ -83,3 +83,19 @@ def test_the_api_docs_script_is_served_from_its_own_url(signed_in: Client) -> No
     assert response.status_code == 200
     assert response["Content-Type"].startswith("application/javascript")
     assert "SwaggerUIBundle" in response.content.decode()
+
+
+def test_the_unsubscribe_page_has_the_policy_and_no_inline_script(alice: Any) -> None:
+    from chat.services.email_notifications import unsubscribe_token
+
+    pages = {
+        "valid": Client().get(f"/email/unsubscribe/{unsubscribe_token(alice)}/"),
+        "invalid": Client().get("/email/unsubscribe/forged/"),
+    }
+
+    assert {name: r.status_code for name, r in pages.items()} == {"valid": 200, "invalid": 400}
+    for response in pages.values():
+        assert directives(response.get("Content-Security-Policy")) == POLICY
+        html = response.content.decode()
+        assert all("src=" in attrs for attrs in re.findall(r"<script\b([^>]*)>", html))
+        assert not re.search(r"\son[a-z]+=", html)

@@ -265,6 +265,23 @@ def test_each_timer_runs_an_existing_management_command(timer: str, command: str
     assert f"manage.py {command}" in (DEPLOY / "docker" / "jobs.sh").read_text()
 
 
+def test_the_mailer_runs_the_email_sender_on_a_host_and_in_compose() -> None:
+    unit_path = DEPLOY / "systemd" / "academia-mailer.service"
+    unit = unit_directives(unit_path)
+    assert unit["Type"] == ["simple"]
+    assert unit["Restart"] == ["always"]
+    assert unit["PartOf"] == ["academia.target"]
+    assert unit_exec_start(unit_path)[1:] == ["manage.py", "send_notification_emails"]
+    command = ROOT / "chat" / "management" / "commands" / "send_notification_emails.py"
+    assert command.is_file()
+    mailer = services()["mailer"]
+    assert mailer["build"]["target"] == "app"
+    assert mailer["command"] == ["python", "manage.py", "send_notification_emails"]
+    environment = mailer["environment"]
+    assert environment["CHAT_PUBLIC_URL"] == "https://${ACADEMIA_HOST}"
+    assert {"EMAIL_HOST", "EMAIL_PORT", "DEFAULT_FROM_EMAIL"} <= set(environment)
+
+
 def test_systemd_accepts_the_units(tmp_path: Path) -> None:
     analyze = shutil.which("systemd-analyze")
     if analyze is None:

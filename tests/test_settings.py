@@ -77,6 +77,10 @@ CHAT_OVERRIDES: dict[str, tuple[str, Any]] = {
         ["https://academia.example.com", "http://localhost:5173"],
     ),
     "CHAT_WS_TICKET_TTL": ("30", 30),
+    "CHAT_PUBLIC_URL": ("https://chat.example.com/", "https://chat.example.com"),
+    "CHAT_EMAIL_BATCH_DELAY_SECONDS": ("60", 60),
+    "CHAT_EMAIL_BATCH_MAX_WAIT_SECONDS": ("600", 600),
+    "CHAT_EMAIL_SEND_INTERVAL": ("5", 5.0),
 }
 
 
@@ -93,7 +97,9 @@ def clean_env(**overrides: str) -> dict[str, str]:
             "CSRF_TRUSTED_ORIGINS",
             "SQLITE_PATH",
             "PROMETHEUS_MULTIPROC_DIR",
+            "DEFAULT_FROM_EMAIL",
         }
+        and not key.startswith("EMAIL_")
     }
     env["DJANGO_SETTINGS_MODULE"] = "academia.settings"
     env.update(overrides)
@@ -217,6 +223,33 @@ def test_django_settings_are_read_from_the_environment() -> None:
     assert config["CSRF_COOKIE_SECURE"] is True
     assert config["SECURE_SSL_REDIRECT"] is True
     assert config["SECURE_HSTS_SECONDS"] >= 31536000
+
+
+def test_email_goes_to_the_console_until_an_smtp_host_is_set() -> None:
+    bare = load_settings()
+    assert bare["EMAIL_BACKEND"] == "django.core.mail.backends.console.EmailBackend"
+    assert bare["CHAT_PUBLIC_URL"] == "http://127.0.0.1:8000"
+    assert (bare["CHAT_EMAIL_BATCH_DELAY_SECONDS"], bare["CHAT_EMAIL_BATCH_MAX_WAIT_SECONDS"]) == (
+        120,
+        900,
+    )
+
+    smtp = load_settings(
+        EMAIL_HOST="smtp.example.com",
+        EMAIL_PORT="465",
+        EMAIL_HOST_USER="chat",
+        EMAIL_HOST_PASSWORD="secret",
+        EMAIL_USE_TLS="0",
+        DEFAULT_FROM_EMAIL="Chat <chat@example.com>",
+    )
+    assert smtp["EMAIL_BACKEND"] == "django.core.mail.backends.smtp.EmailBackend"
+    assert (smtp["EMAIL_HOST"], smtp["EMAIL_PORT"], smtp["EMAIL_USE_TLS"]) == (
+        "smtp.example.com",
+        465,
+        False,
+    )
+    assert (smtp["EMAIL_HOST_USER"], smtp["EMAIL_HOST_PASSWORD"]) == ("chat", "secret")
+    assert smtp["DEFAULT_FROM_EMAIL"] == "Chat <chat@example.com>"
 
 
 @pytest.mark.parametrize("value", ["0", "false", "no", "off"])

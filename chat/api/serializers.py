@@ -8,7 +8,14 @@ from rest_framework.fields import empty
 
 from academia.rest.fields import id_field
 from chat import limits
-from chat.models import ChatMessage, ChatParticipant, ChatRoom, MessageReport, UserPresence
+from chat.models import (
+    ChatMessage,
+    ChatParticipant,
+    ChatRoom,
+    EmailPreference,
+    MessageReport,
+    UserPresence,
+)
 
 
 class QueryBooleanField(serializers.BooleanField):
@@ -104,6 +111,10 @@ class RenderSerializer(serializers.Serializer):
 
 class RoomNotificationsSerializer(serializers.Serializer):
     muted = serializers.BooleanField()
+
+
+class EmailNotificationsSerializer(serializers.Serializer):
+    email_notifications = serializers.ChoiceField(choices=EmailPreference.Mode.choices)
 
 
 class MessageSearchQuerySerializer(serializers.Serializer):

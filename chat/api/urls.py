@@ -17,5 +17,10 @@ urlpatterns = [
     path("alerts/", views.SystemAlertView.as_view(), name="chat-alerts"),
     path("render/", views.RenderView.as_view(), name="chat-render"),
     path("emoji/", views.EmojiView.as_view(), name="chat-emoji"),
+    path(
+        "email-notifications/",
+        views.EmailNotificationsView.as_view(),
+        name="chat-email-notifications",
+    ),
     *router.urls,
 ]

@@ -36,6 +36,7 @@ from chat import asyncapi, errors, rendering, search, selectors, services, wire
 from chat.api import serializers as s
 from chat.api.pagination import ChatPagination
 from chat.models import ChatMessage, ChatRoom, MessageReport, Poll, StaffQuestion
+from chat.services import email_notifications
 from chat.uploads import name_for_type
 from courses import selectors as course_selectors
 
@@ -1118,6 +1119,36 @@ class PresenceView(APIView):
         data = parse(s.PresenceUpdateSerializer, request.data)
         presence = services.presence_set(actor=request.user, status=data["status"])
         return Response(wire.presence_payload(presence, viewer=request.user))
+
+
+class EmailNotificationsView(APIView):
+    """The signed-in user's offline email notifications (``chat.services.email_notifications``)."""
+
+    throttle_classes = [ChatWriteThrottle]
+
+    @extend_schema(
+        responses=wire.EmailNotificationsSerializer,
+        summary="Own choice of email about mentions and answers missed while offline",
+    )
+    def get(self, request: AuthenticatedRequest) -> Response:
+        mode = email_notifications.email_mode(request.user)
+        return Response(wire.email_notifications(request.user, mode))
+
+    @extend_schema(
+        request=s.EmailNotificationsSerializer,
+        responses=wire.EmailNotificationsSerializer,
+        summary="Choose never, batched or immediately for offline email notifications",
+        description=(
+            "`never` also drops what is waiting to be sent. Anything but the three "
+            "choices is a 400."
+        ),
+    )
+    def put(self, request: AuthenticatedRequest) -> Response:
+        data = parse(s.EmailNotificationsSerializer, request.data)
+        mode = email_notifications.email_notifications_set(
+            actor=request.user, mode=data["email_notifications"]
+        )
+        return Response(wire.email_notifications(request.user, mode))
 
 
 class PresenceOnlineView(APIView):

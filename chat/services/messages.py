@@ -18,7 +18,7 @@ from django.utils import timezone
 from chat import errors, events, limits, policy, selectors, wire
 from chat.models import ChatMessage, ChatParticipant, ChatRoom, MessageReaction
 from chat.rendering import WILDCARD_MENTIONS, MentionTarget, extract_mentions, render_content
-from chat.services import audit, counters, pins, questions, threads
+from chat.services import audit, counters, email_notifications, pins, questions, threads
 from chat.wire import Frame, message_payload, user_payload
 
 if TYPE_CHECKING:
@@ -139,6 +139,11 @@ def _notify_mentions(
     frame = wire.notification("mention", message.room_id, payload)
     for user_id in sorted(recipients):
         events.publish_to_user(user_id, frame)
+    # Those without a live socket get an email later (in this transaction: a
+    # rolled-back message queues nothing).
+    email_notifications.mentions_enqueue(
+        message, direct=[user.pk for user in users], wildcard=wildcard
+    )
 
 
 def _posting_participant(actor: User, room: ChatRoom) -> ChatParticipant:

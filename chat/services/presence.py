@@ -20,6 +20,7 @@ import logging
 import os
 import socket
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -271,6 +272,14 @@ def _live_users(user_ids: list[int], now: datetime) -> set[int]:
             user_id__in=user_ids, last_heartbeat__gte=now - _live_cutoff()
         ).values_list("user_id", flat=True)
     )
+
+
+def live_user_ids(user_ids: Collection[int]) -> set[int]:
+    """Those of ``user_ids`` with a live socket (room or presence, any process) now:
+    who would see a notification in an open page."""
+    if not user_ids:
+        return set()
+    return _live_users(list(user_ids), timezone.now())
 
 
 @transaction.atomic

@@ -18,6 +18,7 @@ from django.utils import timezone
 from chat import errors, events, policy, selectors, wire
 from chat.models import ChatRoom, StaffQuestion
 from chat.rendering import render_content
+from chat.services import email_notifications
 from chat.services.messages import _clean_content
 
 if TYPE_CHECKING:
@@ -77,4 +78,6 @@ def staff_question_answer(
     recipients = set(policy.staff_user_ids(room)) | {question.asker_id}
     recipients.discard(actor.pk)
     _publish(wire.Frame.STAFF_QUESTION_ANSWERED, question, recipients)
+    # An asker who is offline gets an email later (the staff read the queue).
+    email_notifications.staff_answer_enqueue(question)
     return question

@@ -43,6 +43,7 @@ READS_A_BODY = {
     ("post", "/chat/reports/{report}/resolve/"),
     ("post", "/chat/rooms/{room}/staff-questions/"),
     ("post", "/chat/staff-questions/{staff_question}/answer/"),
+    ("put", "/chat/email-notifications/"),
 }
 
 

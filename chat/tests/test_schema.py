@@ -32,6 +32,7 @@ CONTRACT_PATHS = {
     "/chat/presence/": {"get", "put"},
     "/chat/presence/online/": {"get"},
     "/chat/presence/typing/": {"get"},
+    "/chat/email-notifications/": {"get", "put"},
     "/courses/": {"get", "post"},
     "/courses/{id}/enrollments/": {"post"},
     "/courses/{id}/enrollments/{user_id}/": {"delete"},

@@ -168,6 +168,14 @@ export interface StaffQuestion {
   created_at: Timestamp;
 }
 
+/** Email about mentions and answers missed while offline; without an address nothing is sent. */
+export type EmailNotificationsMode = "never" | "batched" | "immediately";
+
+export interface EmailNotifications {
+  email_notifications: EmailNotificationsMode;
+  has_email: boolean;
+}
+
 export interface Presence {
   user: User;
   status: Status;
@@ -678,6 +686,10 @@ export interface Rest {
   mutedRooms(): Promise<{ muted_rooms: Id[] }>;
   /** Mute or unmute a room's desktop notifications (participants only). */
   setRoomNotifications(roomId: Id, muted: boolean): Promise<{ room_id: Id; muted: boolean }>;
+  /** Email about mentions and answers missed while offline. */
+  emailNotifications(): Promise<EmailNotifications>;
+  /** Choose never, batched (one email once things are quiet) or immediately. */
+  setEmailNotifications(mode: EmailNotificationsMode): Promise<EmailNotifications>;
   /** Ask a course room's staff privately. */
   askStaff(roomId: Id, content: string): Promise<StaffQuestion>;
   /** Oldest first: every one for the room's staff, one's own otherwise. */

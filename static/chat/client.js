@@ -517,6 +517,16 @@ export function makeRest(connection) {
       return api(`${REST_ROOT}/rooms/${roomId}/notifications/`, { method: "PUT", body: { muted } });
     },
 
+    /** The viewer's offline email notifications: {email_notifications, has_email}. */
+    emailNotifications() {
+      return api(`${REST_ROOT}/email-notifications/`);
+    },
+
+    /** "never", "batched" or "immediately": resolves to {email_notifications, has_email}. */
+    setEmailNotifications(mode) {
+      return api(`${REST_ROOT}/email-notifications/`, { method: "PUT", body: { email_notifications: mode } });
+    },
+
     /** Ask a course room's staff privately; resolves to the STAFF_QUESTION. */
     askStaff(roomId, content) {
       return api(`${REST_ROOT}/rooms/${roomId}/staff-questions/`, { method: "POST", body: { content } });

@@ -26,6 +26,7 @@
  *   presence.js      the viewer's own socket: presence, unread counts, mentions
  *   rooms.js         opening a room and its socket, joining, leaving, creating, the sidebar
  *   shortcuts.js     keyboard shortcuts and their help sheet
+ *   emailsettings.js the viewer's offline email notifications (never, batched, immediately)
  *
  * theme.js, the colour theme, is a classic script of every page's <head> (base.html).
  *   search.js        message search: the box, its filters, results, opening a hit in its room
@@ -33,6 +34,7 @@
 import { bindComposer, updateCounter } from "./composer.js";
 import { $, el, hue, initials, displayName, report } from "./dom.js";
 import { bindDrop } from "./drop.js";
+import { bindEmailSettings } from "./emailsettings.js";
 import { bindEmojiPicker } from "./emoji.js";
 import { bindMessages } from "./messages.js";
 import { bindModeration } from "./moderation.js";
@@ -84,8 +86,11 @@ async function main() {
   updateCounter();
   const presence = startPresence();
   presence.addEventListener("queue.taken", (event) => onQueueTaken(event.detail).catch(report));
+  bindEmailSettings().catch(report);
   await loadRooms();
-  if (config.roomId) await openRoom(config.roomId, { push: false });
+  // A link to a message (an email's, `/rooms/<id>/?message=<id>`) opens the history around it.
+  const around = Number(new URLSearchParams(window.location.search).get("message")) || null;
+  if (config.roomId) await openRoom(config.roomId, { push: false, around });
 }
 
 main().catch(report);
