@@ -16,6 +16,7 @@ from urllib.parse import parse_qs
 
 import orjson
 from django.db import DatabaseError
+from django.utils.translation import gettext_lazy
 
 from academia import metrics
 from chat import errors, events, selectors, services, wire
@@ -152,7 +153,7 @@ class ChatConsumer(SocketConsumer):
     def _message(self, message_id: object) -> Any:
         message = selectors.message_get_for_user(self.user, message_id)
         if message.room_id != self.room_id:
-            raise errors.NotFound("No such message.")
+            raise errors.NotFound(gettext_lazy("No such message."))
         return message
 
     def _message_edit(self, frame: dict[str, Any]) -> None:
@@ -204,7 +205,7 @@ class ChatConsumer(SocketConsumer):
     def _poll(self, poll_id: object) -> Any:
         poll = selectors.poll_get_for_user(self.user, poll_id)
         if poll.message.room_id != self.room_id:
-            raise errors.NotFound("No such poll.")
+            raise errors.NotFound(gettext_lazy("No such poll."))
         return poll
 
     def _poll_create(self, frame: dict[str, Any]) -> None:
@@ -292,7 +293,7 @@ class ChatConsumer(SocketConsumer):
             await self.send_error(errors.Unavailable(), frame_ref(frame))
         else:
             await self.send_error(
-                errors.BadRequest("The frame could not be handled."), frame_ref(frame)
+                errors.BadRequest(gettext_lazy("The frame could not be handled.")), frame_ref(frame)
             )
 
     async def frame_typing(self, frame: dict[str, Any]) -> None:
