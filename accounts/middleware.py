@@ -14,6 +14,7 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 
+from academia.unavailable import DATABASE_ERRORS
 from accounts.languages import user_language
 
 
@@ -22,7 +23,12 @@ class UserLanguageMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        language = user_language(request.user)
+        try:
+            language = user_language(request.user)
+        except DATABASE_ERRORS:
+            # The view meets the outage too, and answers 503 (academia.unavailable);
+            # until then the browser's language stands.
+            language = ""
         if language:
             translation.activate(language)
             request.LANGUAGE_CODE = language
