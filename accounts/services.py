@@ -23,11 +23,11 @@ def tokens_revoke(*, user: Any) -> int:
     return deleted
 
 
-def user_language_set(*, user: User, language: str) -> User:
+def user_language_set(*, user: User, language: object) -> User:
     """Set the language the page and the API speak to ``user`` in: a code of
     ``User.Language``, or '' to follow the browser's. Anything else is
     ``ValidationFailed`` with the accepted values."""
-    if language not in User.Language.values:
+    if not isinstance(language, str) or language not in User.Language.values:
         choices = ", ".join(repr(value) for value in User.Language.values)
         raise errors.ValidationFailed(
             lazy_interpolate(

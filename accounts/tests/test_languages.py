@@ -86,6 +86,21 @@ def test_patch_me_with_an_unknown_language_is_400_in_the_error_format(alice: Any
     assert alice.language == ""
 
 
+@pytest.mark.parametrize("value", [5, None, ["de"], "de\x00", "DE"])
+def test_patch_me_refuses_what_is_not_a_language_code(alice: Any, value: Any) -> None:
+    response = session_client(alice).patch("/accounts/me/", {"language": value}, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "validation_error"
+
+
+def test_patch_me_without_language_changes_nothing(alice: Any) -> None:
+    response = session_client(alice).patch("/accounts/me/", {}, format="json")
+
+    assert response.status_code == 200
+    assert response.json()["language"] == ""
+
+
 def test_patch_me_refusal_is_in_german_for_a_german_browser(alice: Any) -> None:
     client = session_client(alice, accept_language="de-DE,de;q=0.9")
 
