@@ -4,16 +4,21 @@ entry, the same placeholders), and each committed .mo compiled from its .po.
 A fresh clone runs without GNU gettext, so the .mo files are committed; this
 test compiles each .po with polib and fails when its .mo says something else
 (run ``manage.py compilemessages`` after editing a .po; README "Languages").
+Where gettext is installed, it also extracts the messages afresh and fails when
+the code has one the catalogues lack (run ``makemessages``).
 """
 
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import polib
 import pytest
 from django.conf import settings
+from django.core.management import call_command
+from django.test import override_settings
 
 LOCALE = Path(settings.BASE_DIR) / "academia" / "locale"
 CATALOGUES = sorted(LOCALE.glob("*/LC_MESSAGES/*.po"))
@@ -78,3 +83,34 @@ def test_the_committed_mo_is_compiled_from_its_po(po_path: Path, tmp_path: Path)
 
     stale = sorted(set(expected.items()) ^ set(committed.items()), key=str)
     assert stale == [], f"{mo_path} is out of date with its .po: run manage.py compilemessages"
+
+
+# As README "Languages" runs makemessages, on a copy of the code: makemessages
+# writes next to any `locale` directory it meets, which would be the committed one.
+SOURCES = ["academia", "accounts", "chat", "courses", "templates", "static"]
+IGNORE = ["node_modules", ".venv", "*/tests/*", "tests/*"]
+
+
+@pytest.mark.skipif(shutil.which("xgettext") is None, reason="GNU gettext is not installed")
+@pytest.mark.parametrize("domain", ["django", "djangojs"])
+def test_the_catalogues_hold_every_message_of_the_code(
+    domain: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, out = tmp_path / "code", tmp_path / "locale"
+    skip = shutil.ignore_patterns("locale", "tests", "__pycache__", "node_modules")
+    for source in SOURCES:
+        shutil.copytree(Path(settings.BASE_DIR) / source, code / source, ignore=skip)
+    out.mkdir()
+    monkeypatch.chdir(code)
+    with override_settings(LOCALE_PATHS=[str(out)]):
+        call_command(
+            "makemessages", locale=["de"], domain=domain, ignore_patterns=IGNORE, verbosity=0
+        )
+    fresh = polib.pofile(str(out / "de" / "LC_MESSAGES" / f"{domain}.po"))
+    committed = polib.pofile(str(LOCALE / "de" / "LC_MESSAGES" / f"{domain}.po"))
+
+    missing = sorted({entry.msgid for entry in fresh} - {entry.msgid for entry in committed})
+    unused = sorted({entry.msgid for entry in committed} - {entry.msgid for entry in fresh})
+
+    assert missing == [], f"run makemessages -d {domain} and translate: {missing}"
+    assert unused == [], f"run makemessages -d {domain} --no-obsolete: {unused}"
