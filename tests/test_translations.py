@@ -25,18 +25,18 @@ CATALOGUES = sorted(LOCALE.glob("*/LC_MESSAGES/*.po"))
 PLACEHOLDER = re.compile(r"%\(\w+\)[sd]|%[sd]")
 
 
-def entries(catalogue: polib._BaseFile) -> dict[tuple[str, str], object]:
-    """What a catalogue says: each message (with its plural) and its translations."""
-    said: dict[tuple[str, str], object] = {}
+def entries(catalogue: polib._BaseFile) -> dict[tuple[str, str, str], object]:
+    """What a catalogue says: each message (with its context and plural) and its
+    translations."""
+    said: dict[tuple[str, str, str], object] = {}
     for entry in catalogue:
         if entry.obsolete or "fuzzy" in entry.flags:
             continue
+        key = (entry.msgctxt or "", entry.msgid, entry.msgid_plural or "")
         if entry.msgid_plural:
-            said[(entry.msgid, entry.msgid_plural)] = tuple(
-                entry.msgstr_plural[index] for index in sorted(entry.msgstr_plural)
-            )
+            said[key] = tuple(entry.msgstr_plural[index] for index in sorted(entry.msgstr_plural))
         else:
-            said[(entry.msgid, "")] = entry.msgstr
+            said[key] = entry.msgstr
     return said
 
 
@@ -109,8 +109,11 @@ def test_the_catalogues_hold_every_message_of_the_code(
     fresh = polib.pofile(str(out / "de" / "LC_MESSAGES" / f"{domain}.po"))
     committed = polib.pofile(str(LOCALE / "de" / "LC_MESSAGES" / f"{domain}.po"))
 
-    missing = sorted({entry.msgid for entry in fresh} - {entry.msgid for entry in committed})
-    unused = sorted({entry.msgid for entry in committed} - {entry.msgid for entry in fresh})
+    def messages(catalogue: polib.POFile) -> set[tuple[str, str]]:
+        return {(entry.msgctxt or "", entry.msgid) for entry in catalogue if not entry.obsolete}
+
+    missing = sorted(messages(fresh) - messages(committed))
+    unused = sorted(messages(committed) - messages(fresh))
 
     assert missing == [], f"run makemessages -d {domain} and translate: {missing}"
     assert unused == [], f"run makemessages -d {domain} --no-obsolete: {unused}"

@@ -39,6 +39,7 @@ def test_a_german_browser_sees_the_german_page(browser: Browser, study_room: Any
     mine.hover()
     expect(mine.get_by_role("button", name="Nachricht bearbeiten")).to_be_visible()
     expect(mine.get_by_role("toolbar", name="Nachrichtenaktionen")).to_be_visible()
+    bob.screenshot("page-german")
 
     # A toast.
     page.get_by_role("button", name="Verlassen").click()
