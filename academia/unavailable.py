@@ -18,13 +18,14 @@ from collections.abc import Callable
 
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.translation import gettext_lazy
 from redis.exceptions import RedisError
 
 logger = logging.getLogger(__name__)
 
 DATABASE_ERRORS = (OperationalError, InterfaceError)
 RETRY_AFTER_SECONDS = 5
-DETAIL = "The service is temporarily unavailable; try again shortly."
+DETAIL = gettext_lazy("The service is temporarily unavailable; try again shortly.")
 
 # What a cache backend raises when its server is unreachable (redis-py, sockets).
 CACHE_ERRORS = (RedisError, OSError)
@@ -74,6 +75,6 @@ class DatabaseUnavailableMiddleware:
                 content_type="text/html; charset=utf-8",
             )
         else:
-            response = JsonResponse({"detail": DETAIL, "code": "unavailable"}, status=503)
+            response = JsonResponse({"detail": str(DETAIL), "code": "unavailable"}, status=503)
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response

@@ -1,6 +1,11 @@
+from datetime import UTC, datetime
+
 from csp.decorators import csp_update
 from django.contrib import admin
 from django.urls import include, path
+from django.views.decorators.cache import cache_page
+from django.views.decorators.http import last_modified
+from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 
@@ -20,6 +25,9 @@ class ApiDocsView(SpectacularSwaggerSplitView):
         return super().get_renderers()
 
 
+# When this process started: a browser's cached catalogue is fresh until a deploy.
+CATALOGUE_BUILT = datetime.now(tz=UTC)
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
@@ -31,6 +39,15 @@ urlpatterns = [
         "api/docs/",
         csp_update({"style-src": ["'unsafe-inline'"]})(ApiDocsView.as_view(url_name="schema")),
         name="api-docs",
+    ),
+    # The page's strings in the request's language (gettext, ngettext, interpolate),
+    # cached per language; the .mo files change only with a deploy.
+    path(
+        "jsi18n/",
+        cache_page(60 * 60)(
+            last_modified(lambda request: CATALOGUE_BUILT)(JavaScriptCatalog.as_view())
+        ),
+        name="javascript-catalog",
     ),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),

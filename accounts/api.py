@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.authentication import BaseAuthentication, TokenAuthentication
@@ -19,7 +20,8 @@ from rest_framework.views import APIView
 from academia.rest.request import AuthenticatedRequest
 from academia.rest.throttles import ChatWriteThrottle
 from accounts.lockout import cooloff_seconds, lockout_detail
-from accounts.services import tokens_revoke
+from accounts.models import User
+from accounts.services import tokens_revoke, user_language_set
 from accounts.tickets import ticket_issue, ticket_ttl
 from chat import errors
 from chat.wire import UserSerializer, user_payload
@@ -65,7 +67,8 @@ class TokenView(APIView):
             if set(serializer.errors) == {"non_field_errors"}:
                 # Well-formed but wrong: a refusal with a code, like the domain's.
                 raise errors.ValidationFailed(
-                    "Unable to log in with provided credentials.", fields=dict(serializer.errors)
+                    gettext_lazy("Unable to log in with provided credentials."),
+                    fields=dict(serializer.errors),
                 )
             raise ValidationError(serializer.errors)
         token, _ = Token.objects.get_or_create(user=serializer.validated_data["user"])
@@ -81,10 +84,47 @@ class TokenView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class MeSerializer(UserSerializer):
+    """USER, and the user's own settings."""
+
+    language = serializers.ChoiceField(
+        choices=User.Language.choices,
+        help_text="The page's and the API's language: `en`, `de`, or '' for the browser's.",
+    )
+
+
+class MeUpdateSerializer(serializers.Serializer[User]):
+    language = serializers.CharField(allow_blank=True, max_length=8)
+
+
+def me_payload(user: User) -> dict[str, Any]:
+    return {**user_payload(user), "language": user.language}
+
+
 class MeView(APIView):
-    @extend_schema(responses=UserSerializer, summary="The signed-in user")
+    """``GET`` the signed-in user; ``PATCH {"language"}`` changes their settings."""
+
+    @extend_schema(responses=MeSerializer, summary="The signed-in user")
     def get(self, request: AuthenticatedRequest) -> Response:
-        return Response(user_payload(request.user))
+        return Response(me_payload(request.user))
+
+    @extend_schema(
+        request=MeUpdateSerializer,
+        responses=MeSerializer,
+        summary="Change the signed-in user's settings (their language)",
+        description=(
+            "`language`: `en`, `de`, or '' to follow the browser's `Accept-Language`. "
+            "Another value is 400 `validation_error`."
+        ),
+    )
+    def patch(self, request: AuthenticatedRequest) -> Response:
+        # The service checks the value, so any refusal is the domain's 400
+        # validation_error (MeUpdateSerializer only documents the body).
+        if not isinstance(request.data, dict):
+            raise errors.BadRequest(gettext_lazy("The body must be a JSON object."))
+        if "language" in request.data:
+            user_language_set(user=request.user, language=request.data["language"])
+        return Response(me_payload(request.user))
 
 
 class WsTicketView(APIView):

@@ -11,6 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import ngettext
 
 
 def cooloff_seconds() -> int:
@@ -19,7 +20,11 @@ def cooloff_seconds() -> int:
 
 def lockout_detail() -> str:
     minutes = max(1, round(cooloff_seconds() / 60))
-    return f"Too many failed sign-ins; try again in {minutes} minutes."
+    return ngettext(
+        "Too many failed sign-ins; try again in %(minutes)d minute.",
+        "Too many failed sign-ins; try again in %(minutes)d minutes.",
+        minutes,
+    ) % {"minutes": minutes}
 
 
 def lockout_response(

@@ -97,10 +97,8 @@ class CompiledQuery(Generic[M]):
             names = [select[column][0].target.attname for column in columns]
             return _Part(info["model"], names, columns, field)
 
-        related = [
-            part(info, info["field"]) for info in klass_info.get("related_klass_infos", [])
-        ]
         nested = klass_info.get("related_klass_infos", [])
+        related = [part(info, info["field"]) for info in nested]
         if any(info.get("related_klass_infos") for info in nested):
             raise ValueError("only one level of select_related")
         converters = [

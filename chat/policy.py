@@ -11,12 +11,15 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db.models import Q
+from django.utils.translation import gettext_lazy
 
 from chat import errors
 from chat.models import ChatMessage, ChatParticipant, ChatRoom, RoomBan, StaffQuestion
 from courses.models import Enrollment
 
 if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
     from accounts.models import User
 
 SUPPORT_GROUP = "support"
@@ -112,13 +115,13 @@ def can_administer(user: User, room: ChatRoom, participant: ChatParticipant | No
     return participant is not None and participant.role == ChatParticipant.Role.ADMIN
 
 
-def require_moderator(user: User, room: ChatRoom, why: str) -> None:
+def require_moderator(user: User, room: ChatRoom, why: StrOrPromise) -> None:
     """Raise Forbidden(``why``) unless ``user`` may moderate ``room``."""
     if not can_moderate(user, room):
         raise errors.Forbidden(why)
 
 
-def require_admin(user: User, room: ChatRoom, why: str) -> None:
+def require_admin(user: User, room: ChatRoom, why: StrOrPromise) -> None:
     """Raise Forbidden(``why``) unless ``user`` administers ``room``."""
     if not can_administer(user, room):
         raise errors.Forbidden(why)
@@ -136,7 +139,7 @@ def is_room_staff(user: User, room: ChatRoom, participant: ChatParticipant | Non
     return room.chat_type == ChatRoom.ChatType.SUPPORT and is_support_staff(user)
 
 
-def require_room_staff(user: User, room: ChatRoom, why: str) -> None:
+def require_room_staff(user: User, room: ChatRoom, why: StrOrPromise) -> None:
     """Raise Forbidden(``why``) unless ``user`` is staff of ``room`` (``is_room_staff``)."""
     if not is_room_staff(user, room):
         raise errors.Forbidden(why)
@@ -151,7 +154,7 @@ def poll_create_denial(
     if denial is not None:
         return denial
     if room.chat_type == ChatRoom.ChatType.COURSE and not is_room_staff(user, room, participant):
-        return errors.Forbidden("In a course room only its staff create polls.")
+        return errors.Forbidden(gettext_lazy("In a course room only its staff create polls."))
     return None
 
 
@@ -171,13 +174,13 @@ def ban_denial(actor: User, room: ChatRoom, target: User) -> errors.ChatError | 
     """Why ``actor`` (a moderator of ``room``) may not ban ``target`` there, or None."""
     if room.chat_type not in BANNABLE_TYPES:
         return errors.Forbidden(
-            "Bans apply to public and support rooms; remove the participant instead."
+            gettext_lazy("Bans apply to public and support rooms; remove the participant instead.")
         )
     if target.pk == actor.pk:
-        return errors.Forbidden("You cannot ban yourself.")
+        return errors.Forbidden(gettext_lazy("You cannot ban yourself."))
     helps_here = room.chat_type == ChatRoom.ChatType.SUPPORT and is_support_staff(target)
     if target.is_staff or helps_here or can_moderate(target, room):
-        return errors.Forbidden("Moderators and staff cannot be banned.")
+        return errors.Forbidden(gettext_lazy("Moderators and staff cannot be banned."))
     return None
 
 
@@ -194,11 +197,11 @@ def can_review_reports(user: User, room: ChatRoom) -> bool:
 def report_denial(user: User, message: ChatMessage) -> errors.ChatError | None:
     """Why ``user``, who sees the message's room, may not report it (None: they may)."""
     if message.is_deleted:
-        return errors.NotFound("No such message.")
+        return errors.NotFound(gettext_lazy("No such message."))
     if message.message_type == ChatMessage.MessageType.SYSTEM:
-        return errors.Forbidden("System messages cannot be reported.")
+        return errors.Forbidden(gettext_lazy("System messages cannot be reported."))
     if message.sender_id == user.pk:
-        return errors.Forbidden("You cannot report your own message.")
+        return errors.Forbidden(gettext_lazy("You cannot report your own message."))
     return None
 
 
@@ -213,7 +216,7 @@ def post_denial(room: ChatRoom, participant: ChatParticipant | None) -> errors.C
     if not room.is_active:
         return errors.RoomArchived()
     if participant is None or not participant.is_active:
-        return errors.Forbidden("Join the room to post in it.")
+        return errors.Forbidden(gettext_lazy("Join the room to post in it."))
     if participant.is_muted:
         return errors.Muted()
     return None
@@ -223,17 +226,17 @@ def notifications_denial(participant: ChatParticipant | None) -> errors.ChatErro
     """Why the holder of ``participant`` may not choose the room's notifications: only
     active participants have them (an archived room keeps them; a muted one too)."""
     if participant is None or not participant.is_active:
-        return errors.Forbidden("Join the room to choose its notifications.")
+        return errors.Forbidden(gettext_lazy("Join the room to choose its notifications."))
     return None
 
 
 def edit_denial(user: User, message: ChatMessage, now: datetime) -> errors.ChatError | None:
     if message.sender_id != user.pk or message.message_type == ChatMessage.MessageType.SYSTEM:
-        return errors.Forbidden("Only the sender may edit this message.")
+        return errors.Forbidden(gettext_lazy("Only the sender may edit this message."))
     if message.is_deleted:
         return errors.NotFound()
     if message.message_type == ChatMessage.MessageType.POLL:
-        return errors.Forbidden("A poll cannot be edited; close it and post another.")
+        return errors.Forbidden(gettext_lazy("A poll cannot be edited; close it and post another."))
     if not message.room.is_active:
         return errors.RoomArchived()
     if now - message.created_at > timedelta(seconds=settings.CHAT_MESSAGE_EDIT_TIMEOUT):
@@ -252,11 +255,13 @@ def delete_denial(user: User, message: ChatMessage, now: datetime) -> errors.Cha
     if can_moderate(user, message.room, participant):
         return None
     if message.sender_id != user.pk or message.message_type == ChatMessage.MessageType.SYSTEM:
-        return errors.Forbidden("Only the sender or a moderator may delete this message.")
+        return errors.Forbidden(
+            gettext_lazy("Only the sender or a moderator may delete this message.")
+        )
     if participant is not None and participant.is_muted:
         return errors.Muted()
     if now - message.created_at > timedelta(seconds=settings.CHAT_MESSAGE_DELETE_TIMEOUT):
-        return errors.EditWindowClosed("The time to delete this message has passed.")
+        return errors.EditWindowClosed(gettext_lazy("The time to delete this message has passed."))
     return None
 
 
@@ -290,16 +295,19 @@ def question_denial(user: User, message: ChatMessage) -> errors.ChatError | None
     and those who endorse answers may, in an active room that takes questions."""
     if message.is_deleted or message.message_type == ChatMessage.MessageType.SYSTEM:
         return errors.ValidationFailed(
-            "Only a posted message can be a question.", fields={"message_id": ["Not a post."]}
+            gettext_lazy("Only a posted message can be a question."),
+            fields={"message_id": [gettext_lazy("Not a post.")]},
         )
     if not message.room.is_active:
         return errors.RoomArchived()
     if message.sender_id != user.pk and not can_endorse(user, message.room):
-        return errors.Forbidden("Only the sender or the room's staff may mark a question.")
+        return errors.Forbidden(
+            gettext_lazy("Only the sender or the room's staff may mark a question.")
+        )
     if not takes_questions(message.room):
         return errors.ValidationFailed(
-            "Questions are for course rooms and rooms with moderators.",
-            fields={"is_question": ["This room takes no questions."]},
+            gettext_lazy("Questions are for course rooms and rooms with moderators."),
+            fields={"is_question": [gettext_lazy("This room takes no questions.")]},
         )
     return None
 
@@ -310,14 +318,16 @@ def endorse_denial(user: User, answer: ChatMessage) -> errors.ChatError | None:
     if not answer.room.is_active:
         return errors.RoomArchived()
     if not can_endorse(user, answer.room):
-        return errors.Forbidden("Only the room's moderators, instructors and staff endorse.")
+        return errors.Forbidden(
+            gettext_lazy("Only the room's moderators, instructors and staff endorse.")
+        )
     if answer.is_deleted:
-        return errors.NotFound("No such message.")
+        return errors.NotFound(gettext_lazy("No such message."))
     question = answer.reply_to
     if question is None or question.is_deleted or not question.is_question:
         return errors.ValidationFailed(
-            "Only a reply to a question can be its endorsed answer.",
-            fields={"message_id": ["Not a reply to a question."]},
+            gettext_lazy("Only a reply to a question can be its endorsed answer."),
+            fields={"message_id": [gettext_lazy("Not a reply to a question.")]},
         )
     return None
 
@@ -332,11 +342,13 @@ def staff_ask_denial(
     a member who may post there and who is not one of its staff."""
     if room.chat_type != ChatRoom.ChatType.COURSE:
         return errors.ValidationFailed(
-            "Private questions to staff are for course rooms.",
-            fields={"room": ["Not a course room."]},
+            gettext_lazy("Private questions to staff are for course rooms."),
+            fields={"room": [gettext_lazy("Not a course room.")]},
         )
     if can_endorse(user, room):
-        return errors.Forbidden("The room's staff answer private questions; they do not ask them.")
+        return errors.Forbidden(
+            gettext_lazy("The room's staff answer private questions; they do not ask them.")
+        )
     return post_denial(room, participant)
 
 
@@ -350,7 +362,9 @@ def staff_answer_denial(user: User, question: StaffQuestion) -> errors.ChatError
     if not question.room.is_active:
         return errors.RoomArchived()
     if not can_endorse(user, question.room):
-        return errors.Forbidden("Only the room's moderators, instructors and staff answer.")
+        return errors.Forbidden(
+            gettext_lazy("Only the room's moderators, instructors and staff answer.")
+        )
     return None
 
 
@@ -381,11 +395,11 @@ def anonymous_denial(user: User, room: ChatRoom) -> errors.ChatError | None:
     only its students (its staff speak under their names)."""
     if room.chat_type != ChatRoom.ChatType.COURSE:
         return errors.ValidationFailed(
-            "Anonymous posts are for course rooms.",
-            fields={"anonymous": ["This room takes no anonymous posts."]},
+            gettext_lazy("Anonymous posts are for course rooms."),
+            fields={"anonymous": [gettext_lazy("This room takes no anonymous posts.")]},
         )
     if can_endorse(user, room):
-        return errors.Forbidden("The room's staff post under their names.")
+        return errors.Forbidden(gettext_lazy("The room's staff post under their names."))
     return None
 
 

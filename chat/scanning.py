@@ -12,13 +12,14 @@ from dataclasses import dataclass
 from typing import BinaryIO, Protocol
 
 from django.conf import settings
+from django.utils.translation import gettext_lazy
 
 from chat.errors import Unavailable
 
 EICAR_SIGNATURE = rb"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
 EICAR_NAME = "Eicar-Test-Signature"
 CHUNK_SIZE = 64 * 1024
-UNAVAILABLE_DETAIL = "The virus scanner is unavailable."
+UNAVAILABLE_DETAIL = gettext_lazy("The virus scanner is unavailable.")
 
 
 @dataclass(frozen=True)

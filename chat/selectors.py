@@ -25,6 +25,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from chat import errors, policy
 from chat.compiled import CompiledQuery
@@ -143,7 +144,7 @@ def room_get_for_user(user: User, room_id: object) -> ViewerRoom:
     non-members, as here)."""
     room_pk = as_id(room_id)
     if room_pk is None:
-        raise errors.NotFound("No such room.")
+        raise errors.NotFound(gettext_lazy("No such room."))
     if user.is_authenticated and user.is_active:
         # Annotated as _room_for_viewer says (the compiled rows carry no static type).
         room: Any = _ROOM_FOR_VIEWER.first(user_id=user.pk, room_id=room_pk)
@@ -155,7 +156,7 @@ def room_get_for_user(user: User, room_id: object) -> ViewerRoom:
             return cast("ViewerRoom", room)
     visible = visible_rooms(user).filter(pk=room_pk).first()
     if visible is None:
-        raise errors.NotFound("No such room.")
+        raise errors.NotFound(gettext_lazy("No such room."))
     return visible
 
 
@@ -176,14 +177,14 @@ def message_get_for_user(user: User, message_id: object) -> ChatMessage:
     """A message in a room the user may see, or NotFound."""
     message_pk = as_id(message_id)
     if message_pk is None:
-        raise errors.NotFound("No such message.")
+        raise errors.NotFound(gettext_lazy("No such message."))
     message = (
         with_message_relations(ChatMessage.objects.select_related("room", "room__created_by"))
         .filter(pk=message_pk, room__in=ChatRoom.objects.filter(policy.visible_rooms_q(user)))
         .first()
     )
     if message is None:
-        raise errors.NotFound("No such message.")
+        raise errors.NotFound(gettext_lazy("No such message."))
     return message
 
 
@@ -312,7 +313,9 @@ def room_audit(user: User, room: ChatRoom) -> QuerySet[AuditEntry]:
     """The room's moderation log, newest first, for its moderators and staff
     (Forbidden for others who see the room)."""
     if not policy.can_read_audit(user, room):
-        raise errors.Forbidden("Only the room's moderators and staff may read its audit log.")
+        raise errors.Forbidden(
+            gettext_lazy("Only the room's moderators and staff may read its audit log.")
+        )
     return (
         AuditEntry.objects.filter(room=room).select_related("actor", "target_user").order_by("-id")
     )
@@ -320,7 +323,7 @@ def room_audit(user: User, room: ChatRoom) -> QuerySet[AuditEntry]:
 
 def room_bans(user: User, room: ChatRoom) -> QuerySet[RoomBan]:
     """Who is banned from the room, newest first (its moderators; Forbidden for others)."""
-    policy.require_moderator(user, room, "Only moderators may see the room's bans.")
+    policy.require_moderator(user, room, gettext_lazy("Only moderators may see the room's bans."))
     return RoomBan.objects.filter(room=room).select_related("user", "banned_by").order_by("-id")
 
 
@@ -337,7 +340,9 @@ def room_reports(
     """The room's reports, newest first, for its moderators and staff (Forbidden for
     others); never those about the viewer's own messages (they are reviewed by others)."""
     if not policy.can_review_reports(user, room):
-        raise errors.Forbidden("Only the room's moderators and staff may see its reports.")
+        raise errors.Forbidden(
+            gettext_lazy("Only the room's moderators and staff may see its reports.")
+        )
     reports = MessageReport.objects.filter(room=room).exclude(message__sender=user)
     if status is not None:
         reports = reports.filter(status=status)
@@ -369,7 +374,7 @@ def report_get_for_reviewer(user: User, report_id: object) -> MessageReport:
     try:
         report_pk = int(report_id)  # type: ignore[call-overload]
     except (TypeError, ValueError):
-        raise errors.NotFound("No such report.") from None
+        raise errors.NotFound(gettext_lazy("No such report.")) from None
     report = (
         with_report_relations(MessageReport.objects.select_related("room"))
         .filter(pk=report_pk, room__in=ChatRoom.objects.filter(policy.visible_rooms_q(user)))
@@ -377,7 +382,7 @@ def report_get_for_reviewer(user: User, report_id: object) -> MessageReport:
         .first()
     )
     if report is None or not policy.can_review_reports(user, report.room):
-        raise errors.NotFound("No such report.")
+        raise errors.NotFound(gettext_lazy("No such report."))
     return report
 
 
@@ -470,14 +475,14 @@ def staff_question_get_for_user(user: User, question_id: object) -> StaffQuestio
     (``policy.can_see_staff_question``), or NotFound."""
     question_pk = as_id(question_id)
     if question_pk is None:
-        raise errors.NotFound("No such question.")
+        raise errors.NotFound(gettext_lazy("No such question."))
     question = (
         StaffQuestion.objects.select_related("room", "asker", "answered_by")
         .filter(pk=question_pk, room__in=ChatRoom.objects.filter(policy.visible_rooms_q(user)))
         .first()
     )
     if question is None or not policy.can_see_staff_question(user, question):
-        raise errors.NotFound("No such question.")
+        raise errors.NotFound(gettext_lazy("No such question."))
     return question
 
 
@@ -508,14 +513,14 @@ def room_participants(room: ChatRoom) -> QuerySet[ChatParticipant]:
 def participant_get(room: ChatRoom, user_id: object) -> ChatParticipant:
     user_pk = as_id(user_id)
     if user_pk is None:
-        raise errors.NotFound("No such participant.")
+        raise errors.NotFound(gettext_lazy("No such participant."))
     participant = (
         ChatParticipant.objects.filter(room=room, user_id=user_pk, is_active=True)
         .select_related("user")
         .first()
     )
     if participant is None:
-        raise errors.NotFound("No such participant.")
+        raise errors.NotFound(gettext_lazy("No such participant."))
     return participant
 
 
@@ -698,7 +703,7 @@ def co_member_get(user: User, other_id: int) -> User:
         .first()
     )
     if other is None:
-        raise errors.NotFound("No such user.")
+        raise errors.NotFound(gettext_lazy("No such user."))
     return other
 
 
@@ -706,7 +711,7 @@ def room_get_visible(user: User, room_id: int) -> ChatRoom:
     """The bare room if ``user`` may see it (one query, no annotations), else NotFound."""
     room = ChatRoom.objects.filter(policy.visible_rooms_q(user), pk=room_id).first()
     if room is None:
-        raise errors.NotFound("No such room.")
+        raise errors.NotFound(gettext_lazy("No such room."))
     return room
 
 
@@ -795,14 +800,14 @@ def poll_get_for_user(user: User, poll_id: object) -> Poll:
     try:
         poll_pk = int(poll_id)  # type: ignore[call-overload]
     except (TypeError, ValueError):
-        raise errors.NotFound("No such poll.") from None
+        raise errors.NotFound(gettext_lazy("No such poll.")) from None
     visible = Poll.objects.filter(
         pk=poll_pk,
         message__is_deleted=False,
         message__room__in=ChatRoom.objects.filter(policy.visible_rooms_q(user)),
     )
     if not visible.exists():
-        raise errors.NotFound("No such poll.")
+        raise errors.NotFound(gettext_lazy("No such poll."))
     return poll_load(poll_pk)
 
 

@@ -26,9 +26,10 @@ from django.core.files import File
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 from PIL import Image, ImageOps
 
-from chat.errors import UnsupportedFileType, UploadTooLarge, ValidationFailed
+from chat.errors import UnsupportedFileType, UploadTooLarge, ValidationFailed, lazy_interpolate
 from chat.scanning import get_scanner
 
 SNIFF_SIZE = 8192
@@ -182,7 +183,7 @@ _TEXT_CONTROLS = frozenset(b"\t\n\r\f\x1b")
 
 class InfectedUpload(ValidationFailed):
     code = "infected_file"
-    default_detail = "The file was refused by the virus scanner."
+    default_detail = gettext_lazy("The file was refused by the virus scanner.")
 
 
 @dataclass
@@ -209,22 +210,32 @@ def process_upload(upload: UploadedFile) -> ProcessedUpload:
     size = upload.size or 0
     if size > settings.CHAT_FILE_UPLOAD_LIMIT:
         raise UploadTooLarge(
-            f"The file is too large: {size} bytes (at most "
-            f"{settings.CHAT_FILE_UPLOAD_LIMIT} allowed)."
+            lazy_interpolate(
+                gettext_lazy(
+                    "The file is too large: %(size)s bytes "
+                    "(at most %(chat_file_upload_limit)s allowed)."
+                ),
+                {"size": size, "chat_file_upload_limit": settings.CHAT_FILE_UPLOAD_LIMIT},
+            )
         )
     stream = cast(BinaryIO, upload)
     stream.seek(0)
     head = stream.read(SNIFF_SIZE)
     stream.seek(0)
     if size == 0 or not head:
-        raise ValidationFailed("The file is empty.")
+        raise ValidationFailed(gettext_lazy("The file is empty."))
 
     content_type = sniff_content_type(head)
     if (
         content_type in settings.CHAT_UPLOAD_DENY_TYPES
         and content_type not in settings.CHAT_UPLOAD_ALLOW_TYPES
     ):
-        raise UnsupportedFileType(f"Files of type {content_type} are not accepted.")
+        raise UnsupportedFileType(
+            lazy_interpolate(
+                gettext_lazy("Files of type %(content_type)s are not accepted."),
+                {"content_type": content_type},
+            )
+        )
 
     result = get_scanner().scan(stream)
     if not result.clean:
@@ -411,10 +422,13 @@ def _process_image(stream: BinaryIO, *, name: str, content_type: str) -> Process
             thumbnail, thumbnail_type = _thumbnail(image)
     except Image.DecompressionBombError as exc:
         raise ValidationFailed(
-            f"Image is too large: more than {settings.CHAT_IMAGE_MAX_PIXELS} pixels."
+            lazy_interpolate(
+                gettext_lazy("Image is too large: more than %(chat_image_max_pixels)s pixels."),
+                {"chat_image_max_pixels": settings.CHAT_IMAGE_MAX_PIXELS},
+            )
         ) from exc
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise ValidationFailed("Not a valid image.") from exc
+        raise ValidationFailed(gettext_lazy("Not a valid image.")) from exc
     finally:
         stream.seek(0)
     return ProcessedUpload(
@@ -437,25 +451,47 @@ def _check_dimensions(image: Image.Image) -> None:
     max_side = settings.CHAT_IMAGE_MAX_SIDE
     max_pixels = settings.CHAT_IMAGE_MAX_PIXELS
     if width <= 0 or height <= 0:
-        raise ValidationFailed("Not a valid image.")
+        raise ValidationFailed(gettext_lazy("Not a valid image."))
     if width > max_side or height > max_side:
         raise ValidationFailed(
-            f"Image is too large: {width}x{height} pixels (at most {max_side} per side)."
+            lazy_interpolate(
+                gettext_lazy(
+                    "Image is too large: %(width)sx%(height)s pixels "
+                    "(at most %(max_side)s per side)."
+                ),
+                {"width": width, "height": height, "max_side": max_side},
+            )
         )
     if width * height > max_pixels:
         raise ValidationFailed(
-            f"Image is too large: {width}x{height} pixels (at most {max_pixels} pixels)."
+            lazy_interpolate(
+                gettext_lazy(
+                    "Image is too large: %(width)sx%(height)s pixels "
+                    "(at most %(max_pixels)s pixels)."
+                ),
+                {"width": width, "height": height, "max_pixels": max_pixels},
+            )
         )
     frames = getattr(image, "n_frames", 1)
     if frames > settings.CHAT_IMAGE_MAX_FRAMES:
         raise ValidationFailed(
-            f"Image has too many frames: {frames} (at most {settings.CHAT_IMAGE_MAX_FRAMES})."
+            lazy_interpolate(
+                gettext_lazy(
+                    "Image has too many frames: %(frames)s (at most %(chat_image_max_frames)s)."
+                ),
+                {"frames": frames, "chat_image_max_frames": settings.CHAT_IMAGE_MAX_FRAMES},
+            )
         )
     # Every frame of an animation is decoded on re-encoding: bound the total work too.
     if frames > 1 and width * height * frames > max_pixels:
         raise ValidationFailed(
-            f"Animation is too large: {frames} frames of {width}x{height} pixels "
-            f"(at most {max_pixels} pixels in all)."
+            lazy_interpolate(
+                gettext_lazy(
+                    "Animation is too large: %(frames)s frames of %(width)sx%(height)s pixels "
+                    "(at most %(max_pixels)s pixels in all)."
+                ),
+                {"frames": frames, "width": width, "height": height, "max_pixels": max_pixels},
+            )
         )
 
 

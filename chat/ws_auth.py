@@ -142,6 +142,7 @@ SOCKET_USER_FIELDS = (
     "user__id",
     "user__username",
     "user__display_name",
+    "user__language",
     "user__first_name",
     "user__last_name",
     "user__is_active",

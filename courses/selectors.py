@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy
 
 from chat import errors
 from chat.selectors import as_id
@@ -26,10 +27,10 @@ def courses_for_user(user: User) -> QuerySet[Course]:
 def course_get_for_user(user: User, course_id: object) -> Course:
     course_pk = as_id(course_id)
     if course_pk is None:
-        raise errors.NotFound("No such course.")
+        raise errors.NotFound(gettext_lazy("No such course."))
     course = courses_for_user(user).filter(pk=course_pk).first()
     if course is None:
-        raise errors.NotFound("No such course.")
+        raise errors.NotFound(gettext_lazy("No such course."))
     return course
 
 
@@ -37,7 +38,9 @@ def course_by_id(course_id: int) -> Course:
     """A course named in a request body: unknown ids are a validation error (400)."""
     course = Course.objects.filter(pk=course_id).first()
     if course is None:
-        raise errors.ValidationFailed("No such course.", fields={"course": ["No such course."]})
+        raise errors.ValidationFailed(
+            gettext_lazy("No such course."), fields={"course": [gettext_lazy("No such course.")]}
+        )
     return course
 
 
@@ -47,5 +50,7 @@ def active_user(user_id: int, *, missing: type[errors.ChatError]) -> User:
 
     user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
     if user is None:
-        raise missing("No such user.", fields={"user": ["No such user."]})
+        raise missing(
+            gettext_lazy("No such user."), fields={"user": [gettext_lazy("No such user.")]}
+        )
     return user

@@ -20,7 +20,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         log_database_error(context["request"], exc)
         exc = Unavailable()
     if isinstance(exc, ChatError):
-        body: dict[str, Any] = {"detail": exc.detail, "code": exc.code, **exc.fields}
+        body: dict[str, Any] = {"detail": str(exc.detail), "code": exc.code, **exc.fields}
         headers = {}
         if isinstance(exc, RateLimited):
             body["retry_after"] = exc.retry_after

@@ -10,9 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import IO, Any
 
+from django.utils.translation import gettext_lazy
 from rest_framework import parsers
 
 from chat import errors
+from chat.errors import lazy_interpolate
 
 MAX_JSON_DEPTH = 32
 
@@ -56,4 +58,9 @@ class JSONParser(parsers.JSONParser):
 
     @staticmethod
     def _too_deep() -> errors.BadRequest:
-        return errors.BadRequest(f"JSON nested more than {MAX_JSON_DEPTH} levels deep.")
+        return errors.BadRequest(
+            lazy_interpolate(
+                gettext_lazy("JSON nested more than %(max_json_depth)s levels deep."),
+                {"max_json_depth": MAX_JSON_DEPTH},
+            )
+        )

@@ -42,7 +42,12 @@ def test_me_with_a_token_is_the_user(alice: Any) -> None:
     client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
     response = client.get("/accounts/me/")
     assert response.status_code == 200
-    assert response.json() == {"id": alice.pk, "username": "alice", "display_name": "Alice"}
+    assert response.json() == {
+        "id": alice.pk,
+        "username": "alice",
+        "display_name": "Alice",
+        "language": "",
+    }
 
 
 def test_me_without_credentials_is_401_with_the_token_challenge(db: None) -> None:

@@ -16,6 +16,7 @@ from django.db.models import Q
 from django.http import FileResponse, HttpResponse
 from django.http.response import HttpResponseBase
 from django.utils.http import content_disposition_header
+from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -35,6 +36,7 @@ from academia.rest.viewsets import ApiViewSet
 from chat import asyncapi, errors, rendering, search, selectors, services, wire
 from chat.api import serializers as s
 from chat.api.pagination import ChatPagination
+from chat.errors import lazy_interpolate
 from chat.models import ChatMessage, ChatRoom, MessageReport, Poll, StaffQuestion
 from chat.services import email_notifications
 from chat.uploads import name_for_type
@@ -341,7 +343,9 @@ class RoomViewSet(ChatViewSet):
         limit = min(query.get("limit", 50), settings.CHAT_MESSAGE_HISTORY_LIMIT)
         if "around" in query:
             if "before" in query or "after" in query:
-                raise errors.BadRequest("`around` cannot be combined with `before` or `after`.")
+                raise errors.BadRequest(
+                    gettext_lazy("`around` cannot be combined with `before` or `after`.")
+                )
             page = selectors.room_history_around(room, around=query["around"], limit=limit)
         else:
             page = selectors.room_history(
@@ -577,10 +581,13 @@ def _reject_oversized_body(request: Request) -> None:
     try:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
-        raise errors.BadRequest("Invalid Content-Length.") from None
+        raise errors.BadRequest(gettext_lazy("Invalid Content-Length.")) from None
     if length > settings.CHAT_FILE_UPLOAD_LIMIT + MULTIPART_OVERHEAD:
         raise errors.UploadTooLarge(
-            f"The upload is too large (at most {settings.CHAT_FILE_UPLOAD_LIMIT} bytes)."
+            lazy_interpolate(
+                gettext_lazy("The upload is too large (at most %(chat_file_upload_limit)s bytes)."),
+                {"chat_file_upload_limit": settings.CHAT_FILE_UPLOAD_LIMIT},
+            )
         )
 
 
@@ -590,7 +597,7 @@ def _serve_attachment(message: ChatMessage, *, thumbnail: bool) -> HttpResponseB
     prefix (``X-Accel-Redirect``) with the same headers, so no Python process streams it."""
     name = (message.thumbnail if thumbnail else message.file).name
     if message.is_deleted or not name:
-        raise errors.NotFound("No such file.")
+        raise errors.NotFound(gettext_lazy("No such file."))
     is_image = message.message_type == ChatMessage.MessageType.IMAGE
     content_type = message.file_content_type or "application/octet-stream"
     if thumbnail:
@@ -603,7 +610,7 @@ def _serve_attachment(message: ChatMessage, *, thumbnail: bool) -> HttpResponseB
     response: HttpResponseBase
     if prefix := settings.CHAT_X_ACCEL_REDIRECT_PREFIX:
         if not default_storage.exists(name):
-            raise errors.NotFound("No such file.")
+            raise errors.NotFound(gettext_lazy("No such file."))
         response = HttpResponse(content_type=content_type)
         response["X-Accel-Redirect"] = f"{prefix.rstrip('/')}/{quote(name)}"
         if disposition := content_disposition_header(as_attachment, filename):
@@ -612,7 +619,7 @@ def _serve_attachment(message: ChatMessage, *, thumbnail: bool) -> HttpResponseB
         try:
             handle = default_storage.open(name, "rb")
         except FileNotFoundError:
-            raise errors.NotFound("No such file.") from None
+            raise errors.NotFound(gettext_lazy("No such file.")) from None
         response = FileResponse(
             handle, as_attachment=as_attachment, filename=filename, content_type=content_type
         )

@@ -18,12 +18,16 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError
+from django.utils import translation
+from django.utils.translation import gettext_lazy
 
 from academia import logs, metrics
+from accounts.languages import socket_language
 from chat import errors, wire
 from chat.consumers.db import run_sync
 from chat.consumers.hub import Hub, get_hub, socket_key
 from chat.consumers.transport import buffered, send_prepared, wire_of
+from chat.errors import lazy_interpolate
 from chat.services import audit
 from chat.ws_auth import credentials_valid
 
@@ -77,13 +81,13 @@ def parse_frame(text: str) -> dict[str, Any]:
     try:
         frame = orjson.loads(text)
     except orjson.JSONDecodeError:
-        raise errors.BadRequest("Frames must be JSON.") from None
+        raise errors.BadRequest(gettext_lazy("Frames must be JSON.")) from None
     if not isinstance(frame, dict):
-        raise errors.BadRequest("A frame must be a JSON object.")
+        raise errors.BadRequest(gettext_lazy("A frame must be a JSON object."))
     if _depth(frame) > MAX_DEPTH:
-        raise errors.BadRequest("The frame is nested too deeply.")
+        raise errors.BadRequest(gettext_lazy("The frame is nested too deeply."))
     if not isinstance(frame.get("type"), str):
-        raise errors.BadRequest("Missing field: type.")
+        raise errors.BadRequest(gettext_lazy("Missing field: type."))
     return frame
 
 
@@ -175,6 +179,9 @@ class SocketConsumer(AsyncWebsocketConsumer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.user: Any = None
+        # What its error frames speak: the user's setting, else the handshake's
+        # Accept-Language (consumers run outside the request middleware).
+        self.language = str(settings.LANGUAGE_CODE)
         self.hub: Hub | None = None
         self.key = ""
         self.closed = False
@@ -235,7 +242,9 @@ class SocketConsumer(AsyncWebsocketConsumer):
 
     async def send_error(self, error: errors.ChatError, ref: str | None) -> None:
         retry_after = error.retry_after if isinstance(error, errors.RateLimited) else None
-        await self.send_frame(wire.error(error.code, error.detail, ref, retry_after=retry_after))
+        with translation.override(self.language):
+            detail = str(error.detail)
+        await self.send_frame(wire.error(error.code, detail, ref, retry_after=retry_after))
 
     async def end(self, code: int) -> None:
         if not self.closed:
@@ -253,6 +262,7 @@ class SocketConsumer(AsyncWebsocketConsumer):
             await self.end(CLOSE_UNAUTHENTICATED)
             return False
         self.user = user
+        self.language = socket_language(user, self.scope.get("headers", []))
         self.auth_checked = time.monotonic()
         self.key = socket_key()
         self.hub = get_hub()
@@ -321,6 +331,10 @@ class SocketConsumer(AsyncWebsocketConsumer):
     # --- receiving frames ------------------------------------------------------------------
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        with translation.override(self.language):
+            await self.receive_frame(text_data, bytes_data)
+
+    async def receive_frame(self, text_data: str | None, bytes_data: bytes | None) -> None:
         self.last_activity = time.monotonic()
         if self.closed:
             return
@@ -341,7 +355,9 @@ class SocketConsumer(AsyncWebsocketConsumer):
                     )
                 return
         if text_data is None:
-            await self.send_error(errors.BadRequest("Binary frames are not accepted."), None)
+            await self.send_error(
+                errors.BadRequest(gettext_lazy("Binary frames are not accepted.")), None
+            )
             return
         frame: dict[str, Any] | None = None
         try:
@@ -349,10 +365,18 @@ class SocketConsumer(AsyncWebsocketConsumer):
             spec = self.frames.get(frame["type"])
             metrics.frame_in(self.scope, frame["type"])
             if spec is None:
-                raise errors.BadRequest(f"Unknown frame type: {frame['type'][:64]}.")
+                raise errors.BadRequest(
+                    lazy_interpolate(
+                        gettext_lazy("Unknown frame type: %(type)s."), {"type": frame["type"][:64]}
+                    )
+                )
             for field in spec.required:
                 if field not in frame:
-                    raise errors.BadRequest(f"Missing field: {field}.")
+                    raise errors.BadRequest(
+                        lazy_interpolate(
+                            gettext_lazy("Missing field: %(field)s."), {"field": field}
+                        )
+                    )
             await self.handle(spec, frame)
         except errors.ChatError as error:
             await self.send_error(error, frame_ref(frame))
@@ -364,7 +388,7 @@ class SocketConsumer(AsyncWebsocketConsumer):
         except Exception:
             logger.exception("frame failed")
             await self.send_error(
-                errors.BadRequest("The frame could not be handled."), frame_ref(frame)
+                errors.BadRequest(gettext_lazy("The frame could not be handled.")), frame_ref(frame)
             )
 
     async def handle(self, spec: ClientFrame, frame: dict[str, Any]) -> Any:

@@ -16,6 +16,7 @@ from urllib.parse import parse_qs
 
 import orjson
 from django.db import DatabaseError
+from django.utils.translation import gettext_lazy
 
 from academia import metrics
 from chat import errors, events, selectors, services, wire
@@ -161,7 +162,7 @@ class ChatConsumer(SocketConsumer):
     def _message(self, message_id: object) -> Any:
         message = selectors.message_get_for_user(self.user, message_id)
         if message.room_id != self.room_id:
-            raise errors.NotFound("No such message.")
+            raise errors.NotFound(gettext_lazy("No such message."))
         return message
 
     def _message_edit(self, frame: dict[str, Any]) -> None:
@@ -213,7 +214,7 @@ class ChatConsumer(SocketConsumer):
     def _poll(self, poll_id: object) -> Any:
         poll = selectors.poll_get_for_user(self.user, poll_id)
         if poll.message.room_id != self.room_id:
-            raise errors.NotFound("No such poll.")
+            raise errors.NotFound(gettext_lazy("No such poll."))
         return poll
 
     def _poll_create(self, frame: dict[str, Any]) -> None:
@@ -257,7 +258,7 @@ class ChatConsumer(SocketConsumer):
         self._room()
         question = selectors.staff_question_get_for_user(self.user, frame["question_id"])
         if question.room_id != self.room_id:
-            raise errors.NotFound("No such question.")
+            raise errors.NotFound(gettext_lazy("No such question."))
         services.staff_question_answer(actor=self.user, question=question, content=frame["content"])
 
     def _thread_read(self, frame: dict[str, Any]) -> None:
@@ -317,7 +318,7 @@ class ChatConsumer(SocketConsumer):
             await self.send_error(errors.Unavailable(), frame_ref(frame))
         else:
             await self.send_error(
-                errors.BadRequest("The frame could not be handled."), frame_ref(frame)
+                errors.BadRequest(gettext_lazy("The frame could not be handled.")), frame_ref(frame)
             )
 
     async def frame_typing(self, frame: dict[str, Any]) -> None:

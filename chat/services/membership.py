@@ -12,8 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.utils.translation import gettext_lazy
 
 from chat import errors, events, limits, policy, selectors
+from chat.errors import lazy_interpolate
 from chat.models import ChatParticipant, ChatRoom, RoomBan
 from chat.services import audit, rooms
 from chat.wire import Frame
@@ -59,13 +61,13 @@ def room_join(*, actor: User, room: ChatRoom) -> ChatParticipant:
     """Join a public room, one's course room, or (support staff) a support room.
     Joining again is a no-op that returns the participant."""
     if not policy.can_see_room(actor, room):
-        raise errors.NotFound("No such room.")
+        raise errors.NotFound(gettext_lazy("No such room."))
     current = policy.participant_of(actor, room)
     if current is not None:
         current.user = actor
         return current
     if not policy.can_join_room(actor, room):
-        raise errors.Forbidden("This room is by invitation only.")
+        raise errors.Forbidden(gettext_lazy("This room is by invitation only."))
     room = selectors.lock_room(room.pk)
     if not room.is_active:
         raise errors.RoomArchived()
@@ -129,14 +131,23 @@ def _target_user(user_id: object) -> User:
     if user_pk is not None:
         user = get_user_model().objects.filter(pk=user_pk, is_active=True).first()
     if user is None:
-        raise errors.ValidationFailed("No such user.", fields={"user": ["No such user."]})
+        raise errors.ValidationFailed(
+            gettext_lazy("No such user."), fields={"user": [gettext_lazy("No such user.")]}
+        )
     return user
 
 
 def _check_role(role: object) -> str:
     if role not in Role.values:
         raise errors.ValidationFailed(
-            "Unknown role.", fields={"role": [f"Choose from {Role.values}."]}
+            gettext_lazy("Unknown role."),
+            fields={
+                "role": [
+                    lazy_interpolate(
+                        gettext_lazy("Choose from %(values)s."), {"values": Role.values}
+                    )
+                ]
+            },
         )
     return str(role)
 
@@ -148,14 +159,16 @@ def participant_invite(
     """Add a user to a room (moderators; granting moderator or admin needs a room admin)."""
     role = _check_role(role)
     room = selectors.lock_room(room.pk)
-    policy.require_moderator(actor, room, "Only moderators may invite.")
+    policy.require_moderator(actor, room, gettext_lazy("Only moderators may invite."))
     if role != Role.MEMBER:
-        policy.require_admin(actor, room, "Only room admins may grant that role.")
+        policy.require_admin(actor, room, gettext_lazy("Only room admins may grant that role."))
     if not room.is_active:
         raise errors.RoomArchived()
     target = user if not isinstance(user, int) else _target_user(user)
     if RoomBan.objects.filter(room=room, user=target).exists():
-        raise errors.Forbidden("This user is banned from the room; lift the ban first.")
+        raise errors.Forbidden(
+            gettext_lazy("This user is banned from the room; lift the ban first.")
+        )
     participant, changed = _upsert_participant(room, target, role)
     if changed:
         _joined(
@@ -179,13 +192,15 @@ def participant_update(
 ) -> ChatParticipant:
     """Change a participant's role or mute (moderators; admins for moderators/admins)."""
     room = selectors.lock_room(room.pk)
-    policy.require_moderator(actor, room, "Only moderators may change participants.")
+    policy.require_moderator(actor, room, gettext_lazy("Only moderators may change participants."))
     participant = selectors.participant_get(room, user_id)
     if role is not None:
         role = _check_role(role)
     touches_staff = participant.role != Role.MEMBER or (role not in (None, Role.MEMBER))
     if touches_staff:
-        policy.require_admin(actor, room, "Only room admins may change moderators and admins.")
+        policy.require_admin(
+            actor, room, gettext_lazy("Only room admins may change moderators and admins.")
+        )
     changes: dict[str, Any] = {}
     if role is not None and role != participant.role:
         changes["role"] = role
@@ -229,10 +244,12 @@ def participant_update(
 def participant_remove(*, actor: User, room: ChatRoom, user_id: int) -> None:
     """Remove a participant; their open sockets of the room are closed at once (4403)."""
     room = selectors.lock_room(room.pk)
-    policy.require_moderator(actor, room, "Only moderators may remove participants.")
+    policy.require_moderator(actor, room, gettext_lazy("Only moderators may remove participants."))
     participant = selectors.participant_get(room, user_id)
     if participant.role != Role.MEMBER:
-        policy.require_admin(actor, room, "Only room admins may remove moderators and admins.")
+        policy.require_admin(
+            actor, room, gettext_lazy("Only room admins may remove moderators and admins.")
+        )
     audit.record(actor, room, audit.Action.REMOVE, target_user=participant.user)
     _remove(
         room,
@@ -245,12 +262,17 @@ def participant_remove(*, actor: User, room: ChatRoom, user_id: int) -> None:
 
 def _clean_reason(reason: object) -> str:
     if not isinstance(reason, str) or "\x00" in reason:
-        raise errors.ValidationFailed("Invalid reason.", fields={"reason": ["Invalid."]})
+        raise errors.ValidationFailed(
+            gettext_lazy("Invalid reason."), fields={"reason": [gettext_lazy("Invalid.")]}
+        )
     reason = reason.strip()
     if len(reason) > limits.BAN_REASON_MAX:
         raise errors.ValidationFailed(
-            f"A reason is limited to {limits.BAN_REASON_MAX} characters.",
-            fields={"reason": ["Too long."]},
+            lazy_interpolate(
+                gettext_lazy("A reason is limited to %(ban_reason_max)s characters."),
+                {"ban_reason_max": limits.BAN_REASON_MAX},
+            ),
+            fields={"reason": [gettext_lazy("Too long.")]},
         )
     return reason
 
@@ -262,7 +284,7 @@ def room_ban(*, actor: User, room: ChatRoom, user_id: int, reason: object = "") 
     the room goes out of the user's sight and their sockets of it close (4403) until
     ``room_unban``. Banning again returns the existing ban and changes nothing."""
     room = selectors.lock_room(room.pk)
-    policy.require_moderator(actor, room, "Only moderators may ban.")
+    policy.require_moderator(actor, room, gettext_lazy("Only moderators may ban."))
     reason = _clean_reason(reason)
     target = _target_user(user_id)
     existing = RoomBan.objects.filter(room=room, user=target).first()
@@ -294,10 +316,10 @@ def room_unban(*, actor: User, room: ChatRoom, user_id: int) -> None:
     """Lift a ban (moderators): the user sees the room again and may join it.
     Nothing is broadcast; the audit log keeps it."""
     room = selectors.lock_room(room.pk)
-    policy.require_moderator(actor, room, "Only moderators may lift bans.")
+    policy.require_moderator(actor, room, gettext_lazy("Only moderators may lift bans."))
     ban = RoomBan.objects.filter(room=room, user_id=user_id).select_related("user").first()
     if ban is None:
-        raise errors.NotFound("No such ban.")
+        raise errors.NotFound(gettext_lazy("No such ban."))
     ban.delete()
     audit.record(actor, room, audit.Action.UNBAN, target_user=ban.user)
     events.publish_user_control(ban.user_id, "rooms.changed", room.pk)

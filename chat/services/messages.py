@@ -14,8 +14,10 @@ from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from chat import errors, events, limits, policy, selectors, wire
+from chat.errors import lazy_interpolate
 from chat.models import ChatMessage, ChatParticipant, ChatRoom, MessageReaction
 from chat.rendering import WILDCARD_MENTIONS, MentionTarget, extract_mentions, render_content
 from chat.services import audit, counters, email_notifications, pins, questions, threads
@@ -38,22 +40,34 @@ class SendResult:
 def _clean_content(content: object, *, allow_empty: bool) -> str:
     if not isinstance(content, str):
         raise errors.ValidationFailed(
-            "content must be a string.", fields={"content": ["Not a string."]}
+            gettext_lazy("content must be a string."),
+            fields={"content": [gettext_lazy("Not a string.")]},
         )
     if "\x00" in content:
         raise errors.ValidationFailed(
-            "content may not contain NUL characters.", fields={"content": ["NUL character."]}
+            gettext_lazy("content may not contain NUL characters."),
+            fields={"content": [gettext_lazy("NUL character.")]},
         )
     content = content.strip()
     if not content and not allow_empty:
         raise errors.ValidationFailed(
-            "A message cannot be empty.", fields={"content": ["This field may not be blank."]}
+            gettext_lazy("A message cannot be empty."),
+            fields={"content": [gettext_lazy("This field may not be blank.")]},
         )
     limit = settings.CHAT_MAX_MESSAGE_LENGTH
     if len(content) > limit:
         raise errors.ValidationFailed(
-            f"A message is limited to {limit} characters.",
-            fields={"content": [f"Ensure this field has no more than {limit} characters."]},
+            lazy_interpolate(
+                gettext_lazy("A message is limited to %(limit)s characters."), {"limit": limit}
+            ),
+            fields={
+                "content": [
+                    lazy_interpolate(
+                        gettext_lazy("Ensure this field has no more than %(limit)s characters."),
+                        {"limit": limit},
+                    )
+                ]
+            },
         )
     return content
 
@@ -63,8 +77,14 @@ def _clean_client_id(client_id: object) -> str | None:
         return None
     if not isinstance(client_id, str) or not CLIENT_ID_RE.match(client_id):
         raise errors.ValidationFailed(
-            f"client_id must be 1 to {limits.CLIENT_ID_MAX} letters, digits, '-', '_', '.' or ':'.",
-            fields={"client_id": ["Invalid client_id."]},
+            lazy_interpolate(
+                gettext_lazy(
+                    "client_id must be 1 to %(client_id_max)s letters, digits, "
+                    "'-', '_', '.' or ':'."
+                ),
+                {"client_id_max": limits.CLIENT_ID_MAX},
+            ),
+            fields={"client_id": [gettext_lazy("Invalid client_id.")]},
         )
     return client_id
 
@@ -73,12 +93,14 @@ def clean_emoji(value: object) -> str:
     """A single emoji (or a ``:shortcode:`` of one), as Unicode."""
     if not isinstance(value, str) or not value.strip() or len(value) > limits.EMOJI_MAX:
         raise errors.ValidationFailed(
-            "emoji must be a single emoji.", fields={"emoji": ["Invalid emoji."]}
+            gettext_lazy("emoji must be a single emoji."),
+            fields={"emoji": [gettext_lazy("Invalid emoji.")]},
         )
     text = emoji_lib.emojize(value.strip(), language="alias")
     if not emoji_lib.purely_emoji(text) or emoji_lib.emoji_count(text) != 1:
         raise errors.ValidationFailed(
-            "emoji must be a single emoji.", fields={"emoji": ["Invalid emoji."]}
+            gettext_lazy("emoji must be a single emoji."),
+            fields={"emoji": [gettext_lazy("Invalid emoji.")]},
         )
     return text
 
@@ -95,12 +117,15 @@ def _render(actor: User, room: ChatRoom, content: str) -> _Rendered:
     names = extract_mentions(content)
     wildcard = bool({name.lower() for name in names} & WILDCARD_MENTIONS)
     if wildcard and not policy.can_mention_everyone(actor, room):
-        raise errors.Forbidden("Only moderators may mention @all or @here.")
+        raise errors.Forbidden(gettext_lazy("Only moderators may mention @all or @here."))
     usernames = {name.lower() for name in names} - WILDCARD_MENTIONS
     if len(usernames) > limits.MENTIONS_MAX:
         raise errors.ValidationFailed(
-            f"A message may mention at most {limits.MENTIONS_MAX} people.",
-            fields={"content": ["Too many mentions."]},
+            lazy_interpolate(
+                gettext_lazy("A message may mention at most %(mentions_max)s people."),
+                {"mentions_max": limits.MENTIONS_MAX},
+            ),
+            fields={"content": [gettext_lazy("Too many mentions.")]},
         )
     mentioned: list[Any] = []
     if usernames:
@@ -151,7 +176,7 @@ def _posting_participant(actor: User, room: ChatRoom) -> ChatParticipant:
     may not even see it (active participants always may, so one query usually)."""
     participant = policy.participant_of(actor, room)
     if participant is None and not policy.can_see_room(actor, room):
-        raise errors.NotFound("No such room.")
+        raise errors.NotFound(gettext_lazy("No such room."))
     denial = policy.post_denial(room, participant)
     if denial is not None:
         raise denial
@@ -207,9 +232,11 @@ def message_send(
     _posting_participant(actor, room)
     if anonymous is not False:
         raise errors.ValidationFailed(
-            "An anonymous post cannot carry a file (its name and metadata could tell who "
-            "posted it).",
-            fields={"anonymous": ["Not with a file."]},
+            gettext_lazy(
+                "An anonymous post cannot carry a file (its name and metadata could tell who "
+                "posted it)."
+            ),
+            fields={"anonymous": [gettext_lazy("Not with a file.")]},
         )
     question = questions.question_flag(room, is_question)
     client_id = _clean_client_id(client_id)
@@ -218,8 +245,8 @@ def message_send(
         if existing is not None:
             if existing.room_id != room.pk:
                 raise errors.ValidationFailed(
-                    "This client_id was already used for another message.",
-                    fields={"client_id": ["Already used."]},
+                    gettext_lazy("This client_id was already used for another message."),
+                    fields={"client_id": [gettext_lazy("Already used.")]},
                 )
             return SendResult(selectors.message_load(existing.pk), created=False)
     content = _clean_content(content, allow_empty=True)
@@ -227,13 +254,14 @@ def message_send(
     if reply_to is not None:
         if isinstance(reply_to, bool) or not isinstance(reply_to, int):
             raise errors.ValidationFailed(
-                "reply_to must be a message id.", fields={"reply_to": ["Not an id."]}
+                gettext_lazy("reply_to must be a message id."),
+                fields={"reply_to": [gettext_lazy("Not an id.")]},
             )
         parent = ChatMessage.objects.filter(pk=reply_to, room=room, is_deleted=False).first()
         if parent is None:
             raise errors.ValidationFailed(
-                "reply_to must be a message of this room.",
-                fields={"reply_to": ["Not a message of this room."]},
+                gettext_lazy("reply_to must be a message of this room."),
+                fields={"reply_to": [gettext_lazy("Not a message of this room.")]},
             )
     rendered = _render(actor, room, content) if content else _Rendered("", [], False)
     processed = None
@@ -399,7 +427,7 @@ def message_delete(*, actor: User, message: ChatMessage) -> ChatMessage:
 def _reaction_target(actor: User, message: ChatMessage) -> ChatRoom:
     room = selectors.lock_room(message.room_id)
     if ChatMessage.objects.filter(pk=message.pk, is_deleted=False).count() == 0:
-        raise errors.NotFound("No such message.")
+        raise errors.NotFound(gettext_lazy("No such message."))
     _posting_participant(actor, room)
     return room
 
@@ -412,8 +440,8 @@ def reaction_add(*, actor: User, message: ChatMessage, emoji: object) -> bool:
     if message.is_anonymous and message.sender_id == actor.pk:
         # Everyone sees who reacted: on one's own anonymous post that names its author.
         raise errors.ValidationFailed(
-            "You cannot react to your own anonymous post.",
-            fields={"message_id": ["Your own anonymous post."]},
+            gettext_lazy("You cannot react to your own anonymous post."),
+            fields={"message_id": [gettext_lazy("Your own anonymous post.")]},
         )
     _, created = MessageReaction.objects.get_or_create(message=message, user=actor, emoji=value)
     if created:
@@ -447,7 +475,8 @@ def room_mark_read(*, actor: User, room: ChatRoom, message_id: object) -> int:
     count, which is also sent to the actor's own stream as an ``unread`` frame."""
     if isinstance(message_id, bool) or not isinstance(message_id, int):
         raise errors.ValidationFailed(
-            "message_id must be a message id.", fields={"message_id": ["Not an id."]}
+            gettext_lazy("message_id must be a message id."),
+            fields={"message_id": [gettext_lazy("Not an id.")]},
         )
     participant = (
         ChatParticipant.objects.select_for_update()
@@ -455,11 +484,11 @@ def room_mark_read(*, actor: User, room: ChatRoom, message_id: object) -> int:
         .first()
     )
     if participant is None:
-        raise errors.Forbidden("Join the room first.")
+        raise errors.Forbidden(gettext_lazy("Join the room first."))
     if not ChatMessage.objects.filter(pk=message_id, room=room).exists():
         raise errors.ValidationFailed(
-            "message_id must be a message of this room.",
-            fields={"message_id": ["Not a message of this room."]},
+            gettext_lazy("message_id must be a message of this room."),
+            fields={"message_id": [gettext_lazy("Not a message of this room.")]},
         )
     counters.read_marker_moved(participant, message_id)
     count = selectors.unread_count(actor, room)
@@ -472,7 +501,7 @@ def system_alert(
 ) -> list[ChatMessage]:
     """Staff post a ``system`` alert to one room, or to every active room."""
     if not actor.is_staff:
-        raise errors.Forbidden("Only staff may post system alerts.")
+        raise errors.Forbidden(gettext_lazy("Only staff may post system alerts."))
     text = _clean_content(content, allow_empty=False)
     room_ids = (
         [room.pk]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from django.db import transaction
+from django.utils.translation import gettext_lazy
 
 from chat import errors, events, policy, wire
 from chat.models import ChatParticipant, ChatRoom
@@ -25,7 +26,8 @@ def room_notifications_set(*, actor: User, room: ChatRoom, muted: object) -> boo
     marker move does), not on the room: no room event is written."""
     if not isinstance(muted, bool):
         raise errors.ValidationFailed(
-            "muted must be true or false.", fields={"muted": ["Must be a boolean."]}
+            gettext_lazy("muted must be true or false."),
+            fields={"muted": [gettext_lazy("Must be a boolean.")]},
         )
     participant = (
         ChatParticipant.objects.select_for_update()

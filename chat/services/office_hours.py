@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from chat import errors, events, limits, policy, selectors, wire
 from chat.models import ChatRoom, OfficeHours, QueueEntry
@@ -29,8 +30,8 @@ def _queue_room(room_id: int) -> ChatRoom:
     room = selectors.lock_room(room_id)
     if room.chat_type not in QUEUE_ROOM_TYPES:
         raise errors.ValidationFailed(
-            "Office hours are for course and support rooms.",
-            fields={"room": ["Not a course or support room."]},
+            gettext_lazy("Office hours are for course and support rooms."),
+            fields={"room": [gettext_lazy("Not a course or support room.")]},
         )
     if not room.is_active:
         raise errors.RoomArchived()
@@ -50,9 +51,10 @@ def office_hours_set(*, actor: User, room: ChatRoom, is_open: object) -> bool:
     waiting place. Returns whether anything changed (and was published)."""
     if not isinstance(is_open, bool):
         raise errors.ValidationFailed(
-            "open must be a boolean.", fields={"open": ["Not a boolean."]}
+            gettext_lazy("open must be a boolean."),
+            fields={"open": [gettext_lazy("Not a boolean.")]},
         )
-    policy.require_room_staff(actor, room, "Only the room's staff hold office hours.")
+    policy.require_room_staff(actor, room, gettext_lazy("Only the room's staff hold office hours."))
     room = _queue_room(room.pk)
     hours, _ = OfficeHours.objects.get_or_create(room=room)
     if hours.is_open == is_open:
@@ -76,10 +78,10 @@ def queue_join(*, actor: User, room: ChatRoom) -> tuple[QueueEntry, bool]:
     room = _queue_room(room.pk)
     if policy.is_room_staff(actor, room, participant):
         raise errors.Forbidden(
-            "The room's staff take students from the queue; they do not join it."
+            gettext_lazy("The room's staff take students from the queue; they do not join it.")
         )
     if not selectors.office_hours_open(room):
-        raise errors.Forbidden("The office hours are closed.")
+        raise errors.Forbidden(gettext_lazy("The office hours are closed."))
     existing = QueueEntry.objects.filter(
         room=room, user=actor, status=QueueEntry.Status.WAITING
     ).first()
@@ -108,7 +110,9 @@ def queue_next(*, actor: User, room: ChatRoom) -> QueueEntry:
     between them (``room_create`` and ``participant_invite``, with their own
     events), the queue moves up, and the student's own stream gets
     ``queue.taken`` with the new room."""
-    policy.require_room_staff(actor, room, "Only the room's staff take students from the queue.")
+    policy.require_room_staff(
+        actor, room, gettext_lazy("Only the room's staff take students from the queue.")
+    )
     room = _queue_room(room.pk)
     entry = (
         QueueEntry.objects.select_for_update()
@@ -118,7 +122,9 @@ def queue_next(*, actor: User, room: ChatRoom) -> QueueEntry:
         .first()
     )
     if entry is None:
-        raise errors.ValidationFailed("Nobody is waiting.", fields={"queue": ["Empty."]})
+        raise errors.ValidationFailed(
+            gettext_lazy("Nobody is waiting."), fields={"queue": [gettext_lazy("Empty.")]}
+        )
     student = entry.user
     name = f"Office hours: {display(student)} with {display(actor)}"[: limits.ROOM_NAME_MAX]
     private = room_create(

@@ -6,8 +6,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from django.db import transaction
+from django.utils.translation import gettext_lazy
 
 from chat import errors, events, limits, policy, selectors
+from chat.errors import lazy_interpolate
 from chat.models import ChatMessage, ChatRoom, PinnedMessage
 from chat.services import audit
 from chat.wire import Frame, pin_payload
@@ -22,9 +24,9 @@ def _pin_target(actor: User, message: ChatMessage) -> ChatRoom:
     room = selectors.lock_room(message.room_id)
     if not room.is_active:
         raise errors.RoomArchived()
-    policy.require_room_staff(actor, room, "Only the room's staff pin messages.")
+    policy.require_room_staff(actor, room, gettext_lazy("Only the room's staff pin messages."))
     if not ChatMessage.objects.filter(pk=message.pk, is_deleted=False).exists():
-        raise errors.NotFound("No such message.")
+        raise errors.NotFound(gettext_lazy("No such message."))
     return room
 
 
@@ -38,8 +40,11 @@ def message_pin(*, actor: User, message: ChatMessage) -> tuple[PinnedMessage, bo
         return selectors.pin_load(existing.pk), False
     if PinnedMessage.objects.filter(room=room).count() >= limits.PINS_MAX:
         raise errors.ValidationFailed(
-            f"A room keeps at most {limits.PINS_MAX} pinned messages; unpin one first.",
-            fields={"message_id": ["Too many pinned messages."]},
+            lazy_interpolate(
+                gettext_lazy("A room keeps at most %(pins_max)s pinned messages; unpin one first."),
+                {"pins_max": limits.PINS_MAX},
+            ),
+            fields={"message_id": [gettext_lazy("Too many pinned messages.")]},
         )
     pin = PinnedMessage.objects.create(message_id=message.pk, room=room, pinned_by=actor)
     pin = selectors.pin_load(pin.pk)

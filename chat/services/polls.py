@@ -9,8 +9,10 @@ from typing import TYPE_CHECKING
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext_lazy
 
 from chat import errors, events, limits, policy, selectors
+from chat.errors import lazy_interpolate
 from chat.models import ChatMessage, ChatRoom, Poll, PollOption, PollVote
 from chat.rendering import render_content
 from chat.services import counters
@@ -24,13 +26,24 @@ if TYPE_CHECKING:
 def _text(value: object, field: str, limit: int) -> str:
     if not isinstance(value, str) or "\x00" in value or not value.strip():
         raise errors.ValidationFailed(
-            f"{field} must be a non-empty text.", fields={field: ["This field may not be blank."]}
+            lazy_interpolate(gettext_lazy("%(field)s must be a non-empty text."), {"field": field}),
+            fields={field: [gettext_lazy("This field may not be blank.")]},
         )
     value = value.strip()
     if len(value) > limit:
         raise errors.ValidationFailed(
-            f"{field} is limited to {limit} characters.",
-            fields={field: [f"Ensure this field has no more than {limit} characters."]},
+            lazy_interpolate(
+                gettext_lazy("%(field)s is limited to %(limit)s characters."),
+                {"field": field, "limit": limit},
+            ),
+            fields={
+                field: [
+                    lazy_interpolate(
+                        gettext_lazy("Ensure this field has no more than %(limit)s characters."),
+                        {"limit": limit},
+                    )
+                ]
+            },
         )
     return value
 
@@ -38,7 +51,8 @@ def _text(value: object, field: str, limit: int) -> str:
 def _flag(value: object, field: str) -> bool:
     if not isinstance(value, bool):
         raise errors.ValidationFailed(
-            f"{field} must be a boolean.", fields={field: ["Not a boolean."]}
+            lazy_interpolate(gettext_lazy("%(field)s must be a boolean."), {"field": field}),
+            fields={field: [gettext_lazy("Not a boolean.")]},
         )
     return value
 
@@ -47,12 +61,16 @@ def _options(value: object) -> list[str]:
     low, high = limits.POLL_OPTIONS_MIN, limits.POLL_OPTIONS_MAX
     if not isinstance(value, list) or not low <= len(value) <= high:
         raise errors.ValidationFailed(
-            f"A poll has {low} to {high} options.", fields={"options": ["Wrong number of options."]}
+            lazy_interpolate(
+                gettext_lazy("A poll has %(low)s to %(high)s options."), {"low": low, "high": high}
+            ),
+            fields={"options": [gettext_lazy("Wrong number of options.")]},
         )
     texts = [_text(item, "options", limits.POLL_OPTION_MAX) for item in value]
     if len({text.casefold() for text in texts}) != len(texts):
         raise errors.ValidationFailed(
-            "A poll's options must differ.", fields={"options": ["Duplicate option."]}
+            gettext_lazy("A poll's options must differ."),
+            fields={"options": [gettext_lazy("Duplicate option.")]},
         )
     return texts
 
@@ -63,12 +81,13 @@ def _closes_at(value: object) -> datetime | None:
     when = parse_datetime(value) if isinstance(value, str) else value
     if not isinstance(when, datetime) or timezone.is_naive(when):
         raise errors.ValidationFailed(
-            "closes_at must be a date and time with a time zone.",
-            fields={"closes_at": ["Not a date and time with a time zone."]},
+            gettext_lazy("closes_at must be a date and time with a time zone."),
+            fields={"closes_at": [gettext_lazy("Not a date and time with a time zone.")]},
         )
     if when <= timezone.now():
         raise errors.ValidationFailed(
-            "closes_at must be in the future.", fields={"closes_at": ["In the past."]}
+            gettext_lazy("closes_at must be in the future."),
+            fields={"closes_at": [gettext_lazy("In the past.")]},
         )
     return when
 
@@ -102,8 +121,8 @@ def poll_create(
         if existing is not None:
             if existing.room_id != room.pk or existing.message_type != ChatMessage.MessageType.POLL:
                 raise errors.ValidationFailed(
-                    "This client_id was already used for another message.",
-                    fields={"client_id": ["Already used."]},
+                    gettext_lazy("This client_id was already used for another message."),
+                    fields={"client_id": [gettext_lazy("Already used.")]},
                 )
             return SendResult(selectors.message_load(existing.pk), created=False)
     try:
@@ -150,12 +169,13 @@ def _option_ids(value: object) -> list[int]:
         isinstance(item, bool) or not isinstance(item, int) for item in value
     ):
         raise errors.ValidationFailed(
-            "option_ids must be a list of option ids.",
-            fields={"option_ids": ["Not a list of ids."]},
+            gettext_lazy("option_ids must be a list of option ids."),
+            fields={"option_ids": [gettext_lazy("Not a list of ids.")]},
         )
     if len(set(value)) != len(value):
         raise errors.ValidationFailed(
-            "option_ids names an option twice.", fields={"option_ids": ["Duplicate option."]}
+            gettext_lazy("option_ids names an option twice."),
+            fields={"option_ids": [gettext_lazy("Duplicate option.")]},
         )
     return list(value)
 
@@ -166,7 +186,7 @@ def _locked_poll(poll: Poll) -> tuple[ChatRoom, Poll]:
     room = selectors.lock_room(poll.message.room_id)
     poll = Poll.objects.select_related("message").get(pk=poll.pk)
     if poll.message.is_deleted:
-        raise errors.NotFound("No such poll.")
+        raise errors.NotFound(gettext_lazy("No such poll."))
     return room, poll
 
 
@@ -187,16 +207,17 @@ def poll_vote(*, actor: User, poll: Poll, option_ids: object) -> Poll:
     if poll.closed_at is not None or (
         poll.closes_at is not None and poll.closes_at <= timezone.now()
     ):
-        raise errors.Forbidden("This poll is closed.")
+        raise errors.Forbidden(gettext_lazy("This poll is closed."))
     if len(chosen) > 1 and not poll.allows_multiple:
         raise errors.ValidationFailed(
-            "This poll takes one option.", fields={"option_ids": ["Only one option."]}
+            gettext_lazy("This poll takes one option."),
+            fields={"option_ids": [gettext_lazy("Only one option.")]},
         )
     valid = set(PollOption.objects.filter(poll=poll).values_list("pk", flat=True))
     if not set(chosen) <= valid:
         raise errors.ValidationFailed(
-            "option_ids must be options of this poll.",
-            fields={"option_ids": ["Not an option of this poll."]},
+            gettext_lazy("option_ids must be options of this poll."),
+            fields={"option_ids": [gettext_lazy("Not an option of this poll.")]},
         )
     current = set(
         PollVote.objects.filter(poll=poll, user=actor).values_list("option_id", flat=True)
@@ -220,7 +241,9 @@ def poll_close(*, actor: User, poll: Poll) -> Poll:
     if not room.is_active:
         raise errors.RoomArchived()
     if poll.message.sender_id != actor.pk and not policy.is_room_staff(actor, room):
-        raise errors.Forbidden("Only the poll's creator or the room's staff close it.")
+        raise errors.Forbidden(
+            gettext_lazy("Only the poll's creator or the room's staff close it.")
+        )
     if poll.closed_at is not None:
         return selectors.poll_load(poll.pk)
     poll.closed_at = timezone.now()

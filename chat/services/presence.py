@@ -30,8 +30,10 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from chat import errors, events, policy, wire
+from chat.errors import lazy_interpolate
 from chat.models import ChatParticipant, ChatRoom, PresenceConnection, UserPresence
 from chat.wire import user_payload
 
@@ -75,7 +77,15 @@ def presence_set(*, actor: User, status: object) -> UserPresence:
     """Set the actor's status (online/away/busy/offline) and tell who shares a room."""
     if status not in UserPresence.Status.values:
         raise errors.ValidationFailed(
-            "Unknown status.", fields={"status": [f"Choose from {UserPresence.Status.values}."]}
+            gettext_lazy("Unknown status."),
+            fields={
+                "status": [
+                    lazy_interpolate(
+                        gettext_lazy("Choose from %(values)s."),
+                        {"values": UserPresence.Status.values},
+                    )
+                ]
+            },
         )
     presence = presence_get(actor)
     changed = presence.status != status
@@ -95,7 +105,8 @@ def typing_set(*, actor: User, room: ChatRoom, is_typing: object) -> bool:
     refused (the room socket sends the latest refused value once the second is over)."""
     if not isinstance(is_typing, bool):
         raise errors.ValidationFailed(
-            "is_typing must be true or false.", fields={"is_typing": ["Must be a boolean."]}
+            gettext_lazy("is_typing must be true or false."),
+            fields={"is_typing": [gettext_lazy("Must be a boolean.")]},
         )
     denial = policy.post_denial(room, policy.participant_of(actor, room))
     if denial is not None:

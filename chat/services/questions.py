@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
+from django.utils.translation import gettext_lazy
 
 from chat import errors, events, policy, selectors
 from chat.models import ChatMessage, ChatRoom
@@ -56,7 +57,8 @@ def _withdraw(question: ChatMessage) -> ChatMessage | None:
 def clean_is_question(value: object) -> bool:
     if not isinstance(value, bool):
         raise errors.ValidationFailed(
-            "is_question must be true or false.", fields={"is_question": ["Not a boolean."]}
+            gettext_lazy("is_question must be true or false."),
+            fields={"is_question": [gettext_lazy("Not a boolean.")]},
         )
     return value
 
@@ -67,8 +69,8 @@ def question_flag(room: ChatRoom, is_question: object) -> bool:
     value = clean_is_question(is_question)
     if value and not policy.takes_questions(room):
         raise errors.ValidationFailed(
-            "Questions are for course rooms and rooms with moderators.",
-            fields={"is_question": ["This room takes no questions."]},
+            gettext_lazy("Questions are for course rooms and rooms with moderators."),
+            fields={"is_question": [gettext_lazy("This room takes no questions.")]},
         )
     return value
 

@@ -16,9 +16,11 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from academia.unavailable import CACHE_ERRORS, warn_cache_unreachable
 from chat import errors
+from chat.errors import lazy_interpolate
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -65,8 +67,13 @@ def upload_quota_reserve(*, actor: User, size: int) -> QuotaReservation:
         return QuotaReservation(None, 0)
     if used > quota:
         raise errors.UploadQuotaExceeded(
-            f"Daily upload quota reached: {used - size} of {quota} bytes used today "
-            f"(UTC); this file needs {size}.",
+            lazy_interpolate(
+                gettext_lazy(
+                    "Daily upload quota reached: %(used)s of %(quota)s bytes used today (UTC); "
+                    "this file needs %(size)s."
+                ),
+                {"used": used - size, "quota": quota, "size": size},
+            ),
             retry_after=int((midnight - now).total_seconds()) + 1,
         )
     return QuotaReservation(key, size)

@@ -14,8 +14,10 @@ from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from chat import errors, events, limits, policy, selectors, wire
+from chat.errors import lazy_interpolate
 from chat.models import ChatMessage, ChatParticipant, MessageReport
 from chat.services import audit
 from chat.services.membership import participant_update
@@ -29,12 +31,17 @@ Resolution = MessageReport.Resolution
 
 def _clean_note(note: object, field: str = "note") -> str:
     if not isinstance(note, str) or "\x00" in note:
-        raise errors.ValidationFailed("Invalid note.", fields={field: ["Invalid."]})
+        raise errors.ValidationFailed(
+            gettext_lazy("Invalid note."), fields={field: [gettext_lazy("Invalid.")]}
+        )
     note = note.strip()
     if len(note) > limits.REPORT_NOTE_MAX:
         raise errors.ValidationFailed(
-            f"A note is limited to {limits.REPORT_NOTE_MAX} characters.",
-            fields={field: ["Too long."]},
+            lazy_interpolate(
+                gettext_lazy("A note is limited to %(report_note_max)s characters."),
+                {"report_note_max": limits.REPORT_NOTE_MAX},
+            ),
+            fields={field: [gettext_lazy("Too long.")]},
         )
     return note
 
@@ -57,12 +64,20 @@ def report_create(
     again, unchanged. Moderators are told with a ``report.created`` frame each."""
     if reason not in MessageReport.Reason.values:
         raise errors.ValidationFailed(
-            "Unknown reason.", fields={"reason": [f"Choose from {MessageReport.Reason.values}."]}
+            gettext_lazy("Unknown reason."),
+            fields={
+                "reason": [
+                    lazy_interpolate(
+                        gettext_lazy("Choose from %(values)s."),
+                        {"values": MessageReport.Reason.values},
+                    )
+                ]
+            },
         )
     note = _clean_note(note)
     room = selectors.lock_room(message.room_id)
     if not policy.can_see_room(actor, room):
-        raise errors.NotFound("No such message.")
+        raise errors.NotFound(gettext_lazy("No such message."))
     message = ChatMessage.objects.get(pk=message.pk)
     denial = policy.report_denial(actor, message)
     if denial is not None:
@@ -89,17 +104,25 @@ def report_resolve(
     ``report.resolved``."""
     if action not in Resolution.values:
         raise errors.ValidationFailed(
-            "Unknown action.", fields={"action": [f"Choose from {Resolution.values}."]}
+            gettext_lazy("Unknown action."),
+            fields={
+                "action": [
+                    lazy_interpolate(
+                        gettext_lazy("Choose from %(values)s."), {"values": Resolution.values}
+                    )
+                ]
+            },
         )
     note = _clean_note(note)
     room = selectors.lock_room(report.room_id)
     report = MessageReport.objects.select_related("message").get(pk=report.pk)
     message = report.message
     if not policy.can_review_reports(actor, room) or message.sender_id == actor.pk:
-        raise errors.NotFound("No such report.")
+        raise errors.NotFound(gettext_lazy("No such report."))
     if report.status != MessageReport.Status.OPEN:
         raise errors.ValidationFailed(
-            "This report is already resolved.", fields={"report": ["Already resolved."]}
+            gettext_lazy("This report is already resolved."),
+            fields={"report": [gettext_lazy("Already resolved.")]},
         )
     if action == Resolution.HIDE and not message.is_deleted:
         message_delete(actor=actor, message=message)
@@ -109,7 +132,8 @@ def report_resolve(
         ).first()
         if author is None:
             raise errors.ValidationFailed(
-                "The author is no longer in the room.", fields={"action": ["Not a participant."]}
+                gettext_lazy("The author is no longer in the room."),
+                fields={"action": [gettext_lazy("Not a participant.")]},
             )
         participant_update(actor=actor, room=room, user_id=message.sender_id, is_muted=True)
     now = timezone.now()

@@ -12,8 +12,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
+from django.utils.translation import gettext_lazy
 
 from chat import errors, events, limits, policy, selectors
+from chat.errors import lazy_interpolate
 from chat.models import ChatMessage, ChatParticipant, ChatRoom
 from chat.services import audit, counters
 from chat.wire import Frame, message_payload, participant_payload, room_payload
@@ -27,24 +29,34 @@ Role = ChatParticipant.Role
 
 def _clean_name(name: object) -> str:
     if not isinstance(name, str):
-        raise errors.ValidationFailed("Name must be a string.", fields={"name": ["Not a string."]})
+        raise errors.ValidationFailed(
+            gettext_lazy("Name must be a string."), fields={"name": [gettext_lazy("Not a string.")]}
+        )
     name = name.strip()
     if not name or len(name) > limits.ROOM_NAME_MAX or "\x00" in name:
         raise errors.ValidationFailed(
-            f"Name must be 1 to {limits.ROOM_NAME_MAX} characters.",
-            fields={"name": ["Invalid length."]},
+            lazy_interpolate(
+                gettext_lazy("Name must be 1 to %(room_name_max)s characters."),
+                {"room_name_max": limits.ROOM_NAME_MAX},
+            ),
+            fields={"name": [gettext_lazy("Invalid length.")]},
         )
     return name
 
 
 def _clean_description(description: object) -> str:
     if not isinstance(description, str) or "\x00" in description:
-        raise errors.ValidationFailed("Invalid description.", fields={"description": ["Invalid."]})
+        raise errors.ValidationFailed(
+            gettext_lazy("Invalid description."), fields={"description": [gettext_lazy("Invalid.")]}
+        )
     description = description.strip()
     if len(description) > limits.ROOM_DESCRIPTION_MAX:
         raise errors.ValidationFailed(
-            f"Description is limited to {limits.ROOM_DESCRIPTION_MAX} characters.",
-            fields={"description": ["Too long."]},
+            lazy_interpolate(
+                gettext_lazy("Description is limited to %(room_description_max)s characters."),
+                {"room_description_max": limits.ROOM_DESCRIPTION_MAX},
+            ),
+            fields={"description": [gettext_lazy("Too long.")]},
         )
     return description
 
@@ -56,8 +68,13 @@ def _clean_max(value: object) -> int:
         or not (1 <= value <= limits.ROOM_MAX_PARTICIPANTS_CEILING)
     ):
         raise errors.ValidationFailed(
-            f"max_participants must be between 1 and {limits.ROOM_MAX_PARTICIPANTS_CEILING}.",
-            fields={"max_participants": ["Out of range."]},
+            lazy_interpolate(
+                gettext_lazy(
+                    "max_participants must be between 1 and %(room_max_participants_ceiling)s."
+                ),
+                {"room_max_participants_ceiling": limits.ROOM_MAX_PARTICIPANTS_CEILING},
+            ),
+            fields={"max_participants": [gettext_lazy("Out of range.")]},
         )
     return value
 
@@ -69,8 +86,11 @@ def _clean_slow_mode(value: object) -> int:
         or not (0 <= value <= limits.SLOW_MODE_MAX_SECONDS)
     ):
         raise errors.ValidationFailed(
-            f"slow_mode_seconds must be between 0 and {limits.SLOW_MODE_MAX_SECONDS}.",
-            fields={"slow_mode_seconds": ["Out of range."]},
+            lazy_interpolate(
+                gettext_lazy("slow_mode_seconds must be between 0 and %(slow_mode_max_seconds)s."),
+                {"slow_mode_max_seconds": limits.SLOW_MODE_MAX_SECONDS},
+            ),
+            fields={"slow_mode_seconds": [gettext_lazy("Out of range.")]},
         )
     return value
 
@@ -145,18 +165,30 @@ def room_create(
     """Create a room; the creator becomes its ``admin`` participant (event seq 1)."""
     if chat_type not in ChatRoom.ChatType.values:
         raise errors.ValidationFailed(
-            "Unknown chat_type.", fields={"chat_type": [f"Choose from {ChatRoom.ChatType.values}."]}
+            gettext_lazy("Unknown chat_type."),
+            fields={
+                "chat_type": [
+                    lazy_interpolate(
+                        gettext_lazy("Choose from %(values)s."),
+                        {"values": ChatRoom.ChatType.values},
+                    )
+                ]
+            },
         )
     if chat_type == ChatRoom.ChatType.COURSE and course is None:
         raise errors.ValidationFailed(
-            "A course room needs a course.", fields={"course": ["Required for course rooms."]}
+            gettext_lazy("A course room needs a course."),
+            fields={"course": [gettext_lazy("Required for course rooms.")]},
         )
     if chat_type != ChatRoom.ChatType.COURSE and course is not None:
         raise errors.ValidationFailed(
-            "Only course rooms belong to a course.", fields={"course": ["Not allowed here."]}
+            gettext_lazy("Only course rooms belong to a course."),
+            fields={"course": [gettext_lazy("Not allowed here.")]},
         )
     if not policy.can_create_room(actor, chat_type, course.pk if course else None):
-        raise errors.Forbidden("Only instructors of the course or staff may open a course room.")
+        raise errors.Forbidden(
+            gettext_lazy("Only instructors of the course or staff may open a course room.")
+        )
     room = ChatRoom(
         name=_clean_name(name),
         description=_clean_description(description),
@@ -194,7 +226,7 @@ def room_update(
     """Change a room's settings (moderators and admins); one ``room.updated`` event.
     ``slow_mode_seconds``: the seconds a member waits between messages (0: off)."""
     room = selectors.lock_room(room.pk)
-    policy.require_moderator(actor, room, "Only moderators may change this room.")
+    policy.require_moderator(actor, room, gettext_lazy("Only moderators may change this room."))
     if not room.is_active:
         raise errors.RoomArchived()
     changes: dict[str, Any] = {}
@@ -234,7 +266,7 @@ def room_update(
 def room_archive(*, actor: User, room: ChatRoom) -> ChatRoom:
     """Archive (room admins): history stays readable, posting is refused."""
     room = selectors.lock_room(room.pk)
-    policy.require_admin(actor, room, "Only the room's admins may archive it.")
+    policy.require_admin(actor, room, gettext_lazy("Only the room's admins may archive it."))
     if not room.is_active:
         return room
     room.is_active = False

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from django.db import IntegrityError, transaction
 from django.db.models import F, Max
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from chat import errors, events, policy, selectors, wire
 from chat.models import ChatMessage, ChatParticipant, ChatRoom
@@ -72,12 +73,13 @@ def _parent_id(room_id: int, reply_to: object) -> int | None:
         return None
     if isinstance(reply_to, bool) or not isinstance(reply_to, int):
         raise errors.ValidationFailed(
-            "reply_to must be a message id.", fields={"reply_to": ["Not an id."]}
+            gettext_lazy("reply_to must be a message id."),
+            fields={"reply_to": [gettext_lazy("Not an id.")]},
         )
     if not ChatMessage.objects.filter(pk=reply_to, room_id=room_id, is_deleted=False).exists():
         raise errors.ValidationFailed(
-            "reply_to must be a message of this room.",
-            fields={"reply_to": ["Not a message of this room."]},
+            gettext_lazy("reply_to must be a message of this room."),
+            fields={"reply_to": [gettext_lazy("Not a message of this room.")]},
         )
     return reply_to
 
@@ -85,7 +87,8 @@ def _parent_id(room_id: int, reply_to: object) -> int | None:
 def _anonymous_flag(value: object) -> bool:
     if not isinstance(value, bool):
         raise errors.ValidationFailed(
-            "anonymous must be true or false.", fields={"anonymous": ["Not a boolean."]}
+            gettext_lazy("anonymous must be true or false."),
+            fields={"anonymous": [gettext_lazy("Not a boolean.")]},
         )
     return value
 
@@ -118,7 +121,7 @@ def _check_access(room: ChatRoom, drafts: list[_Draft]) -> None:
     for draft in drafts:
         participant = participants.get(draft.request.actor.pk)
         if participant is None and not policy.can_see_room(draft.request.actor, room):
-            draft.outcome = errors.NotFound("No such room.")
+            draft.outcome = errors.NotFound(gettext_lazy("No such room."))
         else:
             draft.outcome = policy.post_denial(room, participant) or draft.invalid
             if draft.outcome is None and draft.is_anonymous:
@@ -202,8 +205,8 @@ def _deduplicate(room: ChatRoom, drafts: list[_Draft]) -> None:
             pk, room_id = earlier[key]
             if room_id != room.pk:
                 draft.outcome = errors.ValidationFailed(
-                    "This client_id was already used for another message.",
-                    fields={"client_id": ["Already used."]},
+                    gettext_lazy("This client_id was already used for another message."),
+                    fields={"client_id": [gettext_lazy("Already used.")]},
                 )
             else:
                 draft.repeat_of = pk

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from chat import errors, events, policy, selectors, wire
 from chat.models import ChatRoom, StaffQuestion
@@ -40,7 +41,7 @@ def staff_question_ask(*, actor: User, room: ChatRoom, content: object) -> Staff
     room = selectors.lock_room(room.pk)
     participant = policy.participant_of(actor, room)
     if participant is None and not policy.can_see_room(actor, room):
-        raise errors.NotFound("No such room.")
+        raise errors.NotFound(gettext_lazy("No such room."))
     denial = policy.staff_ask_denial(actor, room, participant)
     if denial is not None:
         raise denial

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.db.models import F, Max
+from django.utils.translation import gettext_lazy
 
 from chat import errors, events, selectors
 from chat.models import ChatMessage, ThreadRead
@@ -108,8 +109,8 @@ def thread_mark_read(*, actor: User, parent: ChatMessage, reply_id: object) -> T
     reply_pk = selectors.as_id(reply_id)
     if reply_pk is None or not ChatMessage.objects.filter(pk=reply_pk, reply_to=parent).exists():
         raise errors.ValidationFailed(
-            "message_id must be a reply in this thread.",
-            fields={"message_id": ["Not a reply in this thread."]},
+            gettext_lazy("message_id must be a reply in this thread."),
+            fields={"message_id": [gettext_lazy("Not a reply in this thread.")]},
         )
     selectors.lock_room(parent.room_id)
     marker, _ = ThreadRead.objects.get_or_create(user=actor, parent=parent)

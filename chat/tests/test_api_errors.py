@@ -209,7 +209,7 @@ def test_token_endpoint_issues_a_token_that_authenticates(world: dict[str, Any])
     assert set(issued.data) == {"token"}
     assert again.data["token"] == issued.data["token"]
     assert me.status_code == 200
-    assert set(me.data) == USER_KEYS
+    assert set(me.data) == {*USER_KEYS, "language"}
     assert me.data["username"] == "bob"
     assert posted.status_code == 201
 

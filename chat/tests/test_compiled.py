@@ -48,7 +48,7 @@ def test_a_banned_user_and_a_missing_room(alice: Any, bob: Any) -> None:
     room = factories.make_room(alice, name="Lounge", members=[bob], moderators=[alice])
     services.room_ban(actor=alice, room=room, user_id=bob.pk)
 
-    banned = selectors._ROOM_FOR_VIEWER.first(user_id=bob.pk, room_id=room.pk)
+    banned: Any = selectors._ROOM_FOR_VIEWER.first(user_id=bob.pk, room_id=room.pk)
 
     assert banned is not None and banned.banned is True and banned.my_role is None
     assert selectors._ROOM_FOR_VIEWER.first(user_id=bob.pk, room_id=room.pk + 1000) is None

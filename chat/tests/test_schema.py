@@ -13,7 +13,7 @@ from chat.tests.api_support import client_for
 CONTRACT_PATHS = {
     "/accounts/token/": {"post"},
     "/accounts/ws-ticket/": {"post"},
-    "/accounts/me/": {"get"},
+    "/accounts/me/": {"get", "patch"},
     "/chat/rooms/": {"get", "post"},
     "/chat/rooms/{id}/": {"get", "put", "patch", "delete"},
     "/chat/rooms/{id}/join/": {"post"},

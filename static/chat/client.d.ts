@@ -606,7 +606,8 @@ export declare class Connection {
 
 /** The REST endpoints, one method each (they reject with ApiError). */
 export interface Rest {
-  me(): Promise<User>;
+  me(): Promise<User & { language: string }>;
+  setLanguage(language: string): Promise<User & { language: string }>;
   /** Every room the viewer can see (the paginated list followed, 20 pages at most). */
   listRooms(): Promise<Room[]>;
   getRoom(roomId: Id): Promise<Room>;

@@ -52,6 +52,10 @@ export const PROTOCOL = 1;
 
 const CSRF_SAFE = new Set(["GET", "HEAD", "OPTIONS", "TRACE"]);
 
+/** The client's own messages in the page's language when Django's JavaScript catalogue
+ * is loaded (the chat page loads it); English elsewhere, so the module stays standalone. */
+const t = (message) => (typeof globalThis.gettext === "function" ? globalThis.gettext(message) : message);
+
 /** The value of a cookie, or "" (used for Django's `csrftoken`). */
 export function readCookie(name) {
   for (const part of document.cookie.split(";")) {
@@ -163,7 +167,7 @@ export class Connection {
   upload(path, formData, { onProgress = () => {}, signal = undefined } = {}) {
     return new Promise((resolve, reject) => {
       if (signal && signal.aborted) {
-        reject(new ApiError(0, { detail: "Upload cancelled.", code: "cancelled" }));
+        reject(new ApiError(0, { detail: t("Upload cancelled."), code: "cancelled" }));
         return;
       }
       const xhr = new XMLHttpRequest();
@@ -185,8 +189,8 @@ export class Connection {
           reject(new ApiError(xhr.status, data));
         }
       });
-      xhr.addEventListener("error", () => reject(new ApiError(0, { detail: "Network error." })));
-      xhr.addEventListener("abort", () => reject(new ApiError(0, { detail: "Upload cancelled.", code: "cancelled" })));
+      xhr.addEventListener("error", () => reject(new ApiError(0, { detail: t("Network error.") })));
+      xhr.addEventListener("abort", () => reject(new ApiError(0, { detail: t("Upload cancelled."), code: "cancelled" })));
       xhr.send(formData);
     });
   }
@@ -254,9 +258,14 @@ export function makeRest(connection) {
   const api = (path, options) => connection.api(path, options);
   const upload = (path, formData, options) => connection.upload(path, formData, options);
   return {
-    /** The signed-in USER. */
+    /** The signed-in USER, with their `language` setting. */
     me() {
       return api("/accounts/me/");
+    },
+
+    /** Set the viewer's language: "en", "de", or "" to follow the browser's. */
+    setLanguage(language) {
+      return api("/accounts/me/", { method: "PATCH", body: { language } });
     },
 
     /** Every room the viewer can see: the paginated list followed to its end (20 pages at most). */
@@ -333,7 +342,7 @@ export function makeRest(connection) {
     /** A page that an earlier answer linked to (`older`, `newer`, `next`): its URL or its path. */
     followPage(url) {
       const path = connection.serverPath(url);
-      if (path === null) return Promise.reject(new ApiError(0, { detail: "Not a URL of this server." }));
+      if (path === null) return Promise.reject(new ApiError(0, { detail: t("Not a URL of this server.") }));
       return api(path);
     },
 

@@ -10,6 +10,7 @@ import { updateQuestionOption } from "./questions.js";
 import { cancelReply } from "./reply.js";
 import { canCreatePoll, canPost, canPostAnonymously, config, me, slowModeExempt, state } from "./state.js";
 import { noteTyping, stopTyping } from "./typing.js";
+import { t, fmt } from "./i18n.js";
 
 let slowTimer = null;
 
@@ -53,12 +54,12 @@ export function updateComposerAccess() {
   const participant = state.participants.get(me.id);
   let reason = "";
   if (!room) reason = "";
-  else if (!room.is_active) reason = "This room is archived. Its history stays readable.";
-  else if (!room.my_role) reason = room.chat_type === "public" ? "Join this room to post." : "You are not a member of this room.";
-  else if (participant && participant.is_muted) reason = "A moderator has muted you in this room.";
+  else if (!room.is_active) reason = t("This room is archived. Its history stays readable.");
+  else if (!room.my_role) reason = room.chat_type === "public" ? t("Join this room to post.") : t("You are not a member of this room.");
+  else if (participant && participant.is_muted) reason = t("A moderator has muted you in this room.");
   if (state.denied) reason = state.denied;
   const wait = reason || !room ? 0 : slowModeLeft();
-  const note = reason || (wait > 0 ? `Slow mode: you can send again in ${wait} s.` : "");
+  const note = reason || (wait > 0 ? fmt(t("Slow mode: you can send again in %(seconds)s s."), { seconds: wait }) : "");
   el.note.textContent = note;
   el.note.hidden = !note;
   el.note.classList.toggle("composer-note--slow", !reason && wait > 0);
@@ -90,7 +91,7 @@ function submitComposer() {
   const text = el.input.value.trim();
   if (!text || !state.chat || !canPost() || slowModeLeft() > 0) return;
   if (text.length > config.maxMessageLength) {
-    toast(`Messages are limited to ${config.maxMessageLength} characters.`);
+    toast(fmt(t("Messages are limited to %(count)s characters."), { count: config.maxMessageLength }));
     return;
   }
   const anonymous = el.anonymousInput.checked && canPostAnonymously();
@@ -119,7 +120,7 @@ export async function uploadFiles(files) {
 async function uploadSelected(file) {
   if (!file || !state.room || !canPost()) return true;
   if (file.size > config.fileUploadLimit) {
-    toast(`${file.name} is larger than the ${formatSize(config.fileUploadLimit)} limit.`);
+    toast(fmt(t("%(name)s is larger than the %(limit)s limit."), { name: file.name, limit: formatSize(config.fileUploadLimit) }));
     return true;
   }
   const room = state.room;
@@ -149,7 +150,7 @@ async function uploadSelected(file) {
     return true;
   } catch (error) {
     if (error.code === "cancelled") {
-      toast(`Upload of ${file.name} cancelled.`, "info");
+      toast(fmt(t("Upload of %(name)s cancelled."), { name: file.name }), "info");
       return false;
     }
     report(error);
@@ -173,7 +174,7 @@ function addPollOption(value = "") {
   input.className = "input";
   input.maxLength = 200;
   input.value = value;
-  input.setAttribute("aria-label", `Option ${count + 1}`);
+  input.setAttribute("aria-label", fmt(t("Option %(number)s"), { number: count + 1 }));
   el.pollOptions.append(input);
   $("poll-add-option").hidden = count + 1 >= POLL_OPTIONS_MAX;
 }
@@ -193,7 +194,7 @@ async function submitPoll(event) {
   if (!room) return;
   const options = [...el.pollOptions.querySelectorAll("input")].map((input) => input.value.trim()).filter(Boolean);
   if (options.length < POLL_OPTIONS_MIN) {
-    el.pollError.textContent = `A poll needs at least ${POLL_OPTIONS_MIN} options.`;
+    el.pollError.textContent = fmt(t("A poll needs at least %(count)s options."), { count: POLL_OPTIONS_MIN });
     el.pollError.hidden = false;
     return;
   }
@@ -210,7 +211,7 @@ async function submitPoll(event) {
     if (state.room && state.room.id === room.id) upsertMessage(message);
   } catch (error) {
     const data = error.data || {};
-    el.pollError.textContent = data.detail || Object.values(data).flat().join(" ") || "The poll could not be posted.";
+    el.pollError.textContent = data.detail || Object.values(data).flat().join(" ") || t("The poll could not be posted.");
     el.pollError.hidden = false;
   }
 }

@@ -6,6 +6,7 @@
  */
 import { ApiError } from "./client.js";
 import { config, state } from "./state.js";
+import { t, language } from "./i18n.js";
 
 const NEAR_BOTTOM_PX = 96;
 
@@ -163,7 +164,7 @@ export function displayName(user) {
 
 export function formatTime(iso) {
   const date = new Date(iso);
-  return date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  return date.toLocaleTimeString(language, { hour: "2-digit", minute: "2-digit" });
 }
 
 export function formatSize(bytes) {
@@ -214,7 +215,7 @@ export function report(error) {
     toast(error.message);
     return;
   }
-  toast(error && error.message ? error.message : "Something went wrong.");
+  toast(error && error.message ? error.message : t("Something went wrong."));
 }
 
 // --- scrolling the message log -------------------------------------------------------------
@@ -253,14 +254,14 @@ export function onConnectionState(event) {
       clearTimeout(state.bannerTimer);
       state.bannerTimer = setTimeout(() => {
         state.showedReconnecting = true;
-        showBanner("Reconnecting…", "warn");
+        showBanner(t("Reconnecting…"), "warn");
       }, 400);
     }
   } else if (connection === "open") {
     clearTimeout(state.bannerTimer);
     if (state.showedReconnecting) {
       state.showedReconnecting = false;
-      showBanner("Back online", "ok");
+      showBanner(t("Back online"), "ok");
       hideBanner(2500);
     }
   }

@@ -5,14 +5,15 @@
  */
 import { rest } from "./client.js";
 import { $, report, toast } from "./dom.js";
+import { t } from "./i18n.js";
 
-const NO_ADDRESS = "Your account has no email address: no email is sent.";
-const TITLE = "Email about mentions and answers you missed while offline";
+const NO_ADDRESS = () => t("Your account has no email address: no email is sent.");
+const TITLE = () => t("Email about mentions and answers you missed while offline");
 
 function show(select, choice) {
   select.value = choice.email_notifications;
   select.dataset.saved = choice.email_notifications;
-  select.title = choice.has_email ? TITLE : NO_ADDRESS;
+  select.title = choice.has_email ? TITLE() : NO_ADDRESS();
 }
 
 async function save(select) {
@@ -21,7 +22,7 @@ async function save(select) {
   try {
     const choice = await rest.setEmailNotifications(wanted);
     show(select, choice);
-    toast(choice.has_email ? "Email notifications saved." : NO_ADDRESS, "info");
+    toast(choice.has_email ? t("Email notifications saved.") : NO_ADDRESS(), "info");
   } catch (error) {
     select.value = select.dataset.saved || "batched";
     report(error);

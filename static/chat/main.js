@@ -3,6 +3,7 @@
  *
  * Modules, from the bottom up; each imports only those above it in this list:
  *   client.js        the wire: REST endpoints, the sockets, socket-or-REST message actions
+ *   i18n.js          the page's words in the active language (t, tn, fmt over Django's catalogue)
  *   state.js         configuration (the "chat-config" JSON block), the page state, permissions
  *   dom.js           the page's elements, node builders, formatting, toasts, the banner
  *   moderation.js    reporting a message; the moderators' section: reports, slow mode, bans, audit log
@@ -31,6 +32,7 @@
  * theme.js, the colour theme, is a classic script of every page's <head> (base.html).
  *   search.js        message search: the box, its filters, results, opening a hit in its room
  */
+import { rest } from "./client.js";
 import { bindComposer, updateCounter } from "./composer.js";
 import { $, el, hue, initials, displayName, report } from "./dom.js";
 import { bindDrop } from "./drop.js";
@@ -58,6 +60,21 @@ function showViewer() {
   meAvatar.style.setProperty("--avatar-hue", String(hue(me.id)));
 }
 
+/** The user menu's language: saved to the account, then the page is drawn again in it. */
+function bindLanguage() {
+  const select = $("language-select");
+  select.addEventListener("change", async () => {
+    select.disabled = true;
+    try {
+      await rest.setLanguage(select.value);
+      window.location.reload();
+    } catch (error) {
+      select.disabled = false;
+      report(error);
+    }
+  });
+}
+
 function bindEscape() {
   document.addEventListener("keydown", (event) => {
     if (event.key !== "Escape") return;
@@ -82,6 +99,7 @@ async function main() {
   bindSearch();
   bindStaffQuestions();
   bindEscape();
+  bindLanguage();
   bindNotifications({ openRoom: (roomId) => openRoom(roomId).catch(report), renderRoomList });
   updateCounter();
   const presence = startPresence();

@@ -16,6 +16,7 @@ import {
   canDelete, canEdit, canEndorse, canManageRoom, canMarkQuestion, canPost, config, isMine, me, state,
 } from "./state.js";
 import { forgetTyper } from "./typing.js";
+import { t, tn, fmt, language } from "./i18n.js";
 
 const QUICK_EMOJI = ["👍", "❤️", "😂", "🎉", "😮", "🙏"];
 
@@ -38,9 +39,9 @@ function quoteFor(message) {
   const parent = state.messages.get(message.reply_to);
   const quote = node("blockquote", { className: "msg__quote" });
   if (!parent) {
-    quote.append(node("span", { className: "muted", text: "Reply to an earlier message" }));
+    quote.append(node("span", { className: "muted", text: t("Reply to an earlier message") }));
   } else if (parent.is_deleted) {
-    quote.append(node("span", { className: "muted", text: "Reply to a deleted message" }));
+    quote.append(node("span", { className: "muted", text: t("Reply to a deleted message") }));
   } else {
     quote.append(
       node("strong", { text: displayName(parent.sender) }),
@@ -48,7 +49,7 @@ function quoteFor(message) {
     );
     quote.tabIndex = 0;
     quote.setAttribute("role", "link");
-    quote.setAttribute("aria-label", `Go to the message from ${displayName(parent.sender)}`);
+    quote.setAttribute("aria-label", fmt(t("Go to the message from %(name)s"), { name: displayName(parent.sender) }));
     const jump = () => {
       const target = findMessageElement(parent.id);
       if (target) {
@@ -70,12 +71,12 @@ function endorsedAnswerFor(message) {
   if (!message.is_question || !message.endorsed_answer_id) return null;
   const answer = state.messages.get(message.endorsed_answer_id);
   const box = node("div", { className: "msg__endorsed" }, [
-    node("span", { className: "msg__endorsed-label", text: "✓ Endorsed answer" }),
+    node("span", { className: "msg__endorsed-label", text: t("✓ Endorsed answer") }),
   ]);
   if (answer && !answer.is_deleted) {
     box.append(node("strong", { text: displayName(answer.sender) }), node("span", { text: snippet(answer) }));
   } else {
-    box.append(node("span", { className: "muted", text: "an earlier message" }));
+    box.append(node("span", { className: "muted", text: t("an earlier message") }));
   }
   return box;
 }
@@ -88,7 +89,7 @@ function attachmentFor(message) {
   if (message.message_type === "image" && file.thumbnail_url) {
     const thumb = sameOriginPath(file.thumbnail_url);
     const link = node("a", { className: "msg__image", attrs: { href: url, target: "_blank", rel: "noopener" } });
-    link.setAttribute("aria-label", `Open image ${file.name} full size`);
+    link.setAttribute("aria-label", fmt(t("Open image %(name)s full size"), { name: file.name }));
     const img = node("img", { attrs: { src: thumb || url, alt: file.name, loading: "lazy", decoding: "async" } });
     if (file.width && file.height) {
       const scale = Math.min(1, 320 / Math.max(file.width, file.height));
@@ -115,13 +116,13 @@ function attachmentFor(message) {
   ]);
   if (!file.preview) return box;
   const preview = node("pre", { className: "msg__file-preview", text: file.preview });
-  preview.setAttribute("aria-label", `First lines of ${file.name}`);
+  preview.setAttribute("aria-label", fmt(t("First lines of %(name)s"), { name: file.name }));
   return node("div", { className: "msg__file-block" }, [box, preview]);
 }
 
 function reactionsFor(message) {
   if (!message.reactions || !message.reactions.length || message.is_deleted) return null;
-  const box = node("div", { className: "msg__reactions", attrs: { role: "group", "aria-label": "Reactions" } });
+  const box = node("div", { className: "msg__reactions", attrs: { role: "group", "aria-label": t("Reactions") } });
   for (const reaction of message.reactions) {
     const mine = reaction.user_ids.includes(me.id);
     const chip = node("button", {
@@ -129,7 +130,7 @@ function reactionsFor(message) {
       attrs: {
         type: "button",
         "aria-pressed": mine ? "true" : "false",
-        "aria-label": `${reaction.emoji} ${reaction.count}, ${mine ? "remove your reaction" : "react"}`,
+        "aria-label": fmt(mine ? t("%(emoji)s %(count)s, remove your reaction") : t("%(emoji)s %(count)s, react"), { emoji: reaction.emoji, count: reaction.count }),
       },
     }, [node("span", { text: reaction.emoji }), node("span", { className: "chip__count", text: String(reaction.count) })]);
     chip.dataset.emoji = reaction.emoji;
@@ -141,21 +142,21 @@ function reactionsFor(message) {
 
 function ago(iso) {
   const minutes = Math.floor((Date.now() - new Date(iso).getTime()) / 60000);
-  if (minutes < 1) return "just now";
-  if (minutes < 60) return `${minutes} min ago`;
-  if (minutes < 24 * 60) return `${Math.floor(minutes / 60)} h ago`;
-  return new Date(iso).toLocaleDateString();
+  if (minutes < 1) return t("just now");
+  if (minutes < 60) return fmt(t("%(minutes)s min ago"), { minutes });
+  if (minutes < 24 * 60) return fmt(t("%(hours)s h ago"), { hours: Math.floor(minutes / 60) });
+  return new Date(iso).toLocaleDateString(language);
 }
 
 /** "N replies · last reply 5 min ago" under a message with a thread; opens it (threads.js). */
 function threadLinkFor(message) {
   if (!message.reply_count || !message.id) return null;
   const count = message.reply_count;
-  let text = `${count} ${count === 1 ? "reply" : "replies"}`;
-  if (message.last_reply_at) text += ` · last reply ${ago(message.last_reply_at)}`;
+  let text = fmt(tn("%(count)s reply", "%(count)s replies", count), { count });
+  if (message.last_reply_at) text += ` · ${fmt(t("last reply %(when)s"), { when: ago(message.last_reply_at) })}`;
   const link = node("button", { className: "link-btn msg__thread", attrs: { type: "button" } }, [node("span", { text })]);
   const unread = state.threadUnread.get(message.id) || 0;
-  if (unread) link.append(node("span", { className: "msg__thread-new", text: `${unread} new` }));
+  if (unread) link.append(node("span", { className: "msg__thread-new", text: fmt(t("%(count)s new"), { count: unread }) }));
   link.dataset.action = "thread";
   link.dataset.messageId = String(message.id);
   return link;
@@ -175,71 +176,71 @@ function refreshThreadLinks() {
 /** The sender's name; on an anonymous post, who wrote it for those who may know. */
 export function authorLabel(message) {
   if (!message.is_anonymous) return displayName(message.sender);
-  if (isMine(message)) return `${displayName(message.sender)} (you)`;
+  if (isMine(message)) return fmt(t("%(name)s (you)"), { name: displayName(message.sender) });
   const author = message.anonymous_author;
   return author ? `${displayName(message.sender)} · ${displayName(author)}` : displayName(message.sender);
 }
 
 function actionsFor(message) {
   if (message.is_deleted || message.message_type === "system" || !message.id) return null;
-  const bar = node("div", { className: "msg__actions", attrs: { role: "toolbar", "aria-label": "Message actions" } });
+  const bar = node("div", { className: "msg__actions", attrs: { role: "toolbar", "aria-label": t("Message actions") } });
   if (canPost()) {
     // Reacting to one's own anonymous post would name its author: the server refuses it.
     const reactions = message.is_anonymous && isMine(message) ? [] : QUICK_EMOJI.slice(0, 4);
     for (const emoji of reactions) {
-      const button = node("button", { className: "icon-btn icon-btn--small", text: emoji, attrs: { type: "button", "aria-label": `React with ${emoji}` } });
+      const button = node("button", { className: "icon-btn icon-btn--small", text: emoji, attrs: { type: "button", "aria-label": fmt(t("React with %(emoji)s"), { emoji }) } });
       button.dataset.action = "react";
       button.dataset.emoji = emoji;
       button.addEventListener("click", () => toggleReaction(message, emoji));
       bar.append(button);
     }
-    const reply = node("button", { className: "icon-btn icon-btn--small", attrs: { type: "button", "aria-label": "Reply", title: "Reply" } }, [icon("reply")]);
+    const reply = node("button", { className: "icon-btn icon-btn--small", attrs: { type: "button", "aria-label": t("Reply"), title: t("Reply") } }, [icon("reply")]);
     reply.dataset.action = "reply";
     reply.addEventListener("click", () => startReply(message));
     bar.append(reply);
   }
   if (canMarkQuestion(message)) {
-    const label = message.is_question ? "Not a question" : "Mark as question";
-    const mark = node("button", { className: "btn btn--ghost btn--small", text: message.is_question ? "Unmark" : "Question", attrs: { type: "button", "aria-label": label, title: label } });
+    const label = message.is_question ? t("Not a question") : t("Mark as question");
+    const mark = node("button", { className: "btn btn--ghost btn--small", text: message.is_question ? t("Unmark") : t("Question"), attrs: { type: "button", "aria-label": label, title: label } });
     mark.dataset.action = "question";
     mark.addEventListener("click", () => markQuestion(message, !message.is_question));
     bar.append(mark);
   }
   if (canEndorse(message)) {
-    const label = message.is_endorsed ? "Withdraw endorsement" : "Endorse answer";
-    const endorse = node("button", { className: "btn btn--ghost btn--small", text: message.is_endorsed ? "Withdraw" : "Endorse", attrs: { type: "button", "aria-label": label, title: label } });
+    const label = message.is_endorsed ? t("Withdraw endorsement") : t("Endorse answer");
+    const endorse = node("button", { className: "btn btn--ghost btn--small", text: message.is_endorsed ? t("Withdraw") : t("Endorse"), attrs: { type: "button", "aria-label": label, title: label } });
     endorse.dataset.action = "endorse";
     endorse.addEventListener("click", () => endorseAnswer(message, !message.is_endorsed));
     bar.append(endorse);
   }
   if (canManageRoom() && state.room.is_active) {
     const pinned = isPinned(message.id);
-    const label = pinned ? "Unpin message" : "Pin message";
+    const label = pinned ? t("Unpin message") : t("Pin message");
     const pin = node("button", { className: "icon-btn icon-btn--small", text: "📌", attrs: { type: "button", "aria-label": label, title: label, "aria-pressed": pinned ? "true" : "false" } });
     pin.dataset.action = "pin";
     pin.addEventListener("click", () => togglePin(message).then(() => redrawMessage(message.id)));
     bar.append(pin);
   }
   if (!message.reply_to) {
-    const open = node("button", { className: "icon-btn icon-btn--small", attrs: { type: "button", "aria-label": "Open thread", title: "Open thread" } }, [icon("thread")]);
+    const open = node("button", { className: "icon-btn icon-btn--small", attrs: { type: "button", "aria-label": t("Open thread"), title: t("Open thread") } }, [icon("thread")]);
     open.dataset.action = "thread";
     open.dataset.messageId = String(message.id);
     bar.append(open);
   }
   if (canEdit(message)) {
-    const edit = node("button", { className: "icon-btn icon-btn--small", attrs: { type: "button", "aria-label": "Edit message", title: "Edit" } }, [icon("edit")]);
+    const edit = node("button", { className: "icon-btn icon-btn--small", attrs: { type: "button", "aria-label": t("Edit message"), title: t("Edit") } }, [icon("edit")]);
     edit.dataset.action = "edit";
     edit.addEventListener("click", () => startEdit(message));
     bar.append(edit);
   }
   if (message.sender.id !== me.id) {
-    const flag = node("button", { className: "icon-btn icon-btn--small", attrs: { type: "button", "aria-label": "Report message", title: "Report" } }, [icon("flag")]);
+    const flag = node("button", { className: "icon-btn icon-btn--small", attrs: { type: "button", "aria-label": t("Report message"), title: t("Report") } }, [icon("flag")]);
     flag.dataset.action = "report";
     flag.addEventListener("click", () => openReportDialog(message));
     bar.append(flag);
   }
   if (canDelete(message)) {
-    const del = node("button", { className: "icon-btn icon-btn--small icon-btn--danger", attrs: { type: "button", "aria-label": "Delete message", title: "Delete" } }, [icon("trash")]);
+    const del = node("button", { className: "icon-btn icon-btn--small icon-btn--danger", attrs: { type: "button", "aria-label": t("Delete message"), title: t("Delete") } }, [icon("trash")]);
     del.dataset.action = "delete";
     del.addEventListener("click", () => deleteMessage(message));
     bar.append(del);
@@ -278,19 +279,19 @@ export function renderMessage(message, { pending = false, failed = null } = {}) 
 
   const head = node("div", { className: "msg__head" }, [
     node("span", { className: "msg__author", text: authorLabel(message) }),
-    node("time", { text: formatTime(message.created_at), attrs: { datetime: message.created_at, title: new Date(message.created_at).toLocaleString() } }),
+    node("time", { text: formatTime(message.created_at), attrs: { datetime: message.created_at, title: new Date(message.created_at).toLocaleString(language) } }),
   ]);
-  if (message.is_edited && !message.is_deleted) head.append(node("span", { className: "msg__edited", text: "(edited)" }));
+  if (message.is_edited && !message.is_deleted) head.append(node("span", { className: "msg__edited", text: t("(edited)") }));
   if (message.is_question && !message.is_deleted) {
     const answered = Boolean(message.endorsed_answer_id);
-    head.append(node("span", { className: `badge badge--${answered ? "answered" : "question"}`, text: answered ? "Answered" : "Question" }));
+    head.append(node("span", { className: `badge badge--${answered ? "answered" : "question"}`, text: answered ? t("Answered") : t("Question") }));
   }
-  if (message.is_endorsed && !message.is_deleted) head.append(node("span", { className: "badge badge--endorsed", text: "Endorsed answer" }));
-  if (pending && !failed) head.append(node("span", { className: "msg__status", text: "Sending…" }));
+  if (message.is_endorsed && !message.is_deleted) head.append(node("span", { className: "badge badge--endorsed", text: t("Endorsed answer") }));
+  if (pending && !failed) head.append(node("span", { className: "msg__status", text: t("Sending…") }));
 
   const body = node("div", { className: "msg__body" }, [head]);
   if (message.is_deleted) {
-    body.append(node("p", { className: "msg__content msg__content--deleted", text: "This message was deleted." }));
+    body.append(node("p", { className: "msg__content msg__content--deleted", text: t("This message was deleted.") }));
   } else {
     const quote = quoteFor(message);
     if (quote) body.append(quote);
@@ -313,9 +314,9 @@ export function renderMessage(message, { pending = false, failed = null } = {}) 
   if (threadLink) body.append(threadLink);
   if (failed) {
     const row = node("div", { className: "msg__failed", attrs: { role: "alert" } }, [
-      node("span", { text: `Not sent: ${failed}` }),
+      node("span", { text: fmt(t("Not sent: %(reason)s"), { reason: failed }) }),
     ]);
-    const dismiss = node("button", { className: "link-btn", text: "Dismiss", attrs: { type: "button" } });
+    const dismiss = node("button", { className: "link-btn", text: t("Dismiss"), attrs: { type: "button" } });
     dismiss.addEventListener("click", () => li.remove());
     row.append(dismiss);
     body.append(row);
@@ -555,12 +556,12 @@ function startEdit(message) {
   if (!li) return;
   const content = li.querySelector(".msg__content");
   const form = node("form", { className: "msg__edit" });
-  const area = node("textarea", { className: "input", attrs: { "aria-label": "Edited message text", rows: "2" } });
+  const area = node("textarea", { className: "input", attrs: { "aria-label": t("Edited message text"), rows: "2" } });
   area.value = message.content;
-  const save = node("button", { className: "btn btn--primary btn--small", text: "Save", attrs: { type: "submit" } });
-  const cancel = node("button", { className: "btn btn--ghost btn--small", text: "Cancel", attrs: { type: "button" } });
+  const save = node("button", { className: "btn btn--primary btn--small", text: t("Save"), attrs: { type: "submit" } });
+  const cancel = node("button", { className: "btn btn--ghost btn--small", text: t("Cancel"), attrs: { type: "button" } });
   form.append(area, node("div", { className: "msg__edit-actions" }, [
-    node("span", { className: "muted", text: "Enter to save · Esc to cancel" }), cancel, save,
+    node("span", { className: "muted", text: t("Enter to save · Esc to cancel") }), cancel, save,
   ]));
   const restore = () => {
     const fresh = renderMessage(state.messages.get(message.id) || message);
@@ -586,7 +587,7 @@ function startEdit(message) {
       return;
     }
     if (text.length > config.maxMessageLength) {
-      toast(`Messages are limited to ${config.maxMessageLength} characters.`);
+      toast(fmt(t("Messages are limited to %(count)s characters."), { count: config.maxMessageLength }));
       return;
     }
     try {

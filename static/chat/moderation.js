@@ -7,27 +7,29 @@
 import { rest } from "./client.js";
 import { displayName, el, formatTime, node, report, toast } from "./dom.js";
 import { canModerate, state } from "./state.js";
+import { t, tn, fmt } from "./i18n.js";
 
-const REASON_LABELS = { spam: "Spam", harassment: "Harassment", off_topic: "Off topic", other: "Other" };
-const RESOLVE_LABELS = { dismiss: "Dismiss", hide: "Hide message", mute: "Mute author" };
+const REASON_LABELS = { spam: t("Spam"), harassment: t("Harassment"), off_topic: t("Off topic"), other: t("Other") };
+const RESOLVE_LABELS = { dismiss: t("Dismiss"), hide: t("Hide message"), mute: t("Mute author") };
 
-const VIA_LABELS = { rest: "web", socket: "live", admin: "admin", system: "system" };
+const VIA_LABELS = { rest: t("web"), socket: t("live"), admin: t("admin"), system: t("system") };
 
+// Whole sentences, so each language orders who and whom its own way.
 const ACTION_TEXT = {
-  mute: "muted",
-  unmute: "unmuted",
-  role_change: "changed the role of",
-  remove: "removed",
-  ban: "banned",
-  unban: "unbanned",
-  room_update: "updated the room",
-  archive: "archived the room",
-  hide: "hid a message of",
-  endorse: "endorsed an answer of",
-  unendorse: "withdrew the endorsement of",
-  pin: "pinned a message of",
-  unpin: "unpinned a message of",
-  report_resolve: "resolved a report about",
+  mute: t("%(who)s muted %(whom)s"),
+  unmute: t("%(who)s unmuted %(whom)s"),
+  role_change: t("%(who)s changed the role of %(whom)s"),
+  remove: t("%(who)s removed %(whom)s"),
+  ban: t("%(who)s banned %(whom)s"),
+  unban: t("%(who)s unbanned %(whom)s"),
+  room_update: t("%(who)s updated the room"),
+  archive: t("%(who)s archived the room"),
+  hide: t("%(who)s hid a message of %(whom)s"),
+  endorse: t("%(who)s endorsed an answer of %(whom)s"),
+  unendorse: t("%(who)s withdrew the endorsement of %(whom)s"),
+  pin: t("%(who)s pinned a message of %(whom)s"),
+  unpin: t("%(who)s unpinned a message of %(whom)s"),
+  report_resolve: t("%(who)s resolved a report about %(whom)s"),
 };
 
 /** Show the section (empty) for a moderator of the newly opened room, hide it for others. */
@@ -56,7 +58,7 @@ export function canBan(room = state.room) {
 export function showSlowMode() {
   const seconds = String(state.room ? state.room.slow_mode_seconds || 0 : 0);
   if (![...el.slowModeSelect.options].some((option) => option.value === seconds)) {
-    el.slowModeSelect.append(node("option", { text: `${seconds} seconds`, attrs: { value: seconds } }));
+    el.slowModeSelect.append(node("option", { text: fmt(tn("%(count)s second", "%(count)s seconds", Number(seconds)), { count: seconds }), attrs: { value: seconds } }));
   }
   el.slowModeSelect.value = seconds;
 }
@@ -77,7 +79,7 @@ export async function banParticipant(user) {
   const room = state.room;
   try {
     await rest.banUser(room.id, user.id);
-    toast(`${displayName(user)} was banned.`, "info");
+    toast(fmt(t("%(name)s was banned."), { name: displayName(user) }), "info");
     if (!el.banList.hidden) await loadBans();
   } catch (error) {
     report(error);
@@ -94,8 +96,8 @@ export async function loadBans() {
     const li = node("li", { className: "ban" });
     const lift = node("button", {
       className: "btn btn--ghost btn--small",
-      text: "Unban",
-      attrs: { type: "button", "aria-label": `Unban ${displayName(ban.user)}` },
+      text: t("Unban"),
+      attrs: { type: "button", "aria-label": fmt(t("Unban %(name)s"), { name: displayName(ban.user) }) },
     });
     lift.addEventListener("click", async () => {
       try {
@@ -113,17 +115,16 @@ export async function loadBans() {
     );
     return li;
   });
-  if (!items.length) items.push(node("li", { className: "muted", text: "Nobody is banned." }));
+  if (!items.length) items.push(node("li", { className: "muted", text: t("Nobody is banned.") }));
   el.banList.replaceChildren(...items);
   el.banList.hidden = false;
   el.bansButton.setAttribute("aria-expanded", "true");
 }
 
 function describe(entry) {
-  const who = entry.actor ? displayName(entry.actor) : "Someone";
-  const what = ACTION_TEXT[entry.action] || entry.action;
-  const whom = entry.target_user ? ` ${displayName(entry.target_user)}` : "";
-  return `${who} ${what}${whom}`;
+  const who = entry.actor ? displayName(entry.actor) : t("Someone");
+  const whom = entry.target_user ? displayName(entry.target_user) : t("someone");
+  return fmt(ACTION_TEXT[entry.action] || `%(who)s ${entry.action}`, { who, whom });
 }
 
 export async function loadAudit() {
@@ -141,7 +142,7 @@ export async function loadAudit() {
     );
     return li;
   });
-  if (!items.length) items.push(node("li", { className: "muted", text: "No moderation actions yet." }));
+  if (!items.length) items.push(node("li", { className: "muted", text: t("No moderation actions yet.") }));
   el.auditList.replaceChildren(...items);
   el.auditList.hidden = false;
   el.auditButton.setAttribute("aria-expanded", "true");
@@ -166,7 +167,7 @@ async function submitReport(event) {
   try {
     await rest.reportMessage(message.id, String(data.get("reason")), String(data.get("note") || "").trim());
     el.reportDialog.close();
-    toast("Thanks: the room's moderators will look at it.", "info");
+    toast(t("Thanks: the room's moderators will look at it."), "info");
   } catch (error) {
     report(error);
   }
@@ -178,8 +179,8 @@ function reportItem(item) {
   const li = node("li", { className: "report" });
   li.dataset.reportId = String(item.id);
   const message = item.message;
-  const excerpt = message.is_deleted ? "(message hidden)" : message.content.slice(0, 140);
-  const by = item.reporter ? ` · reported by ${displayName(item.reporter)}` : "";
+  const excerpt = message.is_deleted ? t("(message hidden)") : message.content.slice(0, 140);
+  const by = item.reporter ? ` · ${fmt(t("reported by %(name)s"), { name: displayName(item.reporter) })}` : "";
   li.append(
     node("span", { className: "report__who", text: `${displayName(message.sender)}: ${excerpt}` }),
     node("span", { className: "muted", text: `${REASON_LABELS[item.reason] || item.reason}${by} · ${formatTime(item.created_at)}` }),
@@ -190,7 +191,7 @@ function reportItem(item) {
     const button = node("button", {
       className: `btn btn--ghost btn--small${action === "dismiss" ? "" : " btn--danger"}`,
       text: label,
-      attrs: { type: "button", "aria-label": `${label}: report of ${displayName(message.sender)}'s message` },
+      attrs: { type: "button", "aria-label": fmt(t("%(action)s: report of %(name)s's message"), { action: label, name: displayName(message.sender) }) },
     });
     button.addEventListener("click", async () => {
       try {
@@ -214,7 +215,7 @@ export async function loadReports() {
   if (token !== state.openToken) return;
   const items = page.results.map(reportItem);
   el.reportCount.textContent = page.count ? String(page.count) : "";
-  if (!items.length) items.push(node("li", { className: "muted", text: "No open reports." }));
+  if (!items.length) items.push(node("li", { className: "muted", text: t("No open reports.") }));
   el.reportList.replaceChildren(...items);
   el.reportList.hidden = false;
   el.reportsButton.setAttribute("aria-expanded", "true");
@@ -224,7 +225,8 @@ export async function loadReports() {
 export function onReportFrame(frame) {
   const listed = state.rooms.get(frame.room_id);
   if (frame.type === "report.created") {
-    toast(`New report${listed ? ` in ${listed.name}` : ""}: ${REASON_LABELS[frame.report.reason] || frame.report.reason}.`, "info");
+    const reason = REASON_LABELS[frame.report.reason] || frame.report.reason;
+    toast(listed ? fmt(t("New report in %(room)s: %(reason)s."), { room: listed.name, reason }) : fmt(t("New report: %(reason)s."), { reason }), "info");
   }
   if (state.room && state.room.id === frame.room_id && canModerate()) loadReports().catch(report);
 }

@@ -14,6 +14,7 @@
 import { rest } from "./client.js";
 import { $, displayName, node, report, snippet, toast } from "./dom.js";
 import { me, state } from "./state.js";
+import { t, tn, fmt } from "./i18n.js";
 
 const STORAGE_KEY = "academia.notifications";
 const TITLE_COUNT = /^\(\d+\+?\) /;
@@ -65,15 +66,15 @@ function renderToggle() {
   const on = notificationsOn();
   button.hidden = false;
   button.setAttribute("aria-pressed", String(on));
-  button.textContent = on ? "Desktop notifications on" : "Enable desktop notifications";
-  button.title = on ? "Turn desktop notifications off" : "Notify me of mentions and new messages while this tab is hidden";
+  button.textContent = on ? t("Desktop notifications on") : t("Enable desktop notifications");
+  button.title = on ? t("Turn desktop notifications off") : t("Notify me of mentions and new messages while this tab is hidden");
 }
 
 async function toggleNotifications() {
   if (notificationsOn()) {
     remember(false);
     renderToggle();
-    toast("Desktop notifications are off.", "info");
+    toast(t("Desktop notifications are off."), "info");
     return;
   }
   let permission = Notification.permission;
@@ -81,12 +82,12 @@ async function toggleNotifications() {
   if (permission !== "granted") {
     remember(false);
     renderToggle();
-    toast("This browser blocks notifications from this site: allow them in its site settings.");
+    toast(t("This browser blocks notifications from this site: allow them in its site settings."));
     return;
   }
   remember(true);
   renderToggle();
-  toast("Desktop notifications are on for mentions and new messages while this tab is hidden.", "info");
+  toast(t("Desktop notifications are on for mentions and new messages while this tab is hidden."), "info");
 }
 
 // --- per-room mute ----------------------------------------------------------------------------------
@@ -110,8 +111,8 @@ export function renderMuteButton() {
   if (!room) return;
   const on = muted.has(room.id);
   button.setAttribute("aria-pressed", String(on));
-  button.setAttribute("aria-label", on ? "Unmute notifications" : "Mute notifications");
-  button.title = on ? "Notifications muted: unmute this room" : "Mute this room's notifications";
+  button.setAttribute("aria-label", on ? t("Unmute notifications") : t("Mute notifications"));
+  button.title = on ? t("Notifications muted: unmute this room") : t("Mute this room's notifications");
   button.classList.toggle("icon-btn--active", on);
 }
 
@@ -153,14 +154,14 @@ function show(roomId, title, body) {
 
 function roomName(roomId) {
   const room = state.rooms.get(roomId) || (state.room?.id === roomId ? state.room : null);
-  return room ? room.name : "a room";
+  return room ? room.name : t("a room");
 }
 
 /** A `notification` frame (the viewer was mentioned). */
 export function notifyMention(roomId, message) {
   if (!hidden()) return;
   mentionedAt.set(roomId, Date.now());
-  show(roomId, `${displayName(message.sender)} mentioned you in ${roomName(roomId)}`, snippet(message));
+  show(roomId, fmt(t("%(name)s mentioned you in %(room)s"), { name: displayName(message.sender), room: roomName(roomId) }), snippet(message));
 }
 
 /** A `message.created` of the open room. */
@@ -169,14 +170,14 @@ export function notifyRoomMessage(message) {
   if (muted.has(message.room_id)) return;
   unseenHere += 1;
   showUnreadTotal();
-  show(message.room_id, `${displayName(message.sender)} in ${roomName(message.room_id)}`, snippet(message));
+  show(message.room_id, fmt(t("%(name)s in %(room)s"), { name: displayName(message.sender), room: roomName(message.room_id) }), snippet(message));
 }
 
 /** An `unread` frame of a room that is not open: a count that grew means new messages. */
 export function notifyUnread(roomId, count, before) {
   if (!hidden() || count <= before || muted.has(roomId) || roomId === state.room?.id) return;
   if (Date.now() - (mentionedAt.get(roomId) || 0) < MENTION_SHADOW_MS) return;
-  show(roomId, roomName(roomId), `${count} unread message${count === 1 ? "" : "s"}`);
+  show(roomId, roomName(roomId), fmt(tn("%(count)s unread message", "%(count)s unread messages", count), { count }));
 }
 
 // --- the tab title and the favicon -----------------------------------------------------------------
@@ -276,5 +277,5 @@ export function bindNotifications({ openRoom, renderRoomList }) {
 
 /** The room list's sign for a muted room (for roomlist.js). */
 export function mutedSign() {
-  return node("span", { className: "room-link__muted", text: "🔕", attrs: { "aria-hidden": "true", title: "Notifications muted" } });
+  return node("span", { className: "room-link__muted", text: "🔕", attrs: { "aria-hidden": "true", title: t("Notifications muted") } });
 }

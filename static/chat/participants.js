@@ -7,8 +7,10 @@ import { updateComposerAccess } from "./composer.js";
 import { $, avatar, displayName, el, node, report, toast } from "./dom.js";
 import { banParticipant, canBan } from "./moderation.js";
 import { canModerate, me, state } from "./state.js";
+import { t, fmt } from "./i18n.js";
 
-const STATUS_LABELS = { online: "Online", away: "Away", busy: "Busy", offline: "Offline" };
+const STATUS_LABELS = { online: t("Online"), away: t("Away"), busy: t("Busy"), offline: t("Offline") };
+const ROLE_LABELS = { moderator: t("moderator"), admin: t("admin") };
 
 export async function loadParticipants(roomId, token) {
   const list = await rest.listParticipants(roomId);
@@ -29,32 +31,32 @@ export function renderParticipants() {
     const li = node("li", { className: "person" });
     li.dataset.userId = String(participant.user.id);
     const who = node("div", { className: "person__who" }, [
-      node("span", { className: "person__name", text: displayName(participant.user) + (participant.user.id === me.id ? " (you)" : "") }),
+      node("span", { className: "person__name", text: participant.user.id === me.id ? fmt(t("%(name)s (you)"), { name: displayName(participant.user) }) : displayName(participant.user) }),
       node("span", { className: "person__status", text: STATUS_LABELS[status] || status }),
     ]);
     li.append(avatar(participant.user, { withPresence: true }), who);
-    if (participant.role !== "member") li.append(node("span", { className: `role role--${participant.role}`, text: participant.role }));
-    if (participant.is_muted) li.append(node("span", { className: "role role--muted", text: "muted" }));
+    if (participant.role !== "member") li.append(node("span", { className: `role role--${participant.role}`, text: ROLE_LABELS[participant.role] || participant.role }));
+    if (participant.is_muted) li.append(node("span", { className: "role role--muted", text: t("muted") }));
     if (canModerate() && participant.user.id !== me.id && participant.role !== "admin") {
       const actions = node("div", { className: "person__actions" });
       const mute = node("button", {
         className: "btn btn--ghost btn--small",
-        text: participant.is_muted ? "Unmute" : "Mute",
-        attrs: { type: "button", "aria-label": `${participant.is_muted ? "Unmute" : "Mute"} ${displayName(participant.user)}` },
+        text: participant.is_muted ? t("Unmute") : t("Mute"),
+        attrs: { type: "button", "aria-label": fmt(participant.is_muted ? t("Unmute %(name)s") : t("Mute %(name)s"), { name: displayName(participant.user) }) },
       });
       mute.addEventListener("click", () => moderate(participant, { is_muted: !participant.is_muted }));
       const remove = node("button", {
         className: "btn btn--ghost btn--small btn--danger",
-        text: "Remove",
-        attrs: { type: "button", "aria-label": `Remove ${displayName(participant.user)} from the room` },
+        text: t("Remove"),
+        attrs: { type: "button", "aria-label": fmt(t("Remove %(name)s from the room"), { name: displayName(participant.user) }) },
       });
       remove.addEventListener("click", () => moderate(participant, null));
       actions.append(mute, remove);
       if (canBan()) {
         const ban = node("button", {
           className: "btn btn--ghost btn--small btn--danger",
-          text: "Ban",
-          attrs: { type: "button", "aria-label": `Ban ${displayName(participant.user)} from the room` },
+          text: t("Ban"),
+          attrs: { type: "button", "aria-label": fmt(t("Ban %(name)s from the room"), { name: displayName(participant.user) }) },
         });
         ban.addEventListener("click", () => banParticipant(participant.user));
         actions.append(ban);
@@ -72,7 +74,7 @@ async function moderate(participant, changes) {
     if (changes === null) {
       await rest.removeParticipant(roomId, participant.user.id);
       state.participants.delete(participant.user.id);
-      toast(`${displayName(participant.user)} was removed.`, "info");
+      toast(fmt(t("%(name)s was removed."), { name: displayName(participant.user) }), "info");
     } else {
       const updated = await rest.updateParticipant(roomId, participant.user.id, changes);
       if (updated && updated.user) state.participants.set(updated.user.id, updated);

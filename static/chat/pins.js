@@ -7,6 +7,7 @@
 import { rest } from "./client.js";
 import { displayName, el, node, report, snippet } from "./dom.js";
 import { canManageRoom, state } from "./state.js";
+import { t, fmt } from "./i18n.js";
 
 function jumpTo(messageId) {
   const target = document.getElementById(`message-${messageId}`);
@@ -27,24 +28,24 @@ export function renderPins() {
     const message = pin.message;
     const go = node("button", {
       className: "pins__text",
-      attrs: { type: "button", title: `Pinned by ${displayName(pin.pinned_by)}` },
+      attrs: { type: "button", title: fmt(t("Pinned by %(name)s"), { name: displayName(pin.pinned_by) }) },
     }, [node("span", { className: "pins__icon", text: "📌", attrs: { "aria-hidden": "true" } }),
       node("strong", { text: `${displayName(message.sender)}: ` }), node("span", { text: snippet(message) })]);
     go.addEventListener("click", () => jumpTo(message.id));
     const item = node("li", { className: "pins__item" }, [go]);
     item.dataset.messageId = String(message.id);
     if (pin.seen_count !== null && pin.audience_count !== null) {
-      item.append(node("span", { className: "pins__seen", text: `Seen by ${pin.seen_count} of ${pin.audience_count}` }));
+      item.append(node("span", { className: "pins__seen", text: fmt(t("Seen by %(seen)s of %(audience)s"), { seen: pin.seen_count, audience: pin.audience_count }) }));
     }
     if (canManageRoom() && state.room.is_active) {
-      const unpin = node("button", { className: "link-btn", text: "Unpin", attrs: { type: "button", "aria-label": `Unpin: ${snippet(message)}` } });
+      const unpin = node("button", { className: "link-btn", text: t("Unpin"), attrs: { type: "button", "aria-label": fmt(t("Unpin: %(text)s"), { text: snippet(message) }) } });
       unpin.addEventListener("click", () => togglePin(message));
       item.append(unpin);
     }
     el.pinList.append(item);
   }
   if (state.pins.length && canManageRoom()) {
-    const refresh = node("button", { className: "link-btn", text: "Refresh", attrs: { type: "button", "aria-label": "Refresh who has seen the pins" } });
+    const refresh = node("button", { className: "link-btn", text: t("Refresh"), attrs: { type: "button", "aria-label": t("Refresh who has seen the pins") } });
     refresh.addEventListener("click", () => loadPins(state.room.id, state.openToken).catch(report));
     el.pinList.append(node("li", { className: "pins__item pins__item--tools" }, [refresh]));
   }

@@ -7,6 +7,7 @@
 import { rest } from "./client.js";
 import { node, report } from "./dom.js";
 import { canManageRoom, canPost, me, state } from "./state.js";
+import { t, tn, fmt, language } from "./i18n.js";
 
 const asked = new Set(); // anonymous polls whose own votes were asked for this page
 
@@ -70,7 +71,8 @@ export function pollFor(message, onChange) {
     const share = totalVotes ? Math.round((option.vote_count / totalVotes) * 100) : 0;
     const bar = node("span", { className: "poll__bar", attrs: { "aria-hidden": "true" } });
     bar.style.setProperty("--share", `${share}%`);
-    const label = `${option.text}: ${option.vote_count} vote${option.vote_count === 1 ? "" : "s"}${chosen ? ", your choice" : ""}`;
+    const votes = fmt(tn("%(count)s vote", "%(count)s votes", option.vote_count), { count: option.vote_count });
+    const label = `${option.text}: ${votes}${chosen ? t(", your choice") : ""}`;
     const row = node(open ? "button" : "div", {
       className: `poll__option${chosen ? " poll__option--mine" : ""}`,
       attrs: open ? { type: "button", "aria-pressed": chosen ? "true" : "false", "aria-label": label } : { "aria-label": label },
@@ -83,16 +85,16 @@ export function pollFor(message, onChange) {
     if (open) row.addEventListener("click", () => vote(poll, option.id, onChange));
     list.append(node("li", {}, [row]));
   }
-  const facts = [`${poll.voter_count} voter${poll.voter_count === 1 ? "" : "s"}`];
-  if (poll.allows_multiple) facts.push("several choices allowed");
-  if (poll.is_anonymous) facts.push("anonymous");
-  if (poll.is_closed) facts.push("closed");
-  else if (poll.closes_at) facts.push(`closes ${new Date(poll.closes_at).toLocaleString()}`);
+  const facts = [fmt(tn("%(count)s voter", "%(count)s voters", poll.voter_count), { count: poll.voter_count })];
+  if (poll.allows_multiple) facts.push(t("several choices allowed"));
+  if (poll.is_anonymous) facts.push(t("anonymous"));
+  if (poll.is_closed) facts.push(t("closed"));
+  else if (poll.closes_at) facts.push(fmt(t("closes %(when)s"), { when: new Date(poll.closes_at).toLocaleString(language) }));
   const foot = node("p", { className: "poll__facts muted", text: facts.join(" · ") });
-  const box = node("div", { className: "poll", attrs: { role: "group", "aria-label": `Poll: ${poll.question}` } }, [list, foot]);
+  const box = node("div", { className: "poll", attrs: { role: "group", "aria-label": fmt(t("Poll: %(question)s"), { question: poll.question }) } }, [list, foot]);
   const mayClose = message.sender.id === me.id || canManageRoom();
   if (!poll.is_closed && mayClose && state.room?.is_active) {
-    const button = node("button", { className: "link-btn", text: "Close poll", attrs: { type: "button" } });
+    const button = node("button", { className: "link-btn", text: t("Close poll"), attrs: { type: "button" } });
     button.addEventListener("click", () => close(poll, onChange));
     foot.append(" ", button);
   }

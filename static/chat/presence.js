@@ -12,6 +12,7 @@ import { renderParticipants } from "./participants.js";
 import { loadRooms, renderRoomList } from "./roomlist.js";
 import { onStaffQuestionFrame } from "./staffquestions.js";
 import { config, state } from "./state.js";
+import { t, fmt } from "./i18n.js";
 
 function updatePresenceDots(userId) {
   const status = state.presence.get(userId) || "offline";
@@ -51,7 +52,7 @@ export function startPresence() {
     if (roomId === state.room?.id && document.visibilityState === "visible") return;
     state.mentions.set(roomId, (state.mentions.get(roomId) || 0) + 1);
     const room = state.rooms.get(roomId);
-    toast(`${displayName(message.sender)} mentioned you${room ? ` in ${room.name}` : ""}.`, "info");
+    toast(room ? fmt(t("%(name)s mentioned you in %(room)s."), { name: displayName(message.sender), room: room.name }) : fmt(t("%(name)s mentioned you."), { name: displayName(message.sender) }), "info");
     renderRoomList();
   });
   presence.addEventListener("report.created", (event) => onReportFrame(event.detail));

@@ -6,6 +6,7 @@
 import { rest } from "./client.js";
 import { $, el, setSanitisedHtml } from "./dom.js";
 import { state } from "./state.js";
+import { t } from "./i18n.js";
 
 const PAUSE_MS = 350;
 
@@ -32,7 +33,7 @@ async function refresh() {
   const room = state.room;
   const text = el.input.value;
   if (!room || !text.trim()) {
-    showText("Nothing to preview yet.", "empty");
+    showText(t("Nothing to preview yet."), "empty");
     return;
   }
   const current = new AbortController();
@@ -44,7 +45,7 @@ async function refresh() {
     setSanitisedHtml(body(), answer.content_html);
   } catch (error) {
     if (current.signal.aborted || controller !== current) return;
-    showText(error.message || "The preview failed.", "error");
+    showText(error.message || t("The preview failed."), "error");
   }
 }
 
@@ -57,7 +58,7 @@ export function schedulePreview() {
 
 export function setPreview(on) {
   toggle().setAttribute("aria-pressed", String(on));
-  toggle().textContent = on ? "Hide preview" : "Preview";
+  toggle().textContent = on ? t("Hide preview") : t("Preview");
   pane().hidden = !on;
   if (on) refresh();
   else {

@@ -6,6 +6,7 @@ import { rest } from "./client.js";
 import { displayName, el, node, report, snippet } from "./dom.js";
 import { authorLabel } from "./messages.js";
 import { state, takesQuestions } from "./state.js";
+import { t } from "./i18n.js";
 
 function currentStatus() {
   const checked = el.questionsDialog.querySelector('input[name="question-status"]:checked');
@@ -32,14 +33,14 @@ function renderQuestion({ question, answer }) {
   li.append(head);
   if (answer) {
     const reply = node("button", { className: "question__answer", attrs: { type: "button" } }, [
-      node("span", { className: "msg__endorsed-label", text: "✓ Endorsed answer" }),
+      node("span", { className: "msg__endorsed-label", text: t("✓ Endorsed answer") }),
       node("strong", { text: displayName(answer.sender) }),
       node("span", { text: snippet(answer) }),
     ]);
     reply.addEventListener("click", () => jumpTo(answer.id));
     li.append(reply);
   } else {
-    li.append(node("span", { className: "question__open muted", text: "No endorsed answer yet" }));
+    li.append(node("span", { className: "question__open muted", text: t("No endorsed answer yet") }));
   }
   return li;
 }

@@ -8,6 +8,7 @@
 import { rest } from "./client.js";
 import { displayName, el, node, report } from "./dom.js";
 import { canManageRoom, canPost, me, state } from "./state.js";
+import { t, fmt } from "./i18n.js";
 
 const QUEUE_ROOMS = new Set(["course", "support"]);
 
@@ -21,16 +22,16 @@ export function renderQueue() {
   el.queue.hidden = !hasQueue() || !queue || (!queue.is_open && !staff);
   if (el.queue.hidden) return;
   const active = state.room.is_active;
-  let text = queue.is_open ? "Office hours are open" : "Office hours are closed";
-  if (queue.is_open) text += ` · ${queue.length} waiting`;
-  if (queue.my_position) text += ` · You are number ${queue.my_position}`;
+  let text = queue.is_open ? t("Office hours are open") : t("Office hours are closed");
+  if (queue.is_open) text += ` · ${fmt(t("%(count)s waiting"), { count: queue.length })}`;
+  if (queue.my_position) text += ` · ${fmt(t("You are number %(position)s"), { position: queue.my_position })}`;
   el.queueStatus.textContent = text;
   el.queueJoin.hidden = staff || !queue.is_open || Boolean(queue.my_position) || !canPost();
   el.queueLeave.hidden = !queue.my_position;
   el.queueNext.hidden = !staff || !queue.is_open || !active;
   el.queueNext.disabled = queue.length === 0;
   el.officeHoursToggle.hidden = !staff || !active;
-  el.officeHoursToggle.textContent = queue.is_open ? "Close office hours" : "Open office hours";
+  el.officeHoursToggle.textContent = queue.is_open ? t("Close office hours") : t("Open office hours");
   const entries = staff && queue.entries ? queue.entries : [];
   el.queueList.replaceChildren(...entries.map((entry) => node("li", { text: displayName(entry.user) })));
   el.queueList.hidden = entries.length === 0;

@@ -6,8 +6,9 @@ import { rest } from "./client.js";
 import { el, node, roomPath } from "./dom.js";
 import { isMuted, mutedSign, showUnreadTotal } from "./notify.js";
 import { state } from "./state.js";
+import { t, tn, fmt } from "./i18n.js";
 
-export const TYPE_LABELS = { public: "Public", private: "Private", course: "Course", support: "Support" };
+export const TYPE_LABELS = { public: t("Public"), private: t("Private"), course: t("Course"), support: t("Support") };
 const TYPE_ICONS = { public: "#", private: "🔒", course: "🎓", support: "🛟" };
 const READ_DELAY_MS = 400;
 
@@ -34,15 +35,15 @@ function roomListItem(room) {
   const labels = [TYPE_LABELS[room.chat_type] || room.chat_type];
   if (isMuted(room.id)) {
     link.append(mutedSign());
-    labels.push("notifications muted");
+    labels.push(t("notifications muted"));
   }
   if (mentions > 0) {
     link.append(node("span", { className: "badge badge--mention", text: "@", attrs: { "aria-hidden": "true" } }));
-    labels.push(`${mentions} mention${mentions === 1 ? "" : "s"}`);
+    labels.push(fmt(tn("%(count)s mention", "%(count)s mentions", mentions), { count: mentions }));
   }
   if (unread > 0) {
     link.append(node("span", { className: "badge", text: unread > 99 ? "99+" : String(unread), attrs: { "aria-hidden": "true" } }));
-    labels.push(`${unread} unread`);
+    labels.push(fmt(t("%(count)s unread"), { count: unread }));
   }
   link.setAttribute("aria-label", `${room.name}, ${labels.join(", ")}`);
   return node("li", {}, [link]);
@@ -57,11 +58,11 @@ export function renderRoomList() {
   const others = rooms.filter((room) => !room.my_role);
   const items = [];
   if (mine.length) {
-    items.push(node("li", { className: "room-list__section", text: "Your rooms", attrs: { role: "presentation" } }));
+    items.push(node("li", { className: "room-list__section", text: t("Your rooms"), attrs: { role: "presentation" } }));
     items.push(...mine.map(roomListItem));
   }
   if (others.length) {
-    items.push(node("li", { className: "room-list__section", text: "Discover", attrs: { role: "presentation" } }));
+    items.push(node("li", { className: "room-list__section", text: t("Discover"), attrs: { role: "presentation" } }));
     items.push(...others.map(roomListItem));
   }
   el.roomList.replaceChildren(...items);

@@ -23,16 +23,18 @@ import { updateStaffQuestions } from "./staffquestions.js";
 import { config, me, seesAnonymousAuthors, state } from "./state.js";
 import { closeThread, loadUnreadThreads, onRoomMessage, onThreadRead, onThreadUpdated } from "./threads.js";
 import { clearTypers, onTypingFrame } from "./typing.js";
+import { t, tn, fmt } from "./i18n.js";
 
 function renderRoomHeader() {
   const room = state.room;
   if (!room) return;
   el.roomTitle.textContent = room.name;
-  document.title = `${room.name} · Academia Chat`;
-  const bits = [TYPE_LABELS[room.chat_type] || room.chat_type, `${room.participant_count} member${room.participant_count === 1 ? "" : "s"}`];
+  document.title = fmt(t("%(room)s · Academia Chat"), { room: room.name });
+  const members = fmt(tn("%(count)s member", "%(count)s members", room.participant_count), { count: room.participant_count });
+  const bits = [TYPE_LABELS[room.chat_type] || room.chat_type, members];
   if (room.description) bits.push(room.description);
-  if (room.slow_mode_seconds > 0) bits.push(`Slow mode ${room.slow_mode_seconds} s`);
-  if (!room.is_active) bits.push("Archived");
+  if (room.slow_mode_seconds > 0) bits.push(fmt(t("Slow mode %(seconds)s s"), { seconds: room.slow_mode_seconds }));
+  if (!room.is_active) bits.push(t("Archived"));
   el.roomMeta.textContent = bits.join(" · ");
   el.roomTools.hidden = false;
   el.joinButton.hidden = Boolean(room.my_role) || room.chat_type !== "public" || !room.is_active;
@@ -138,14 +140,14 @@ function showMissingRoom() {
   state.queue = null;
   renderPins();
   renderQueue();
-  el.roomTitle.textContent = "Room not found";
+  el.roomTitle.textContent = t("Room not found");
   el.roomMeta.textContent = "";
   el.roomTools.hidden = true;
   el.messagesWrap.hidden = true;
   el.composerWrap.hidden = true;
   el.emptyState.hidden = false;
-  el.emptyState.querySelector("h2").textContent = "This room is not available";
-  el.emptyState.querySelector("p").textContent = "It does not exist, or you do not have access to it.";
+  el.emptyState.querySelector("h2").textContent = t("This room is not available");
+  el.emptyState.querySelector("p").textContent = t("It does not exist, or you do not have access to it.");
 }
 
 export function showHome() {
@@ -156,7 +158,7 @@ export function showHome() {
   state.queue = null;
   renderPins();
   renderQueue();
-  el.roomTitle.textContent = "Welcome";
+  el.roomTitle.textContent = t("Welcome");
   el.roomMeta.textContent = "";
   el.roomTools.hidden = true;
   el.messagesWrap.hidden = true;
@@ -253,12 +255,12 @@ function wireChat(chat) {
     if (detail.error.code === "slow_mode") startSlowMode(Number(detail.error.retry_after) || 1);
   }));
   chat.addEventListener("error", live((frame) => {
-    if (!frame.ref || !chat.pending.has(frame.ref)) toast(frame.detail || "The server refused that.");
+    if (!frame.ref || !chat.pending.has(frame.ref)) toast(frame.detail || t("The server refused that."));
   }));
   chat.addEventListener("resync", live(() => resync(chat)));
   chat.addEventListener("auth.required", live(goToLogin));
   chat.addEventListener("denied", live((detail) => {
-    state.denied = detail.code === 4404 ? "This room no longer exists." : "You no longer have access to this room.";
+    state.denied = detail.code === 4404 ? t("This room no longer exists.") : t("You no longer have access to this room.");
     clearTypers();
     updateComposerAccess();
     rerenderAllMessages();
@@ -316,7 +318,7 @@ async function createRoom(event) {
     chat_type: String(form.get("chat_type") || "public"),
   };
   if (!body.name) {
-    el.newRoomError.textContent = "Give the room a name.";
+    el.newRoomError.textContent = t("Give the room a name.");
     el.newRoomError.hidden = false;
     return;
   }
@@ -366,7 +368,7 @@ async function leaveRoom() {
   if (!room) return;
   try {
     await rest.leaveRoom(room.id);
-    toast(`You left ${room.name}.`, "info");
+    toast(fmt(t("You left %(room)s."), { room: room.name }), "info");
     await loadRooms();
     if (token !== state.openToken || !state.room) return;
     if (state.rooms.has(room.id)) applyMembership(null);
@@ -393,7 +395,7 @@ export function closeSidebar() {
 
 /** The viewer was taken from a room's office-hours queue: go to the private room. */
 export async function onQueueTaken(frame) {
-  toast(`${displayName(frame.staff)} is ready for you in a private room.`, "info");
+  toast(fmt(t("%(name)s is ready for you in a private room."), { name: displayName(frame.staff) }), "info");
   await loadRooms();
   await openRoom(frame.private_room.id);
 }

@@ -7,6 +7,7 @@ import { rest } from "./client.js";
 import { $, displayName, node, report, setSanitisedHtml } from "./dom.js";
 import { openRoom } from "./rooms.js";
 import { me, state } from "./state.js";
+import { t, tn, fmt, language } from "./i18n.js";
 
 const SEARCH_DELAY_MS = 300;
 
@@ -37,7 +38,7 @@ function filters() {
 }
 
 function when(iso) {
-  return new Date(iso).toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
+  return new Date(iso).toLocaleString(language, { dateStyle: "medium", timeStyle: "short" });
 }
 
 function renderHit(hit) {
@@ -62,8 +63,8 @@ function renderHit(hit) {
 function showPage(data, { append }) {
   if (!append) list.replaceChildren();
   list.append(...data.results.map(renderHit));
-  title.textContent = data.count === 1 ? "1 result" : `${data.count} results`;
-  if (!data.count) list.replaceChildren(node("p", { className: "search-results__empty", text: "No messages match." }));
+  title.textContent = fmt(tn("%(count)s result", "%(count)s results", data.count), { count: data.count });
+  if (!data.count) list.replaceChildren(node("p", { className: "search-results__empty", text: t("No messages match.") }));
   nextUrl = data.next;
   more.hidden = !nextUrl;
   results.hidden = false;
@@ -112,11 +113,11 @@ function option(value, text) {
 /** The filters' choices: the rooms as listed, and the people of the open room. */
 function fillChoices() {
   const room = roomSelect.value;
-  roomSelect.replaceChildren(option("", "All rooms"), ...[...state.rooms.values()].map((r) => option(r.id, r.name)));
+  roomSelect.replaceChildren(option("", t("All rooms")), ...[...state.rooms.values()].map((r) => option(r.id, r.name)));
   roomSelect.value = room;
   const sender = senderSelect.value;
   const people = [...state.participants.values()].map((p) => p.user).filter((user) => user.id !== me.id);
-  senderSelect.replaceChildren(option("", "Anyone"), option(me.id, "Me"), ...people.map((user) => option(user.id, displayName(user))));
+  senderSelect.replaceChildren(option("", t("Anyone")), option(me.id, t("Me")), ...people.map((user) => option(user.id, displayName(user))));
   senderSelect.value = sender;
 }
 

@@ -6,6 +6,7 @@
 import { rest } from "./client.js";
 import { displayName, el, formatTime, node, report, setSanitisedHtml, toast } from "./dom.js";
 import { canModerate, config, state } from "./state.js";
+import { t, fmt } from "./i18n.js";
 
 function isStaffHere(room = state.room) {
   return Boolean(room && (canModerate(room) || config.isStaff));
@@ -19,11 +20,11 @@ function currentStatus() {
 function answerForm(question) {
   const input = node("textarea", {
     className: "input staff-question__input",
-    attrs: { rows: "2", "aria-label": `Answer ${displayName(question.asker)}`, maxlength: String(config.maxMessageLength) },
+    attrs: { rows: "2", "aria-label": fmt(t("Answer %(name)s"), { name: displayName(question.asker) }), maxlength: String(config.maxMessageLength) },
   });
   const form = node("form", { className: "staff-question__form" }, [
     input,
-    node("button", { className: "btn btn--primary", text: question.answer ? "Replace answer" : "Answer", attrs: { type: "submit" } }),
+    node("button", { className: "btn btn--primary", text: question.answer ? t("Replace answer") : t("Answer"), attrs: { type: "submit" } }),
   ]);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -52,14 +53,14 @@ function renderStaffQuestion(question) {
   li.append(body);
   if (question.answer_html) {
     const answer = node("div", { className: "staff-question__answer" }, [
-      node("span", { className: "msg__endorsed-label", text: `Answered by ${question.answered_by ? displayName(question.answered_by) : "staff"}` }),
+      node("span", { className: "msg__endorsed-label", text: question.answered_by ? fmt(t("Answered by %(name)s"), { name: displayName(question.answered_by) }) : t("Answered by staff") }),
     ]);
     const text = node("div");
     setSanitisedHtml(text, question.answer_html);
     answer.append(text);
     li.append(answer);
   } else {
-    li.append(node("span", { className: "muted", text: "Waiting for an answer" }));
+    li.append(node("span", { className: "muted", text: t("Waiting for an answer") }));
   }
   if (isStaffHere() && state.room?.is_active) li.append(answerForm(question));
   return li;
@@ -90,8 +91,8 @@ export function updateStaffQuestions() {
   const offered = Boolean(room && room.chat_type === "course" && (room.my_role || config.isStaff));
   const staff = isStaffHere();
   el.staffButton.hidden = !offered;
-  el.staffButton.textContent = staff ? "Private questions" : "Ask staff privately";
-  el.staffTitle.textContent = staff ? "Private questions to staff" : "Ask the staff privately";
+  el.staffButton.textContent = staff ? t("Private questions") : t("Ask staff privately");
+  el.staffTitle.textContent = staff ? t("Private questions to staff") : t("Ask the staff privately");
   el.staffAskForm.hidden = staff || !room?.is_active;
 }
 
@@ -99,12 +100,12 @@ export function updateStaffQuestions() {
  * an answer (asker, staff). */
 export function onStaffQuestionFrame(frame) {
   const room = state.rooms.get(frame.room_id);
-  const where = room ? ` in ${room.name}` : "";
+  const name = displayName(frame.question.asker);
   const mine = frame.question.asker.id === config.user.id;
   if (frame.type === "staff_question.asked") {
-    if (!mine) toast(`${displayName(frame.question.asker)} asked the staff privately${where}.`, "info");
+    if (!mine) toast(room ? fmt(t("%(name)s asked the staff privately in %(room)s."), { name, room: room.name }) : fmt(t("%(name)s asked the staff privately."), { name }), "info");
   } else if (mine) {
-    toast(`The staff answered your private question${where}.`, "info");
+    toast(room ? fmt(t("The staff answered your private question in %(room)s."), { room: room.name }) : t("The staff answered your private question."), "info");
   }
   if (el.staffDialog.open && frame.room_id === state.room?.id) loadStaffQuestions();
 }
@@ -117,7 +118,7 @@ async function ask(event) {
   try {
     await rest.askStaff(room.id, content);
     el.staffAskInput.value = "";
-    toast("Sent privately to the staff.", "info");
+    toast(t("Sent privately to the staff."), "info");
     await loadStaffQuestions();
   } catch (error) {
     report(error);

@@ -10,7 +10,12 @@
 (() => {
   const KEY = "academia.theme";
   const CHOICES = ["system", "dark", "light"];
-  const LABELS = { system: "Theme: system", dark: "Theme: dark", light: "Theme: light" };
+  // Django's JavaScript catalogue, when the page loads one (after this script: so
+  // looked up when a label is set, never at load); English without it.
+  const t = (message) => (typeof globalThis.gettext === "function" ? globalThis.gettext(message) : message);
+  const fmt = (format, values) => format.replace(/%\((\w+)\)s/g, (match, name) => values[name] ?? match);
+  const LABELS = { system: () => t("Theme: system"), dark: () => t("Theme: dark"), light: () => t("Theme: light") };
+  const THEMES = { dark: () => t("dark"), light: () => t("light") };
   const media = window.matchMedia("(prefers-color-scheme: dark)");
 
   function choice() {
@@ -28,8 +33,10 @@
     document.documentElement.dataset.theme = theme;
     const button = document.getElementById("theme-toggle");
     if (button) {
-      button.textContent = LABELS[chosen];
-      button.title = `Colour theme: ${chosen === "system" ? `as the system (${theme} now)` : chosen}. Click to change.`;
+      button.textContent = LABELS[chosen]();
+      button.title = chosen === "system"
+        ? fmt(t("Colour theme: as the system (%(theme)s now). Click to change."), { theme: THEMES[theme]() })
+        : fmt(t("Colour theme: %(theme)s. Click to change."), { theme: THEMES[chosen]() });
     }
   }
 

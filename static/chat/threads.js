@@ -8,6 +8,7 @@ import { $, el, report, toast } from "./dom.js";
 import { renderMessage, upsertMessage } from "./messages.js";
 import { toggleParticipants } from "./participants.js";
 import { canPost, config, me, state } from "./state.js";
+import { t, fmt } from "./i18n.js";
 
 const READ_DELAY_MS = 400;
 
@@ -53,7 +54,7 @@ function updateComposer() {
   const allowed = canPost();
   input.disabled = !allowed;
   sendButton.disabled = !allowed;
-  input.placeholder = allowed ? "Reply…" : "You cannot post in this room.";
+  input.placeholder = allowed ? t("Reply…") : t("You cannot post in this room.");
 }
 
 function setUnread(parentId, count) {
@@ -185,7 +186,7 @@ function submitReply(event) {
   const text = input.value.trim();
   if (!text || !thread.parentId || !state.chat || !canPost()) return;
   if (text.length > config.maxMessageLength) {
-    toast(`Messages are limited to ${config.maxMessageLength} characters.`);
+    toast(fmt(t("Messages are limited to %(count)s characters."), { count: config.maxMessageLength }));
     return;
   }
   state.chat.send(text, { replyTo: thread.parentId });

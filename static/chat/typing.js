@@ -4,6 +4,7 @@
  */
 import { displayName, el } from "./dom.js";
 import { config, me, state } from "./state.js";
+import { t, fmt } from "./i18n.js";
 
 /** The room socket's `typing` frame. */
 export function onTypingFrame(frame) {
@@ -25,9 +26,9 @@ export function onTypingFrame(frame) {
 function renderTyping() {
   const names = [...state.typers.values()].map((entry) => displayName(entry.user));
   let text = "";
-  if (names.length === 1) text = `${names[0]} is typing…`;
-  else if (names.length === 2) text = `${names[0]} and ${names[1]} are typing…`;
-  else if (names.length > 2) text = "Several people are typing…";
+  if (names.length === 1) text = fmt(t("%(name)s is typing…"), { name: names[0] });
+  else if (names.length === 2) text = fmt(t("%(first)s and %(second)s are typing…"), { first: names[0], second: names[1] });
+  else if (names.length > 2) text = t("Several people are typing…");
   el.typing.textContent = text;
 }
 

@@ -186,6 +186,13 @@ class UserPage:
         self.page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
 
 
+# The login form's username and password labels and its button, per language.
+LOGIN_LABELS = {
+    "en": ("Username", "Password", "Sign in"),
+    "de": ("Benutzername", "Passwort", "Anmelden"),
+}
+
+
 @dataclass
 class Browser:
     chromium: Any
@@ -193,13 +200,19 @@ class Browser:
     pages: list[UserPage] = field(default_factory=list)
 
     def sign_in(
-        self, username: str, *, next_path: str = "/", viewport: tuple[int, int] = (1280, 800)
+        self,
+        username: str,
+        *,
+        next_path: str = "/",
+        viewport: tuple[int, int] = (1280, 800),
+        locale: str = "en-GB",
     ) -> UserPage:
-        """Open a fresh browser context and sign in through the real login form."""
+        """Open a fresh browser context (its Accept-Language from ``locale``) and sign
+        in through the real login form, which speaks that language."""
         context = self.chromium.new_context(
             viewport={"width": viewport[0], "height": viewport[1]},
             base_url=self.server.url,
-            locale="en-GB",
+            locale=locale,
             timezone_id="UTC",
         )
         context.set_default_timeout(WAIT_MS)
@@ -209,9 +222,10 @@ class Browser:
         page.on("pageerror", user_page.record_page_error)
         self.pages.append(user_page)
         page.goto(f"/accounts/login/?next={quote(next_path)}")
-        page.get_by_label("Username").fill(username)
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
+        labels = LOGIN_LABELS[locale.split("-")[0]]
+        page.get_by_label(labels[0]).fill(username)
+        page.get_by_label(labels[1]).fill(PASSWORD)
+        page.get_by_role("button", name=labels[2]).click()
         page.wait_for_url(f"{self.server.url}{next_path}")
         return user_page
 
