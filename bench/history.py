@@ -74,7 +74,7 @@ SEARCH_INDEX_SQL = (
 COPY_SQL = (
     "COPY chat_chatmessage (room_id, sender_id, message_type, content, content_html, file,"
     " file_name, file_content_type, file_preview, thumbnail, is_edited, is_deleted,"
-    " created_at, updated_at) FROM STDIN"
+    " is_question, is_endorsed, reply_count, is_anonymous, created_at, updated_at) FROM STDIN"
 )
 
 
@@ -197,7 +197,7 @@ def copy_messages(fixture: Fixture, count: int, seed: int) -> None:
             html = f"<p>{content}</p>" if content else ""
             lines.append(
                 f"{room_id}\t{sender}\t{kind}\t{content}\t{html}\t\t\t\t\t\tf\t{deleted}"
-                f"\t{stamp}\t{stamp}\n"
+                f"\tf\tf\t0\tf\t{stamp}\t{stamp}\n"
             )
         with (
             transaction.atomic(),
