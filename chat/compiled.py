@@ -28,6 +28,7 @@ from django.db.models import Model, QuerySet
 M = TypeVar("M", bound=Model)
 
 PLACEHOLDER_BASE = -2_000_000_000  # ids no row has, each seen only where it was put
+BIGINT_MIN, BIGINT_MAX = -(2**63), 2**63 - 1  # what an id column holds
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,8 @@ class CompiledQuery(Generic[M]):
         )
 
     def first(self, **ids: int) -> M | None:
+        if any(not BIGINT_MIN <= value <= BIGINT_MAX for value in ids.values()):
+            return None  # no row has such an id (the ORM answers nothing for it too)
         plan = self._plan()
         params = list(plan.params)
         for index, name in plan.slots:

@@ -52,6 +52,9 @@ def test_a_banned_user_and_a_missing_room(alice: Any, bob: Any) -> None:
 
     assert banned is not None and banned.banned is True and banned.my_role is None
     assert selectors._ROOM_FOR_VIEWER.first(user_id=bob.pk, room_id=room.pk + 1000) is None
+    too_big = 10**23  # past a 64-bit column: nothing, as from the ORM, on every database
+    assert selectors._ROOM_FOR_VIEWER.first(user_id=bob.pk, room_id=too_big) is None
+    assert selectors._room_for_viewer(bob.pk, too_big).first() is None
 
 
 def test_ids_written_into_the_sql_are_refused() -> None:
