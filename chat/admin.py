@@ -11,8 +11,8 @@ others proceed.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 from django import forms
 from django.contrib import admin, messages
@@ -66,14 +66,27 @@ def rehearse(action: Callable[[], object]) -> None:
         raise ValidationError(exc.detail, code=exc.code) from None
 
 
-def report(
+T = TypeVar("T")
+
+
+def apply_to_each(
     modeladmin: admin.ModelAdmin,
     request: HttpRequest,
-    done: int,
+    rows: Iterable[T],
+    act: Callable[[T], object],
+    refused: Callable[[T, errors.ChatError], str],
     verb: str,
-    failures: list[str],
 ) -> None:
-    """Tell the moderator how many rows the action changed and why others were refused."""
+    """An admin action: ``act`` (a service call) on each row, then tell the moderator
+    how many rows it changed (``verb``) and, for each refusal, why (``refused``)."""
+    done, failures = 0, []
+    for row in rows:
+        try:
+            act(row)
+        except errors.ChatError as exc:
+            failures.append(refused(row, exc))
+        else:
+            done += 1
     if done:
         modeladmin.message_user(request, f"{done} {verb}.", messages.SUCCESS)
     for failure in failures:
@@ -276,15 +289,14 @@ class ChatRoomAdmin(AuditedAdmin):
 
     @admin.action(description="Archive the selected rooms", permissions=["change"])
     def archive(self, request: HttpRequest, queryset: QuerySet[ChatRoom]) -> None:
-        done, failures = 0, []
-        for room in queryset.filter(is_active=True):
-            try:
-                services.room_archive(actor=signed_in_user(request), room=room)
-            except errors.ChatError as exc:
-                failures.append(f"“{room.name}” was not archived: {exc.detail}")
-            else:
-                done += 1
-        report(self, request, done, "room(s) archived", failures)
+        apply_to_each(
+            self,
+            request,
+            queryset.filter(is_active=True),
+            lambda room: services.room_archive(actor=signed_in_user(request), room=room),
+            lambda room, exc: f"“{room.name}” was not archived: {exc.detail}",
+            "room(s) archived",
+        )
 
     @admin.action(description="Post a system alert to the selected rooms", permissions=["change"])
     def post_alert(
@@ -302,17 +314,16 @@ class ChatRoomAdmin(AuditedAdmin):
                 "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
             }
             return TemplateResponse(request, "admin/chat/chatroom/post_alert.html", context)
-        done, failures = 0, []
-        for room in queryset.filter(is_active=True):
-            try:
-                services.system_alert(
-                    actor=signed_in_user(request), content=form.cleaned_data["content"], room=room
-                )
-            except errors.ChatError as exc:
-                failures.append(f"“{room.name}” got no alert: {exc.detail}")
-            else:
-                done += 1
-        report(self, request, done, "room(s) alerted", failures)
+        apply_to_each(
+            self,
+            request,
+            queryset.filter(is_active=True),
+            lambda room: services.system_alert(
+                actor=signed_in_user(request), content=form.cleaned_data["content"], room=room
+            ),
+            lambda room, exc: f"“{room.name}” got no alert: {exc.detail}",
+            "room(s) alerted",
+        )
         return None
 
 
@@ -358,30 +369,28 @@ class ChatMessageAdmin(ReadOnlyAdmin):
         description="Delete the selected messages (keeps their place)", permissions=["moderate"]
     )
     def soft_delete(self, request: HttpRequest, queryset: QuerySet[ChatMessage]) -> None:
-        done, failures = 0, []
-        for message in queryset.filter(is_deleted=False):
-            try:
-                services.message_delete(actor=signed_in_user(request), message=message)
-            except errors.ChatError as exc:
-                failures.append(f"Message #{message.pk} was not deleted: {exc.detail}")
-            else:
-                done += 1
-        report(self, request, done, "message(s) deleted", failures)
+        apply_to_each(
+            self,
+            request,
+            queryset.filter(is_deleted=False),
+            lambda message: services.message_delete(actor=signed_in_user(request), message=message),
+            lambda message, exc: f"Message #{message.pk} was not deleted: {exc.detail}",
+            "message(s) deleted",
+        )
 
     def _endorsement(
         self, request: HttpRequest, queryset: QuerySet[ChatMessage], *, endorse: bool
     ) -> None:
         service = services.answer_endorse if endorse else services.answer_withdraw
-        done, failures = 0, []
-        for message in queryset.select_related("room"):
-            try:
-                service(actor=signed_in_user(request), answer=message)
-            except errors.ChatError as exc:
-                failures.append(f"Message #{message.pk} was not changed: {exc.detail}")
-            else:
-                done += 1
         verb = "answer(s) endorsed" if endorse else "endorsement(s) withdrawn"
-        report(self, request, done, verb, failures)
+        apply_to_each(
+            self,
+            request,
+            queryset.select_related("room"),
+            lambda message: service(actor=signed_in_user(request), answer=message),
+            lambda message, exc: f"Message #{message.pk} was not changed: {exc.detail}",
+            verb,
+        )
 
     @admin.action(
         description="Endorse the selected replies as their question's answer",
@@ -424,20 +433,19 @@ class ChatParticipantAdmin(ReadOnlyAdmin):
         verb: str,
         **changes: Any,
     ) -> None:
-        done, failures = 0, []
-        for participant in queryset.filter(is_active=True):
-            try:
-                services.participant_update(
-                    actor=signed_in_user(request),
-                    room=participant.room,
-                    user_id=participant.user_id,
-                    **changes,
-                )
-            except errors.ChatError as exc:
-                failures.append(f"{participant.user} in “{participant.room}”: {exc.detail}")
-            else:
-                done += 1
-        report(self, request, done, verb, failures)
+        apply_to_each(
+            self,
+            request,
+            queryset.filter(is_active=True),
+            lambda participant: services.participant_update(
+                actor=signed_in_user(request),
+                room=participant.room,
+                user_id=participant.user_id,
+                **changes,
+            ),
+            lambda participant, exc: f"{participant.user} in “{participant.room}”: {exc.detail}",
+            verb,
+        )
 
     @admin.action(description="Mute the selected participants", permissions=["moderate"])
     def mute(self, request: HttpRequest, queryset: QuerySet[ChatParticipant]) -> None:
@@ -484,15 +492,14 @@ class PinnedMessageAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Unpin the selected messages", permissions=["moderate"])
     def unpin(self, request: HttpRequest, queryset: QuerySet[PinnedMessage]) -> None:
-        done, failures = 0, []
-        for pin in queryset.select_related("message"):
-            try:
-                services.message_unpin(actor=signed_in_user(request), message=pin.message)
-            except errors.ChatError as exc:
-                failures.append(f"Message #{pin.message_id} was not unpinned: {exc.detail}")
-            else:
-                done += 1
-        report(self, request, done, "message(s) unpinned", failures)
+        apply_to_each(
+            self,
+            request,
+            queryset.select_related("message"),
+            lambda pin: services.message_unpin(actor=signed_in_user(request), message=pin.message),
+            lambda pin, exc: f"Message #{pin.message_id} was not unpinned: {exc.detail}",
+            "message(s) unpinned",
+        )
 
 
 class PollOptionInline(admin.TabularInline):
@@ -556,15 +563,14 @@ class PollAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Close the selected polls", permissions=["moderate"])
     def close(self, request: HttpRequest, queryset: QuerySet[Poll]) -> None:
-        done, failures = 0, []
-        for poll in queryset.filter(closed_at__isnull=True).select_related("message"):
-            try:
-                services.poll_close(actor=signed_in_user(request), poll=poll)
-            except errors.ChatError as exc:
-                failures.append(f"Poll #{poll.pk} was not closed: {exc.detail}")
-            else:
-                done += 1
-        report(self, request, done, "poll(s) closed", failures)
+        apply_to_each(
+            self,
+            request,
+            queryset.filter(closed_at__isnull=True).select_related("message"),
+            lambda poll: services.poll_close(actor=signed_in_user(request), poll=poll),
+            lambda poll, exc: f"Poll #{poll.pk} was not closed: {exc.detail}",
+            "poll(s) closed",
+        )
 
 
 # --- Office hours ---------------------------------------------------------------------------
@@ -645,17 +651,16 @@ class RoomBanAdmin(AuditedAdmin):
 
     @admin.action(description="Lift the selected bans", permissions=["moderate"])
     def unban(self, request: HttpRequest, queryset: QuerySet[RoomBan]) -> None:
-        done, failures = 0, []
-        for ban in queryset.select_related("room", "user"):
-            try:
-                services.room_unban(
-                    actor=signed_in_user(request), room=ban.room, user_id=ban.user_id
-                )
-            except errors.ChatError as exc:
-                failures.append(f"{ban.user} in “{ban.room}”: {exc.detail}")
-            else:
-                done += 1
-        report(self, request, done, "ban(s) lifted", failures)
+        apply_to_each(
+            self,
+            request,
+            queryset.select_related("room", "user"),
+            lambda ban: services.room_unban(
+                actor=signed_in_user(request), room=ban.room, user_id=ban.user_id
+            ),
+            lambda ban, exc: f"{ban.user} in “{ban.room}”: {exc.detail}",
+            "ban(s) lifted",
+        )
 
 
 # --- Reports ----------------------------------------------------------------------------
@@ -695,17 +700,16 @@ class MessageReportAdmin(ReadOnlyAdmin):
     def _resolve(
         self, request: HttpRequest, queryset: QuerySet[MessageReport], action: str, verb: str
     ) -> None:
-        done, failures = 0, []
-        for report_row in queryset.filter(status=MessageReport.Status.OPEN):
-            try:
-                services.report_resolve(
-                    actor=signed_in_user(request), report=report_row, action=action
-                )
-            except errors.ChatError as exc:
-                failures.append(f"Report #{report_row.pk}: {exc.detail}")
-            else:
-                done += 1
-        report(self, request, done, verb, failures)
+        apply_to_each(
+            self,
+            request,
+            queryset.filter(status=MessageReport.Status.OPEN),
+            lambda report_row: services.report_resolve(
+                actor=signed_in_user(request), report=report_row, action=action
+            ),
+            lambda report_row, exc: f"Report #{report_row.pk}: {exc.detail}",
+            verb,
+        )
 
     @admin.action(description="Dismiss the selected reports", permissions=["moderate"])
     def dismiss(self, request: HttpRequest, queryset: QuerySet[MessageReport]) -> None:
