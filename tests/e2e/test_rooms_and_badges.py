@@ -268,20 +268,30 @@ def test_edit_and_delete_controls_follow_ownership_windows_and_moderation(
     wait_for_room(member, "Seminar")
     wait_for_room(moderator, "Seminar")
 
-    def buttons(user_page: UserPage, text: str) -> list[str]:
+    def buttons(user_page: UserPage, text: str, expected: list[str]) -> list[str]:
+        """The message's action buttons, read again for a few seconds until they are
+        ``expected`` (the page re-renders its messages as the room's state arrives)."""
         toolbar = message(user_page, text).get_by_role("toolbar", name="Message actions")
-        return [
-            name
-            for name in ("Reply", "Edit message", "Delete message")
-            if toolbar.get_by_role("button", name=name, exact=True).count()
-        ]
+        deadline = time.monotonic() + 5
+        while True:
+            found = [
+                name
+                for name in ("Reply", "Edit message", "Delete message")
+                if toolbar.get_by_role("button", name=name, exact=True).count()
+            ]
+            if found == expected or time.monotonic() > deadline:
+                return found
+            user_page.page.wait_for_timeout(100)
 
-    assert buttons(member, "Bob wrote this just now") == ["Reply", "Edit message", "Delete message"]
-    assert buttons(member, "Bob wrote this long ago") == ["Reply"]
-    assert buttons(member, "Alice wrote this just now") == ["Reply"]
-    assert buttons(moderator, "Bob wrote this just now") == ["Reply", "Delete message"]
-    assert buttons(moderator, "Bob wrote this long ago") == ["Reply", "Delete message"]
-    assert buttons(moderator, "Alice wrote this just now") == ["Reply", "Delete message"]
+    for user_page, text, expected in (
+        (member, "Bob wrote this just now", ["Reply", "Edit message", "Delete message"]),
+        (member, "Bob wrote this long ago", ["Reply"]),
+        (member, "Alice wrote this just now", ["Reply"]),
+        (moderator, "Bob wrote this just now", ["Reply", "Delete message"]),
+        (moderator, "Bob wrote this long ago", ["Reply", "Delete message"]),
+        (moderator, "Alice wrote this just now", ["Reply", "Delete message"]),
+    ):
+        assert buttons(user_page, text, expected) == expected, (user_page.username, text)
 
     old = message(moderator, "Bob wrote this long ago")
     old.hover()
