@@ -100,6 +100,10 @@ class RoomFeed:
         self.fill_lock = asyncio.Lock()
         self.writer = RoomWriter(hub.loop, room_id)
         self.room: Any = None  # the room as the writer's sends need it (its id)
+        # Sockets and watchers holding the feed, counted from ``Hub.feed`` to
+        # ``Hub.release_feed``: a socket still connecting holds it before it
+        # joins ``sockets``, and must not be left on a feed the hub dropped.
+        self.holders = 0
 
     # --- events in ---------------------------------------------------------------
 
@@ -469,14 +473,18 @@ class Hub:
         feed = self.feeds.get(room_id)
         if feed is None:
             feed = self.feeds[room_id] = RoomFeed(self, room_id)
+        feed.holders += 1
         await self.want(events.room_group(room_id))
         return feed
 
     async def release_feed(self, room_id: int) -> None:
+        """The other half of ``feed``: the feed goes with its last holder."""
         feed = self.feeds.get(room_id)
+        if feed is not None:
+            feed.holders -= 1
+            if feed.holders <= 0 and not feed.sockets and not feed.watchers:
+                del self.feeds[room_id]
         await self.unwant(events.room_group(room_id))
-        if feed is not None and not feed.sockets and not feed.watchers:
-            del self.feeds[room_id]
 
     async def watch(self, room_ids: Iterable[int], watcher: Any) -> None:
         for room_id in room_ids:

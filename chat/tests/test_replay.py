@@ -193,3 +193,37 @@ async def test_a_resume_right_at_the_oldest_kept_event_replays_without_resync(
     lost = await open_room(bob, room, after_seq=last - 3)
     assert await lost.receive() == {"type": "resync.required"}
     await lost.close()
+
+
+async def test_a_socket_connecting_while_the_rooms_last_socket_closes_still_gets_live_events(
+    monkeypatch: pytest.MonkeyPatch, alice: Any, bob: Any, room: Any
+) -> None:
+    """A browser's reconnect: the new socket is half set up when the old one's
+    close lets go of the room. The new one must stay on the feed the hub pumps."""
+    from chat.consumers.room import ChatConsumer
+
+    real_register = ChatConsumer.register
+    connecting = asyncio.Event()
+    carry_on = asyncio.Event()
+    held: list[bool] = []
+
+    async def register_after_the_old_socket_closed(self: Any) -> bool:
+        if not held:
+            held.append(True)
+            connecting.set()
+            await carry_on.wait()
+        return await real_register(self)
+
+    old = await open_room(bob, room)
+    monkeypatch.setattr(ChatConsumer, "register", register_after_the_old_socket_closed)
+    reconnect = asyncio.ensure_future(open_room(bob, room, after_seq=old.ready["last_seq"]))
+    await asyncio.wait_for(connecting.wait(), 5)
+    await old.close()
+    carry_on.set()
+    new = await reconnect
+
+    await db(factories.make_message)(alice, room, "after the reconnect")
+    event = await new.receive_type("message.created")
+    assert event["message"]["content"] == "after the reconnect"
+    assert event["seq"] == new.ready["last_seq"] + 1
+    await new.close()
