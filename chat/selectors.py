@@ -160,9 +160,19 @@ def room_get_for_user(user: User, room_id: object) -> ViewerRoom:
     return visible
 
 
+# Compiled once: every write to a room (each batch of sends) takes this lock.
+_ROOM_LOCKED = CompiledQuery(
+    lambda room_id: ChatRoom.objects.select_for_update().filter(pk=room_id), ("room_id",)
+)
+
+
 def lock_room(room_id: int) -> ChatRoom:
-    """Re-read a room under a row lock; call inside a transaction (services do)."""
-    return ChatRoom.objects.select_for_update().get(pk=room_id)
+    """Re-read a room under a row lock; call inside a transaction (services do).
+    ChatRoom.DoesNotExist if it is gone."""
+    room = _ROOM_LOCKED.first(room_id=room_id)
+    if room is None:
+        raise ChatRoom.DoesNotExist("ChatRoom matching query does not exist.")
+    return room
 
 
 def with_message_relations(messages: QuerySet[ChatMessage]) -> QuerySet[ChatMessage]:

@@ -18,12 +18,14 @@ Two ways in, as the contract says:
   cross-site WebSocket hijacking. Channels' AllowedHostsOriginValidator ignores
   scheme and port, so it is not used.
 
-Sockets re-check their credentials while open (``credentials_valid``): a
-logout, a password change, a deactivated user or a deleted token ends them.
+Sockets re-check their credentials while open (``credentials_valid``, for
+many sockets at once ``credentials_still_valid``): a logout, a password
+change, a deactivated user or a deleted token ends them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from importlib import import_module
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -250,13 +252,47 @@ class WebsocketAuthMiddleware:
 def credentials_valid(auth: str, user_id: int, secret: str | None) -> bool:
     """Are the handshake's credentials still good? ``secret`` is the token key or
     the session key. Sync (call it from a database thread)."""
-    user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
-    if user is None or not secret:
-        return False
-    if auth == "token":
-        return Token.objects.filter(key=secret, user_id=user_id).exists()
-    store = import_module(settings.SESSION_ENGINE).SessionStore(secret)
-    if str(store.get(SESSION_KEY)) != str(user_id):
+    return credentials_still_valid([(auth, user_id, secret)])[0]
+
+
+def credentials_still_valid(checks: Sequence[tuple[str, int, str | None]]) -> list[bool]:
+    """``credentials_valid`` of each ``(auth, user id, secret)``, in one query for
+    all the tokens (their users active) and one for the users of sessions; each
+    session is read from its store. Sync (call it from a database thread)."""
+    token_keys = {secret for auth, _, secret in checks if auth == "token" and secret}
+    tokens = (
+        set(
+            Token.objects.filter(key__in=token_keys, user__is_active=True).values_list(
+                "key", "user_id"
+            )
+        )
+        if token_keys
+        else set()
+    )
+    session_user_ids = {user_id for auth, user_id, secret in checks if auth != "token" and secret}
+    users = (
+        {
+            user.pk: user
+            for user in get_user_model().objects.filter(pk__in=session_user_ids, is_active=True)
+        }
+        if session_user_ids
+        else {}
+    )
+    results = []
+    for auth, user_id, secret in checks:
+        if not secret:
+            results.append(False)
+        elif auth == "token":
+            results.append((secret, user_id) in tokens)
+        else:
+            user = users.get(user_id)
+            results.append(user is not None and _session_still_valid(user, secret))
+    return results
+
+
+def _session_still_valid(user: Any, session_key: str) -> bool:
+    store = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+    if str(store.get(SESSION_KEY)) != str(user.pk):
         return False
     stored_hash = store.get(HASH_SESSION_KEY) or ""
     return constant_time_compare(stored_hash, user.get_session_auth_hash())

@@ -8,7 +8,7 @@ import logging
 import math
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -17,6 +17,7 @@ from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.core.cache import cache
+from django.core.cache.backends.redis import RedisCache
 from django.db import DatabaseError
 from django.utils import translation
 from django.utils.translation import gettext_lazy
@@ -29,7 +30,7 @@ from chat.consumers.hub import Hub, get_hub, socket_key
 from chat.consumers.transport import buffered, send_prepared, wire_of
 from chat.errors import lazy_interpolate
 from chat.services import audit
-from chat.ws_auth import credentials_valid
+from chat.ws_auth import credentials_still_valid
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +63,31 @@ class CloseSocket(Exception):
     def __init__(self, code: int) -> None:
         super().__init__(code)
         self.code = code
+
+
+def signed_out(sockets: Sequence[SocketConsumer], *, force: bool = False) -> set[SocketConsumer]:
+    """The sockets whose session or token ended, checked together in a database
+    thread (a socket checked less than AUTH_CACHE_SECONDS ago is taken as good
+    unless ``force``)."""
+    now = time.monotonic()
+    due = list(
+        {
+            id(socket): socket
+            for socket in sockets
+            if force or now - socket.auth_checked >= AUTH_CACHE_SECONDS
+        }.values()
+    )
+    if not due:
+        return set()
+    valid = credentials_still_valid([socket.credentials() for socket in due])
+    now = time.monotonic()
+    ended = set()
+    for socket, still_valid in zip(due, valid, strict=True):
+        if still_valid:
+            socket.auth_checked = now
+        else:
+            ended.add(socket)
+    return ended
 
 
 def _depth(value: Any) -> int:
@@ -120,19 +146,14 @@ def check_send_rate(user_id: int) -> None:
 
 
 def count_sends(user_id: int, count: int) -> list[errors.RateLimited]:
-    """Count ``count`` writes of the user at once (two cache round trips); the
+    """Count ``count`` writes of the user at once (one Redis round trip); the
     refusal of each write over CHAT_WS_SEND_RATE, in order (empty: all allowed)."""
     limit, period = parse_rate(getattr(settings, "CHAT_WS_SEND_RATE", "20/10s"))
     now = time.time()
     window = int(now // period)
     key = f"chat:ws-rate:{user_id}:{window}"
     try:
-        cache.add(key, 0, timeout=period + 1)
-        try:
-            used = cache.incr(key, count)
-        except ValueError:
-            cache.set(key, count, timeout=period + 1)
-            used = count
+        used = _add_to_counter(key, count, timeout=period + 1)
     except Exception:
         # The cache (Redis) is down: sends keep working, unlimited, as the REST
         # throttles do (academia.rest.throttles), and the outage is logged.
@@ -141,6 +162,28 @@ def count_sends(user_id: int, count: int) -> list[errors.RateLimited]:
     over = min(count, max(0, used - limit))
     retry_after = math.ceil((window + 1) * period - now)
     return [errors.RateLimited(retry_after=retry_after) for _ in range(over)]
+
+
+def _add_to_counter(key: str, count: int, *, timeout: int) -> int:
+    """Add ``count`` to the cache's counter ``key`` (made with ``timeout``); its new value.
+
+    On Django's Redis cache, INCRBY and EXPIRE in one pipeline: one round trip where
+    the cache API takes three (``add``, then ``incr``, which checks that the key
+    exists first). Integers are stored as plain numbers there, so ``cache.get``
+    reads the same counter. Other caches go through the cache API."""
+    redis_cache = getattr(cache, "_cache", None)
+    if isinstance(cache, RedisCache) and redis_cache is not None:
+        cache_key = cache.make_and_validate_key(key)
+        pipeline = redis_cache.get_client(cache_key, write=True).pipeline(transaction=False)
+        pipeline.incrby(cache_key, count)
+        pipeline.expire(cache_key, timeout)
+        return int(pipeline.execute()[0])
+    cache.add(key, 0, timeout=timeout)
+    try:
+        return int(cache.incr(key, count))
+    except ValueError:
+        cache.set(key, count, timeout=timeout)
+        return count
 
 
 @dataclass(frozen=True)
@@ -310,20 +353,21 @@ class SocketConsumer(AsyncWebsocketConsumer):
 
     def check_credentials_sync(self, *, force: bool = False) -> None:
         """Raise CloseSocket(4401) if the session or token ended (cached ~1 s)."""
-        if not force and time.monotonic() - self.auth_checked < AUTH_CACHE_SECONDS:
-            return
+        if signed_out([self], force=force):
+            raise CloseSocket(CLOSE_UNAUTHENTICATED)
+
+    def credentials(self) -> tuple[str, int, str | None]:
+        """What ``chat.ws_auth.credentials_still_valid`` checks for this socket."""
         if self.scope.get("auth") == "token":
             secret = self.scope.get("token_key")
         else:
             session = self.scope.get("session")
             secret = session.session_key if session is not None else None
-        if not credentials_valid(str(self.scope.get("auth")), self.user.pk, secret):
-            raise CloseSocket(CLOSE_UNAUTHENTICATED)
-        self.auth_checked = time.monotonic()
+        return str(self.scope.get("auth")), self.user.pk, secret
 
     def revalidate_sync(self) -> None:
-        """Periodic check in a database thread; subclasses extend it. Raises CloseSocket."""
-        self.check_credentials_sync(force=True)
+        """Periodic check in a database thread, after the hub checked the credentials
+        of every socket due (``signed_out``); subclasses extend it. Raises CloseSocket."""
 
     async def revalidated(self) -> None:
         """After a periodic check passed: subclass hook."""

@@ -605,11 +605,20 @@ class Hub:
 
 
 def _revalidate_all(sockets: list[Any]) -> list[int | None]:
-    """In a database thread: each socket's close code, or None if it may stay."""
-    from chat.consumers.base import CloseSocket
+    """In a database thread: each socket's close code, or None if it may stay.
+    Credentials are checked for all of them together, then each socket's own checks."""
+    from chat.consumers.base import CLOSE_UNAUTHENTICATED, CloseSocket, signed_out
 
+    try:
+        ended = signed_out(sockets, force=True)
+    except Exception:
+        logger.warning("re-checking the sockets' credentials failed", exc_info=True)
+        ended = set()
     outcomes: list[int | None] = []
     for socket in sockets:
+        if socket in ended:
+            outcomes.append(CLOSE_UNAUTHENTICATED)
+            continue
         try:
             socket.revalidate_sync()
         except CloseSocket as close:

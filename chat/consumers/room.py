@@ -147,7 +147,6 @@ class ChatConsumer(SocketConsumer):
             await self.end(CLOSE_FORBIDDEN)
 
     def revalidate_sync(self) -> None:
-        self.check_credentials_sync(force=True)
         self._room()
 
     # --- client frames (run in a database thread) ------------------------------------------

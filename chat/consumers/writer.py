@@ -55,15 +55,14 @@ class RoomWriter:
 
 def write_batch(batch: list[tuple[Any, dict[str, Any]]]) -> list[Any]:
     """In a database thread: each frame's outcome, in order (see ``RoomWriter``)."""
-    from chat.consumers.base import CloseSocket, count_sends
+    from chat.consumers.base import CLOSE_UNAUTHENTICATED, CloseSocket, count_sends, signed_out
 
     outcomes: list[Any] = [None] * len(batch)
     allowed: list[int] = []
+    ended = signed_out([socket for socket, _ in batch])
     for position, (socket, _) in enumerate(batch):
-        try:
-            socket.check_credentials_sync()
-        except CloseSocket as closed:
-            outcomes[position] = closed
+        if socket in ended:
+            outcomes[position] = CloseSocket(CLOSE_UNAUTHENTICATED)
         else:
             allowed.append(position)
     # The send rate, counted once per user for the whole batch; a user's last

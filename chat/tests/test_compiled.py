@@ -64,3 +64,24 @@ def test_ids_written_into_the_sql_are_refused() -> None:
 
     with pytest.raises(ValueError, match="user_id"):
         inlined._compile()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_compiled_room_lock_reads_the_room_under_a_row_lock(alice: Any) -> None:
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    room = factories.make_room(alice, name="Lounge")
+    ChatRoom.objects.filter(pk=room.pk).update(slow_mode_seconds=30)
+    factories.make_message(alice, room, "one")
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        locked = selectors.lock_room(room.pk)
+    fresh = ChatRoom.objects.get(pk=room.pk)
+    assert {name: getattr(locked, name) for name in FIELDS} == {
+        name: getattr(fresh, name) for name in FIELDS
+    }
+    assert locked.last_seq == fresh.last_seq > 0 and locked.slow_mode_seconds == 30
+    if connection.vendor == "postgresql":
+        assert "FOR UPDATE" in queries.captured_queries[-1]["sql"]
+    with transaction.atomic(), pytest.raises(ChatRoom.DoesNotExist):
+        selectors.lock_room(room.pk + 1000)

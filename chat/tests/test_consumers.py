@@ -23,6 +23,7 @@ from chat.tests.ws import (
     open_socket,
     session_cookie,
     socket_settings,  # noqa: F401
+    token_for,
 )
 from courses import services as course_services
 
@@ -692,6 +693,46 @@ async def test_ended_session_is_noticed_by_the_periodic_check(
     assert await b.close_code() == 4401
 
 
+@pytest.mark.parametrize("end", [_logout, _change_password, _deactivate])
+async def test_an_ended_session_is_noticed_by_the_periodic_check_too(
+    settings: Any, bob: Any, room: Any, end: Any
+) -> None:
+    settings.CHAT_WS_TICK_SECONDS = 0.1
+    settings.CHAT_WS_REVALIDATE_SECONDS = 0.1
+    cookie = await db(session_cookie)(bob)
+    b = await open_socket(f"/ws/chat/{room.pk}/", headers=cookie_headers(cookie))
+    assert (await b.receive())["type"] == "connection.ready"
+    await db(end)(bob)
+    assert await b.close_code() == 4401
+
+
+def test_many_sockets_credentials_are_checked_in_two_queries_and_each_session_read(
+    django_assert_num_queries: Any, alice: Any, bob: Any, charlie: Any
+) -> None:
+    from chat.ws_auth import credentials_still_valid
+
+    alice_token, bob_token, charlie_token = (token_for(user) for user in (alice, bob, charlie))
+    Token.objects.filter(user=bob).delete()
+    alice_session = session_cookie(alice)
+    charlie_session = session_cookie(charlie)
+    _deactivate(charlie)
+    checks = [
+        ("token", alice.pk, alice_token),
+        ("token", bob.pk, bob_token),  # deleted
+        ("token", charlie.pk, charlie_token),  # user deactivated
+        ("token", bob.pk, alice_token),  # someone else's
+        ("token", alice.pk, None),
+        ("session", alice.pk, alice_session),
+        ("session", charlie.pk, charlie_session),  # user deactivated
+        ("session", bob.pk, alice_session),  # someone else's
+        ("session", alice.pk, "no-such-session"),
+    ]
+    # Tokens, the sessions' users, then one read for each session of an active user (3).
+    with django_assert_num_queries(5):
+        valid = credentials_still_valid(checks)
+    assert valid == [True, False, False, False, False, True, False, False, False]
+
+
 async def test_room_socket_counts_as_online(bob: Any, room: Any) -> None:
     b = await open_room(bob, room)
     assert await db(lambda: UserPresence.objects.get(user=bob).status)() == "online"
@@ -816,3 +857,42 @@ async def test_every_write_frame_counts_against_the_send_rate(
     assert (refused["code"], refused["ref"]) == ("rate_limited", kind)
     assert 0 < refused["retry_after"] <= 60
     await a.close()
+
+
+@pytest.mark.redis
+def test_the_send_rate_counter_on_redis_counts_batches_expires_and_is_the_caches_counter(
+    settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    from django.core.cache import cache
+
+    from chat.consumers.base import count_sends
+
+    url = os.environ.get("TEST_REDIS_URL") or os.environ.get("REDIS_URL")
+    if not url:
+        pytest.skip("needs TEST_REDIS_URL/REDIS_URL")
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": url,
+            "KEY_PREFIX": "rate-test",
+        }
+    }
+    settings.CHAT_WS_SEND_RATE = "5/60s"
+    now = 1_800_000_030.0  # 30 s into a one-minute window
+    monkeypatch.setattr("chat.consumers.base.time.time", lambda: now)
+    user_id = 987_654_321
+    key = f"chat:ws-rate:{user_id}:{int(now // 60)}"
+    cache.delete(key)
+    try:
+        assert count_sends(user_id, 3) == []
+        refused = count_sends(user_id, 4)  # 7 of 5: the last two are over
+        assert len(refused) == 2
+        assert [error.retry_after for error in refused] == [30, 30]
+        assert cache.get(key) == 7
+        redis_key = cache.make_and_validate_key(key)
+        ttl = cache._cache.get_client(redis_key).ttl(redis_key)
+        assert 0 < ttl <= 61
+    finally:
+        cache.delete(key)
