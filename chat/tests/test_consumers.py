@@ -892,7 +892,8 @@ def test_the_send_rate_counter_on_redis_counts_batches_expires_and_is_the_caches
         assert [error.retry_after for error in refused] == [30, 30]
         assert cache.get(key) == 7
         redis_key = cache.make_and_validate_key(key)
-        ttl = cache._cache.get_client(redis_key).ttl(redis_key)
+        client = cache._cache.get_client(redis_key)  # type: ignore[attr-defined]
+        ttl = client.ttl(redis_key)
         assert 0 < ttl <= 61
     finally:
         cache.delete(key)
