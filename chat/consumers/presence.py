@@ -10,6 +10,7 @@ loaded at connect and kept current from the rooms' ``message.created`` and
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import orjson
@@ -31,6 +32,8 @@ class PresenceConsumer(SocketConsumer):
         self.seen: dict[int, tuple[str, str]] = {}  # user id → (status, last_seen) sent
         # Hub messages that arrive before the snapshot is sent wait here.
         self.pending: list[tuple[Any, tuple[Any, ...]]] | None = []
+        self.left = False  # on_disconnect ran (the hub's feeds were let go of)
+        self.following: asyncio.Lock | None = None  # made when first needed
 
     async def connect(self) -> None:
         if not await self.authenticate():
@@ -56,6 +59,7 @@ class PresenceConsumer(SocketConsumer):
         return presences_payload(selectors.co_member_presences(self.user), viewer=self.user)
 
     async def on_disconnect(self) -> None:
+        self.left = True
         if self.hub is not None:
             room_ids, self.room_ids = self.room_ids, set()
             await self.hub.unwatch(room_ids, self)
@@ -119,17 +123,30 @@ class PresenceConsumer(SocketConsumer):
             await self.follow_rooms()
 
     async def follow_rooms(self) -> None:
-        """Re-read the user's rooms: watch new ones, drop left ones, recount."""
+        """Re-read the user's rooms: watch new ones, drop left ones, recount (one
+        at a time: a control message and the periodic check may both ask)."""
+        if self.following is None:
+            self.following = asyncio.Lock()
+        async with self.following:
+            await self._follow_rooms()
+
+    async def _follow_rooms(self) -> None:
         assert self.hub is not None
+        if self.left:
+            return
         room_ids = set(await run_sync(selectors.user_room_ids)(self.user.pk))
         if room_ids == self.room_ids:
             return
         added, removed = room_ids - self.room_ids, self.room_ids - room_ids
         await self.hub.watch(sorted(added), self)
+        if self.left:
+            # The socket closed meanwhile and let go of the rooms it had: these too.
+            await self.hub.unwatch(sorted(added), self)
+            return
+        self.room_ids = room_ids  # what a disconnect from now on lets go of
         await self.hub.unwatch(sorted(removed), self)
         for room_id in removed:
             self.unread.pop(room_id, None)
-        self.room_ids = room_ids
         before = {room_id: state[0] for room_id, state in self.unread.items()}
         await run_sync(self._load_unread)(sorted(room_ids))
         # Events of a new room published before it was watched are counted here.

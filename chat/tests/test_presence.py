@@ -177,6 +177,37 @@ async def test_joining_a_room_makes_the_socket_follow_it(
     await c.close()
 
 
+async def test_a_socket_closing_while_it_follows_a_new_room_leaves_no_feed_behind(
+    monkeypatch: pytest.MonkeyPatch, alice: Any, charlie: Any, room: Any
+) -> None:
+    from chat.consumers.hub import Hub, get_hub
+
+    real_watch = Hub.watch
+    watching = asyncio.Event()
+    carry_on = asyncio.Event()
+
+    async def slow_watch(self: Hub, room_ids: Any, watcher: Any) -> None:
+        room_ids = list(room_ids)
+        if room.pk in room_ids:
+            watching.set()
+            await carry_on.wait()
+        await real_watch(self, room_ids, watcher)
+
+    c = await open_presence(charlie)
+    monkeypatch.setattr(Hub, "watch", slow_watch)
+    await db(services.participant_invite)(actor=alice, room=room, user=charlie)
+    await asyncio.wait_for(watching.wait(), 5)
+    await c.close()
+    carry_on.set()
+    for _ in range(50):  # the follow finishes on the hub's task
+        await asyncio.sleep(0.02)
+        feed = get_hub().feeds.get(room.pk)
+        if feed is None:
+            break
+    assert room.pk not in get_hub().feeds
+    assert all(not feed.watchers for feed in get_hub().feeds.values())
+
+
 async def test_removed_user_stops_following_the_room(alice: Any, bob: Any, room: Any) -> None:
     b = await open_presence(bob)
     await db(services.participant_remove)(actor=alice, room=room, user_id=bob.pk)
