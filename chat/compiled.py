@@ -10,9 +10,10 @@ each id goes among its parameters, which columns make the model, its
 annotations and its ``select_related`` relations, and the database converters
 of each column; it builds the same model instances as the queryset would.
 
-Only for querysets whose parameters are these ids and constants: the first
-compile checks that every placeholder reaches the parameters (never the SQL
-text), and the tests compare the results with the ORM's for every persona.
+Only for querysets whose parameters are these ids (or, named in ``strings``,
+text values such as a token's key) and constants: the first compile checks that
+every placeholder reaches the parameters (never the SQL text), and the tests
+compare the results with the ORM's.
 """
 
 from __future__ import annotations
@@ -54,13 +55,20 @@ class _Plan:
 
 class CompiledQuery(Generic[M]):
     """``build(**ids)`` returns the queryset for those ids; ``first(**ids)`` runs it
-    compiled once (on the database alias ``using``) and returns its first object."""
+    compiled once (on the database alias ``using``) and returns its first object.
+    The values of the names in ``strings`` are text, the others ids."""
 
     def __init__(
-        self, build: Callable[..., QuerySet[M]], names: tuple[str, ...], using: str = "default"
+        self,
+        build: Callable[..., QuerySet[M]],
+        names: tuple[str, ...],
+        using: str = "default",
+        *,
+        strings: tuple[str, ...] = (),
     ) -> None:
         self.build = build
         self.names = names
+        self.strings = frozenset(strings)
         self.using = using
         self._plans: dict[str, _Plan] = {}  # per database vendor, built once
         self._lock = threading.Lock()
@@ -75,7 +83,10 @@ class CompiledQuery(Generic[M]):
         return plan
 
     def _compile(self) -> _Plan:
-        placeholders = {name: PLACEHOLDER_BASE - n for n, name in enumerate(self.names)}
+        placeholders: dict[str, int | str] = {
+            name: f"compiled-placeholder-{n}" if name in self.strings else PLACEHOLDER_BASE - n
+            for n, name in enumerate(self.names)
+        }
         queryset = self.build(**placeholders).using(self.using)[:1]
         compiler = queryset.query.get_compiler(using=self.using)
         sql, params = compiler.as_sql(with_limits=True)
@@ -83,7 +94,7 @@ class CompiledQuery(Generic[M]):
             (index, name)
             for index, value in enumerate(params)
             for name, placeholder in placeholders.items()
-            if type(value) is int and value == placeholder
+            if type(value) is type(placeholder) and value == placeholder
         ]
         missing = set(self.names) - {name for _, name in slots}
         inlined = [str(value) for value in placeholders.values() if str(value) in sql]
@@ -118,9 +129,13 @@ class CompiledQuery(Generic[M]):
             converters=converters,
         )
 
-    def first(self, **ids: int) -> M | None:
-        if any(not BIGINT_MIN <= value <= BIGINT_MAX for value in ids.values()):
-            return None  # no row has such an id (the ORM answers nothing for it too)
+    def first(self, **ids: int | str) -> M | None:
+        for name, value in ids.items():
+            if name in self.strings:
+                if not isinstance(value, str):
+                    raise TypeError(f"{name} must be text")
+            elif not isinstance(value, int) or not BIGINT_MIN <= value <= BIGINT_MAX:
+                return None  # no row has such an id (the ORM answers nothing for it too)
         plan = self._plan()
         params = list(plan.params)
         for index, name in plan.slots:

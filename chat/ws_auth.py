@@ -40,12 +40,14 @@ from django.contrib.auth import (
     load_backend,
 )
 from django.contrib.auth.models import AnonymousUser
+from django.db.models import QuerySet
 from django.http import parse_cookie
 from django.http.request import validate_host
 from django.utils.crypto import constant_time_compare
 from rest_framework.authtoken.models import Token
 
 from accounts.tickets import ticket_redeem
+from chat.compiled import CompiledQuery
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -153,13 +155,23 @@ SOCKET_USER_FIELDS = (
 )
 
 
-def _token_user(key: str) -> Any:
-    token = (
+def _token_with_user(key: str) -> QuerySet[Token]:
+    return (
         Token.objects.select_related("user")
         .only("key", "user_id", *SOCKET_USER_FIELDS)
         .filter(key=key)
-        .first()
     )
+
+
+# Compiled once: every handshake with a token header runs it (see chat.compiled).
+_TOKEN_WITH_USER = CompiledQuery(_token_with_user, ("key",), strings=("key",))
+TOKEN_KEY_MAX = Token._meta.get_field("key").max_length or 40
+
+
+def _token_user(key: str) -> Any:
+    if len(key) > TOKEN_KEY_MAX or "\x00" in key:
+        return AnonymousUser()  # no token has such a key
+    token = _TOKEN_WITH_USER.first(key=key)
     if token is None or not token.user.is_active:
         return AnonymousUser()
     return token.user

@@ -85,3 +85,30 @@ def test_the_compiled_room_lock_reads_the_room_under_a_row_lock(alice: Any) -> N
         assert "FOR UPDATE" in queries.captured_queries[-1]["sql"]
     with transaction.atomic(), pytest.raises(ChatRoom.DoesNotExist):
         selectors.lock_room(room.pk + 1000)
+
+
+@pytest.mark.django_db
+def test_the_compiled_token_query_finds_the_socket_user_as_the_orm_does(alice: Any) -> None:
+    from django.contrib.auth.models import AnonymousUser
+    from rest_framework.authtoken.models import Token
+
+    from chat import ws_auth
+
+    key = Token.objects.create(user=alice).key
+    compiled = ws_auth._TOKEN_WITH_USER.first(key=key)
+    orm = ws_auth._token_with_user(key).first()
+    assert compiled is not None and orm is not None
+    fields = ("id", "username", "display_name", "language", "is_active", "is_staff")
+    assert [getattr(compiled.user, name) for name in fields] == [
+        getattr(orm.user, name) for name in fields
+    ]
+    assert compiled.user.get_deferred_fields() == orm.user.get_deferred_fields()
+    assert ws_auth._token_user(key) == alice
+    assert ws_auth._TOKEN_WITH_USER.first(key=key.upper() + "x") is None
+    for unknown in ("", "x" * 41, "a\x00b", key[:-1]):
+        assert isinstance(ws_auth._token_user(unknown), AnonymousUser)
+    with pytest.raises(TypeError):
+        ws_auth._TOKEN_WITH_USER.first(key=12)
+    alice.is_active = False
+    alice.save()
+    assert isinstance(ws_auth._token_user(key), AnonymousUser)
