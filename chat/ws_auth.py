@@ -18,9 +18,9 @@ Two ways in, as the contract says:
   cross-site WebSocket hijacking. Channels' AllowedHostsOriginValidator ignores
   scheme and port, so it is not used.
 
-Sockets re-check their credentials while open (``credentials_valid``, for
-many sockets at once ``credentials_still_valid``): a logout, a password
-change, a deactivated user or a deleted token ends them.
+Sockets re-check their credentials while open (``credentials_still_valid``,
+for many sockets at once): a logout, a password change, a deactivated user or a
+deleted token ends them.
 """
 
 from __future__ import annotations
@@ -261,14 +261,9 @@ class WebsocketAuthMiddleware:
         return await self.inner(scope, receive, send)
 
 
-def credentials_valid(auth: str, user_id: int, secret: str | None) -> bool:
-    """Are the handshake's credentials still good? ``secret`` is the token key or
-    the session key. Sync (call it from a database thread)."""
-    return credentials_still_valid([(auth, user_id, secret)])[0]
-
-
 def credentials_still_valid(checks: Sequence[tuple[str, int, str | None]]) -> list[bool]:
-    """``credentials_valid`` of each ``(auth, user id, secret)``, in one query for
+    """Are these handshakes' credentials still good? One answer per ``(auth, user id,
+    secret)``, ``secret`` being the token key or the session key; in one query for
     all the tokens (their users active) and one for the users of sessions; each
     session is read from its store. Sync (call it from a database thread)."""
     token_keys = {secret for auth, _, secret in checks if auth == "token" and secret}
