@@ -70,26 +70,33 @@ class CompiledQuery(Generic[M]):
         self.names = names
         self.strings = frozenset(strings)
         self.using = using
-        self._plans: dict[str, _Plan] = {}  # per database vendor, built once
+        # Per database vendor and kind (one row, or rows by LIMIT/OFFSET), built once.
+        self._plans: dict[tuple[str, bool], _Plan] = {}
         self._lock = threading.Lock()
 
-    def _plan(self) -> _Plan:
-        vendor = connections[self.using].vendor
-        plan = self._plans.get(vendor)
+    def _plan(self, *, paged: bool = False) -> _Plan:
+        key = (connections[self.using].vendor, paged)
+        plan = self._plans.get(key)
         if plan is None:
             with self._lock:
-                plan = self._plans.get(vendor) or self._compile()
-                self._plans[vendor] = plan
+                plan = self._plans.get(key) or self._compile(paged)
+                self._plans[key] = plan
         return plan
 
-    def _compile(self) -> _Plan:
+    def _compile(self, paged: bool) -> _Plan:
         placeholders: dict[str, int | str] = {
             name: f"compiled-placeholder-{n}" if name in self.strings else PLACEHOLDER_BASE - n
             for n, name in enumerate(self.names)
         }
-        queryset = self.build(**placeholders).using(self.using)[:1]
+        queryset = self.build(**placeholders).using(self.using)
+        if not paged:
+            queryset = queryset[:1]
         compiler = queryset.query.get_compiler(using=self.using)
-        sql, params = compiler.as_sql(with_limits=True)
+        sql, params = compiler.as_sql(with_limits=not paged)
+        if paged:
+            if not queryset.ordered:
+                raise ValueError("rows by LIMIT/OFFSET need an ordered queryset")
+            sql += " LIMIT %s OFFSET %s"  # both PostgreSQL and SQLite read it so
         slots = [
             (index, name)
             for index, value in enumerate(params)
@@ -129,23 +136,43 @@ class CompiledQuery(Generic[M]):
             converters=converters,
         )
 
-    def first(self, **ids: int | str) -> M | None:
+    def _params(self, plan: _Plan, ids: dict[str, int | str]) -> list[Any] | None:
+        """The plan's parameters with these values, or None when no row can match."""
         for name, value in ids.items():
             if name in self.strings:
                 if not isinstance(value, str):
                     raise TypeError(f"{name} must be text")
             elif not isinstance(value, int) or not BIGINT_MIN <= value <= BIGINT_MAX:
                 return None  # no row has such an id (the ORM answers nothing for it too)
-        plan = self._plan()
         params = list(plan.params)
         for index, name in plan.slots:
             params[index] = ids[name]
+        return params
+
+    def first(self, **ids: int | str) -> M | None:
+        plan = self._plan()
+        params = self._params(plan, ids)
+        if params is None:
+            return None
         connection = connections[self.using]
         with connection.cursor() as cursor:
             cursor.execute(plan.sql, params)
             found = cursor.fetchone()
-        if found is None:
-            return None
+        return None if found is None else self._object(plan, found, connection)
+
+    def rows(self, limit: int, offset: int = 0, **ids: int | str) -> list[M]:
+        """The queryset's rows ``offset`` to ``offset + limit`` (it must be ordered)."""
+        plan = self._plan(paged=True)
+        params = self._params(plan, ids)
+        if params is None or limit <= 0:
+            return []
+        connection = connections[self.using]
+        with connection.cursor() as cursor:
+            cursor.execute(plan.sql, [*params, limit, max(offset, 0)])
+            found = cursor.fetchall()
+        return [self._object(plan, row, connection) for row in found]
+
+    def _object(self, plan: _Plan, found: Any, connection: Any) -> M:
         row = list(found)
         for column, functions, expression in plan.converters:
             value = row[column]
@@ -167,3 +194,25 @@ class CompiledQuery(Generic[M]):
             )
             part.field.set_cached_value(obj, related)
         return obj
+
+
+class CompiledRows(Generic[M]):
+    """A compiled query's rows for a paginator (``django.core.paginator``): slices
+    run the compiled SQL with LIMIT and OFFSET; ``count()`` calls ``count``
+    (the same rows counted through the ORM) when the paginator needs the total."""
+
+    def __init__(self, query: CompiledQuery[M], count: Callable[[], int], **ids: int | str) -> None:
+        self.query = query
+        self._count = count
+        self.ids = ids
+
+    def count(self) -> int:
+        return self._count()
+
+    def __getitem__(self, index: slice) -> list[M]:
+        if not isinstance(index, slice) or index.step not in (None, 1):
+            raise TypeError("CompiledRows takes slices only")
+        start = index.start or 0
+        if index.stop is None or start < 0 or index.stop < 0:
+            raise ValueError("CompiledRows takes bounded, non-negative slices")
+        return self.query.rows(index.stop - start, start, **self.ids)

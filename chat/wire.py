@@ -277,7 +277,7 @@ class MessageSerializer(serializers.Serializer[ChatMessage]):
 
     @extend_schema_field(serializers.ListField(child=serializers.IntegerField()))
     def get_mentions(self, message: ChatMessage) -> list[int]:
-        return sorted(user.pk for user in message.mentions.all())
+        return mention_ids(message)
 
     @extend_schema_field(FileSerializer(allow_null=True))
     def get_file(self, message: ChatMessage) -> dict[str, Any] | None:
@@ -581,14 +581,31 @@ def file_payload(message: ChatMessage) -> dict[str, Any] | None:
     }
 
 
+def _loaded(message: ChatMessage) -> Any:
+    """``selectors.load_message_relations``'s reactions and mentions of a page's
+    message, or None (a message loaded otherwise: read through its managers)."""
+    return message.__dict__.get("loaded_relations")
+
+
+def mention_ids(message: ChatMessage) -> list[int]:
+    loaded = _loaded(message)
+    if loaded is not None:
+        return sorted(loaded.mention_ids)
+    return sorted(user.pk for user in message.mentions.all())
+
+
 def reactions_payload(message: ChatMessage) -> list[dict[str, Any]]:
+    loaded = _loaded(message)
+    pairs = (
+        loaded.reactions
+        if loaded is not None
+        else [(reaction.emoji, reaction.user_id) for reaction in message.reactions.all()]
+    )
     summary: dict[str, dict[str, Any]] = {}
-    for reaction in message.reactions.all():
-        entry = summary.setdefault(
-            reaction.emoji, {"emoji": reaction.emoji, "count": 0, "user_ids": []}
-        )
+    for emoji, user_id in pairs:
+        entry = summary.setdefault(emoji, {"emoji": emoji, "count": 0, "user_ids": []})
         entry["count"] += 1
-        entry["user_ids"].append(reaction.user_id)
+        entry["user_ids"].append(user_id)
     return list(summary.values())
 
 
@@ -697,7 +714,7 @@ def message_payload(message: ChatMessage, *, reveal: bool = False) -> dict[str, 
         "message_type": message.message_type,
         "content": message.content,
         "content_html": message.content_html,
-        "mentions": sorted(user.pk for user in message.mentions.all()),
+        "mentions": mention_ids(message),
         "reply_to": message.reply_to_id,
         "client_id": message.client_id,
         "file": file_payload(message),

@@ -2,10 +2,29 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.core.paginator import Page, Paginator
 from rest_framework.pagination import PageNumberPagination
 
 
+class FirstPagePaginator(Paginator):
+    """Django's paginator, except for a first page that holds every row: that one
+    is read with a single query (``LIMIT per_page + 1``) and counted as it comes,
+    instead of ``COUNT(*)`` over the whole filter first (most room lists and
+    searches fit one page)."""
+
+    def page(self, number: Any) -> Page:
+        if number in (1, "1") and not self.orphans and "count" not in self.__dict__:
+            rows = list(self.object_list[: self.per_page + 1])
+            if len(rows) <= self.per_page:
+                self.__dict__["count"] = len(rows)  # Paginator.count is a cached_property
+                return self._get_page(rows, 1, self)
+        return super().page(number)
+
+
 class ChatPagination(PageNumberPagination):
+    django_paginator_class = FirstPagePaginator
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200

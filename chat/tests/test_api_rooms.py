@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
-from chat import services
+from chat import selectors, services, wire
 from chat.models import ChatMessage, ChatParticipant, ChatRoom
 from chat.tests import factories
 from chat.tests.api_support import (
@@ -39,6 +41,38 @@ def test_room_list_is_paginated_with_contract_fields(alice: Any, bob: Any) -> No
     assert listed["participant_count"] == 2
     assert listed["created_by"]["username"] == "alice"
     assert listed["last_seq"] == room.last_seq + 1
+
+
+def test_room_list_pages_count_every_room_and_a_single_page_needs_no_count(
+    alice: Any, bob: Any
+) -> None:
+    rooms = [factories.make_room(alice, name=f"Room {n}", members=[bob]) for n in range(3)]
+    client = client_for(bob)
+
+    def counts(
+        captured: CaptureQueriesContext,
+    ) -> int:  # read before the next request resets the log
+        return len([q for q in captured.captured_queries if q["sql"].startswith("SELECT COUNT(*)")])
+
+    with CaptureQueriesContext(connection) as one_page:
+        whole = client.get("/chat/rooms/?page_size=3").data
+    counted_once = counts(one_page), len(one_page.captured_queries)
+    with CaptureQueriesContext(connection) as first:
+        page_1 = client.get("/chat/rooms/?page_size=2").data
+    counted_first = counts(first)
+    page_2 = client.get("/chat/rooms/?page_size=2&page=2").data
+
+    assert (whole["count"], whole["next"], whole["previous"]) == (3, None, None)
+    assert [r["id"] for r in whole["results"]] == [room.pk for room in rooms]
+    assert counted_once[0] == 0 and counted_once[1] >= 1
+    assert page_1["count"] == 3 and page_1["next"].endswith("page=2&page_size=2")
+    assert [r["name"] for r in page_1["results"]] == ["Room 0", "Room 1"]
+    assert counted_first == 1
+    assert (page_2["count"], page_2["next"]) == (3, None)
+    assert [r["name"] for r in page_2["results"]] == ["Room 2"]
+    assert [r["my_role"] for r in whole["results"]] == ["member"] * 3
+    assert client.get("/chat/rooms/?page=3&page_size=2").status_code == 404
+    assert client_for(alice).get("/chat/rooms/?page=1").data["count"] == 3
 
 
 def test_room_list_shows_public_rooms_to_non_members_with_no_role(alice: Any, bob: Any) -> None:
@@ -454,6 +488,34 @@ def test_history_page_query_count_is_constant(
     assert len(contents) == rows
     assert all(m["mentions"] == [bob.pk] for m in contents)
     assert all(m["reactions"][0]["user_ids"] == [bob.pk] for m in contents)
+
+
+def test_history_page_messages_equal_each_message_read_alone(
+    alice: Any, bob: Any, charlie: Any
+) -> None:
+    room = factories.make_room(alice, members=[bob, charlie])
+    plain = factories.make_message(alice, room, "nobody reacts")
+    busy = factories.make_message(alice, room, "@bob and @charlie, look")
+    for actor, emoji in [(bob, "👍"), (charlie, "🎉"), (charlie, "👍"), (alice, "👍")]:
+        services.reaction_add(actor=actor, message=busy, emoji=emoji)
+    reply = factories.make_message(bob, room, "@alice yes", reply_to=busy.pk)
+    services.reaction_remove(actor=alice, message=busy, emoji="👍")
+
+    page = client_for(bob).get(f"/chat/rooms/{room.pk}/messages/").data["results"]
+    alone = {
+        m.pk: wire.message_payload_for(bob, selectors.message_get_for_user(bob, m.pk))
+        for m in (plain, busy, reply)
+    }
+
+    by_id = {m["id"]: m for m in page}
+    assert {pk: by_id[pk] for pk in alone} == alone
+    assert by_id[busy.pk]["mentions"] == sorted([bob.pk, charlie.pk])
+    assert by_id[busy.pk]["reactions"] == [
+        {"emoji": "👍", "count": 2, "user_ids": [bob.pk, charlie.pk]},
+        {"emoji": "🎉", "count": 1, "user_ids": [charlie.pk]},
+    ]
+    assert (by_id[plain.pk]["reactions"], by_id[plain.pk]["mentions"]) == ([], [])
+    assert by_id[reply.pk]["mentions"] == [alice.pk]
 
 
 def test_mark_read_moves_the_unread_count(alice: Any, bob: Any) -> None:

@@ -63,7 +63,7 @@ def test_ids_written_into_the_sql_are_refused() -> None:
     )
 
     with pytest.raises(ValueError, match="user_id"):
-        inlined._compile()
+        inlined._compile(paged=False)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -112,3 +112,64 @@ def test_the_compiled_token_query_finds_the_socket_user_as_the_orm_does(alice: A
     alice.is_active = False
     alice.save()
     assert isinstance(ws_auth._token_user(key), AnonymousUser)
+
+
+ROOM_LIST_ANNOTATIONS = ("participant_count", "my_role", "my_last_read", "unread_count")
+
+
+def listed(rooms: Any) -> list[dict[str, Any]]:
+    seen = []
+    for room in rooms:
+        values = {name: getattr(room, name) for name in (*FIELDS, *ROOM_LIST_ANNOTATIONS)}
+        values["created_by"] = (room.created_by.pk, room.created_by.username)
+        seen.append(values)
+    return seen
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("room_type", ROOM_TYPES)
+def test_the_compiled_room_list_equals_the_orms(room_type: str, persona: str) -> None:
+    room, people = build_room(room_type)
+    factories.make_message(people["admin"], room, "one")
+    other = factories.make_room(people["outsider"], name="Elsewhere", chat_type="private")
+    user = people[persona]
+
+    compiled = selectors.visible_room_rows(user)
+    orm = list(selectors.visible_rooms(user))
+
+    assert listed(compiled[0:50]) == listed(orm)
+    assert (room.pk in [r.pk for r in orm]) == (persona in VISIBLE[room_type])
+    assert (other.pk in [r.pk for r in orm]) == (persona == "outsider")
+    assert compiled.count() == len(orm)  # type: ignore[union-attr]
+
+
+@pytest.mark.django_db
+def test_the_compiled_room_list_pages_by_limit_and_offset(alice: Any, bob: Any) -> None:
+    superuser = factories.make_user("root", is_superuser=True)
+    rooms = [factories.make_room(bob, name=f"Room {n}", chat_type="private") for n in range(5)]
+    factories.make_room(alice, name="Alice's", chat_type="private", members=[bob])
+
+    everything = selectors.visible_room_rows(superuser)
+    bobs = selectors.visible_room_rows(bob)
+
+    assert [r.pk for r in everything[0:6]] == [r.pk for r in selectors.visible_rooms(superuser)]
+    assert [r.name for r in bobs[1:3]] == ["Room 1", "Room 2"]
+    assert [r.name for r in bobs[4:10]] == ["Room 4", "Alice's"]
+    assert bobs[9:12] == [] and bobs[2:2] == []
+    assert [r.my_role for r in bobs[0:6]] == ["admin"] * 5 + ["member"]
+    assert [r.pk for r in selectors.visible_room_rows(alice)[0:9]] == [
+        r.pk for r in selectors.visible_rooms(alice)
+    ]
+    assert len(rooms) == 5
+    with pytest.raises(TypeError):
+        bobs[0]  # type: ignore[index]
+
+
+def test_rows_need_an_ordered_queryset() -> None:
+    unordered = CompiledQuery(
+        lambda user_id: ChatRoom.objects.filter(created_by_id=user_id).order_by(), ("user_id",)
+    )
+
+    with pytest.raises(ValueError, match="ordered"):
+        unordered._compile(paged=True)
