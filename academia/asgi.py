@@ -9,11 +9,36 @@ request body limit) and explicit WebSocket size limits (see README.md)::
 
 import gc
 import os
+from typing import Any
 
-from django.core.asgi import get_asgi_application
+import django
+from asgiref.sync import sync_to_async
+from django.core.handlers.asgi import ASGIHandler
+from django.http import HttpRequest
+
+
+class SyncChainASGIHandler(ASGIHandler):
+    """Django's ASGI handler with the middleware chain and the view run as one
+    synchronous call, in the thread Django gives synchronous views.
+
+    Some middlewares here are synchronous only, some can be both. Loaded for
+    ASGI, Django then mixes the modes and hops between the event loop and that
+    thread at every change: into the loop for the async-capable ones below a
+    synchronous one, back to the thread for the view, and once more for every
+    ``MiddlewareMixin`` that runs async (its ``process_*`` methods are
+    synchronous). Each hop costs loop turns and thread switches; run as one
+    synchronous chain, as under WSGI, a request makes one."""
+
+    def load_middleware(self, is_async: bool = False) -> None:
+        super().load_middleware(is_async=False)
+
+    async def get_response_async(self, request: HttpRequest) -> Any:
+        return await sync_to_async(self.get_response, thread_sensitive=True)(request)
+
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "academia.settings")
-django_asgi_app = get_asgi_application()
+django.setup(set_prefix=False)  # as get_asgi_application() does
+django_asgi_app = SyncChainASGIHandler()
 
 from channels.routing import ProtocolTypeRouter  # noqa: E402
 from django.urls import get_resolver  # noqa: E402

@@ -191,7 +191,8 @@ if REDIS_URL or REDIS_SENTINELS:
         )
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # One connection pool per process, not per request (see academia.cache).
+            "BACKEND": "academia.cache.ProcessRedisCache",
             "LOCATION": REDIS_URL or f"redis://{REDIS_SENTINEL_MASTER}/0",
             "KEY_PREFIX": "academia",
             "OPTIONS": _cache_options,

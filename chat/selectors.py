@@ -219,6 +219,33 @@ class LoadedRelations:
     mention_ids: list[int]
 
 
+def _relation_sql(model: type[Model], columns: tuple[str, ...], by: str, order: str) -> str:
+    quote = connection.ops.quote_name
+    names = ", ".join(quote(model._meta.get_field(name).column) for name in columns)
+    key = quote(model._meta.get_field(by).column)
+    return f"SELECT {names} FROM {quote(model._meta.db_table)} WHERE {key} {{}} ORDER BY {order}"
+
+
+# Written out: for a page of fifty messages the ORM's building, compiling and
+# quoting of each ``IN`` list cost more than the queries themselves.
+_REACTIONS_SQL = _relation_sql(MessageReaction, ("message", "emoji", "user"), "message", "id")
+_MENTIONS_SQL = _relation_sql(
+    ChatMessage.mentions.through, ("chatmessage", "user"), "chatmessage", "id"
+)
+
+
+def _by_message_id(sql: str, ids: list[int]) -> list[tuple[Any, ...]]:
+    """The rows of ``sql`` (with ``{}`` for its test) for these message ids: one
+    array parameter on PostgreSQL, a list of them elsewhere."""
+    if connection.vendor == "postgresql":
+        test, params = "= ANY(%s)", [ids]
+    else:
+        test, params = f"IN ({', '.join(['%s'] * len(ids))})", list(ids)
+    with connection.cursor() as cursor:
+        cursor.execute(sql.format(test), params)
+        return cursor.fetchall()
+
+
 def load_message_relations(messages: list[ChatMessage]) -> list[ChatMessage]:
     """Give each of a page's messages (loaded with their ``sender``) its reactions
     and mentions as ``loaded_relations``, in two queries for the lot; ``chat.wire``
@@ -231,15 +258,9 @@ def load_message_relations(messages: list[ChatMessage]) -> list[ChatMessage]:
     ids = [message.pk for message in messages]
     reactions: dict[int, list[tuple[str, int]]] = {}
     mentions: dict[int, list[int]] = {}
-    for message_id, emoji, user_id in (
-        MessageReaction.objects.filter(message_id__in=ids)
-        .order_by("id")
-        .values_list("message_id", "emoji", "user_id")
-    ):
+    for message_id, emoji, user_id in _by_message_id(_REACTIONS_SQL, ids):
         reactions.setdefault(message_id, []).append((emoji, user_id))
-    for message_id, user_id in ChatMessage.mentions.through.objects.filter(
-        chatmessage_id__in=ids
-    ).values_list("chatmessage_id", "user_id"):
+    for message_id, user_id in _by_message_id(_MENTIONS_SQL, ids):
         mentions.setdefault(message_id, []).append(user_id)
     for message in messages:
         message.loaded_relations = LoadedRelations(  # type: ignore[attr-defined]
@@ -335,8 +356,33 @@ def room_messages(room_id: int) -> QuerySet[ChatMessage]:
     return ChatMessage.objects.filter(room_id__gte=room_id, room_id__lte=room_id)
 
 
-def _any(messages: QuerySet[ChatMessage], order: tuple[str, str]) -> bool:
-    return bool(messages.order_by(*order).values_list("id", flat=True)[:1])
+def _history_window(
+    room_id: int, before: int | None = None, after: int | None = None
+) -> QuerySet[ChatMessage]:
+    """A room's messages below ``before`` and above ``after``, newest first unless
+    only ``after`` is given, with their senders."""
+    window = room_messages(room_id)
+    if after is not None:
+        window = window.filter(id__gt=after)
+    if before is not None:
+        window = window.filter(id__lt=before)
+    forward = after is not None and before is None
+    return window.select_related("sender").order_by(*(KEYSET_UP if forward else KEYSET_DOWN))
+
+
+def _edge(room_id: int, before: int | None = None, after: int | None = None) -> QuerySet[Any]:
+    """The nearest message id below ``before`` or above ``after`` (whether a page has
+    a neighbour)."""
+    return _history_window(room_id, before, after).select_related(None).only("id")
+
+
+# Compiled once: every history page runs these (see chat.compiled).
+_HISTORY_WINDOWS = {
+    anchors: CompiledQuery(_history_window, ("room_id", *anchors))
+    for anchors in [(), ("before",), ("after",), ("before", "after")]
+}
+_OLDER = CompiledQuery(_edge, ("room_id", "before"))
+_NEWER = CompiledQuery(_edge, ("room_id", "after"))
 
 
 def room_history(
@@ -346,30 +392,29 @@ def room_history(
 
     No anchor: the newest page. ``after`` alone: the page right after that id.
     ``before`` (with or without ``after``): the newest page below ``before``.
-    At most three queries for the page and its edges, whatever the room's size.
+    At most three queries for the page and its edges, whatever the room's size
+    (and two for the page's reactions and mentions).
     """
-    base = room_messages(room.pk)
-    window = base
-    if after is not None:
-        window = window.filter(id__gt=after)
-    if before is not None:
-        window = window.filter(id__lt=before)
+    anchors = {
+        name: value for name, value in (("before", before), ("after", after)) if value is not None
+    }
+    window = _HISTORY_WINDOWS[tuple(anchors)]
+    rows = load_message_relations(window.rows(limit + 1, room_id=room.pk, **anchors))
     forward = after is not None and before is None
-    order = KEYSET_UP if forward else KEYSET_DOWN
-    rows = _page(window.order_by(*order), limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
     messages = rows if forward else rows[::-1]
     if not messages:
         return HistoryPage(messages=[], has_older=False, has_newer=False)
+    room_id, first, last = room.pk, messages[0].pk, messages[-1].pk
     if forward:
         has_newer = more
-        has_older = _any(base.filter(id__lt=messages[0].pk), KEYSET_DOWN)
+        has_older = _OLDER.first(room_id=room_id, before=first) is not None
     else:
         has_older = more or (
-            after is not None and _any(base.filter(id__lt=messages[0].pk), KEYSET_DOWN)
+            after is not None and _OLDER.first(room_id=room_id, before=first) is not None
         )
-        has_newer = before is not None and _any(base.filter(id__gt=messages[-1].pk), KEYSET_UP)
+        has_newer = before is not None and _NEWER.first(room_id=room_id, after=last) is not None
     return HistoryPage(messages=messages, has_older=has_older, has_newer=has_newer)
 
 

@@ -43,7 +43,7 @@ def test_sentinels_configure_the_channel_layer_and_the_cache() -> None:
         }
     ]
     cache = config["CACHES"]["default"]
-    assert cache["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    assert cache["BACKEND"] == "academia.cache.ProcessRedisCache"
     assert cache["LOCATION"] == "redis://:m%40ster@ignored.example:6379/3"
     assert cache["OPTIONS"] == {
         "pool_class": "academia.redis_sentinel.SentinelConnectionPool",

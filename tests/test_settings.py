@@ -192,7 +192,7 @@ def test_redis_url_selects_channels_redis_and_the_redis_cache() -> None:
     assert layer["BACKEND"].startswith("channels_redis.")
     assert layer["CONFIG"]["hosts"] == ["redis://cache.example.com:6379/2"]
     cache = config["CACHES"]["default"]
-    assert cache["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    assert cache["BACKEND"] == "academia.cache.ProcessRedisCache"
     assert cache["LOCATION"] == "redis://cache.example.com:6379/2"
 
 

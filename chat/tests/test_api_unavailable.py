@@ -44,7 +44,7 @@ def test_rest_answers_503_unavailable_when_the_database_fails(
     def down(*args: Any, **kwargs: Any) -> Any:
         raise error("connection to server at 127.0.0.1 failed: Connection refused")
 
-    monkeypatch.setattr("chat.selectors.visible_rooms", down)
+    monkeypatch.setattr("chat.selectors.visible_room_rows", down)
 
     with caplog.at_level(logging.WARNING, logger="academia.unavailable"):
         response = client_for(alice).get("/chat/rooms/")

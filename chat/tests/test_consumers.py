@@ -874,7 +874,7 @@ def test_the_send_rate_counter_on_redis_counts_batches_expires_and_is_the_caches
         pytest.skip("needs TEST_REDIS_URL/REDIS_URL")
     settings.CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "academia.cache.ProcessRedisCache",
             "LOCATION": url,
             "KEY_PREFIX": "rate-test",
         }
