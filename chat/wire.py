@@ -527,28 +527,36 @@ def user_payload(user: User) -> dict[str, Any]:
 def room_payload(
     room: ChatRoom, *, my_role: str | None = None, unread_count: int | None = None
 ) -> dict[str, Any]:
-    """ROOM. ``participant_count`` comes from an annotation when present."""
+    """ROOM, exactly as ``RoomSerializer`` (which documents it in the OpenAPI schema)
+    writes it, built directly: every room list and socket handshake builds it.
+    ``participant_count`` comes from an annotation when present."""
     if not hasattr(room, "participant_count"):
         room.participant_count = room.participants.filter(is_active=True).count()  # type: ignore[attr-defined]
-    data = dict(RoomSerializer(room).data)
-    data["my_role"] = my_role if my_role is not None else getattr(room, "my_role", None)
-    data["unread_count"] = (
-        unread_count if unread_count is not None else getattr(room, "unread_count", None)
-    )
-    return data
+    created_by = room.created_by
+    return {
+        "id": room.pk,
+        "name": room.name,
+        "description": room.description,
+        "chat_type": str(room.chat_type),
+        "course": room.course_id,
+        "created_by": user_payload(created_by) if created_by is not None else None,
+        "is_active": room.is_active,
+        "max_participants": room.max_participants,
+        "slow_mode_seconds": room.slow_mode_seconds,
+        "participant_count": room.participant_count,  # type: ignore[attr-defined]
+        "last_seq": room.last_seq,
+        "my_role": my_role if my_role is not None else getattr(room, "my_role", None),
+        "unread_count": (
+            unread_count if unread_count is not None else getattr(room, "unread_count", None)
+        ),
+        "created_at": _datetime(room.created_at),
+        "updated_at": _datetime(room.updated_at),
+    }
 
 
 def rooms_payload(rooms: Sequence[ChatRoom]) -> list[dict[str, Any]]:
-    """ROOM of each room (annotated as ``selectors.visible_rooms`` does), in one pass."""
-    data = RoomSerializer(rooms, many=True).data
-    return [
-        dict(
-            item,
-            my_role=getattr(room, "my_role", None),
-            unread_count=getattr(room, "unread_count", None),
-        )
-        for room, item in zip(rooms, data, strict=True)
-    ]
+    """ROOM of each room (annotated as ``selectors.visible_rooms`` does)."""
+    return [room_payload(room) for room in rooms]
 
 
 def participant_payload(participant: ChatParticipant) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from chat import selectors, services
+from chat import selectors, services, wire
 from chat.compiled import CompiledQuery
 from chat.models import ChatRoom
 from chat.tests import factories
@@ -173,3 +173,23 @@ def test_rows_need_an_ordered_queryset() -> None:
 
     with pytest.raises(ValueError, match="ordered"):
         unordered._compile(paged=True)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("room_type", ROOM_TYPES)
+def test_room_payload_is_what_the_documented_serializer_writes(room_type: str) -> None:
+    room, people = build_room(room_type)
+    factories.make_message(people["admin"], room, "one")
+    member = people["member"]
+
+    for listed in selectors.visible_room_rows(member)[0:50]:
+        expected = dict(wire.RoomSerializer(listed).data)
+        assert wire.room_payload(listed) == expected
+        assert list(wire.room_payload(listed)) == list(expected)  # the same order too
+        assert expected["my_role"] == "member"
+        assert expected["unread_count"] == selectors.unread_count(member, listed)
+    fresh = selectors.room_get_for_user(people["admin"], room.pk)
+    assert wire.room_payload(fresh, my_role="admin", unread_count=0) == dict(
+        wire.RoomSerializer(fresh).data, my_role="admin", unread_count=0
+    )
+    assert wire.room_payload(fresh)["course"] == room.course_id
