@@ -93,6 +93,7 @@ class RoomFeed:
         self.watchers: list[Any] = []  # presence sockets of members
         self.recent: dict[int, str] = {}
         self.framed: dict[int, Any] = {}  # seq → the event framed once (Daphne)
+        self.replayed: dict[int, Any] = {}  # the same, for replays only
         self.max_seen = 0
         self.pumping = False
         self.repump = False
@@ -115,6 +116,17 @@ class RoomFeed:
                 self.framed.clear()
             prepared = self.framed[seq] = prepare(protocol, self.recent[seq])
             metrics.frames_out(self.recent[seq], len(self.sockets))
+        return prepared
+
+    def replay_framed(self, seq: int, protocol: Any) -> Any:
+        """Event ``seq`` framed once for every socket catching up on it (after a
+        restart, a thousand sockets may resume from the same ``seq``); kept apart
+        from ``framed``, whose first framing counts the live broadcast's frames."""
+        prepared = self.framed.get(seq) or self.replayed.get(seq)
+        if prepared is None:
+            if len(self.replayed) >= FRAMED_EVENTS:
+                self.replayed.clear()
+            prepared = self.replayed[seq] = prepare(protocol, self.recent[seq])
         return prepared
 
     def remember(self, seq: int, text: str) -> bool:
@@ -256,7 +268,11 @@ class RoomFeed:
             following = socket.last_sent + 1
             if following in self.recent:
                 while following in self.recent and following <= upto:
-                    await socket.send_text(self.recent[following])
+                    if socket.ws_protocol is not None:
+                        metrics.frame_out(self.recent[following])
+                        socket.send_prepared(self.replay_framed(following, socket.ws_protocol))
+                    else:
+                        await socket.send_text(self.recent[following])
                     socket.last_sent = following
                     following += 1
                 continue
