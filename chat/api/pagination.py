@@ -9,17 +9,17 @@ from rest_framework.pagination import PageNumberPagination
 
 
 class FirstPagePaginator(Paginator):
-    """Django's paginator, except for a first page that holds every row: that one
-    is read with a single query (``LIMIT per_page + 1``) and counted as it comes,
-    instead of ``COUNT(*)`` over the whole filter first (most room lists and
-    searches fit one page)."""
+    """Django's paginator, except that the first page is read first, one row more
+    than it shows (``LIMIT per_page + 1``): when it holds every row they are
+    counted as they come, without ``COUNT(*)`` over the whole filter (most room
+    lists and searches fit one page); when not, ``COUNT(*)`` follows as usual."""
 
     def page(self, number: Any) -> Page:
         if number in (1, "1") and not self.orphans and "count" not in self.__dict__:
             rows = list(self.object_list[: self.per_page + 1])
             if len(rows) <= self.per_page:
                 self.__dict__["count"] = len(rows)  # Paginator.count is a cached_property
-                return self._get_page(rows, 1, self)
+            return self._get_page(rows[: self.per_page], 1, self)
         return super().page(number)
 
 
