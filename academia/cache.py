@@ -22,10 +22,11 @@ class ProcessRedisCache(RedisCache):
 
     @cached_property
     def _cache(self) -> Any:
-        key = repr((self._servers, sorted(self._options.items())))
+        django: Any = self  # RedisCache's own attributes, private to Django
+        key = repr((django._servers, sorted(django._options.items())))
         client = self._clients.get(key)
         if client is None:
             with self._lock:
-                client = self._clients.get(key) or self._class(self._servers, **self._options)
+                client = self._clients.get(key) or django._class(django._servers, **django._options)
                 self._clients[key] = client
         return client

@@ -15,6 +15,7 @@ from django.db.models import (
     Count,
     Exists,
     F,
+    Field,
     Func,
     IntegerField,
     Model,
@@ -108,7 +109,7 @@ def _visible_rooms_of_kind(superuser: bool, staff: bool, support: bool) -> Compi
     def build(user_id: int) -> QuerySet[ViewerRoom]:
         stand_in = get_user_model()(pk=user_id, is_active=True, is_superuser=superuser)
         stand_in.is_staff = staff
-        stand_in._is_support_staff = support  # what policy.is_support_staff caches
+        stand_in._is_support_staff = support  # type: ignore[attr-defined]  # policy's cache
         return visible_rooms(stand_in)
 
     return CompiledQuery(build, ("user_id",))
@@ -219,10 +220,16 @@ class LoadedRelations:
     mention_ids: list[int]
 
 
+def _column(model: type[Model], name: str) -> str:
+    field = model._meta.get_field(name)
+    assert isinstance(field, Field) and field.column
+    return field.column
+
+
 def _relation_sql(model: type[Model], columns: tuple[str, ...], by: str, order: str) -> str:
     quote = connection.ops.quote_name
-    names = ", ".join(quote(model._meta.get_field(name).column) for name in columns)
-    key = quote(model._meta.get_field(by).column)
+    names = ", ".join(quote(_column(model, name)) for name in columns)
+    key = quote(_column(model, by))
     return f"SELECT {names} FROM {quote(model._meta.db_table)} WHERE {key} {{}} ORDER BY {order}"
 
 
@@ -237,13 +244,15 @@ _MENTIONS_SQL = _relation_sql(
 def _by_message_id(sql: str, ids: list[int]) -> list[tuple[Any, ...]]:
     """The rows of ``sql`` (with ``{}`` for its test) for these message ids: one
     array parameter on PostgreSQL, a list of them elsewhere."""
+    params: list[Any]
     if connection.vendor == "postgresql":
         test, params = "= ANY(%s)", [ids]
     else:
         test, params = f"IN ({', '.join(['%s'] * len(ids))})", list(ids)
     with connection.cursor() as cursor:
         cursor.execute(sql.format(test), params)
-        return cursor.fetchall()
+        rows: list[tuple[Any, ...]] = cursor.fetchall()
+    return rows
 
 
 def load_message_relations(messages: list[ChatMessage]) -> list[ChatMessage]:

@@ -4,6 +4,7 @@ object (Django makes one per thread and asyncio context: per request under ASGI)
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import pytest
 import redis
@@ -47,5 +48,6 @@ def test_cache_objects_share_one_connection(
     finally:
         objects[0].delete("key")
         for cache in objects:
-            for pool in cache._cache._pools.values():
+            client: Any = cache._cache
+            for pool in client._pools.values():
                 pool.disconnect()

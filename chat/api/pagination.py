@@ -19,7 +19,7 @@ class FirstPagePaginator(Paginator):
             rows = list(self.object_list[: self.per_page + 1])
             if len(rows) <= self.per_page:
                 self.__dict__["count"] = len(rows)  # Paginator.count is a cached_property
-            return self._get_page(rows[: self.per_page], 1, self)
+            return Page(rows[: self.per_page], 1, self)
         return super().page(number)
 
 

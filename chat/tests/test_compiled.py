@@ -141,7 +141,7 @@ def test_the_compiled_room_list_equals_the_orms(room_type: str, persona: str) ->
     assert listed(compiled[0:50]) == listed(orm)
     assert (room.pk in [r.pk for r in orm]) == (persona in VISIBLE[room_type])
     assert (other.pk in [r.pk for r in orm]) == (persona == "outsider")
-    assert compiled.count() == len(orm)  # type: ignore[union-attr]
+    assert compiled.count() == len(orm)
 
 
 @pytest.mark.django_db
