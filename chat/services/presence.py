@@ -168,18 +168,11 @@ def connections_apply(
     user_ids = sorted({user.pk for user, _ in opened} | {user_id for user_id, _ in closed})
     if not user_ids:
         return Applied([], set())
-    UserPresence.objects.bulk_create(
-        [UserPresence(user_id=user_id) for user_id in user_ids], ignore_conflicts=True
-    )
-    presences = list(
-        UserPresence.objects.select_for_update()
-        .select_related("user")
-        .filter(user_id__in=user_ids)
-        .order_by("user_id")
-    )
+    presences = _locked_presences(user_ids)
     now = timezone.now()
     if closed:
         PresenceConnection.objects.filter(channel_name__in=[key for _, key in closed]).delete()
+    asked = opened
     opened, refused = _within_socket_limit(opened, now)
     if opened:
         PresenceConnection.objects.bulk_create(
@@ -193,7 +186,14 @@ def connections_apply(
             unique_fields=["channel_name"],
             update_fields=["user", "server_id", "last_heartbeat"],
         )
-    live = _live_users(user_ids, now)
+    # Who opened a socket now is live: it was just written, or they already
+    # have their limit of live ones. Only the others are looked up.
+    live = {user.pk for user, _ in opened}
+    if max_sockets_per_user() > 0:
+        live |= {user.pk for user, key in asked if key in refused}
+    rest = [user_id for user_id in user_ids if user_id not in live]
+    if rest:
+        live |= _live_users(rest, now)
     grace = offline_grace()
     changed, waiting = [], []
     for presence in presences:
@@ -216,6 +216,37 @@ def connections_apply(
         )
     publish_presences(changed)
     return Applied([presence.user_id for presence in waiting], refused)
+
+
+# Users whose UserPresence row this process has seen: the row is created on
+# their first socket and kept, so later registrations need not insert it again.
+# A row deleted meanwhile is noticed (the locking read misses it) and made anew.
+_HAVE_PRESENCE: set[int] = set()
+_HAVE_PRESENCE_MAX = 100_000
+
+
+def _locked_presences(user_ids: list[int]) -> list[UserPresence]:
+    """The users' presence rows, created if missing, locked, in user order."""
+    unknown = [user_id for user_id in user_ids if user_id not in _HAVE_PRESENCE]
+    for _attempt in range(2):  # once more if a row known here went
+        if unknown:
+            UserPresence.objects.bulk_create(
+                [UserPresence(user_id=user_id) for user_id in unknown], ignore_conflicts=True
+            )
+        presences = list(
+            UserPresence.objects.select_for_update()
+            .select_related("user")
+            .filter(user_id__in=user_ids)
+            .order_by("user_id")
+        )
+        found = {presence.user_id for presence in presences}
+        if len(_HAVE_PRESENCE) > _HAVE_PRESENCE_MAX:
+            _HAVE_PRESENCE.clear()
+        _HAVE_PRESENCE.update(found)
+        unknown = [user_id for user_id in user_ids if user_id not in found]
+        if not unknown:
+            break
+    return presences
 
 
 @dataclass(frozen=True)

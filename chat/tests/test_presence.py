@@ -234,6 +234,44 @@ def test_sweep_turns_users_of_a_dead_process_offline(
     assert list(PresenceConnection.objects.values_list("channel_name", flat=True)) == ["live.1"]
 
 
+def test_a_presence_row_gone_behind_the_process_is_made_again(
+    settings: Any, captured_events: Any, bob: Any, room: Any
+) -> None:
+    """Registrations skip inserting the presence rows this process has seen; a
+    row deleted meanwhile is noticed and made again, and its user comes online."""
+    settings.CHAT_PRESENCE_OFFLINE_GRACE = 0
+    presence_services.connection_open(user=bob, channel_name="seen.1")
+    presence_services.connections_apply(opened=[], closed=[(bob.pk, "seen.1")])
+    assert bob.pk in presence_services._HAVE_PRESENCE
+    UserPresence.objects.filter(user=bob).delete()
+    captured_events.clear()
+
+    presence_services.connection_open(user=bob, channel_name="seen.2")
+
+    assert status_of(bob) == "online"
+    frames = [p for p in captured_events.payloads() if p["type"] == "presence"]
+    assert [(f["user"]["id"], f["status"]) for f in frames] == [(bob.pk, "online")]
+
+
+def test_refused_and_closed_sockets_leave_their_users_as_they_are(
+    settings: Any, alice: Any, bob: Any, room: Any
+) -> None:
+    """An open refused over the limit: its user is still online (the live ones
+    count); a close in the same batch as another user's open: offline."""
+    settings.CHAT_PRESENCE_OFFLINE_GRACE = 0
+    settings.CHAT_WS_MAX_SOCKETS_PER_USER = 1
+    presence_services.connection_open(user=bob, channel_name="bob.1")
+    presence_services.connection_open(user=alice, channel_name="alice.1")
+
+    applied = presence_services.connections_apply(
+        opened=[(bob, "bob.2")], closed=[(alice.pk, "alice.1")]
+    )
+
+    assert applied.refused == {"bob.2"}
+    assert (status_of(bob), status_of(alice)) == ("online", "offline")
+    assert list(PresenceConnection.objects.values_list("channel_name", flat=True)) == ["bob.1"]
+
+
 def test_presence_sweep_command(bob: Any, room: Any) -> None:
     presence_services.connection_open(user=bob, channel_name="dead.2", server_id="dead")
     long_ago = timezone.now() - timedelta(seconds=120)
