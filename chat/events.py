@@ -30,6 +30,7 @@ from channels.layers import get_channel_layer
 from django.db import transaction
 
 from academia import metrics
+from chat.compiled import insert_new
 from chat.models import ChatRoom, RoomEvent
 from chat.wire import Frame, room_event
 
@@ -125,7 +126,7 @@ def append_room_events(
             }
         )
     ChatRoom.objects.filter(pk=room.pk).update(last_seq=room.last_seq, **(room_fields or {}))
-    created = RoomEvent.objects.bulk_create(rows)
+    created = insert_new(rows)
     group = room_group(room.pk)
 
     def publish() -> None:

@@ -25,6 +25,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
 from chat import errors, events, policy, selectors, wire
+from chat.compiled import insert_new
 from chat.models import ChatMessage, ChatParticipant, ChatRoom
 from chat.services import counters, questions, threads
 from chat.services.messages import (
@@ -222,7 +223,7 @@ def _store(room: ChatRoom, drafts: list[_Draft]) -> list[_Draft]:
     new = [draft for draft in drafts if draft.outcome is None and draft.repeat_of is None]
     if not new:
         return []
-    messages = ChatMessage.objects.bulk_create(
+    messages = insert_new(
         [
             ChatMessage(
                 room=room,

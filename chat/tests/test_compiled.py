@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from chat import selectors, services, wire
-from chat.compiled import CompiledQuery
-from chat.models import ChatRoom
+from chat.compiled import CompiledQuery, insert_new
+from chat.models import ChatMessage, ChatRoom, RoomEvent
 from chat.tests import factories
 from chat.tests.test_api_permissions import PERSONAS, ROOM_TYPES, VISIBLE, build_room
 
@@ -193,3 +193,47 @@ def test_room_payload_is_what_the_documented_serializer_writes(room_type: str) -
         wire.RoomSerializer(fresh).data, my_role="admin", unread_count=0
     )
     assert wire.room_payload(fresh)["course"] == room.course_id
+
+
+@pytest.mark.django_db
+def test_insert_new_stores_what_bulk_create_stores(alice: Any, bob: Any) -> None:
+    room = factories.make_room(alice, name="Lounge", members=[bob])
+
+    def fresh(tag: str) -> list[Any]:
+        return [
+            ChatMessage(room=room, sender=alice, content=f"{tag} one", client_id=f"{tag}-1"),
+            ChatMessage(room=room, sender=bob, content=f"{tag} two", is_question=True),
+        ]
+
+    ours = insert_new(fresh("ours"))
+    theirs = ChatMessage.objects.bulk_create(fresh("theirs"))
+    events = insert_new(
+        [RoomEvent(room=room, seq=900 + n, type="test", payload={"n": n, "ü": [n]}) for n in (1, 2)]
+    )
+
+    def stored(message: Any) -> dict[str, Any]:
+        row = ChatMessage.objects.filter(pk=message.pk).values().get()
+        return {k: v for k, v in row.items() if k not in ("id", "content", "client_id")} | {
+            "created_at": None,
+            "updated_at": None,
+        }
+
+    assert all(m.pk and not m._state.adding and m._state.db == "default" for m in ours)
+    assert ours[0].pk < ours[1].pk
+    assert [stored(m) for m in ours] == [stored(m) for m in theirs]
+    assert [m.content for m in ChatMessage.objects.filter(pk__in=[m.pk for m in ours])] == [
+        "ours one",
+        "ours two",
+    ]
+    assert ours[0].created_at is not None and ours[0].created_at == stored_created(ours[0])
+    assert [e.payload for e in RoomEvent.objects.filter(pk__in=[e.pk for e in events])] == [
+        {"n": 1, "ü": [1]},
+        {"n": 2, "ü": [2]},
+    ]
+    assert insert_new([]) == []
+    with pytest.raises(ValueError, match="new rows"):
+        insert_new(ours[:1])
+
+
+def stored_created(message: Any) -> Any:
+    return ChatMessage.objects.values_list("created_at", flat=True).get(pk=message.pk)
