@@ -17,15 +17,15 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Max
+from django.db.models import F, Max, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
 from chat import errors, events, policy, selectors, wire
-from chat.compiled import insert_new
+from chat.compiled import CompiledQuery, insert_new
 from chat.models import ChatMessage, ChatParticipant, ChatRoom
 from chat.services import counters, questions, threads
 from chat.services.messages import (
@@ -110,15 +110,37 @@ def _draft(room: ChatRoom, request: SendRequest) -> _Draft:
     return draft
 
 
-def _check_access(room: ChatRoom, drafts: list[_Draft]) -> None:
-    """Under the lock: who may post; the first refusal of each draft becomes its outcome."""
-    actor_ids = {draft.request.actor.pk for draft in drafts}
-    participants = {
+def _participant(room_id: int, user_id: int) -> QuerySet[ChatParticipant]:
+    return ChatParticipant.objects.filter(room_id=room_id, user_id=user_id, is_active=True)
+
+
+def _earlier(sender_id: int, client_id: str) -> QuerySet[ChatMessage]:
+    return ChatMessage.objects.filter(sender_id=sender_id, client_id=client_id).only(
+        "pk", "room_id"
+    )
+
+
+# Compiled once (see chat.compiled): most batches have one sender.
+_PARTICIPANT = CompiledQuery(_participant, ("room_id", "user_id"))
+_EARLIER = CompiledQuery(_earlier, ("sender_id", "client_id"), strings=("client_id",))
+
+
+def _participants(room: ChatRoom, actor_ids: set[int]) -> dict[int, ChatParticipant]:
+    if len(actor_ids) == 1:
+        (actor_id,) = actor_ids
+        found = _PARTICIPANT.first(room_id=room.pk, user_id=actor_id)
+        return {actor_id: found} if found is not None else {}
+    return {
         participant.user_id: participant
         for participant in ChatParticipant.objects.filter(
             room_id=room.pk, user_id__in=actor_ids, is_active=True
         )
     }
+
+
+def _check_access(room: ChatRoom, drafts: list[_Draft]) -> None:
+    """Under the lock: who may post; the first refusal of each draft becomes its outcome."""
+    participants = _participants(room, {draft.request.actor.pk for draft in drafts})
     for draft in drafts:
         participant = participants.get(draft.request.actor.pk)
         if participant is None and not policy.can_see_room(draft.request.actor, room):
@@ -192,13 +214,20 @@ def _deduplicate(room: ChatRoom, drafts: list[_Draft]) -> None:
     pending = [draft for draft in drafts if draft.outcome is None and draft.client_id]
     if not pending:
         return
-    earlier = {
-        (sender_id, client_id): (pk, room_id)
-        for pk, sender_id, client_id, room_id in ChatMessage.objects.filter(
-            sender_id__in={draft.request.actor.pk for draft in pending},
-            client_id__in={draft.client_id for draft in pending},
-        ).values_list("pk", "sender_id", "client_id", "room_id")
-    }
+    earlier: dict[tuple[int, Any], tuple[int, int]] = {}
+    if len(pending) == 1:
+        sender_id, client_id = pending[0].request.actor.pk, str(pending[0].client_id)
+        found = _EARLIER.first(sender_id=sender_id, client_id=client_id)
+        if found is not None:
+            earlier[(sender_id, client_id)] = (found.pk, found.room_id)
+    else:
+        earlier = {
+            (sender_id, client_id): (pk, room_id)
+            for pk, sender_id, client_id, room_id in ChatMessage.objects.filter(
+                sender_id__in={draft.request.actor.pk for draft in pending},
+                client_id__in={draft.client_id for draft in pending},
+            ).values_list("pk", "sender_id", "client_id", "room_id")
+        }
     in_batch: dict[tuple[int, str], _Draft] = {}
     for draft in pending:
         key = (draft.request.actor.pk, str(draft.client_id))
