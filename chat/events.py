@@ -28,9 +28,10 @@ import orjson
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
+from django.db.models import F
 
 from academia import metrics
-from chat.compiled import insert_new
+from chat.compiled import CompiledUpdate, insert_new
 from chat.models import ChatRoom, RoomEvent
 from chat.wire import Frame, room_event
 
@@ -93,6 +94,22 @@ def on_commit(callback: Callable[[], None]) -> None:
     transaction.on_commit(callback, robust=True)
 
 
+# Compiled once (see chat.compiled): every write moves the room's ``last_seq``.
+_ROOM_SEQ = CompiledUpdate(
+    lambda room_id, last_seq: ChatRoom.objects.filter(pk=room_id),
+    lambda room_id, last_seq: {"last_seq": last_seq},
+    ("room_id", "last_seq"),
+)
+_ROOM_SEQ_AND_COUNT = CompiledUpdate(
+    lambda room_id, last_seq, added: ChatRoom.objects.filter(pk=room_id),
+    lambda room_id, last_seq, added: {
+        "last_seq": last_seq,
+        "message_count": F("message_count") + added,
+    },
+    ("room_id", "last_seq", "added"),
+)
+
+
 def append_room_event(room: ChatRoom, event_type: Frame, body: dict[str, Any]) -> RoomEvent:
     """Append the next event of ``room`` to its log and publish it after commit.
 
@@ -106,11 +123,11 @@ def append_room_events(
     room: ChatRoom,
     items: list[tuple[Frame, dict[str, Any]]],
     *,
-    room_fields: dict[str, Any] | None = None,
+    messages_added: int = 0,
 ) -> list[RoomEvent]:
     """Several events of ``room`` at once, in order (one insert and one update of
-    the room row, which also sets ``room_fields``), published in that order after
-    commit. Same lock rule as ``append_room_event``."""
+    the room row, which also adds ``messages_added`` to its ``message_count``),
+    published in that order after commit. Same lock rule as ``append_room_event``."""
     rows = []
     messages = []
     for event_type, body in items:
@@ -125,7 +142,10 @@ def append_room_events(
                 "text": encode(payload),
             }
         )
-    ChatRoom.objects.filter(pk=room.pk).update(last_seq=room.last_seq, **(room_fields or {}))
+    if messages_added:
+        _ROOM_SEQ_AND_COUNT.run(room_id=room.pk, last_seq=room.last_seq, added=messages_added)
+    else:
+        _ROOM_SEQ.run(room_id=room.pk, last_seq=room.last_seq)
     created = insert_new(rows)
     group = room_group(room.pk)
 

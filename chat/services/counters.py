@@ -25,6 +25,7 @@ from django.db import connection
 from django.db.models import Count, F, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 
+from chat.compiled import CompiledUpdate
 from chat.models import ChatMessage, ChatParticipant, ChatRoom
 
 COUNTED = Q(is_deleted=False) & ~Q(message_type=ChatMessage.MessageType.SYSTEM)
@@ -65,10 +66,18 @@ def messages_added(
     if added and not room_row_updated:
         ChatRoom.objects.filter(pk=room_id).update(message_count=F("message_count") + added)
     for sender_id, count in sorted(senders.items()):
-        ChatParticipant.objects.filter(room_id=room_id, user_id=sender_id).update(
-            own_after_read_count=F("own_after_read_count") + count
-        )
+        _OWN_AFTER_READ_ADDED.run(room_id=room_id, user_id=sender_id, count=count)
     return added
+
+
+# Compiled once (see chat.compiled): every send runs it for its sender.
+_OWN_AFTER_READ_ADDED = CompiledUpdate(
+    lambda room_id, user_id, count: ChatParticipant.objects.filter(
+        room_id=room_id, user_id=user_id
+    ),
+    lambda room_id, user_id, count: {"own_after_read_count": F("own_after_read_count") + count},
+    ("room_id", "user_id", "count"),
+)
 
 
 def message_deleted(message: ChatMessage) -> None:

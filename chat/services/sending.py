@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Max, QuerySet
+from django.db.models import Max, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
@@ -287,7 +287,7 @@ def _store(room: ChatRoom, drafts: list[_Draft]) -> list[_Draft]:
         room,
         [(Frame.MESSAGE_CREATED, {"message": payload}) for _, _, payload in created]
         + threads.replies_added(messages),
-        room_fields={"message_count": F("message_count") + added} if added else None,
+        messages_added=added,
     )
     for draft, message, payload in created:
         _notify_mentions(message, payload, draft.rendered.mentioned, draft.rendered.wildcard)

@@ -6,10 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.db.models import F
 
 from chat import selectors, services, wire
-from chat.compiled import CompiledQuery, insert_new
-from chat.models import ChatMessage, ChatRoom, RoomEvent
+from chat.compiled import CompiledQuery, CompiledUpdate, insert_new
+from chat.models import ChatMessage, ChatParticipant, ChatRoom, RoomEvent
 from chat.tests import factories
 from chat.tests.test_api_permissions import PERSONAS, ROOM_TYPES, VISIBLE, build_room
 
@@ -237,3 +238,40 @@ def test_insert_new_stores_what_bulk_create_stores(alice: Any, bob: Any) -> None
 
 def stored_created(message: Any) -> Any:
     return ChatMessage.objects.values_list("created_at", flat=True).get(pk=message.pk)
+
+
+@pytest.mark.django_db
+def test_a_compiled_update_changes_what_the_orms_would(alice: Any, bob: Any) -> None:
+    room = factories.make_room(alice, name="Lounge", members=[bob])
+    other = factories.make_room(bob, name="Other", members=[alice])
+    add = CompiledUpdate(
+        lambda room_id, user_id, count: ChatParticipant.objects.filter(
+            room_id=room_id, user_id=user_id
+        ),
+        lambda room_id, user_id, count: {"read_count": F("read_count") + count},
+        ("room_id", "user_id", "count"),
+    )
+
+    def counts() -> list[tuple[int, int, int]]:
+        return list(
+            ChatParticipant.objects.order_by("room_id", "user_id").values_list(
+                "room_id", "user_id", "read_count"
+            )
+        )
+
+    before = counts()
+    assert add.run(room_id=room.pk, user_id=bob.pk, count=3) == 1
+    assert add.run(room_id=room.pk, user_id=bob.pk, count=4) == 1
+    assert add.run(room_id=room.pk, user_id=10**9, count=4) == 0
+    expected = [(r, u, n + 7 if (r, u) == (room.pk, bob.pk) else n) for r, u, n in before]
+    assert counts() == expected
+    assert other.pk in {r for r, _, _ in counts()}
+    with pytest.raises(TypeError):
+        add.run(room_id=room.pk, user_id=str(bob.pk), count=1)  # type: ignore[arg-type]
+    inlined = CompiledUpdate(
+        lambda room_id: ChatRoom.objects.extra(where=[f"id = {room_id}"]),
+        lambda room_id: {"slow_mode_seconds": 1},
+        ("room_id",),
+    )
+    with pytest.raises(ValueError, match="room_id"):
+        inlined.run(room_id=room.pk)
