@@ -18,8 +18,8 @@ ANNOTATIONS = ("participant_count", "my_role", "my_last_read", "unread_count", "
 FIELDS = [field.attname for field in ChatRoom._meta.concrete_fields]
 
 
-def as_seen(room: Any) -> dict[str, Any]:
-    values = {name: getattr(room, name) for name in (*FIELDS, *ANNOTATIONS)}
+def as_seen(room: Any, annotations: tuple[str, ...] = ANNOTATIONS) -> dict[str, Any]:
+    values = {name: getattr(room, name) for name in (*FIELDS, *annotations)}
     values["created_by"] = (room.created_by.pk, room.created_by.username, room.created_by.email)
     return values
 
@@ -119,12 +119,7 @@ ROOM_LIST_ANNOTATIONS = ("participant_count", "my_role", "my_last_read", "unread
 
 
 def listed(rooms: Any) -> list[dict[str, Any]]:
-    seen = []
-    for room in rooms:
-        values = {name: getattr(room, name) for name in (*FIELDS, *ROOM_LIST_ANNOTATIONS)}
-        values["created_by"] = (room.created_by.pk, room.created_by.username)
-        seen.append(values)
-    return seen
+    return [as_seen(room, ROOM_LIST_ANNOTATIONS) for room in rooms]
 
 
 @pytest.mark.django_db
