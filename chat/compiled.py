@@ -221,6 +221,7 @@ class CompiledRows(Generic[M]):
 # --- inserts ------------------------------------------------------------------------------
 
 _INSERTS: dict[tuple[str, type[Model], int], tuple[str, list[Any]]] = {}
+INSERT_ROWS_MAX = 128  # more at once: bulk_create (it splits what the database cannot take)
 
 
 def insert_new(objs: list[M], using: str = "default") -> list[M]:
@@ -232,12 +233,13 @@ def insert_new(objs: list[M], using: str = "default") -> list[M]:
     compiles and quotes a new insert query each time, most of a write's CPU
     after the queries themselves. The values go through each field's
     ``pre_save`` and ``get_db_prep_save`` as ``bulk_create``'s do. Without
-    ``INSERT ... RETURNING`` (old SQLite), ``bulk_create`` itself."""
+    ``INSERT ... RETURNING`` (old SQLite), or for more than ``INSERT_ROWS_MAX``
+    rows, ``bulk_create`` itself."""
     if not objs:
         return objs
     model = type(objs[0])
     connection = connections[using]
-    if not connection.features.can_return_rows_from_bulk_insert:
+    if not connection.features.can_return_rows_from_bulk_insert or len(objs) > INSERT_ROWS_MAX:
         return list(model._default_manager.using(using).bulk_create(objs))
     key = (connection.vendor, model, len(objs))
     statement = _INSERTS.get(key)

@@ -227,6 +227,10 @@ def test_insert_new_stores_what_bulk_create_stores(alice: Any, bob: Any) -> None
         {"n": 2, "ü": [2]},
     ]
     assert insert_new([]) == []
+    many = insert_new(
+        [RoomEvent(room=room, seq=1000 + n, type="test", payload={}) for n in range(130)]
+    )  # past INSERT_ROWS_MAX: bulk_create's batches
+    assert len({event.pk for event in many}) == 130 and all(event.pk for event in many)
     with pytest.raises(ValueError, match="new rows"):
         insert_new(ours[:1])
 
