@@ -307,6 +307,7 @@ class Hub:
         self.registering: asyncio.Task[None] | None = None
         self.tasks: list[asyncio.Task[Any]] = []
         self.frames_spent: dict[int, tuple[int, int]] = {}  # user id → (window, frames)
+        self.settling: dict[int, object] = {}  # user id → its latest pending settle
 
     def start(self) -> None:
         self.tasks = [
@@ -540,11 +541,7 @@ class Hub:
             else:
                 refused = applied.refused
                 if applied.waiting:
-                    self.loop.call_later(
-                        presence_services.offline_grace() + 0.05,
-                        self._settle_later,
-                        applied.waiting,
-                    )
+                    self._settle_after_grace(applied.waiting)
             for _, _, key, done in batch:
                 if not done.done():
                     done.set_result(key not in refused)
@@ -562,9 +559,26 @@ class Hub:
             return_exceptions=True,
         )
 
-    def _settle_later(self, user_ids: list[int]) -> None:
+    def _settle_after_grace(self, user_ids: list[int]) -> None:
+        """Settle these users once their grace has passed, each only by the latest
+        of their closes here: an earlier one's settle would find the grace
+        restarted and do nothing (a user reloading a page closes a socket again
+        and again)."""
+        token = object()
+        for user_id in user_ids:
+            self.settling[user_id] = token
+        self.loop.call_later(
+            presence_services.offline_grace() + 0.05, self._settle_later, user_ids, token
+        )
+
+    def _settle_later(self, user_ids: list[int], token: object) -> None:
         """The grace of users whose last socket closed has passed: offline now,
         unless a socket of theirs came back (on any process)."""
+        user_ids = [user_id for user_id in user_ids if self.settling.get(user_id) is token]
+        for user_id in user_ids:
+            del self.settling[user_id]
+        if not user_ids:
+            return
 
         async def settle() -> None:
             try:

@@ -362,6 +362,41 @@ async def test_a_reconnect_within_the_grace_does_not_flicker(
     await a.close()
 
 
+async def test_closes_within_the_grace_are_settled_once_after_the_last(
+    settings: Any, monkeypatch: pytest.MonkeyPatch, alice: Any, bob: Any, room: Any
+) -> None:
+    """A page reloaded again and again: one settle, after the last close."""
+    settings.CHAT_PRESENCE_OFFLINE_GRACE = 2.0  # longer than the reloads, even on a busy machine
+    settles: list[list[int]] = []
+    real = presence_services.presence_settle
+
+    def counted(user_ids: list[int]) -> list[int]:
+        settles.append(sorted(user_ids))
+        return real(user_ids)
+
+    def bobs_sockets() -> int:
+        return PresenceConnection.objects.filter(user=bob).count()
+
+    monkeypatch.setattr(presence_services, "presence_settle", counted)
+    a = await open_presence(alice)
+    b = await open_room(bob, room)
+    assert (await a.receive_type("presence"))["status"] == "online"
+    for _ in range(2):
+        await b.close()
+        for _ in range(100):  # each close written on its own, as on a real reload
+            if await db(bobs_sockets)() == 0:
+                break
+            await asyncio.sleep(0.01)
+        b = await open_room(bob, room)
+    await b.close()
+
+    frame = await a.receive_type("presence")
+    assert (frame["user"]["id"], frame["status"]) == (bob.pk, "offline")
+    await asyncio.sleep(0.5)  # the other closes' timers are due by now
+    assert settles == [[bob.pk]]
+    await a.close()
+
+
 async def test_snapshot_shows_current_room_only_to_who_may_see_it(
     alice: Any, bob: Any, charlie: Any, room: Any
 ) -> None:
