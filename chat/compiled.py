@@ -53,7 +53,57 @@ class _Plan:
     converters: list[tuple[int, list[Any], Any]]  # (column, converters, expression)
 
 
-class CompiledQuery(Generic[M]):
+def _placeholders(names: tuple[str, ...], strings: frozenset[str]) -> dict[str, int | str]:
+    return {
+        name: f"compiled-placeholder-{n}" if name in strings else PLACEHOLDER_BASE - n
+        for n, name in enumerate(names)
+    }
+
+
+def _slots(placeholders: dict[str, int | str], sql: str, params: Any) -> list[tuple[int, str]]:
+    """Where each placeholder went among ``params``; ValueError if one is missing
+    there or written into the SQL. Ids may come back as int subclasses the backend
+    casts with (psycopg's Int4 in arithmetic)."""
+    slots = [
+        (index, name)
+        for index, value in enumerate(params)
+        for name, placeholder in placeholders.items()
+        if value == placeholder
+        and (type(value) is str if isinstance(placeholder, str) else isinstance(value, int))
+        and not isinstance(value, bool)
+    ]
+    missing = set(placeholders) - {name for _, name in slots}
+    inlined = [str(value) for value in placeholders.values() if str(value) in sql]
+    if missing or inlined:
+        raise ValueError(f"ids not passed as parameters: {sorted(missing) or inlined}")
+    return slots
+
+
+def _filled(params: list[Any], slots: list[tuple[int, str]], values: dict[str, Any]) -> list[Any]:
+    """``params`` with each slot's value, in the type the compiler gave it."""
+    filled = list(params)
+    for index, name in slots:
+        filled[index] = type(params[index])(values[name])
+    return filled
+
+
+class _PlanCache:
+    """Plans built once per key (the database vendor, ...), under a lock."""
+
+    def __init__(self) -> None:
+        self._plans: dict[Any, Any] = {}
+        self._lock = threading.Lock()
+
+    def _cached(self, key: Any, compile_: Callable[[], Any]) -> Any:
+        plan = self._plans.get(key)
+        if plan is None:
+            with self._lock:
+                plan = self._plans.get(key) or compile_()
+                self._plans[key] = plan
+        return plan
+
+
+class CompiledQuery(_PlanCache, Generic[M]):
     """``build(**ids)`` returns the queryset for those ids; ``first(**ids)`` runs it
     compiled once (on the database alias ``using``) and returns its first object.
     The values of the names in ``strings`` are text, the others ids."""
@@ -66,28 +116,21 @@ class CompiledQuery(Generic[M]):
         *,
         strings: tuple[str, ...] = (),
     ) -> None:
+        super().__init__()
         self.build = build
         self.names = names
         self.strings = frozenset(strings)
         self.using = using
-        # Per database vendor and kind (one row, or rows by LIMIT/OFFSET), built once.
-        self._plans: dict[tuple[str, bool], _Plan] = {}
-        self._lock = threading.Lock()
 
     def _plan(self, *, paged: bool = False) -> _Plan:
-        key = (connections[self.using].vendor, paged)
-        plan = self._plans.get(key)
-        if plan is None:
-            with self._lock:
-                plan = self._plans.get(key) or self._compile(paged)
-                self._plans[key] = plan
+        """Per database vendor and kind (one row, or rows by LIMIT/OFFSET)."""
+        plan: _Plan = self._cached(
+            (connections[self.using].vendor, paged), lambda: self._compile(paged)
+        )
         return plan
 
     def _compile(self, paged: bool) -> _Plan:
-        placeholders: dict[str, int | str] = {
-            name: f"compiled-placeholder-{n}" if name in self.strings else PLACEHOLDER_BASE - n
-            for n, name in enumerate(self.names)
-        }
+        placeholders = _placeholders(self.names, self.strings)
         queryset = self.build(**placeholders).using(self.using)
         if not paged:
             queryset = queryset[:1]
@@ -97,16 +140,7 @@ class CompiledQuery(Generic[M]):
             if not queryset.ordered:
                 raise ValueError("rows by LIMIT/OFFSET need an ordered queryset")
             sql += " LIMIT %s OFFSET %s"  # both PostgreSQL and SQLite read it so
-        slots = [
-            (index, name)
-            for index, value in enumerate(params)
-            for name, placeholder in placeholders.items()
-            if type(value) is type(placeholder) and value == placeholder
-        ]
-        missing = set(self.names) - {name for _, name in slots}
-        inlined = [str(value) for value in placeholders.values() if str(value) in sql]
-        if missing or inlined:
-            raise ValueError(f"ids not passed as parameters: {sorted(missing) or inlined}")
+        slots = _slots(placeholders, sql, params)
         klass_info = compiler.klass_info
         assert klass_info is not None
         select = compiler.select
@@ -144,10 +178,7 @@ class CompiledQuery(Generic[M]):
                     raise TypeError(f"{name} must be text")
             elif not isinstance(value, int) or not BIGINT_MIN <= value <= BIGINT_MAX:
                 return None  # no row has such an id (the ORM answers nothing for it too)
-        params = list(plan.params)
-        for index, name in plan.slots:
-            params[index] = ids[name]
-        return params
+        return _filled(plan.params, plan.slots, ids)
 
     def first(self, **ids: int | str) -> M | None:
         plan = self._plan()
@@ -277,7 +308,7 @@ def insert_new(objs: list[M], using: str = "default") -> list[M]:
     return objs
 
 
-class CompiledUpdate:
+class CompiledUpdate(_PlanCache):
     """``run(**ids)`` runs ``build(**ids).update(**changes(**ids))``, its SQL built
     and compiled once: the ORM builds and compiles an update anew on every call.
     The same rules as ``CompiledQuery`` (ids only, checked at the first compile);
@@ -290,48 +321,24 @@ class CompiledUpdate:
         names: tuple[str, ...],
         using: str = "default",
     ) -> None:
+        super().__init__()
         self.build = build
         self.changes = changes
         self.names = names
         self.using = using
-        self._plans: dict[str, tuple[str, list[Any], list[tuple[int, str]]]] = {}
-        self._lock = threading.Lock()
-
-    def _plan(self) -> tuple[str, list[Any], list[tuple[int, str]]]:
-        vendor = connections[self.using].vendor
-        plan = self._plans.get(vendor)
-        if plan is None:
-            with self._lock:
-                plan = self._plans.get(vendor) or self._compile()
-                self._plans[vendor] = plan
-        return plan
 
     def _compile(self) -> tuple[str, list[Any], list[tuple[int, str]]]:
-        placeholders = {name: PLACEHOLDER_BASE - n for n, name in enumerate(self.names)}
+        placeholders = _placeholders(self.names, frozenset())
         queryset = self.build(**placeholders).using(self.using)
         query: Any = queryset.query.chain(sql.UpdateQuery)
         query.add_update_values(self.changes(**placeholders))
         text, params = query.get_compiler(self.using).as_sql()
-        # Ints, or int subclasses the backend casts with (psycopg's Int4 in arithmetic).
-        slots = [
-            (index, name)
-            for index, value in enumerate(params)
-            for name, placeholder in placeholders.items()
-            if isinstance(value, int) and not isinstance(value, bool) and value == placeholder
-        ]
-        missing = set(self.names) - {name for _, name in slots}
-        inlined = [str(value) for value in placeholders.values() if str(value) in text]
-        if missing or inlined or not text:
-            raise ValueError(f"ids not passed as parameters: {sorted(missing) or inlined}")
-        return text, list(params), slots
+        return text, list(params), _slots(placeholders, text, params)
 
     def run(self, **ids: int) -> int:
         if any(not isinstance(value, int) for value in ids.values()):
             raise TypeError("CompiledUpdate takes ids")
-        text, params, slots = self._plan()
-        values = list(params)
-        for index, name in slots:
-            values[index] = type(params[index])(ids[name])  # keeping the backend's cast
+        text, params, slots = self._cached(connections[self.using].vendor, self._compile)
         with connections[self.using].cursor() as cursor:
-            cursor.execute(text, values)
+            cursor.execute(text, _filled(params, slots, ids))
             return int(cursor.rowcount)

@@ -46,6 +46,7 @@ from django.http.request import validate_host
 from django.utils.crypto import constant_time_compare
 from rest_framework.authtoken.models import Token
 
+from academia.rest.authentication import possible_token_key
 from accounts.tickets import ticket_redeem
 from chat.compiled import CompiledQuery
 
@@ -165,12 +166,11 @@ def _token_with_user(key: str) -> QuerySet[Token]:
 
 # Compiled once: every handshake with a token header runs it (see chat.compiled).
 _TOKEN_WITH_USER = CompiledQuery(_token_with_user, ("key",), strings=("key",))
-TOKEN_KEY_MAX = Token._meta.get_field("key").max_length or 40
 
 
 def _token_user(key: str) -> Any:
-    if len(key) > TOKEN_KEY_MAX or "\x00" in key:
-        return AnonymousUser()  # no token has such a key
+    if not possible_token_key(key):
+        return AnonymousUser()
     token = _TOKEN_WITH_USER.first(key=key)
     if token is None or not token.user.is_active:
         return AnonymousUser()

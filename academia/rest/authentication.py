@@ -26,16 +26,20 @@ def _token(key: str) -> QuerySet[Token]:
 
 # Compiled once (see chat.compiled): every token request reads it.
 _TOKEN = CompiledQuery(_token, ("key",), strings=("key",))
-KEY_MAX = Token._meta.get_field("key").max_length or 40
+TOKEN_KEY_MAX = Token._meta.get_field("key").max_length or 40
+
+
+def possible_token_key(key: str) -> bool:
+    """False for a key no token can have (too long, or with a NUL, which
+    PostgreSQL refuses in text): refused without a query, over REST and sockets."""
+    return len(key) <= TOKEN_KEY_MAX and "\x00" not in key
 
 
 class TokenAuthentication(authentication.TokenAuthentication):
     def authenticate_credentials(self, key: str) -> tuple[Any, Any]:
         """DRF's, with the token and its user read by a query compiled once; keys no
         token can have are refused without one."""
-        token = None
-        if len(key) <= KEY_MAX and "\x00" not in key:
-            token = _TOKEN.first(key=key)
+        token = _TOKEN.first(key=key) if possible_token_key(key) else None
         if token is None:
             raise exceptions.AuthenticationFailed(_("Invalid token."))
         if not token.user.is_active:
