@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.utils.translation import gettext_lazy
 
@@ -37,6 +38,21 @@ def is_support_staff(user: User) -> bool:
         cached = user.groups.filter(name=SUPPORT_GROUP).exists()
         user._is_support_staff = cached  # type: ignore[attr-defined]
     return bool(cached)
+
+
+def user_kind(user: User) -> tuple[bool, bool, bool]:
+    """What ``visible_rooms_q`` depends on besides the user's id: superuser,
+    staff, support staff (for an active, signed-in user)."""
+    return (user.is_superuser, user.is_staff, is_support_staff(user))
+
+
+def user_of_kind(user_id: int, kind: tuple[bool, bool, bool]) -> User:
+    """An active user with that id and ``user_kind``, not read from the database:
+    what a filter compiled once per kind of user is built for."""
+    superuser, staff, support = kind
+    user = get_user_model()(pk=user_id, is_active=True, is_superuser=superuser, is_staff=staff)
+    user._is_support_staff = support  # type: ignore[attr-defined]  # is_support_staff's cache
+    return user
 
 
 def visible_rooms_q(user: User) -> Q:
