@@ -16,7 +16,7 @@ import orjson
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.core.cache.backends.redis import RedisCache
 from django.db import DatabaseError
 from django.utils import translation
@@ -171,9 +171,10 @@ def _add_to_counter(key: str, count: int, *, timeout: int) -> int:
     the cache API takes three (``add``, then ``incr``, which checks that the key
     exists first). Integers are stored as plain numbers there, so ``cache.get``
     reads the same counter. Other caches go through the cache API."""
-    redis_cache = getattr(cache, "_cache", None)
-    if isinstance(cache, RedisCache) and redis_cache is not None:
-        cache_key = cache.make_and_validate_key(key)
+    backend = caches["default"]  # ``cache`` is a proxy: isinstance does not see through it
+    redis_cache = getattr(backend, "_cache", None)
+    if isinstance(backend, RedisCache) and redis_cache is not None:
+        cache_key = backend.make_and_validate_key(key)
         pipeline = redis_cache.get_client(cache_key, write=True).pipeline(transaction=False)
         pipeline.incrby(cache_key, count)
         pipeline.expire(cache_key, timeout)
