@@ -137,6 +137,10 @@ DATABASE_URL = env_str("DATABASE_URL", "")
 DATABASE_POOL_MIN_SIZE = env_int("DATABASE_POOL_MIN_SIZE", 2)
 DATABASE_POOL_MAX_SIZE = env_int("DATABASE_POOL_MAX_SIZE", 16)
 DATABASE_POOL_TIMEOUT = env_float("DATABASE_POOL_TIMEOUT", 10.0)
+# The sockets' database threads (chat.consumers.db), each with a pooled connection
+# while it works. More threads wait on more queries at once, but they share one
+# interpreter lock: past a few, handing it over costs more than they gain.
+DATABASE_SOCKET_THREADS = min(env_int("DATABASE_SOCKET_THREADS", 4), DATABASE_POOL_MAX_SIZE)
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":

@@ -186,6 +186,13 @@ def test_database_url_selects_postgresql_with_a_connection_pool() -> None:
     assert sized["DATABASES"]["default"]["OPTIONS"]["pool"]["max_size"] == 4
 
 
+def test_socket_database_threads_default_to_four_and_never_outnumber_the_pool() -> None:
+    assert load_settings()["DATABASE_SOCKET_THREADS"] == 4
+    assert load_settings(DATABASE_SOCKET_THREADS="8")["DATABASE_SOCKET_THREADS"] == 8
+    small_pool = load_settings(DATABASE_POOL_MAX_SIZE="3", DATABASE_SOCKET_THREADS="8")
+    assert small_pool["DATABASE_SOCKET_THREADS"] == 3
+
+
 def test_redis_url_selects_channels_redis_and_the_redis_cache() -> None:
     config = load_settings(REDIS_URL="redis://cache.example.com:6379/2")
     layer = config["CHANNEL_LAYERS"]["default"]

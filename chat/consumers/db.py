@@ -17,14 +17,18 @@ _executor: ThreadPoolExecutor | None = None
 
 
 def database_threads() -> ThreadPoolExecutor:
-    """The sockets' database threads: as many as the connection pool has
-    connections (DATABASE_POOL_MAX_SIZE), so every room's writes and every
-    handshake can use a connection at once. The event loop's default executor
-    has only min(32, cores + 4) threads, which made busy rooms queue."""
+    """The sockets' database threads: DATABASE_SOCKET_THREADS of them (4 unless
+    set, at most DATABASE_POOL_MAX_SIZE, so each finds a pooled connection).
+
+    Every room's writes, handshakes and frames share them. Their queries wait on
+    the database without the interpreter lock, so a few threads keep several
+    queries in flight; many threads mostly pass that lock to and fro (50 busy
+    rooms wrote a fifth fewer messages per second with 16 threads than with 4,
+    see docs/PERFORMANCE.md)."""
     global _executor
     if _executor is None:
-        size = int(getattr(settings, "DATABASE_POOL_MAX_SIZE", 10))
-        _executor = ThreadPoolExecutor(max_workers=max(4, size), thread_name_prefix="db")
+        size = int(getattr(settings, "DATABASE_SOCKET_THREADS", 4))
+        _executor = ThreadPoolExecutor(max_workers=max(1, size), thread_name_prefix="db")
     return _executor
 
 
