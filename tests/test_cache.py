@@ -51,3 +51,21 @@ def test_cache_objects_share_one_connection(
             client: Any = cache._cache
             for pool in client._pools.values():
                 pool.disconnect()
+
+
+def test_the_process_client_keeps_one_redis_object_per_pool(redis_url: str) -> None:
+    cache = ProcessRedisCache(redis_url, {"KEY_PREFIX": "cache-test-client"})
+    client: Any = cache._cache
+    first = client.get_client("a", write=True)
+    assert client.get_client("b", write=True) is first
+    assert client.get_client("c") is first  # one server: reads use the same pool
+    assert isinstance(first, redis.Redis)
+    assert first.connection_pool is client._get_connection_pool(True)
+    cache.set("key", {"n": 1}, timeout=30)
+    try:
+        assert cache.get("key") == {"n": 1}
+        assert cache.add("count", 0, timeout=30)
+        assert cache.incr("count", 1) == 1
+        assert cache.get("count") == 1
+    finally:
+        cache.delete_many(["key", "count"])
