@@ -835,7 +835,7 @@ def co_member_get(user: User, other_id: int) -> User:
 
 def room_get_visible(user: User, room_id: int) -> ChatRoom:
     """The bare room if ``user`` may see it (one query, no annotations), else NotFound."""
-    room = ChatRoom.objects.filter(policy.visible_rooms_q(user), pk=room_id).first()
+    room = policy.visible_room(user, room_id)
     if room is None:
         raise errors.NotFound(gettext_lazy("No such room."))
     return room

@@ -8,11 +8,12 @@ from typing import Any
 import pytest
 from django.db.models import F
 
-from chat import selectors, services, wire
+from chat import policy, selectors, services, wire
 from chat.compiled import CompiledQuery, CompiledUpdate, insert_new
-from chat.models import ChatMessage, ChatParticipant, ChatRoom, RoomEvent
+from chat.models import ChatMessage, ChatParticipant, ChatRoom, RoomBan, RoomEvent
 from chat.tests import factories
 from chat.tests.test_api_permissions import PERSONAS, ROOM_TYPES, VISIBLE, build_room
+from courses.models import Enrollment
 
 ANNOTATIONS = ("participant_count", "my_role", "my_last_read", "unread_count", "banned")
 FIELDS = [field.attname for field in ChatRoom._meta.concrete_fields]
@@ -42,6 +43,41 @@ def test_the_compiled_room_query_equals_the_orms(room_type: str, persona: str) -
     seen = persona in VISIBLE[room_type]
     if seen:
         assert selectors.room_get_for_user(user, room.pk).pk == room.pk
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("persona", [*PERSONAS, "superuser", "enrolled", "banned", "inactive"])
+@pytest.mark.parametrize("room_type", ROOM_TYPES)
+def test_the_compiled_visibility_check_answers_as_the_orms_filter(
+    room_type: str, persona: str
+) -> None:
+    room, people = build_room(room_type)
+    people["superuser"] = factories.make_user("root", is_superuser=True)
+    people["enrolled"] = factories.make_user("learner")
+    if room.course_id is not None:  # enrolled without a participant row: the course rule
+        Enrollment.objects.create(course_id=room.course_id, user=people["enrolled"])
+    people["banned"] = people["member"]
+    if persona == "banned":
+        # A ban row (the service bans only in public and support rooms; the rule holds for all)
+        RoomBan.objects.create(room=room, user=people["member"], banned_by=people["admin"])
+    people["inactive"] = factories.make_user("gone", is_staff=True)
+    people["inactive"].is_active = False
+    user = people[persona]
+
+    orm = ChatRoom.objects.filter(policy.visible_rooms_q(user), pk=room.pk).exists()
+    compiled = policy.visible_room(user, room.pk)
+
+    assert (compiled is not None) == orm
+    assert policy.can_see_room(user, room) == orm
+    if persona in PERSONAS:
+        assert orm == (persona in VISIBLE[room_type])
+    if persona == "superuser" or (persona == "enrolled" and room_type in {"public", "course"}):
+        assert orm is True
+    if persona in {"banned", "inactive"}:
+        assert orm is False
+    if compiled is not None:
+        assert as_seen(compiled, ()) == as_seen(ChatRoom.objects.get(pk=room.pk), ())
+    assert policy.visible_room(user, room.pk + 1000) is None
 
 
 @pytest.mark.django_db
