@@ -102,7 +102,8 @@ def _visible_room_of_kind(kind: tuple[bool, bool, bool]) -> CompiledQuery[ChatRo
 # room socket and its periodic re-check ask it (building that filter costs about a
 # millisecond of Python, running it a fraction of that).
 _VISIBLE_ROOM = {
-    kind: _visible_room_of_kind(kind) for kind in itertools.product((False, True), repeat=3)
+    (superuser, staff, support): _visible_room_of_kind((superuser, staff, support))
+    for superuser, staff, support in itertools.product((False, True), repeat=3)
 }
 
 
