@@ -55,6 +55,10 @@ RECENT_EVENTS = 2048  # events a feed keeps in memory for replay and gap filling
 FRAMED_EVENTS = 64  # of which framed for the wire at most
 GAP_GRACE_SECONDS = 0.05  # how long a gap may wait for a late publish before the log is read
 GROUP_REFRESH_SECONDS = 3600.0
+# A closed socket's registration waits this long for an opening one to share its
+# write: a page reload closes its sockets and opens new ones at once, and the new
+# socket's connection.ready waits for its registration.
+CLOSE_WRITE_DELAY_SECONDS = 0.1
 
 _hub: Hub | None = None
 _socket_numbers = itertools.count(1)
@@ -305,6 +309,7 @@ class Hub:
         self.outbox: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue()
         self.registrations: list[tuple[str, Any, str, asyncio.Future[bool]]] = []
         self.registering: asyncio.Task[None] | None = None
+        self.close_timer: asyncio.TimerHandle | None = None
         self.tasks: list[asyncio.Task[Any]] = []
         self.frames_spent: dict[int, tuple[int, int]] = {}  # user id → (window, frames)
         self.settling: dict[int, object] = {}  # user id → its latest pending settle
@@ -324,7 +329,9 @@ class Hub:
             feed.writer.queue or (feed.writer.task is not None and not feed.writer.task.done())
             for feed in self.feeds.values()
         )
-        registering = self.registering is not None and not self.registering.done()
+        registering = bool(self.registrations) or (
+            self.registering is not None and not self.registering.done()
+        )
         return writing or registering or not self.outbox.empty()
 
     # --- the channel layer ---------------------------------------------------------
@@ -519,12 +526,24 @@ class Hub:
 
     async def register(self, action: str, user: Any, key: str) -> bool:
         """Open or close one socket's registration; returns once it is written,
-        False if the socket was refused (its user has too many)."""
+        False if the socket was refused (its user has too many). An opening
+        socket's is written at once; a closing one's waits up to
+        CLOSE_WRITE_DELAY_SECONDS to go with the next opening one."""
         done: asyncio.Future[bool] = self.loop.create_future()
         self.registrations.append((action, user, key, done))
+        if action == "open":
+            self._write_now()
+        elif self.close_timer is None:
+            self.close_timer = self.loop.call_later(CLOSE_WRITE_DELAY_SECONDS, self._write_now)
+        return bool(await done)
+
+    def _write_now(self) -> None:
+        """Write the queued registrations (after the batch being written, if any)."""
+        if self.close_timer is not None:
+            self.close_timer.cancel()
+            self.close_timer = None
         if self.registering is None or self.registering.done():
             self.registering = self.loop.create_task(self._write_registrations())
-        return bool(await done)
 
     async def _write_registrations(self) -> None:
         """Write what has queued up, again and again while more arrives."""

@@ -177,6 +177,45 @@ async def test_joining_a_room_makes_the_socket_follow_it(
     await c.close()
 
 
+async def test_a_reload_writes_the_closed_and_the_opened_socket_in_one_batch(
+    monkeypatch: pytest.MonkeyPatch, alice: Any, room: Any
+) -> None:
+    from chat.consumers import hub as hub_module
+
+    # Long enough for the new socket's handshake on a slow machine (0.1 s in service).
+    monkeypatch.setattr(hub_module, "CLOSE_WRITE_DELAY_SECONDS", 0.5)
+    batches: list[tuple[int, int]] = []
+    real_apply = presence_services.connections_apply
+
+    def recording_apply(**kwargs: Any) -> Any:
+        batches.append((len(kwargs["opened"]), len(kwargs["closed"])))
+        return real_apply(**kwargs)
+
+    monkeypatch.setattr(presence_services, "connections_apply", recording_apply)
+    first = await open_room(alice, room)
+    assert batches == [(1, 0)]
+    old_key = PresenceConnection.objects.filter(user=alice).values_list("channel_name", flat=True)
+    (old,) = await db(list)(old_key)
+
+    # The page reloads: its socket closes and a new one opens at once (a client
+    # does not wait for the server's cleanup of the old one).
+    closing = asyncio.ensure_future(first.close())
+    second = await open_room(alice, room)
+    await closing
+
+    assert batches == [(1, 0), (1, 1)]  # the close waited and went with the open
+    rows = await db(list)(
+        PresenceConnection.objects.filter(user=alice).values_list("channel_name", flat=True)
+    )
+    assert len(rows) == 1 and rows != [old]
+    assert await db(status_of)(alice) == "online"
+
+    await second.close()  # a close with no open after it is written after the delay
+    assert batches == [(1, 0), (1, 1), (0, 1)]
+    assert not await db(PresenceConnection.objects.filter(user=alice).exists)()
+    assert await db(status_of)(alice) == "offline"
+
+
 async def test_a_socket_closing_while_it_follows_a_new_room_leaves_no_feed_behind(
     monkeypatch: pytest.MonkeyPatch, alice: Any, charlie: Any, room: Any
 ) -> None:
