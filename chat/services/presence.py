@@ -28,11 +28,12 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
 from chat import errors, events, policy, wire
+from chat.compiled import CompiledQuery
 from chat.errors import lazy_interpolate
 from chat.models import ChatParticipant, ChatRoom, PresenceConnection, UserPresence
 from chat.wire import user_payload
@@ -225,6 +226,15 @@ _HAVE_PRESENCE: set[int] = set()
 _HAVE_PRESENCE_MAX = 100_000
 
 
+def _presence_locked(user_id: int) -> QuerySet[UserPresence]:
+    return UserPresence.objects.select_for_update().select_related("user").filter(user_id=user_id)
+
+
+# Compiled once (see chat.compiled): a socket opening or closing alone, the usual
+# batch, locks one user's row.
+_PRESENCE_LOCKED = CompiledQuery(_presence_locked, ("user_id",))
+
+
 def _locked_presences(user_ids: list[int]) -> list[UserPresence]:
     """The users' presence rows, created if missing, locked, in user order."""
     unknown = [user_id for user_id in user_ids if user_id not in _HAVE_PRESENCE]
@@ -233,12 +243,16 @@ def _locked_presences(user_ids: list[int]) -> list[UserPresence]:
             UserPresence.objects.bulk_create(
                 [UserPresence(user_id=user_id) for user_id in unknown], ignore_conflicts=True
             )
-        presences = list(
-            UserPresence.objects.select_for_update()
-            .select_related("user")
-            .filter(user_id__in=user_ids)
-            .order_by("user_id")
-        )
+        if len(user_ids) == 1:
+            one = _PRESENCE_LOCKED.first(user_id=user_ids[0])
+            presences = [] if one is None else [one]
+        else:
+            presences = list(
+                UserPresence.objects.select_for_update()
+                .select_related("user")
+                .filter(user_id__in=user_ids)
+                .order_by("user_id")
+            )
         found = {presence.user_id for presence in presences}
         if len(_HAVE_PRESENCE) > _HAVE_PRESENCE_MAX:
             _HAVE_PRESENCE.clear()

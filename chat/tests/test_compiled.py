@@ -310,3 +310,25 @@ def test_a_compiled_update_changes_what_the_orms_would(alice: Any, bob: Any) -> 
     )
     with pytest.raises(ValueError, match="room_id"):
         inlined.run(room_id=room.pk)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_compiled_presence_lock_reads_the_row_and_its_user_under_a_lock(alice: Any) -> None:
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    from chat.models import UserPresence
+    from chat.services import presence
+
+    UserPresence.objects.create(user=alice, status=UserPresence.Status.ONLINE)
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        row: Any = presence._PRESENCE_LOCKED.first(user_id=alice.pk)
+        assert row is not None and row.user.username == "alice"  # no second query
+        sql = [query["sql"] for query in queries.captured_queries]
+        orm = presence._presence_locked(alice.pk).get()
+    fields = [field.attname for field in UserPresence._meta.concrete_fields]
+    assert [getattr(row, name) for name in fields] == [getattr(orm, name) for name in fields]
+    assert len(sql) == 1
+    if connection.vendor == "postgresql":
+        assert "FOR UPDATE" in sql[0]
+    assert presence._PRESENCE_LOCKED.first(user_id=alice.pk + 1000) is None
