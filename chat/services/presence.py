@@ -33,7 +33,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
 from chat import errors, events, policy, wire
-from chat.compiled import CompiledQuery
+from chat.compiled import CompiledQuery, CompiledUpdate
 from chat.errors import lazy_interpolate
 from chat.models import ChatParticipant, ChatRoom, PresenceConnection, UserPresence
 from chat.wire import user_payload
@@ -301,12 +301,18 @@ def _within_socket_limit(
     return allowed, refused
 
 
+# Compiled once (see chat.compiled): every room socket's close runs it.
+_ROOM_LEFT = CompiledUpdate(
+    lambda user_id, room_id: UserPresence.objects.filter(user_id=user_id, current_room_id=room_id),
+    lambda **_: {"current_room": None, "is_typing": False, "typing_at": None},
+    ("user_id", "room_id"),
+)
+
+
 def room_left(user_id: int, room_id: int) -> None:
     """The user's last socket of a room closed: they are no longer "in" it (nor
     typing there)."""
-    UserPresence.objects.filter(user_id=user_id, current_room_id=room_id).update(
-        current_room=None, is_typing=False, typing_at=None
-    )
+    _ROOM_LEFT.run(user_id=user_id, room_id=room_id)
 
 
 def _save_statuses(presences: list[UserPresence], now: datetime) -> None:

@@ -85,6 +85,25 @@ def test_typing_lists_who_types_in_the_room_now(alice: Any, bob: Any) -> None:
     assert response.data[0]["current_room"] == room.pk
 
 
+def test_leaving_a_room_clears_where_the_user_is_and_types_there_only(alice: Any, bob: Any) -> None:
+    from chat.models import UserPresence
+    from chat.services import presence
+
+    room = factories.make_room(alice, members=[bob])
+    other = factories.make_room(alice, name="Other", members=[bob])
+    services.typing_set(actor=bob, room=room, is_typing=True)
+
+    presence.room_left(bob.pk, other.pk)  # not the room bob is in: nothing changes
+    row = UserPresence.objects.get(user=bob)
+    assert (row.current_room_id, row.is_typing) == (room.pk, True)
+
+    presence.room_left(bob.pk, room.pk)
+    row.refresh_from_db()
+    assert (row.current_room_id, row.is_typing, row.typing_at) == (None, False, None)
+    typing = client_for(alice).get("/chat/presence/typing/", {"room": room.pk})
+    assert typing.data == []
+
+
 def test_online_and_typing_need_a_visible_room(alice: Any, charlie: Any) -> None:
     secret = factories.make_room(alice, chat_type="private")
     client = client_for(charlie)
