@@ -58,7 +58,7 @@ GROUP_REFRESH_SECONDS = 3600.0
 # A closed socket's registration waits this long for an opening one to share its
 # write: a page reload closes its sockets and opens new ones at once, and the new
 # socket's connection.ready waits for its registration.
-CLOSE_WRITE_DELAY_SECONDS = 0.1
+UNREGISTER_DELAY_SECONDS = 0.1
 
 _hub: Hub | None = None
 _socket_numbers = itertools.count(1)
@@ -528,13 +528,13 @@ class Hub:
         """Open or close one socket's registration; returns once it is written,
         False if the socket was refused (its user has too many). An opening
         socket's is written at once; a closing one's waits up to
-        CLOSE_WRITE_DELAY_SECONDS to go with the next opening one."""
+        UNREGISTER_DELAY_SECONDS to go with the next opening one."""
         done: asyncio.Future[bool] = self.loop.create_future()
         self.registrations.append((action, user, key, done))
         if action == "open":
             self._write_now()
         elif self.close_timer is None:
-            self.close_timer = self.loop.call_later(CLOSE_WRITE_DELAY_SECONDS, self._write_now)
+            self.close_timer = self.loop.call_later(UNREGISTER_DELAY_SECONDS, self._write_now)
         return bool(await done)
 
     def _write_now(self) -> None:

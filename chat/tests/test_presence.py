@@ -183,7 +183,7 @@ async def test_a_reload_writes_the_closed_and_the_opened_socket_in_one_batch(
     from chat.consumers import hub as hub_module
 
     # Long enough for the new socket's handshake on a slow machine (0.1 s in service).
-    monkeypatch.setattr(hub_module, "CLOSE_WRITE_DELAY_SECONDS", 0.5)
+    monkeypatch.setattr(hub_module, "UNREGISTER_DELAY_SECONDS", 0.5)
     batches: list[tuple[int, int]] = []
     real_apply = presence_services.connections_apply
 
