@@ -226,8 +226,12 @@ _HAVE_PRESENCE: set[int] = set()
 _HAVE_PRESENCE_MAX = 100_000
 
 
+def _rows_locked() -> QuerySet[UserPresence]:
+    return UserPresence.objects.select_for_update().select_related("user")
+
+
 def _presence_locked(user_id: int) -> QuerySet[UserPresence]:
-    return UserPresence.objects.select_for_update().select_related("user").filter(user_id=user_id)
+    return _rows_locked().filter(user_id=user_id)
 
 
 # Compiled once (see chat.compiled): a socket opening or closing alone, the usual
@@ -247,12 +251,7 @@ def _locked_presences(user_ids: list[int]) -> list[UserPresence]:
             one = _PRESENCE_LOCKED.first(user_id=user_ids[0])
             presences = [] if one is None else [one]
         else:
-            presences = list(
-                UserPresence.objects.select_for_update()
-                .select_related("user")
-                .filter(user_id__in=user_ids)
-                .order_by("user_id")
-            )
+            presences = list(_rows_locked().filter(user_id__in=user_ids).order_by("user_id"))
         found = {presence.user_id for presence in presences}
         if len(_HAVE_PRESENCE) > _HAVE_PRESENCE_MAX:
             _HAVE_PRESENCE.clear()
