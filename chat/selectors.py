@@ -12,8 +12,10 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import (
+    BigIntegerField,
     Count,
     Exists,
+    ExpressionWrapper,
     F,
     Field,
     Func,
@@ -682,9 +684,19 @@ def message_search(
     ``has_file``: only messages with (True) or without (False) an attachment;
     ``date_from``/``date_to``: sent on those days or between them (both included,
     days of the server's time zone)."""
-    messages = ChatMessage.objects.filter(
-        room__in=ChatRoom.objects.filter(policy.visible_rooms_q(user)), is_deleted=False
-    )
+    visible = ChatRoom.objects.filter(policy.visible_rooms_q(user))
+    full_text = bool(q) and connection.vendor == "postgresql"
+    if full_text:
+        # Left to itself, PostgreSQL loops over the visible rooms and ANDs the
+        # full-text index's bitmap with each room's (room, id) bitmap: the whole
+        # word's index entries read once per room (85 rooms, 2 M messages: 144 ms
+        # for a page, 96 for its count). Hidden from that index (``room_id + 0``),
+        # the rooms are kept by a hash over one full-text scan: 6 and 3.5 ms.
+        room_key = ExpressionWrapper(F("room_id") + 0, output_field=BigIntegerField())
+        messages = ChatMessage.objects.alias(room_key=room_key).filter(room_key__in=visible)
+    else:
+        messages = ChatMessage.objects.filter(room__in=visible)
+    messages = messages.filter(is_deleted=False)
     order: tuple[str, ...] = ("-id",)
     if room_id is not None:
         messages = messages.filter(room_id__gte=room_id, room_id__lte=room_id)
@@ -707,7 +719,7 @@ def message_search(
     if date_to is not None:
         messages = messages.filter(created_at__lt=_day_start(date_to + timedelta(days=1)))
     if q:
-        if connection.vendor == "postgresql":
+        if full_text:
             from django.contrib.postgres.search import SearchQuery, SearchVectorField
 
             # Spelled exactly as the GIN index ``message_content_search`` (migration
