@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import importlib.util
 import json
 import os
@@ -70,6 +71,10 @@ CLIENT_CORE = 1
 WS_LIMIT = "65536"
 PEER_ROOM_BASE = 900_000  # room ids of the database-free peers, clear of real rooms
 CLIENT_BOUND_CPU = 0.9
+# Between two servers' runs: the load client collects what the last run left
+# and the machine settles. Without it, a server measured after an overloaded
+# peer (the tutorial at 1 x 500, seconds behind) showed twice its own p99.
+SETTLE_SECONDS = 3.0
 DEFAULT_WINDOW = 4
 DEFAULT_LAYER = "channels_redis.pubsub.RedisPubSubChannelLayer"
 SERVERS = ("raw", "tutorial", "ours", "ours-uvicorn")
@@ -635,6 +640,8 @@ def main() -> None:
         for shape, servers in plan:
             lines = {}
             for server in servers:
+                gc.collect()
+                time.sleep(SETTLE_SECONDS)
                 lines[server] = run_once(shape, server, options, log)
                 emit(lines[server])
             if len(lines) > 1 or shape.kind == "storm":
