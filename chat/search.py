@@ -99,7 +99,8 @@ def message_search_ranked(
     user: User, *, q: str, filters: SearchFilters = SearchFilters()
 ) -> QuerySet[ChatMessage]:
     """The newest SEARCH_RANK_WINDOW matches of ``q`` the user may see, best first
-    (``rank`` annotated on PostgreSQL, then newest first)."""
+    (``rank`` annotated on PostgreSQL, then newest first), with their rooms and
+    senders (a page's relations: ``selectors.load_message_relations``)."""
     matches = selectors.message_search(
         user,
         q=q,
@@ -111,7 +112,7 @@ def message_search_ranked(
     )
     # In the list's own order (newest first, by the index it walks).
     window = matches.values("id")[: limits.SEARCH_RANK_WINDOW]
-    hits = ChatMessage.objects.filter(pk__in=window).select_related("room")
+    hits = ChatMessage.objects.filter(pk__in=window).select_related("room", "sender")
     if connection.vendor == "postgresql":
         from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVectorField
 
@@ -122,4 +123,4 @@ def message_search_ranked(
         hits = hits.annotate(rank=rank)
     else:
         hits = hits.annotate(rank=Value(None, output_field=FloatField()))
-    return selectors.with_message_relations(hits.order_by(F("rank").desc(nulls_last=True), "-id"))
+    return hits.order_by(F("rank").desc(nulls_last=True), "-id")

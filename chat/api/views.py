@@ -677,7 +677,7 @@ class MessageViewSet(ChatViewSet):
             date_from=query.get("date_from"),
             date_to=query.get("date_to"),
         )
-        page = self.paginate_queryset(messages) or []  # None only without a paginator
+        page = selectors.load_message_relations(list(self.paginate_queryset(messages) or []))
         return self.get_paginated_response(wire.messages_payload_for(request.user, page))
 
     @extend_schema(
@@ -702,7 +702,7 @@ class MessageViewSet(ChatViewSet):
             date_to=query.get("date_to"),
         )
         hits = search.message_search_ranked(request.user, q=query["q"], filters=filters)
-        page = self.paginate_queryset(hits) or []  # None only without a paginator
+        page = selectors.load_message_relations(list(self.paginate_queryset(hits) or []))
         q = query["q"]
         return self.get_paginated_response(
             [wire.search_hit_payload(hit, search.highlight(hit.content, q)) for hit in page]

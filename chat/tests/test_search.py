@@ -163,6 +163,28 @@ def test_a_search_page_costs_constant_queries(
     assert response.json()["count"] == 12
 
 
+def test_both_searches_show_each_hits_reactions_and_mentions(
+    alice: Any, bob: Any, lobby: Any
+) -> None:
+    first = factories.make_message(alice, lobby, "quasar for @bob")
+    second = factories.make_message(bob, lobby, "quasar again")
+    services.reaction_add(actor=bob, message=first, emoji="👍")
+    services.reaction_add(actor=alice, message=first, emoji="👍")
+    services.reaction_add(actor=alice, message=second, emoji="🎉")
+    listed = client_for(alice).get("/chat/messages/", {"q": "quasar"}).json()["results"]
+    ranked = [hit["message"] for hit in hits(alice, q="quasar")]
+
+    for found in (listed, ranked):
+        shown = {m["id"]: (m["mentions"], m["reactions"]) for m in found}
+        assert shown == {
+            first.pk: (
+                [bob.pk],
+                [{"emoji": "👍", "count": 2, "user_ids": [bob.pk, alice.pk]}],
+            ),
+            second.pk: ([], [{"emoji": "🎉", "count": 1, "user_ids": [alice.pk]}]),
+        }
+
+
 @pytest.mark.parametrize(
     ("q", "text", "expected"),
     [
