@@ -37,7 +37,9 @@ class SendResult:
     created: bool
 
 
-def _clean_content(content: object, *, allow_empty: bool) -> str:
+def clean_content(content: object, *, allow_empty: bool) -> str:
+    """A message's text as stored (stripped, within CHAT_MAX_MESSAGE_LENGTH), or
+    ValidationFailed: every path that writes message text checks it here."""
     if not isinstance(content, str):
         raise errors.ValidationFailed(
             gettext_lazy("content must be a string."),
@@ -72,7 +74,8 @@ def _clean_content(content: object, *, allow_empty: bool) -> str:
     return content
 
 
-def _clean_client_id(client_id: object) -> str | None:
+def clean_client_id(client_id: object) -> str | None:
+    """A sender's deduplication id (``client_id``) as stored: None when absent."""
     if client_id is None or client_id == "":
         return None
     if not isinstance(client_id, str) or not CLIENT_ID_RE.match(client_id):
@@ -106,13 +109,13 @@ def clean_emoji(value: object) -> str:
 
 
 @dataclass(frozen=True)
-class _Rendered:
+class Rendered:
     html: str
     mentioned: list[Any]
     wildcard: bool
 
 
-def _render(actor: User, room: ChatRoom, content: str) -> _Rendered:
+def render_message(actor: User, room: ChatRoom, content: str) -> Rendered:
     """Render content; resolve ``@username`` to users who may see the room."""
     names = extract_mentions(content)
     wildcard = bool({name.lower() for name in names} & WILDCARD_MENTIONS)
@@ -141,16 +144,16 @@ def _render(actor: User, room: ChatRoom, content: str) -> _Rendered:
         for user in mentioned
     }
     html = render_content(content, mentions=targets, wildcards=wildcard)
-    return _Rendered(html=html, mentioned=mentioned, wildcard=wildcard)
+    return Rendered(html=html, mentioned=mentioned, wildcard=wildcard)
 
 
 def message_preview(*, actor: User, room: ChatRoom, content: object) -> str:
     """``content_html`` as sending ``content`` to ``room`` would store it (the same
     validation, mentions resolved the same way); nothing is written."""
-    return _render(actor, room, _clean_content(content, allow_empty=True)).html
+    return render_message(actor, room, clean_content(content, allow_empty=True)).html
 
 
-def _notify_mentions(
+def notify_mentions(
     message: ChatMessage, payload: dict[str, Any], users: list[Any], wildcard: bool
 ) -> None:
     recipients = {user.pk for user in users}
@@ -171,7 +174,7 @@ def _notify_mentions(
     )
 
 
-def _posting_participant(actor: User, room: ChatRoom) -> ChatParticipant:
+def posting_participant(actor: User, room: ChatRoom) -> ChatParticipant:
     """The actor's participant row if they may post in ``room``; NotFound if they
     may not even see it (active participants always may, so one query usually)."""
     participant = policy.participant_of(actor, room)
@@ -229,7 +232,7 @@ def message_send(
             is_question=is_question,
             anonymous=anonymous,
         )
-    _posting_participant(actor, room)
+    posting_participant(actor, room)
     if anonymous is not False:
         raise errors.ValidationFailed(
             gettext_lazy(
@@ -239,7 +242,7 @@ def message_send(
             fields={"anonymous": [gettext_lazy("Not with a file.")]},
         )
     question = questions.question_flag(room, is_question)
-    client_id = _clean_client_id(client_id)
+    client_id = clean_client_id(client_id)
     if client_id is not None:
         existing = ChatMessage.objects.filter(sender=actor, client_id=client_id).first()
         if existing is not None:
@@ -249,7 +252,7 @@ def message_send(
                     fields={"client_id": [gettext_lazy("Already used.")]},
                 )
             return SendResult(selectors.message_load(existing.pk), created=False)
-    content = _clean_content(content, allow_empty=True)
+    content = clean_content(content, allow_empty=True)
     parent: ChatMessage | None = None
     if reply_to is not None:
         if isinstance(reply_to, bool) or not isinstance(reply_to, int):
@@ -263,7 +266,7 @@ def message_send(
                 gettext_lazy("reply_to must be a message of this room."),
                 fields={"reply_to": [gettext_lazy("Not a message of this room.")]},
             )
-    rendered = _render(actor, room, content) if content else _Rendered("", [], False)
+    rendered = render_message(actor, room, content) if content else Rendered("", [], False)
     processed = None
     if upload is not None:
         from chat.uploads import process_upload
@@ -273,7 +276,7 @@ def message_send(
     try:
         with transaction.atomic():
             room = selectors.lock_room(room.pk)
-            participant = _posting_participant(actor, room)
+            participant = posting_participant(actor, room)
             _check_slow_mode(actor, room, participant)
             message = ChatMessage(
                 room=room,
@@ -296,7 +299,7 @@ def message_send(
                 room,
                 [(Frame.MESSAGE_CREATED, {"message": payload}), *threads.replies_added([message])],
             )
-            _notify_mentions(message, payload, rendered.mentioned, rendered.wildcard)
+            notify_mentions(message, payload, rendered.mentioned, rendered.wildcard)
     except IntegrityError:
         for name in stored:
             default_storage.delete(name)
@@ -359,10 +362,10 @@ def message_edit(*, actor: User, message: ChatMessage, content: object) -> ChatM
     denial = policy.post_denial(room, participant)
     if denial is not None:
         raise denial
-    content = _clean_content(content, allow_empty=bool(message.file))
+    content = clean_content(content, allow_empty=bool(message.file))
     if content == message.content:
         return selectors.message_load(message.pk)
-    rendered = _render(actor, room, content) if content else _Rendered("", [], False)
+    rendered = render_message(actor, room, content) if content else Rendered("", [], False)
     before = set(message.mentions.values_list("pk", flat=True))
     message.content = content
     message.content_html = rendered.html
@@ -372,7 +375,7 @@ def message_edit(*, actor: User, message: ChatMessage, content: object) -> ChatM
     payload = message_payload(selectors.message_load(message.pk))
     events.append_room_event(room, Frame.MESSAGE_UPDATED, {"message": payload})
     new_mentions = [user for user in rendered.mentioned if user.pk not in before]
-    _notify_mentions(message, payload, new_mentions, wildcard=False)
+    notify_mentions(message, payload, new_mentions, wildcard=False)
     return selectors.message_load(message.pk)
 
 
@@ -428,7 +431,7 @@ def _reaction_target(actor: User, message: ChatMessage) -> ChatRoom:
     room = selectors.lock_room(message.room_id)
     if ChatMessage.objects.filter(pk=message.pk, is_deleted=False).count() == 0:
         raise errors.NotFound(gettext_lazy("No such message."))
-    _posting_participant(actor, room)
+    posting_participant(actor, room)
     return room
 
 
@@ -502,7 +505,7 @@ def system_alert(
     """Staff post a ``system`` alert to one room, or to every active room."""
     if not actor.is_staff:
         raise errors.Forbidden(gettext_lazy("Only staff may post system alerts."))
-    text = _clean_content(content, allow_empty=False)
+    text = clean_content(content, allow_empty=False)
     room_ids = (
         [room.pk]
         if room is not None

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy
 from chat import errors, events, limits, policy, selectors, wire
 from chat.models import ChatRoom, OfficeHours, QueueEntry
 from chat.services.membership import participant_invite
-from chat.services.messages import _posting_participant
+from chat.services.messages import posting_participant
 from chat.services.rooms import display, room_create
 from chat.wire import Frame
 
@@ -74,7 +74,7 @@ def office_hours_set(*, actor: User, room: ChatRoom, is_open: object) -> bool:
 def queue_join(*, actor: User, room: ChatRoom) -> tuple[QueueEntry, bool]:
     """Take a place at the end of the queue (whoever may post, the room's staff
     aside, while the office hours are open); the place and whether it is new."""
-    participant = _posting_participant(actor, room)
+    participant = posting_participant(actor, room)
     room = _queue_room(room.pk)
     if policy.is_room_staff(actor, room, participant):
         raise errors.Forbidden(

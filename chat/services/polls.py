@@ -16,7 +16,7 @@ from chat.errors import lazy_interpolate
 from chat.models import ChatMessage, ChatRoom, Poll, PollOption, PollVote
 from chat.rendering import render_content
 from chat.services import counters
-from chat.services.messages import SendResult, _clean_client_id, _posting_participant
+from chat.services.messages import SendResult, clean_client_id, posting_participant
 from chat.wire import Frame, message_payload, poll_payload
 
 if TYPE_CHECKING:
@@ -106,7 +106,7 @@ def poll_create(
     """Post a ``poll`` message (its content is the question) carrying a poll of 2 to
     10 options. Who may: ``policy.poll_create_denial``. Idempotent per sender and
     ``client_id``, as ``message_send``; published as ``message.created``."""
-    participant = _posting_participant(actor, room)
+    participant = posting_participant(actor, room)
     denial = policy.poll_create_denial(actor, room, participant)
     if denial is not None:
         raise denial
@@ -115,7 +115,7 @@ def poll_create(
     multiple = _flag(allows_multiple, "allows_multiple")
     anonymous = _flag(is_anonymous, "is_anonymous")
     closing = _closes_at(closes_at)
-    client_id = _clean_client_id(client_id)
+    client_id = clean_client_id(client_id)
     if client_id is not None:
         existing = ChatMessage.objects.filter(sender=actor, client_id=client_id).first()
         if existing is not None:
@@ -128,7 +128,7 @@ def poll_create(
     try:
         with transaction.atomic():
             room = selectors.lock_room(room.pk)
-            participant = _posting_participant(actor, room)
+            participant = posting_participant(actor, room)
             denial = policy.poll_create_denial(actor, room, participant)
             if denial is not None:
                 raise denial
@@ -203,7 +203,7 @@ def poll_vote(*, actor: User, poll: Poll, option_ids: object) -> Poll:
     the poll is open. Publishes ``poll.updated`` when the vote changed."""
     chosen = _option_ids(option_ids)
     room, poll = _locked_poll(poll)
-    _posting_participant(actor, room)
+    posting_participant(actor, room)
     if poll.closed_at is not None or (
         poll.closes_at is not None and poll.closes_at <= timezone.now()
     ):

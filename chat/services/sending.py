@@ -29,12 +29,12 @@ from chat.compiled import CompiledQuery, insert_new
 from chat.models import ChatMessage, ChatParticipant, ChatRoom
 from chat.services import counters, questions, threads
 from chat.services.messages import (
+    Rendered,
     SendResult,
-    _clean_client_id,
-    _clean_content,
-    _notify_mentions,
-    _render,
-    _Rendered,
+    clean_client_id,
+    clean_content,
+    notify_mentions,
+    render_message,
 )
 from chat.wire import Frame, message_payload
 
@@ -62,7 +62,7 @@ class _Draft:
     client_id: str | None = None
     content: str = ""
     parent_id: int | None = None
-    rendered: _Rendered = field(default_factory=lambda: _Rendered("", [], False))
+    rendered: Rendered = field(default_factory=lambda: Rendered("", [], False))
     invalid: errors.ChatError | None = None
     outcome: SendResult | errors.ChatError | None = None
     message: ChatMessage | None = None
@@ -99,12 +99,12 @@ def _draft(room: ChatRoom, request: SendRequest) -> _Draft:
     and reported only once the sender's access is known."""
     draft = _Draft(request)
     try:
-        draft.client_id = _clean_client_id(request.client_id)
-        draft.content = _clean_content(request.content, allow_empty=False)
+        draft.client_id = clean_client_id(request.client_id)
+        draft.content = clean_content(request.content, allow_empty=False)
         draft.parent_id = _parent_id(room.pk, request.reply_to)
         draft.is_question = questions.question_flag(room, request.is_question)
         draft.is_anonymous = _anonymous_flag(request.anonymous)
-        draft.rendered = _render(request.actor, room, draft.content)
+        draft.rendered = render_message(request.actor, room, draft.content)
     except errors.ChatError as error:
         draft.invalid = error
     return draft
@@ -290,7 +290,7 @@ def _store(room: ChatRoom, drafts: list[_Draft]) -> list[_Draft]:
         messages_added=added,
     )
     for draft, message, payload in created:
-        _notify_mentions(message, payload, draft.rendered.mentioned, draft.rendered.wildcard)
+        notify_mentions(message, payload, draft.rendered.mentioned, draft.rendered.wildcard)
     if any(message.is_anonymous for message in messages):
         _reveal_to_staff(room, [message for message in messages if message.is_anonymous])
     return new

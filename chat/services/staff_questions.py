@@ -20,7 +20,7 @@ from chat import errors, events, policy, selectors, wire
 from chat.models import ChatRoom, StaffQuestion
 from chat.rendering import render_content
 from chat.services import email_notifications
-from chat.services.messages import _clean_content
+from chat.services.messages import clean_content
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -37,7 +37,7 @@ def staff_question_ask(*, actor: User, room: ChatRoom, content: object) -> Staff
     """``actor`` asks ``room``'s staff privately; each of them (``policy.staff_user_ids``)
     and the asker get ``staff_question.asked`` after commit. Holds the room's row lock, so an
     archive or a mute cannot slip in between the check and the write."""
-    text = _clean_content(content, allow_empty=False)
+    text = clean_content(content, allow_empty=False)
     room = selectors.lock_room(room.pk)
     participant = policy.participant_of(actor, room)
     if participant is None and not policy.can_see_room(actor, room):
@@ -64,7 +64,7 @@ def staff_question_answer(
 ) -> StaffQuestion:
     """Answer ``question`` (answering again replaces the answer); its asker and the
     room's staff get ``staff_question.answered`` after commit."""
-    text = _clean_content(content, allow_empty=False)
+    text = clean_content(content, allow_empty=False)
     room = selectors.lock_room(question.room_id)
     question = StaffQuestion.objects.select_related("asker").get(pk=question.pk)
     question.room = room
