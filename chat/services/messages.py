@@ -110,6 +110,8 @@ def clean_emoji(value: object) -> str:
 
 @dataclass(frozen=True)
 class Rendered:
+    """A message's text as stored (``content_html``) and whom it mentions."""
+
     html: str
     mentioned: list[Any]
     wildcard: bool
@@ -156,6 +158,8 @@ def message_preview(*, actor: User, room: ChatRoom, content: object) -> str:
 def notify_mentions(
     message: ChatMessage, payload: dict[str, Any], users: list[Any], wildcard: bool
 ) -> None:
+    """A ``notification`` to each user the new ``message`` mentions (every active
+    member for a wildcard), not its sender; an email later to those offline."""
     recipients = {user.pk for user in users}
     if wildcard:
         recipients |= set(
