@@ -123,6 +123,8 @@ export async function loadBans() {
 
 function describe(entry) {
   const who = entry.actor ? displayName(entry.actor) : t("Someone");
+  // A target whose account is gone: one word for every sentence above, so a
+  // language whose sentences need it in different cases translates it as a label.
   const whom = entry.target_user ? displayName(entry.target_user) : t("someone");
   return fmt(ACTION_TEXT[entry.action] || `%(who)s ${entry.action}`, { who, whom });
 }
