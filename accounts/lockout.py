@@ -27,6 +27,19 @@ def lockout_detail() -> str:
     ) % {"minutes": minutes}
 
 
+def attempted_username(
+    request: HttpRequest, credentials: dict[str, Any] | None = None
+) -> str | None:
+    """AXES_USERNAME_CALLABLE: the username a sign-in tried, as django-axes reads it,
+    cut to the length its records keep (255; no account's name is longer than 150),
+    so an overlong name is refused like any wrong one instead of failing the insert."""
+    if credentials:
+        username = credentials.get(settings.AXES_USERNAME_FORM_FIELD)
+    else:
+        username = getattr(request, "data", request.POST).get(settings.AXES_USERNAME_FORM_FIELD)
+    return None if username is None else str(username)[:255]
+
+
 def lockout_response(
     request: HttpRequest, original_response: HttpResponse | None, credentials: Any = None
 ) -> HttpResponse:

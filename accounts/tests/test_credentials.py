@@ -113,6 +113,23 @@ def test_the_login_pages_lock_out_too(bob: Any, stella: Any, path: str) -> None:
     assert "_auth_user_id" not in client.session
 
 
+def test_an_overlong_username_is_refused_and_counted_like_any_other(bob: Any) -> None:
+    # Longer than django-axes' column for attempted usernames (255): PostgreSQL
+    # refused the insert and every sign-in path answered 500.
+    name = "u" * 300
+    token_codes = [token_attempt(name, "wrong", "198.51.100.30").status_code for _ in range(3)]
+    page_codes = [
+        Client(REMOTE_ADDR=f"198.51.100.{n}")
+        .post(path, {"username": name, "password": "wrong"})
+        .status_code
+        for n, path in ((31, "/accounts/login/"), (32, "/admin/login/"))
+    ]
+
+    assert token_codes == [400, 400, 429]
+    # The name's three failures lock it on the pages too, from other addresses.
+    assert page_codes == [429, 429]
+
+
 def test_failures_are_forgotten_after_the_cool_off(bob: Any) -> None:
     from axes.models import AccessAttempt
     from django.utils import timezone
