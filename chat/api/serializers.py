@@ -177,10 +177,32 @@ class MessageEditSerializer(serializers.Serializer):
 
 
 class MessageReplySerializer(serializers.Serializer):
+    """A reply as JSON: a message's fields but its room and ``reply_to``."""
+
     content = serializers.CharField(trim_whitespace=False)
     client_id = serializers.CharField(
         required=False, allow_null=True, allow_blank=True, max_length=limits.CLIENT_ID_MAX
     )
+    is_question = serializers.BooleanField(required=False, default=False)
+    anonymous = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Post anonymously to classmates (course rooms, students; text only).",
+    )
+
+
+class MessageReplyUploadSerializer(serializers.Serializer):
+    """A reply as multipart form data: a ``file`` and an optional caption."""
+
+    content = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
+    client_id = serializers.CharField(
+        required=False, allow_blank=True, max_length=limits.CLIENT_ID_MAX
+    )
+    is_question = serializers.BooleanField(required=False, default=False)
+    anonymous = serializers.BooleanField(
+        required=False, default=False, help_text="Refused with a file: anonymous posts are text."
+    )
+    file = serializers.FileField(required=False, allow_empty_file=True, use_url=False)
 
 
 class QuestionsQuerySerializer(serializers.Serializer):

@@ -578,6 +578,17 @@ class StaffQuestionViewSet(ChatViewSet):
         return Response(wire.staff_question_payload(answered))
 
 
+def _single_upload(request: Request, data: dict[str, Any]) -> Any:
+    """The message's one ``file``; 400 for a form with several, rather than keeping
+    only the last of them."""
+    if len(request.FILES.getlist("file")) > 1:
+        raise errors.ValidationFailed(
+            gettext_lazy("One file per message."),
+            fields={"file": [gettext_lazy("Send each file as a message of its own.")]},
+        )
+    return data.get("file")
+
+
 def _reject_oversized_body(request: Request) -> None:
     """413 from the declared length alone, before a byte of a multipart body is parsed."""
     if not request.content_type.startswith("multipart/"):
@@ -729,15 +740,19 @@ class MessageViewSet(ChatViewSet):
             s.MessageUploadSerializer if multipart else s.MessageCreateSerializer, request.data
         )
         room = selectors.room_get_for_user(request.user, data["room"])
-        upload = data.get("file")
+        return self._send(room, data, reply_to=data.get("reply_to"))
+
+    def _send(self, room: ChatRoom, data: dict[str, Any], *, reply_to: object) -> Response:
+        """``create`` and ``reply``: a text, or a file with an optional caption."""
+        upload = _single_upload(self.request, data)
         size = (upload.size or 0) if upload is not None else 0
-        with services.upload_quota(actor=request.user, size=size) as quota:
+        with services.upload_quota(actor=self.request.user, size=size) as quota:
             result = services.message_send(
-                actor=request.user,
+                actor=self.request.user,
                 room=room,
                 content=data.get("content", ""),
                 client_id=data.get("client_id"),
-                reply_to=data.get("reply_to"),
+                reply_to=reply_to,
                 upload=upload,
                 is_question=data.get("is_question", False),
                 anonymous=data.get("anonymous", False),
@@ -825,21 +840,27 @@ class MessageViewSet(ChatViewSet):
 
     @extend_schema(
         parameters=[ID_PATH],
-        request=s.MessageReplySerializer,
+        request={
+            "application/json": s.MessageReplySerializer,
+            "multipart/form-data": s.MessageReplyUploadSerializer,
+        },
         responses={201: wire.MessageSerializer, 200: wire.MessageSerializer},
-        summary="Reply in the message's room",
+        summary="Reply in the message's room (JSON, or multipart with `file`)",
+        description=(
+            "`POST /chat/messages/` with `reply_to` set to this message: the same fields "
+            "(but `room`), the same rules and answers."
+        ),
     )
     @action(detail=True, methods=["post"])
     def reply(self, request: AuthenticatedRequest, pk: str) -> Response:
         parent = self._message(pk)
-        data = parse(s.MessageReplySerializer, request.data)
-        result = services.message_reply(
-            actor=request.user,
-            parent=parent,
-            content=data["content"],
-            client_id=data.get("client_id"),
+        _reject_oversized_body(request)
+        multipart = request.content_type.startswith("multipart/")
+        data = parse(
+            s.MessageReplyUploadSerializer if multipart else s.MessageReplySerializer,
+            request.data,
         )
-        return self._sent(result)
+        return self._send(parent.room, data, reply_to=parent.pk)
 
     @extend_schema(
         methods=["POST"],

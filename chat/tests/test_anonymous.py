@@ -61,6 +61,25 @@ def test_who_may_post_anonymously_over_rest(
 
 
 @pytest.mark.django_db
+def test_a_reply_through_the_reply_endpoint_may_be_anonymous(
+    room: Any, alice: Any, bob: Any
+) -> None:
+    question = post(alice, room).message
+
+    response = client_for(alice).post(
+        f"/chat/messages/{question.pk}/reply/",
+        {"content": "Still anonymous", "anonymous": True},
+        format="json",
+    )
+    seen_by_bob = client_for(bob).get(f"/chat/messages/{response.data['id']}/")
+
+    assert response.status_code == 201, response.data
+    assert (response.data["reply_to"], response.data["is_anonymous"]) == (question.pk, True)
+    assert seen_by_bob.data["sender"] == ANONYMOUS
+    assert not names_alice(seen_by_bob.data, alice)
+
+
+@pytest.mark.django_db
 def test_only_course_rooms_take_anonymous_posts(alice: Any, bob: Any) -> None:
     public = factories.make_room(bob, members=[alice])
 

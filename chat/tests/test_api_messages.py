@@ -303,6 +303,42 @@ def test_reply_sets_reply_to_in_the_same_room(room: Any, alice: Any, bob: Any) -
     assert (response.data["reply_to"], response.data["room_id"]) == (parent.pk, room.pk)
 
 
+def test_reply_takes_a_file_like_a_message(room: Any, alice: Any, bob: Any) -> None:
+    parent = factories.make_message(alice, room, "send me the plot")
+    upload = SimpleUploadedFile("plot.png", png_bytes(), content_type="image/png")
+
+    response = client_for(bob).post(
+        f"/chat/messages/{parent.pk}/reply/",
+        {"content": "here", "file": upload},
+        format="multipart",
+    )
+
+    assert response.status_code == 201, response.data
+    assert_message_shape(response.data)
+    assert (response.data["message_type"], response.data["content"]) == ("image", "here")
+    assert response.data["file"]["name"] == "plot.png"
+    assert (response.data["reply_to"], response.data["room_id"]) == (parent.pk, room.pk)
+
+
+@pytest.mark.parametrize("path", ["/chat/messages/", "/chat/messages/{parent}/reply/"])
+def test_two_files_in_one_message_are_refused(room: Any, alice: Any, bob: Any, path: str) -> None:
+    parent = factories.make_message(alice, room, "files?")
+    before = ChatMessage.objects.filter(room=room).count()
+    body = {
+        "room": room.pk,
+        "file": [
+            SimpleUploadedFile("x.txt", b"x\n", content_type="text/plain"),
+            SimpleUploadedFile("y.txt", b"y\n", content_type="text/plain"),
+        ],
+    }
+
+    response = client_for(bob).post(path.format(parent=parent.pk), body, format="multipart")
+
+    assert response.status_code == 400
+    assert "file" in response.data
+    assert ChatMessage.objects.filter(room=room).count() == before
+
+
 def test_search_across_visible_rooms(alice: Any, bob: Any, charlie: Any) -> None:
     shared = factories.make_room(alice, name="Shared", members=[bob])
     secret = factories.make_room(alice, chat_type="private", name="Secret")
