@@ -1,6 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from academia.rest.not_found import catch_all
 from chat.api import views
 
 router = SimpleRouter()
@@ -23,4 +24,5 @@ urlpatterns = [
         name="chat-email-notifications",
     ),
     *router.urls,
+    catch_all(),
 ]

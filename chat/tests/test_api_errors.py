@@ -139,6 +139,38 @@ def test_unknown_ids_are_404(alice: Any) -> None:
     assert answers == {404}
 
 
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", "/chat/messages/abc/"),
+        ("patch", "/chat/messages/-1/"),
+        ("get", "/chat/messages/abc/file/"),
+        ("post", "/chat/messages/abc/react/"),
+        ("delete", "/chat/rooms/1.5/"),
+        ("get", "/chat/rooms/abc/messages/"),
+        ("get", "/chat/no-such-thing/"),
+        ("post", "/courses/abc/enrollments/"),
+    ],
+)
+def test_paths_no_route_takes_are_404_in_json(
+    alice: Any, settings: Any, method: str, path: str
+) -> None:
+    settings.DEBUG = True  # Django's HTML page would list every URL pattern
+    response = getattr(client_for(alice), method)(path)
+    anonymous = getattr(APIClient(), method)(path)
+
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"detail": "Not found.", "code": "not_found"}
+    assert (anonymous.status_code, anonymous.json()["code"]) == (404, "not_found")
+
+
+def test_a_path_without_its_slash_is_still_redirected(alice: Any) -> None:
+    response = client_for(alice).get("/chat/rooms")
+
+    assert (response.status_code, response["Location"]) == (301, "/chat/rooms/")
+
+
 def test_message_body_that_is_not_json_is_400_with_a_code(
     world: dict[str, Any], alice: Any
 ) -> None:

@@ -9,6 +9,8 @@ from typing import Any
 
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from academia.rest import not_found
+
 ROUTE_PARAM = re.compile(r"<(?:[^>:]+:)?(\w+)>")
 
 # (the path up to the parameter, the parameter's name) → the value to put there
@@ -74,10 +76,11 @@ def _walk(patterns: list[Any], before: str, value_for: ValueFor) -> Iterator[End
             part = _regex_to_path(text, before, value_for)
         if isinstance(pattern, URLResolver):
             yield from _walk(pattern.url_patterns, before + part, value_for)
-        elif isinstance(pattern, URLPattern):
+        elif isinstance(pattern, URLPattern) and pattern.name != not_found.NAME:
             yield Endpoint(before + part, pattern.name, pattern.callback)
 
 
 def endpoints(value_for: ValueFor) -> list[Endpoint]:
-    """Every URL pattern of the project as a path, its parameters filled by ``value_for``."""
+    """Every URL pattern of the project as a path, its parameters filled by ``value_for``
+    (but the API prefixes' catch-all 404, which is no endpoint)."""
     return list(_walk(get_resolver().url_patterns, "/", value_for))
