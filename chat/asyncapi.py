@@ -672,7 +672,8 @@ CLIENT_FRAMES: dict[str, dict[str, Any]] = {
     "staffQuestionAnswer": frame(
         "staff_question.answer",
         "Answer a private question of this room (the room's staff); again to replace it.",
-        description="Answered by `staff_question.answered` to the asker and the staff, or "
+        description="Answered by `staff_question.answered` to the asker, the staff and the "
+        "answerer (this socket too), or "
         "an `error` (`not_found` for a question this user may not see or of another room).",
         properties={
             "question_id": {"type": "integer"},
@@ -1190,7 +1191,8 @@ SERVER_FRAMES |= {
     ),
     "staffQuestionAnswered": frame(
         "staff_question.answered",
-        "A private question to staff was answered (to its asker and the room's other staff).",
+        "A private question to staff was answered (to its asker, the room's staff and the "
+        "answerer).",
         properties={
             "room_id": schema_ref("RoomId"),
             "question": schema_ref("StaffQuestion"),

@@ -4,7 +4,7 @@ A ``StaffQuestion`` is not a message: it is kept out of the room's history,
 search, unread counters and event log, so other members never learn of it. Its
 frames go to single users (``events.publish_to_user``: their presence sockets and
 their sockets of that room): ``staff_question.asked`` to the room's staff and the
-asker, ``staff_question.answered`` to the asker and the staff; a client that
+asker, ``staff_question.answered`` to the asker, the staff and the answerer; a client that
 missed one reads the queue over REST.
 """
 
@@ -62,8 +62,8 @@ def staff_question_ask(*, actor: User, room: ChatRoom, content: object) -> Staff
 def staff_question_answer(
     *, actor: User, question: StaffQuestion, content: object
 ) -> StaffQuestion:
-    """Answer ``question`` (answering again replaces the answer); its asker and the
-    room's staff get ``staff_question.answered`` after commit."""
+    """Answer ``question`` (answering again replaces the answer); its asker, the
+    room's staff and the answerer get ``staff_question.answered`` after commit."""
     text = clean_content(content, allow_empty=False)
     room = selectors.lock_room(question.room_id)
     question = StaffQuestion.objects.select_related("asker").get(pk=question.pk)
@@ -76,8 +76,10 @@ def staff_question_answer(
     question.answered_by = actor
     question.answered_at = timezone.now()
     question.save(update_fields=["answer", "answer_html", "answered_by", "answered_at"])
-    recipients = set(policy.staff_user_ids(room)) | {question.asker_id}
-    recipients.discard(actor.pk)
+    # The answerer's own sockets hear of it too (their acknowledgement, and their
+    # other tabs), as the asker's do of the question; so does site staff answering
+    # from the queue without being a member.
+    recipients = set(policy.staff_user_ids(room)) | {question.asker_id, actor.pk}
     _publish(wire.Frame.STAFF_QUESTION_ANSWERED, question, recipients)
     # An asker who is offline gets an email later (the staff read the queue).
     email_notifications.staff_answer_enqueue(question)

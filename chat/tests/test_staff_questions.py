@@ -61,15 +61,16 @@ def test_asking_tells_each_of_the_staff_and_no_one_else(
     assert not captured_events.payloads(f"user.{bob.pk}")
 
 
-def test_answering_tells_the_asker_and_the_other_staff(
+def test_answering_tells_the_asker_the_staff_and_the_answerer(
     captured_events: Any, room: Any, alice: Any, ines: Any, stella: Any, asked: StaffQuestion
 ) -> None:
     captured_events.clear()
 
     services.staff_question_answer(actor=stella, question=asked, content="Yes, until **Friday**.")
 
+    # stella, site staff answering from the queue, is no member of the room.
     assert sorted(item.group for item in captured_events) == sorted(
-        [f"user.{alice.pk}", f"user.{ines.pk}"]
+        [f"user.{alice.pk}", f"user.{ines.pk}", f"user.{stella.pk}"]
     )
     frame = captured_events.payloads(f"user.{alice.pk}")[0]
     assert frame["type"] == "staff_question.answered"
@@ -285,7 +286,9 @@ async def test_the_staff_and_the_asker_get_their_frames_on_the_presence_socket(
         lambda: services.staff_question_answer(actor=ines, question=question, content="Sure.")
     )()
     answer = await asker.receive_type("staff_question.answered")
+    own_answer = await instructor.receive_type("staff_question.answered")
 
+    assert own_answer == answer
     assert arrived["question"]["content"] == "Just between us?"
     assert (answer["question"]["id"], answer["question"]["answer"]) == (question.pk, "Sure.")
     assert await classmate.nothing()
@@ -331,7 +334,10 @@ async def test_asking_and_answering_over_the_room_socket(
         {"type": "staff_question.answer", "question_id": question.pk, "content": "Not graded."}
     )
     answered = await asker.receive_type("staff_question.answered")
+    # The answering socket's acknowledgement.
+    acknowledged = await instructor.receive_type("staff_question.answered")
 
+    assert acknowledged == answered
     assert refused["code"] == "not_found"  # bob may not even see alice's question
     assert missing["code"] == "not_found"
     assert answered["question"]["answer"] == "Not graded."
