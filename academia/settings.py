@@ -18,6 +18,8 @@ import dj_database_url
 from corsheaders.defaults import default_headers as cors_default_headers
 from django.core.exceptions import ImproperlyConfigured
 
+from academia.redis_sentinel import connection_kwargs as redis_connection_kwargs
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -166,6 +168,14 @@ REDIS_URL = env_str("REDIS_URL", "")
 REDIS_SENTINELS = env_list("REDIS_SENTINELS", "")
 REDIS_SENTINEL_MASTER = env_str("REDIS_SENTINEL_MASTER", "academia")
 REDIS_SENTINEL_PASSWORD = env_str("REDIS_SENTINEL_PASSWORD", "")
+# The channel layer's names on Redis start with this. Redis pub/sub ignores the
+# database number, so two deployments on one Redis server (staging and production
+# on databases 0 and 1, say) would hear each other's events under the same prefix:
+# by default it names REDIS_URL's database, which already keeps their caches apart.
+# Processes that must hear each other need the same prefix.
+CHAT_CHANNEL_PREFIX = env_str(
+    "CHAT_CHANNEL_PREFIX", f"academia.{redis_connection_kwargs(REDIS_URL)['db']}"
+)
 CHAT_CHANNEL_CAPACITY = env_int("CHAT_CHANNEL_CAPACITY", 1000)
 CHAT_GROUP_EXPIRY = env_int("CHAT_GROUP_EXPIRY", 7 * 24 * 3600)
 if REDIS_URL or REDIS_SENTINELS:
@@ -186,7 +196,7 @@ if REDIS_URL or REDIS_SENTINELS:
             "BACKEND": env_str(
                 "CHAT_CHANNEL_LAYER_BACKEND", "channels_redis.pubsub.RedisPubSubChannelLayer"
             ),
-            "CONFIG": {"hosts": [_redis_host]},
+            "CONFIG": {"hosts": [_redis_host], "prefix": CHAT_CHANNEL_PREFIX},
         }
     }
     if CHANNEL_LAYERS["default"]["BACKEND"] == "channels_redis.core.RedisChannelLayer":

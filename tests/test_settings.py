@@ -69,6 +69,7 @@ CHAT_OVERRIDES: dict[str, tuple[str, Any]] = {
     "CHAT_CLAMD_SOCKET": ("/run/clamav/clamd.ctl", "/run/clamav/clamd.ctl"),
     "CHAT_X_ACCEL_REDIRECT_PREFIX": ("/protected-media/", "/protected-media/"),
     "CHAT_TRUSTED_PROXIES": ("127.0.0.1, 10.0.0.0/8", ["127.0.0.1", "10.0.0.0/8"]),
+    "CHAT_CHANNEL_PREFIX": ("chat-staging", "chat-staging"),
     "CHAT_CHANNEL_CAPACITY": ("50", 50),
     "CHAT_GROUP_EXPIRY": ("3600", 3600),
     "CHAT_LOG_FORMAT": ("json", "json"),
@@ -201,6 +202,54 @@ def test_redis_url_selects_channels_redis_and_the_redis_cache() -> None:
     cache = config["CACHES"]["default"]
     assert cache["BACKEND"] == "academia.cache.ProcessRedisCache"
     assert cache["LOCATION"] == "redis://cache.example.com:6379/2"
+
+
+def test_the_channel_prefix_names_the_redis_database() -> None:
+    layers = [
+        load_settings(REDIS_URL=url)["CHANNEL_LAYERS"]["default"]["CONFIG"]["prefix"]
+        for url in ("redis://cache.example.com:6379/2", "redis://cache.example.com:6379")
+    ]
+    assert layers == ["academia.2", "academia.0"]
+
+
+def test_deployments_on_one_redis_server_do_not_hear_each_other() -> None:
+    """Redis pub/sub ignores the database number: the prefix keeps two deployments
+    (here databases 1 and 2 of the test server) apart, and one deployment's
+    processes, with the same settings, together."""
+    import asyncio
+
+    from channels_redis.pubsub import RedisPubSubChannelLayer
+
+    server = os.environ.get("TEST_REDIS_URL") or os.environ.get("REDIS_URL")
+    if not server:
+        pytest.skip("needs TEST_REDIS_URL/REDIS_URL")
+    base = server.rsplit("/", 1)[0] if server.count("/") > 2 else server
+
+    def layer(database: int) -> RedisPubSubChannelLayer:
+        config = load_settings(REDIS_URL=f"{base}/{database}")["CHANNEL_LAYERS"]["default"]
+        return RedisPubSubChannelLayer(**config["CONFIG"])
+
+    async def heard(sender: RedisPubSubChannelLayer, listener: RedisPubSubChannelLayer) -> bool:
+        channel = await listener.new_channel()
+        await listener.group_add("room.1", channel)
+        await sender.group_send("room.1", {"type": "room.event", "text": "secret"})
+        try:
+            await asyncio.wait_for(listener.receive(channel), timeout=0.5)
+        except TimeoutError:
+            return False
+        finally:
+            await listener.group_discard("room.1", channel)
+        return True
+
+    async def check() -> tuple[bool, bool]:
+        production, staging, production_too = layer(1), layer(2), layer(1)
+        try:
+            return await heard(staging, production), await heard(production_too, production)
+        finally:
+            for each in (production, staging, production_too):
+                await each.flush()
+
+    assert asyncio.run(check()) == (False, True)
 
 
 def test_core_redis_layer_gets_capacity_and_expiry() -> None:
