@@ -375,7 +375,8 @@ class PresenceSerializer(serializers.Serializer[Any]):
     current_room = serializers.IntegerField(
         source="current_room_id",
         allow_null=True,
-        help_text="The room the user last typed in; null unless the viewer may see it.",
+        help_text="The room the user last typed in; null unless the viewer may see it "
+        "(and then is_typing is false).",
     )
 
 
@@ -865,9 +866,10 @@ def staff_question_payload(question: StaffQuestion) -> dict[str, Any]:
 def presences_payload(
     presences: Iterable[UserPresence], *, viewer: User | None
 ) -> list[dict[str, Any]]:
-    """PRESENCE of each, as ``viewer`` may see it: ``current_room`` only when the viewer
-    may see that room (else null, so a private room's id never reaches outsiders);
-    always null without a viewer. One query for the lot."""
+    """PRESENCE of each, as ``viewer`` may see it: ``current_room`` and ``is_typing``
+    only when the viewer may see that room (else null and false, so neither a private
+    room's id nor activity in it reaches outsiders); so always without a viewer. One
+    query for the lot."""
     presences = list(presences)
     data = [dict(item) for item in PresenceSerializer(presences, many=True).data]
     room_ids = {p.current_room_id for p in presences if p.current_room_id is not None}
@@ -880,7 +882,9 @@ def presences_payload(
         )
     for item in data:
         if item["current_room"] not in visible:
+            # Nor that they are typing there: the viewer may not know of that room.
             item["current_room"] = None
+            item["is_typing"] = False
     return data
 
 

@@ -134,10 +134,14 @@ def test_current_room_is_shown_only_to_viewers_who_may_see_that_room(
     online = client_for(charlie).get("/chat/presence/online/", {"room": lobby.pk})
 
     assert by_alice.data["current_room"] == private.pk
+    assert (by_alice.data["current_room"], by_alice.data["is_typing"]) == (private.pk, True)
+    # charlie learns neither the room nor that bob is typing somewhere he cannot see.
     assert (by_charlie.status_code, by_charlie.data["current_room"]) == (200, None)
-    assert by_charlie.data["is_typing"] is True
-    assert own.data["current_room"] == private.pk
-    assert [(p["user"]["username"], p["current_room"]) for p in online.data] == [("bob", None)]
+    assert by_charlie.data["is_typing"] is False
+    assert (own.data["current_room"], own.data["is_typing"]) == (private.pk, True)
+    assert [(p["user"]["username"], p["current_room"], p["is_typing"]) for p in online.data] == [
+        ("bob", None, False)
+    ]
 
 
 def test_current_room_is_hidden_once_the_viewer_no_longer_sees_the_room(
