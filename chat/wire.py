@@ -825,14 +825,25 @@ def thread_read(room_id: int, state: Any) -> dict[str, Any]:
     return {"type": Frame.THREAD_READ, "room_id": room_id, **thread_state_payload(state)}
 
 
-def search_hit_payload(message: ChatMessage, highlight: str) -> dict[str, Any]:
-    """SEARCH_HIT of a message loaded with its room."""
-    room = message.room
-    return {
-        "message": message_payload(message),
-        "room": {"id": room.pk, "name": room.name, "chat_type": room.chat_type},
-        "highlight": highlight,
-    }
+def search_hits_payload_for(
+    viewer: User, messages: Sequence[ChatMessage], highlights: Sequence[str]
+) -> list[dict[str, Any]]:
+    """SEARCH_HITs of messages loaded with their rooms, as a REST answer to ``viewer``
+    (an anonymous post's author as ``messages_payload_for`` reveals it)."""
+    return [
+        {
+            "message": payload,
+            "room": {
+                "id": message.room.pk,
+                "name": message.room.name,
+                "chat_type": message.room.chat_type,
+            },
+            "highlight": highlight,
+        }
+        for message, payload, highlight in zip(
+            messages, messages_payload_for(viewer, messages), highlights, strict=True
+        )
+    ]
 
 
 def question_payload_for(viewer: User, question: ChatMessage) -> dict[str, Any]:

@@ -716,7 +716,9 @@ class MessageViewSet(ChatViewSet):
         page = selectors.load_message_relations(list(self.paginate_queryset(hits) or []))
         q = query["q"]
         return self.get_paginated_response(
-            [wire.search_hit_payload(hit, search.highlight(hit.content, q)) for hit in page]
+            wire.search_hits_payload_for(
+                request.user, page, [search.highlight(hit.content, q) for hit in page]
+            )
         )
 
     @extend_schema(

@@ -352,6 +352,28 @@ def test_search_by_sender_finds_anonymous_posts_only_for_staff_and_the_author(
     assert by_text["results"][0]["sender"] == ANONYMOUS
 
 
+@pytest.mark.django_db
+@pytest.mark.parametrize("persona", ["alice", "bob", "ines", "stella"])
+def test_both_searches_name_the_author_to_whom_rest_names_them(
+    request: pytest.FixtureRequest, persona: str, room: Any, alice: Any
+) -> None:
+    posted = post(alice, room, "zebracorn graded?").message
+    client = client_for(request.getfixturevalue(persona))
+
+    listed = client.get("/chat/messages/", {"q": "zebracorn"}).data["results"]
+    ranked = client.get("/chat/messages/search/", {"q": "zebracorn"}).data["results"]
+    single = client.get(f"/chat/messages/{posted.pk}/").data
+
+    # The author and the room's staff (ines, and stella as site staff); not bob.
+    expected = None if persona == "bob" else "alice"
+    authors = [
+        (item["anonymous_author"] or {}).get("username")
+        for item in (listed[0], ranked[0]["message"], single)
+    ]
+    assert authors == [expected] * 3
+    assert ranked[0]["message"]["sender"] == ANONYMOUS
+
+
 # --- admin -----------------------------------------------------------------------------------
 
 
