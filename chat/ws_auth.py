@@ -18,6 +18,9 @@ Two ways in, as the contract says:
   cross-site WebSocket hijacking. Channels' AllowedHostsOriginValidator ignores
   scheme and port, so it is not used.
 
+A handshake with none of these and no ``Origin`` (a script that forgot its
+token) is accepted and closed with 4401, not authenticated.
+
 Sockets re-check their credentials while open (``credentials_still_valid``,
 for many sockets at once): a logout, a password change, a deactivated user or a
 deleted token ends them.
@@ -191,6 +194,13 @@ def _session_cookie(scope: dict[str, Any]) -> str | None:
     return parse_cookie(raw).get(settings.SESSION_COOKIE_NAME) or None
 
 
+def _with_session_or_origin(scope: dict[str, Any]) -> bool:
+    """A session cookie or a browser's ``Origin``: the Origin rule applies. A handshake
+    with neither carries no credentials at all: it is accepted as anonymous and
+    closed with 4401, as a bad token is."""
+    return _session_cookie(scope) is not None or _header(scope, b"origin") is not None
+
+
 def _session_user(session_key: str | None) -> tuple[Any, Any]:
     """The session's user (Django's own rules: a known backend, a matching
     session auth hash, an active user) and the session store."""
@@ -250,7 +260,7 @@ class WebsocketAuthMiddleware:
             if not ticket_origin_allowed(scope):
                 return await WebsocketDenier()(scope, receive, send)
             scope.update(await run_sync(_ticket_credentials)(ticket))
-        elif not origin_allowed(scope):
+        elif _with_session_or_origin(scope) and not origin_allowed(scope):
             return await WebsocketDenier()(scope, receive, send)
         else:
             user, session = await run_sync(_session_user)(_session_cookie(scope))

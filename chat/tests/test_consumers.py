@@ -69,6 +69,21 @@ async def test_handshake_without_credentials_is_closed_with_4401(room: Any) -> N
     assert await socket.close_code() == 4401
 
 
+@pytest.mark.parametrize("path", ["/ws/chat/{room}/", "/ws/presence/"])
+async def test_a_handshake_with_no_credentials_and_no_origin_is_closed_with_4401(
+    room: Any, path: str
+) -> None:
+    socket = await open_socket(path.format(room=room.pk), headers=[(b"host", b"testserver")])
+    assert socket.accepted
+    assert await socket.close_code() == 4401
+
+
+async def test_no_credentials_from_another_origin_is_refused(room: Any) -> None:
+    headers = [(b"host", b"testserver"), (b"origin", b"http://evil.example")]
+    socket = await open_socket(f"/ws/chat/{room.pk}/", headers=headers)
+    assert not socket.accepted
+
+
 async def test_unknown_token_is_closed_with_4401(room: Any) -> None:
     socket = await open_socket(
         f"/ws/chat/{room.pk}/", headers=[(b"authorization", b"Token not-a-token")]
