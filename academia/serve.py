@@ -205,6 +205,17 @@ class LeanWebSocketProtocol(WebSocketProtocol):
 
     CONFIG_ATTRS: tuple[str, ...] = ()
 
+    def serverClose(self, code: int | None = None) -> None:
+        """The application's close. autobahn's ``sendClose`` takes only 1000 and
+        3000 to 4999 from an application and raised for the protocol's own codes an
+        endpoint may send (1008 for a client flooding frames): the socket then
+        ended with 1011. Those go out as the close frame itself, as Daphne's own
+        errors do."""
+        if code is not None and 1000 < code < 3000:
+            self.sendCloseFrame(code=code, isReply=False)
+            return
+        super().serverClose(code=code)
+
 
 for _setting in WebSocketProtocol.CONFIG_ATTRS:
     setattr(LeanWebSocketProtocol, _setting, FromFactory(_setting))

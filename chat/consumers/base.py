@@ -128,6 +128,17 @@ def frame_ref(frame: dict[str, Any] | None) -> str | None:
     return kind[:64] if isinstance(kind, str) else None
 
 
+def refusal_ref(text: str | None) -> str | None:
+    """``ref`` of a frame refused before it is handled (over the frame rate): its
+    client_id or type when it parses, else null."""
+    if text is None:
+        return None
+    try:
+        return frame_ref(parse_frame(text))
+    except errors.ChatError:
+        return None
+
+
 def parse_rate(rate: str) -> tuple[int, int]:
     """``"20/10s"`` → (20, 10): at most 20 in each 10-second window."""
     match = RATE_RE.match(rate)
@@ -396,7 +407,8 @@ class SocketConsumer(AsyncWebsocketConsumer):
                     await self.end(CLOSE_POLICY_VIOLATION)
                 else:
                     await self.send_error(
-                        errors.RateLimited(retry_after=math.ceil(retry_after)), None
+                        errors.RateLimited(retry_after=math.ceil(retry_after)),
+                        refusal_ref(text_data),
                     )
                 return
         if text_data is None:

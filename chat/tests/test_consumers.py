@@ -809,7 +809,7 @@ async def test_frames_past_the_users_budget_are_refused_then_the_socket_closed(
         assert await b.receive_type("pong") == {"type": "pong"}
     await b.send({"type": "ping"})
     refused = await b.receive()
-    assert (refused["type"], refused["code"]) == ("error", "rate_limited")
+    assert (refused["type"], refused["code"], refused["ref"]) == ("error", "rate_limited", "ping")
     assert 0 < refused["retry_after"] <= 60
     for _ in range(5):
         await b.send_text("not even json")
