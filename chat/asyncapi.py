@@ -763,7 +763,8 @@ SERVER_FRAMES: dict[str, dict[str, Any]] = {
         description=(
             "Sent after `connection.ready` instead of a replay when the log no longer keeps "
             "them (pruned after CHAT_EVENT_RETENTION_HOURS) or `after_seq` is not a number "
-            "from 0 to `last_seq`. Live events follow from `last_seq` on."
+            "from 0 to `last_seq`. Live events follow from `last_seq` on. Also the answer "
+            "to a `message.send` repeating a `client_id` whose `message.created` was pruned."
         ),
         examples=[{}],
     ),

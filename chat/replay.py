@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from chat import events
 from chat.models import ChatMessage, RoomEvent
-from chat.wire import Frame, message_payload, room_event
+from chat.wire import RESYNC_REQUIRED, Frame, message_payload, room_event
 
 REPLAY_BATCH = 500
 
@@ -37,9 +37,10 @@ def retention_cutoff(now: datetime | None = None) -> datetime:
     return (now or timezone.now()) - timedelta(hours=hours)
 
 
-def repeat_acknowledgement(message: ChatMessage) -> str | None:
+def repeat_acknowledgement(message: ChatMessage) -> str:
     """The ``message.created`` frame of an already stored message, at its original
-    seq and with the message as it is now; None once its event was pruned."""
+    seq and with the message as it is now; ``resync.required`` once its event was
+    pruned (the seq is gone with it: the client reloads, and finds the message)."""
     seq = (
         RoomEvent.objects.filter(
             room_id=message.room_id, type=Frame.MESSAGE_CREATED, payload__message__id=message.pk
@@ -48,7 +49,7 @@ def repeat_acknowledgement(message: ChatMessage) -> str | None:
         .first()
     )
     if seq is None:
-        return None
+        return RESYNC_REQUIRED
     return events.encode(
         room_event(
             Frame.MESSAGE_CREATED, message.room_id, seq, {"message": message_payload(message)}

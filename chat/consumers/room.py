@@ -304,8 +304,8 @@ class ChatConsumer(SocketConsumer):
         if isinstance(outcome, str):
             # A client_id sent before: its message.created again (its original seq,
             # the message as it is now) unless this socket is still to deliver that
-            # seq in order anyway.
-            if orjson.loads(outcome)["seq"] <= self.last_sent:
+            # seq in order anyway; resync.required if that event is no longer kept.
+            if outcome == wire.RESYNC_REQUIRED or orjson.loads(outcome)["seq"] <= self.last_sent:
                 await self.send_text(outcome)
         elif isinstance(outcome, CloseSocket):
             await self.end(outcome.code)

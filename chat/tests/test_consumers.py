@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -188,6 +189,35 @@ async def test_repeated_client_id_is_acknowledged_again_without_a_second_message
     assert repeat["message"]["client_id"] == "c-again"
     assert await b.no_more_events()
     assert await db(ChatMessage.objects.filter(client_id="c-again").count)() == 1
+    await again.close()
+    await b.close()
+
+
+async def test_a_repeated_client_id_whose_event_was_pruned_is_answered_resync_required(
+    alice: Any, bob: Any, room: Any
+) -> None:
+    from django.utils import timezone
+
+    from chat.services.retention import room_events_prune
+
+    first = await open_room(alice, room)
+    await first.send({"type": "message.send", "client_id": "c-old", "content": "long ago"})
+    await first.receive_type("message.created")
+    await first.send({"type": "message.send", "content": "the room's newest event is kept"})
+    await first.receive_type("message.created")
+    await first.close()
+    await db(room_events_prune)(before=timezone.now() + timedelta(seconds=1))
+
+    again = await open_room(alice, room)
+    b = await open_room(bob, room)
+    await again.send({"type": "message.send", "client_id": "c-old", "content": "long ago"})
+
+    # The seq went with the event: reload (the message is there), as after a replay gap.
+    assert await again.receive_type("resync.required", "message.created", "error") == {
+        "type": "resync.required"
+    }
+    assert await b.no_more_events()
+    assert await db(ChatMessage.objects.filter(client_id="c-old").count)() == 1
     await again.close()
     await b.close()
 
