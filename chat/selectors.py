@@ -6,7 +6,7 @@ import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import TYPE_CHECKING, Any, SupportsIndex, SupportsInt, TypedDict, cast
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -132,12 +132,17 @@ def visible_room_rows(user: User) -> CompiledRows[Any] | QuerySet[ViewerRoom]:
 
 
 def as_id(value: object) -> int | None:
-    """``value`` (from a URL or a frame, so anything) as an id, as ``int()`` reads
-    it, or None when it is not a number."""
-    if isinstance(value, str | bytes | SupportsInt | SupportsIndex):
+    """``value`` (from a URL or a frame, so anything) as an id: an integer, or the
+    text of one; None for anything else (a float is not truncated to some other
+    message's id, nor is ``true`` read as 1)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str | bytes):
         try:
             return int(value)
-        except (TypeError, ValueError):
+        except ValueError:
             return None
     return None
 

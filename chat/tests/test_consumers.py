@@ -362,6 +362,23 @@ async def test_editing_a_message_of_another_room_is_not_found(alice: Any, room: 
     await a.close()
 
 
+async def test_a_message_id_that_is_not_an_integer_never_names_another_message(
+    alice: Any, room: Any
+) -> None:
+    message = await db(lambda: factories.make_message(alice, room, "mine"))()
+    a = await open_room(alice, room)
+    # 1.9 used to be read as 1 (and true as 1): a float is no message's id.
+    for message_id in (message.pk + 0.9, float(message.pk), True, None, [message.pk]):
+        error = await send_and_error(
+            a, {"type": "reaction.add", "message_id": message_id, "emoji": "👍"}
+        )
+        assert error["code"] == "not_found", message_id
+    await a.send({"type": "reaction.add", "message_id": str(message.pk), "emoji": "👍"})
+    added = await a.receive_type("reaction.added")
+    assert added["message_id"] == message.pk
+    await a.close()
+
+
 async def test_edit_with_invalid_content_is_a_validation_error(alice: Any, room: Any) -> None:
     message = await db(lambda: factories.make_message(alice, room, "old"))()
     a = await open_room(alice, room)
