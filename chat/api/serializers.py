@@ -192,7 +192,8 @@ class MessageReplySerializer(serializers.Serializer):
 
 
 class MessageReplyUploadSerializer(serializers.Serializer):
-    """A reply as multipart form data: a ``file`` and an optional caption."""
+    """A reply as multipart form data: a ``file`` and an optional caption (a text
+    reply is JSON)."""
 
     content = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
     client_id = serializers.CharField(
@@ -202,7 +203,7 @@ class MessageReplyUploadSerializer(serializers.Serializer):
     anonymous = serializers.BooleanField(
         required=False, default=False, help_text="Refused with a file: anonymous posts are text."
     )
-    file = serializers.FileField(required=False, allow_empty_file=True, use_url=False)
+    file = serializers.FileField(allow_empty_file=True, use_url=False)
 
 
 class QuestionsQuerySerializer(serializers.Serializer):
