@@ -688,6 +688,11 @@ class MessageReportAdmin(ReadOnlyAdmin):
     date_hierarchy = "created_at"
     actions = ("dismiss", "hide_message", "mute_author")
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[MessageReport]:
+        """Never the reports on the viewer's own messages (REST's rule: others review
+        those, and the reporter stays unknown to the author)."""
+        return super().get_queryset(request).exclude(message__sender_id=request.user.pk)
+
     @admin.display(description="message")
     def message_excerpt(self, report: MessageReport) -> str:
         content = report.message.content

@@ -506,9 +506,12 @@ def room_mark_read(*, actor: User, room: ChatRoom, message_id: object) -> int:
 def system_alert(
     *, actor: User, content: object, room: ChatRoom | None = None
 ) -> list[ChatMessage]:
-    """Staff post a ``system`` alert to one room, or to every active room."""
+    """Staff post a ``system`` alert to one room they may see (else NotFound, as for
+    any room out of sight), or to every active room (a site-wide announcement)."""
     if not actor.is_staff:
         raise errors.Forbidden(gettext_lazy("Only staff may post system alerts."))
+    if room is not None and not policy.can_see_room(actor, room):
+        raise errors.NotFound(gettext_lazy("No such room."))
     text = clean_content(content, allow_empty=False)
     room_ids = (
         [room.pk]

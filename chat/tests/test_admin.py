@@ -154,6 +154,31 @@ def test_post_alert_action_asks_for_the_text_then_alerts_each_room(
         assert event["message"]["content"] == "Fire drill at noon"
 
 
+def test_post_alert_action_skips_rooms_the_staff_member_may_not_see(
+    client: Client, alice: Any, stella: Any, captured_events: Any
+) -> None:
+    stella.user_permissions.add(*Permission.objects.filter(codename__endswith="_chatroom"))
+    client.force_login(stella)
+    private = factories.make_room(alice, chat_type="private", name="Hidden")
+    captured_events.clear()
+
+    response = client.post(
+        changelist_url("chat.chatroom"),
+        {
+            "action": "post_alert",
+            "_selected_action": [private.pk],
+            "apply": "1",
+            "content": "Not for you",
+        },
+        follow=True,
+    )
+
+    # REST answers 404 for that room; the admin action follows the same rule.
+    assert "“Hidden” got no alert: No such room." in response.content.decode()
+    assert not captured_events.payloads(f"room.{private.pk}")
+    assert not ChatMessage.objects.filter(room=private, content="Not for you").exists()
+
+
 def test_soft_delete_action_keeps_the_row(
     admin_client: Client, alice: Any, captured_events: Any
 ) -> None:

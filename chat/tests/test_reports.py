@@ -336,3 +336,21 @@ def test_the_admin_resolves_reports_through_the_service(
     assert ChatMessage.objects.get(pk=message.pk).is_deleted
     entry = AuditEntry.objects.get(action="report_resolve")
     assert entry.via == "admin"
+
+
+@pytest.mark.django_db
+def test_the_admin_never_shows_a_staff_member_the_reports_on_their_own_messages(
+    admin_client: Client, admin_user: Any, room: Any, bob: Any, charlie: Any
+) -> None:
+    services.participant_invite(actor=room.created_by, room=room, user=admin_user.pk)
+    own = factories.make_message(admin_user, room, "the admin's own words")
+    theirs = factories.make_message(charlie, room, "charlie's words")
+    own_report = report(bob, own, note="bob reports the admin").data["id"]
+    report(bob, theirs)
+
+    listed = admin_client.get(reverse("admin:chat_messagereport_changelist")).content.decode()
+    opened = admin_client.get(reverse("admin:chat_messagereport_change", args=[own_report]))
+
+    assert "charlie&#x27;s words" in listed
+    assert "the admin&#x27;s own words" not in listed and "bob reports" not in listed
+    assert opened.status_code == 302  # the admin's "no such object" redirect
