@@ -104,6 +104,8 @@ MIDDLEWARE = [
     # The signed-in user's language setting, when set, over the browser's.
     "accounts.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # The admin answers values it does not check itself (a year out of range) with 400.
+    "academia.admin_input.AdminBadInputMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     # Last: turns a login refused for too many failures into the lockout answer.

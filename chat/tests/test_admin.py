@@ -77,6 +77,33 @@ def test_changelist_search_and_filters_answer(admin_client: Client, label: str) 
     assert "user1" in response.content.decode() or "Room 1" in response.content.decode()
 
 
+@pytest.mark.parametrize(
+    ("label", "query"),
+    [
+        ("chat.roomban", {"created_at__year": "99999"}),
+        ("chat.roomevent", {"created_at__year": "99999"}),
+        ("courses.course", {"created_at__year": "99999"}),
+    ],
+)
+def test_query_values_the_admin_does_not_check_are_400(
+    admin_client: Client, label: str, query: dict[str, str]
+) -> None:
+    populate(0, 1)
+    assert admin_client.get(changelist_url(label), query).status_code == 400
+    assert admin_client.get(changelist_url(label)).status_code == 200
+
+
+def test_an_action_on_a_row_id_that_is_not_a_number_is_400(
+    admin_client: Client, alice: Any
+) -> None:
+    room = factories.make_room(alice, name="Kept")
+    response = admin_client.post(
+        changelist_url("chat.chatroom"), {"action": "archive", "_selected_action": ["abc"]}
+    )
+    room.refresh_from_db()
+    assert (response.status_code, room.is_active) == (400, True)
+
+
 def test_room_admin_shows_participants_inline(admin_client: Client, alice: Any, bob: Any) -> None:
     room = factories.make_room(alice, name="Inline", members=[bob])
     response = admin_client.get(reverse("admin:chat_chatroom_change", args=[room.pk]))
