@@ -27,6 +27,10 @@ def lockout_detail() -> str:
     ) % {"minutes": minutes}
 
 
+def _username_field() -> str:
+    return str(getattr(settings, "AXES_USERNAME_FORM_FIELD", "username"))
+
+
 def attempted_username(
     request: HttpRequest, credentials: dict[str, Any] | None = None
 ) -> str | None:
@@ -34,9 +38,9 @@ def attempted_username(
     cut to the length its records keep (255; no account's name is longer than 150),
     so an overlong name is refused like any wrong one instead of failing the insert."""
     if credentials:
-        username = credentials.get(settings.AXES_USERNAME_FORM_FIELD)
+        username = credentials.get(_username_field())
     else:
-        username = getattr(request, "data", request.POST).get(settings.AXES_USERNAME_FORM_FIELD)
+        username = getattr(request, "data", request.POST).get(_username_field())
     return None if username is None else str(username)[:255]
 
 

@@ -15,6 +15,7 @@ from django.urls import URLPattern, re_path
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
+from rest_framework.response import Response
 from rest_framework.views import APIView
 
 NAME = "api-not-found"
@@ -25,7 +26,7 @@ class NotFoundView(APIView):
     throttle_classes: list[Any] = []
     schema = None  # not an endpoint of the OpenAPI document
 
-    def dispatch_not_found(self, request: Request, *args: Any, **kwargs: Any) -> None:
+    def dispatch_not_found(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         raise NotFound()
 
     get = post = put = patch = delete = options = head = dispatch_not_found
