@@ -138,44 +138,6 @@ class MessageRankedSearchQuerySerializer(serializers.Serializer):
     date_to = serializers.DateField(required=False, help_text="Sent on this day or earlier.")
 
 
-class MessageCreateSerializer(serializers.Serializer):
-    """A message as JSON."""
-
-    room = id_field()
-    content = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
-    client_id = serializers.CharField(
-        required=False, allow_null=True, allow_blank=True, max_length=limits.CLIENT_ID_MAX
-    )
-    reply_to = id_field(required=False, allow_null=True)
-    is_question = serializers.BooleanField(required=False, default=False)
-    anonymous = serializers.BooleanField(
-        required=False,
-        default=False,
-        help_text="Post anonymously to classmates (course rooms, students; text only).",
-    )
-
-
-class MessageUploadSerializer(serializers.Serializer):
-    """A message as multipart form data: a ``file`` (``content`` is then an optional
-    caption). Form fields are strings, so nothing here is null: leave a field out."""
-
-    room = id_field()
-    content = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
-    client_id = serializers.CharField(
-        required=False, allow_blank=True, max_length=limits.CLIENT_ID_MAX
-    )
-    reply_to = id_field(required=False)
-    is_question = serializers.BooleanField(required=False, default=False)
-    anonymous = serializers.BooleanField(
-        required=False, default=False, help_text="Refused with a file: anonymous posts are text."
-    )
-    file = serializers.FileField(required=False, allow_empty_file=True, use_url=False)
-
-
-class MessageEditSerializer(serializers.Serializer):
-    content = serializers.CharField(allow_blank=True, trim_whitespace=False)
-
-
 class MessageReplySerializer(serializers.Serializer):
     """A reply as JSON: a message's fields but its room and ``reply_to``."""
 
@@ -191,9 +153,17 @@ class MessageReplySerializer(serializers.Serializer):
     )
 
 
+class MessageCreateSerializer(MessageReplySerializer):
+    """A message as JSON."""
+
+    room = id_field()
+    content = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
+    reply_to = id_field(required=False, allow_null=True)
+
+
 class MessageReplyUploadSerializer(serializers.Serializer):
     """A reply as multipart form data: a ``file`` and an optional caption (a text
-    reply is JSON)."""
+    reply is JSON). Form fields are strings, so nothing here is null: leave a field out."""
 
     content = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
     client_id = serializers.CharField(
@@ -204,6 +174,19 @@ class MessageReplyUploadSerializer(serializers.Serializer):
         required=False, default=False, help_text="Refused with a file: anonymous posts are text."
     )
     file = serializers.FileField(allow_empty_file=True, use_url=False)
+
+
+class MessageUploadSerializer(MessageReplyUploadSerializer):
+    """A message as multipart form data: a ``file`` (``content`` is then an optional
+    caption), or a text as a form."""
+
+    room = id_field()
+    reply_to = id_field(required=False)
+    file = serializers.FileField(required=False, allow_empty_file=True, use_url=False)
+
+
+class MessageEditSerializer(serializers.Serializer):
+    content = serializers.CharField(allow_blank=True, trim_whitespace=False)
 
 
 class QuestionsQuerySerializer(serializers.Serializer):
