@@ -50,6 +50,7 @@ from daphne.ws_protocol import WebSocketFactory, WebSocketProtocol
 from twisted.internet import defer
 from twisted.internet import reactor as installed_reactor
 
+from academia import logs
 from academia.logs import AccessLog
 
 # The reactor Daphne installed: Twisted types the module, not the reactor it stands for.
@@ -103,6 +104,22 @@ class BoundedWebRequest(WebRequest):
         if self.refused:  # the body arrived with the headers, but the answer is given
             return
         super().requestReceived(command, path, version)
+
+    def handle_reply(self, message: dict[str, Any]) -> None:
+        """Daphne writes the access line while it handles the response's last part:
+        the id the application answered with (``X-Request-ID``) is the line's
+        ``request_id`` then, as it is for the application's own lines."""
+        if message.get("type") == "http.response.start":
+            self.request_id = next(
+                (
+                    value.decode("latin-1")
+                    for name, value in message.get("headers", ())
+                    if name.lower() == b"x-request-id"
+                ),
+                None,
+            )
+        with logs.request_id_bound(getattr(self, "request_id", None)):
+            super().handle_reply(message)
 
     def refuse(self) -> None:
         """413 and close, without reading (or storing) the rest of the body."""

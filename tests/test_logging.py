@@ -342,6 +342,9 @@ def test_a_server_process_with_json_logs_writes_nothing_but_json_lines(tmp_path:
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(request, timeout=10)
         assert refused.value.headers["X-Request-ID"] == "probe-404"
+        healthy = urllib.request.Request(f"{server.http}/healthz")
+        with urllib.request.urlopen(healthy, timeout=10) as answer:
+            assigned = answer.headers["X-Request-ID"]
     finally:
         server.process.terminate()
         server.process.wait(timeout=30)
@@ -356,4 +359,10 @@ def test_a_server_process_with_json_logs_writes_nothing_but_json_lines(tmp_path:
     )
     access = [line for line in lines if line["logger"] == "academia.access"]
     assert {(line["path"], line["status"]) for line in access} >= {("/no-such-page/", 404)}
+    # The access line of each request carries the id its answer gave (a request that
+    # logs nothing else, as /healthz, is still found by it).
+    assert {line["path"]: line["request_id"] for line in access} == {
+        "/no-such-page/": "probe-404",
+        "/healthz": assigned,
+    }
     assert all(ISO_TIME.fullmatch(line["time"]) and line["level"] for line in lines)
