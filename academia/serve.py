@@ -105,6 +105,20 @@ class BoundedWebRequest(WebRequest):
             return
         super().requestReceived(command, path, version)
 
+    def cors_headers(self) -> str:
+        """The CORS answer the application gives an origin of CHAT_CORS_ALLOWED_ORIGINS,
+        so a frontend there can read this 413 too (else a browser shows no answer)."""
+        from django.conf import settings
+
+        origin = (self.getHeader(b"origin") or b"").decode("latin-1")
+        if origin not in settings.CHAT_CORS_ALLOWED_ORIGINS:
+            return ""
+        return (
+            f"Access-Control-Allow-Origin: {origin}\r\n"
+            "Access-Control-Expose-Headers: Retry-After, X-Request-ID\r\n"
+            "Vary: Origin\r\n"
+        )
+
     def handle_reply(self, message: dict[str, Any]) -> None:
         """Daphne writes the access line while it handles the response's last part:
         the id the application answered with (``X-Request-ID``) is the line's
@@ -142,6 +156,7 @@ class BoundedWebRequest(WebRequest):
         head = (
             "HTTP/1.1 413 Content Too Large\r\n"
             "Content-Type: application/json\r\n"
+            f"{self.cors_headers()}"
             f"Content-Length: {len(body)}\r\n"
             "Connection: close\r\n\r\n"
         ).encode()

@@ -15,11 +15,18 @@ pytestmark = pytest.mark.integration
 
 UPLOAD_LIMIT = 100_000
 LIMIT = UPLOAD_LIMIT + 64 * 1024  # the upload limit plus the multipart envelope
+FRONTEND = "https://academia.example.edu"
 
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[Server]:
-    server = start_daphne({"CHAT_FILE_UPLOAD_LIMIT": str(UPLOAD_LIMIT), "REDIS_URL": ""})
+    server = start_daphne(
+        {
+            "CHAT_FILE_UPLOAD_LIMIT": str(UPLOAD_LIMIT),
+            "REDIS_URL": "",
+            "CHAT_CORS_ALLOWED_ORIGINS": FRONTEND,
+        }
+    )
     yield server
     server.stop()
 
@@ -70,6 +77,31 @@ def test_a_declared_length_over_the_limit_is_refused_before_the_body(server: Ser
     )
     assert b"Connection: close" in answer
     assert elapsed < 3
+
+
+@pytest.mark.parametrize(
+    ("origin", "readable"), [(FRONTEND, True), ("https://evil.example", False)]
+)
+def test_the_413_is_readable_by_the_frontends_origins_only(
+    server: Server, origin: str, readable: bool
+) -> None:
+    with connect(server) as sock:
+        sock.sendall(
+            head(
+                "/chat/messages/",
+                {
+                    "Content-Type": "multipart/form-data; boundary=x",
+                    "Content-Length": str(LIMIT + 1),
+                    "Origin": origin,
+                },
+            )
+        )
+        answer = read_all(sock)
+
+    assert answer.startswith(b"HTTP/1.1 413 ")
+    allowed = f"Access-Control-Allow-Origin: {origin}\r\n".encode()
+    assert (allowed in answer) is readable
+    assert (b"Access-Control-Allow-Origin" in answer) is readable
 
 
 def test_expect_100_continue_gets_the_413_instead(server: Server) -> None:
