@@ -27,7 +27,7 @@ from accounts.languages import socket_language
 from chat import errors, wire
 from chat.consumers.db import run_sync
 from chat.consumers.hub import Hub, get_hub, socket_key
-from chat.consumers.transport import buffered, send_prepared, wire_of
+from chat.consumers.transport import SEND_AFTER_CLOSE, buffered, send_prepared, wire_of
 from chat.errors import lazy_interpolate
 from chat.services import audit
 from chat.ws_auth import credentials_still_valid
@@ -251,7 +251,8 @@ class SocketConsumer(AsyncWebsocketConsumer):
         self.scope = scope
         self.channel_layer = None
         self.channel_name = ""
-        self.base_send = send
+        self.server_send = send
+        self.base_send = self.send_unless_gone
         self.ws_protocol = wire_of(send)
         with contextlib.suppress(StopConsumer):
             while True:
@@ -268,6 +269,18 @@ class SocketConsumer(AsyncWebsocketConsumer):
             raise StopConsumer
 
     # --- sending ----------------------------------------------------------------------
+
+    async def send_unless_gone(self, message: dict[str, Any]) -> None:
+        """Every message to the server. A client that closed while an answer was on
+        its way (three pings, then close) makes the server's send raise: that would
+        end the consumer before its ``websocket.disconnect`` arrives, so its cleanup
+        would never run (its presence row kept alive, until the user's sockets were
+        all "in use" and the next was closed with 4429). The disconnect follows."""
+        try:
+            await self.server_send(message)
+        except SEND_AFTER_CLOSE:
+            logger.debug("the client went away before a %s", message["type"])
+            self.closed = True
 
     async def send_text(self, text: str) -> None:
         if not self.closed and not self.over_buffer():

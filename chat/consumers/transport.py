@@ -19,6 +19,20 @@ import functools
 from typing import Any
 
 
+def _send_after_close_errors() -> tuple[type[BaseException], ...]:
+    """What a server's ``send`` raises for a connection the client already closed:
+    autobahn's ``Disconnected`` under Daphne, an ``OSError`` (uvicorn's
+    ``ClientDisconnected`` is one) elsewhere."""
+    try:
+        from autobahn.exception import Disconnected
+    except ImportError:
+        return (OSError,)
+    return (Disconnected, OSError)
+
+
+SEND_AFTER_CLOSE = _send_after_close_errors()
+
+
 def wire_of(send: Any) -> Any:
     """The autobahn protocol behind an ASGI ``send`` made by Daphne, else None."""
     if isinstance(send, functools.partial) and send.args:

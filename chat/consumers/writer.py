@@ -20,6 +20,7 @@ from typing import Any
 from academia import metrics
 from chat import errors, replay
 from chat.consumers.db import run_sync
+from chat.models import ChatRoom
 from chat.services.sending import MAX_BATCH, SendRequest, message_send_many
 
 logger = logging.getLogger(__name__)
@@ -41,7 +42,7 @@ class RoomWriter:
         while self.queue:
             batch, self.queue = self.queue[:MAX_BATCH], self.queue[MAX_BATCH:]
             try:
-                outcomes = await run_sync(write_batch)(batch)
+                outcomes = await run_sync(write_batch)(self.room_id, batch)
             except Exception as error:
                 logger.exception("writing %s messages failed", len(batch))
                 outcomes = [error] * len(batch)
@@ -53,8 +54,9 @@ class RoomWriter:
                     logger.exception("answering a sent frame failed")
 
 
-def write_batch(batch: list[tuple[Any, dict[str, Any]]]) -> list[Any]:
-    """In a database thread: each frame's outcome, in order (see ``RoomWriter``)."""
+def write_batch(room_id: int, batch: list[tuple[Any, dict[str, Any]]]) -> list[Any]:
+    """In a database thread: each frame's outcome, in order (see ``RoomWriter``). A
+    socket that closed after its frame arrived still has its message written."""
     from chat.consumers.base import CLOSE_UNAUTHENTICATED, CloseSocket, count_sends, signed_out
 
     outcomes: list[Any] = [None] * len(batch)
@@ -94,7 +96,8 @@ def write_batch(batch: list[tuple[Any, dict[str, Any]]]) -> list[Any]:
         positions.append(position)
     if not requests:
         return outcomes
-    room = batch[positions[0]][0].feed.room
+    feed = batch[positions[0]][0].feed  # None once that socket closed
+    room = feed.room if feed is not None else ChatRoom.objects.get(pk=room_id)
     for position, result in zip(
         positions, message_send_many(room=room, requests=requests), strict=True
     ):
