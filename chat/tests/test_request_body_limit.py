@@ -104,6 +104,31 @@ def test_the_413_is_readable_by_the_frontends_origins_only(
     assert (b"Access-Control-Allow-Origin" in answer) is readable
 
 
+def test_a_form_body_is_left_to_the_application(server: Server) -> None:
+    """Twisted parsed form bodies itself, in the event loop, before the application
+    saw the request (seconds of CPU for a body of many tiny parts, from anyone); its
+    parser answered a bare 400 to a multipart body without a boundary."""
+    body = b"--x\r\n" * 2000
+    with connect(server) as sock:
+        sock.sendall(
+            head(
+                "/chat/messages/",
+                {
+                    "Content-Type": "multipart/form-data",
+                    "Content-Length": str(len(body)),
+                    "Connection": "close",
+                },
+            )
+            + body
+        )
+        answer = read_all(sock)
+
+    # The application's answer: the request is not signed in.
+    status, payload = status_and_body(answer)
+    assert status == "HTTP/1.1 401 Unauthorized"
+    assert payload["code"] == "not_authenticated"
+
+
 def test_expect_100_continue_gets_the_413_instead(server: Server) -> None:
     with connect(server) as sock:
         sock.sendall(
