@@ -1,21 +1,31 @@
 """Maps the domain error family onto DRF's JSON error responses.
 
 Database outages (``OperationalError``, ``InterfaceError``) become ``Unavailable``:
-503 ``unavailable`` with ``Retry-After`` (see ``academia.unavailable``).
+503 ``unavailable`` with ``Retry-After`` (see ``academia.unavailable``). Django's
+refusals of a body it will not read (over ``DATA_UPLOAD_MAX_MEMORY_SIZE``, too many
+form fields or files) become 413 ``upload_too_large`` and 400 ``bad_request``
+rather than its HTML 400.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from django.utils.translation import gettext_lazy
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from academia.unavailable import DATABASE_ERRORS, RETRY_AFTER_SECONDS, log_database_error
-from chat.errors import ChatError, RateLimited, Unavailable
+from chat.errors import BadRequest, ChatError, RateLimited, Unavailable, UploadTooLarge
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, RequestDataTooBig):
+        # A body over DATA_UPLOAD_MAX_MEMORY_SIZE that is not a multipart upload.
+        exc = UploadTooLarge(gettext_lazy("The request body is too large."))
+    elif isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+        exc = BadRequest(gettext_lazy("The form has too many fields."))
     if isinstance(exc, DATABASE_ERRORS):
         log_database_error(context["request"], exc)
         exc = Unavailable()

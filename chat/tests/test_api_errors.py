@@ -171,6 +171,31 @@ def test_a_path_without_its_slash_is_still_redirected(alice: Any) -> None:
     assert (response.status_code, response["Location"]) == (301, "/chat/rooms/")
 
 
+@pytest.mark.parametrize("path", ["/chat/messages/", "/chat/rooms/", "/accounts/token/"])
+def test_a_body_over_djangos_memory_limit_is_413_in_json(
+    alice: Any, settings: Any, path: str
+) -> None:
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    body = '{"content": "' + "x" * 2000 + '"}'
+
+    response = client_for(alice).post(path, body, content_type="application/json")
+
+    assert response.status_code == 413
+    assert response.json()["code"] == "upload_too_large"
+
+
+def test_a_form_with_too_many_fields_is_400_in_json(alice: Any, settings: Any) -> None:
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 10
+    fields = "&".join(f"f{n}=1" for n in range(50))
+
+    response = client_for(alice).post(
+        "/chat/rooms/", fields, content_type="application/x-www-form-urlencoded"
+    )
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "bad_request"
+
+
 def test_message_body_that_is_not_json_is_400_with_a_code(
     world: dict[str, Any], alice: Any
 ) -> None:
