@@ -9,6 +9,7 @@ carried in the same event under ``message``.
 
 from __future__ import annotations
 
+import unicodedata
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
@@ -41,7 +42,26 @@ def _clean_name(name: object) -> str:
             ),
             fields={"name": [gettext_lazy("Invalid length.")]},
         )
+    if not _readable(name):
+        raise errors.ValidationFailed(
+            gettext_lazy("Name must be visible text, without control characters."),
+            fields={"name": [gettext_lazy("Not visible text.")]},
+        )
     return name
+
+
+# Bidirectional embeddings, overrides and isolates: they reorder what follows them,
+# so a name could show as another room's.
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+_INVISIBLE = frozenset(("Cc", "Cf", "Zs", "Zl", "Zp"))
+
+
+def _readable(name: str) -> bool:
+    """No control character (a line break, a bell, a bidi override) and at least
+    one character that shows (not only zero-width or spacing ones)."""
+    if any(unicodedata.category(c) == "Cc" or c in _BIDI_CONTROLS for c in name):
+        return False
+    return any(unicodedata.category(c) not in _INVISIBLE for c in name)
 
 
 def _clean_description(description: object) -> str:

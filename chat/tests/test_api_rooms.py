@@ -205,6 +205,30 @@ def test_moderator_renames_room_and_member_may_not(alice: Any, bob: Any, charlie
     assert_room_shape(by_moderator.data)
 
 
+@pytest.mark.parametrize(
+    "name", ["\u200b\u200b", "a\x07\x1bb", "Line\nbreak", "abc\u202etxt.exe", "\u2066x\u2069"]
+)
+def test_a_room_name_must_be_visible_text(alice: Any, name: str) -> None:
+    room = factories.make_room(alice, name="Before")
+    client = client_for(alice)
+
+    created = client.post("/chat/rooms/", {"name": name, "chat_type": "public"}, format="json")
+    renamed = client.patch(f"/chat/rooms/{room.pk}/", {"name": name}, format="json")
+
+    assert (created.status_code, renamed.status_code) == (400, 400)
+    assert created.data["code"] == "validation_error"
+    assert "name" in created.data
+
+
+@pytest.mark.parametrize("name", ["Études 📚", "👨‍👩‍👧 family", "עברית", "数学"])
+def test_room_names_in_any_script_and_with_emoji_sequences_are_taken(alice: Any, name: str) -> None:
+    created = client_for(alice).post(
+        "/chat/rooms/", {"name": name, "chat_type": "public"}, format="json"
+    )
+
+    assert (created.status_code, created.data["name"]) == (201, name)
+
+
 def test_put_needs_the_name(alice: Any) -> None:
     room = factories.make_room(alice)
 
