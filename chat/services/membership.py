@@ -342,6 +342,18 @@ def _remove(
     events.publish_user_control(participant.user_id, "rooms.changed", room.pk)
 
 
+def _audit_enrolment_role(actor: User, room: ChatRoom, user: User, role: str) -> None:
+    """An enrolment that makes ``user`` a moderator of the course room, or no longer
+    one, is a role change of that room like any other (``audit``)."""
+    audit.record(
+        actor,
+        room,
+        audit.Action.ROLE_CHANGE,
+        target_user=user,
+        details={"changes": {"role": role}, "by": "enrolment"},
+    )
+
+
 def course_member_sync(*, actor: User, course: Course, user: User, role: str | None) -> None:
     """Make ``user``'s membership of the course's rooms match their enrolment.
 
@@ -373,6 +385,7 @@ def course_member_sync(*, actor: User, course: Course, user: User, role: str | N
             participant.role = wanted
             participant.save(update_fields=["role"])
             participant.user = user
+            _audit_enrolment_role(actor, room, user, wanted)
             rooms.participant_event(
                 room,
                 Frame.PARTICIPANT_UPDATED,
@@ -383,6 +396,8 @@ def course_member_sync(*, actor: User, course: Course, user: User, role: str | N
             )
             continue
         participant, _ = _upsert_participant(room, user, wanted, enforce_limit=False)
+        if wanted == Role.MODERATOR:
+            _audit_enrolment_role(actor, room, user, wanted)
         _joined(
             room,
             participant,

@@ -64,6 +64,25 @@ def test_each_moderation_action_of_the_services_is_recorded_once(alice: Any, bob
 
 
 @pytest.mark.django_db
+def test_enrolment_that_grants_or_takes_moderation_is_a_recorded_role_change(
+    stella: Any, alice: Any, bob: Any
+) -> None:
+    from courses import services as course_services
+
+    course = factories.make_course(stella, students=[bob])
+    room = factories.course_room(course)
+    course_services.enrollment_create(actor=stella, course=course, user=alice, role="instructor")
+    course_services.enrollment_create(actor=stella, course=course, user=alice, role="student")
+    course_services.enrollment_create(actor=stella, course=course, user=bob, role="student")
+
+    changes = AuditEntry.objects.filter(room=room, action="role_change").order_by("id")
+    assert [(e.actor.username, e.target_user.username, e.details) for e in changes] == [
+        ("stella", "alice", {"changes": {"role": "moderator"}, "by": "enrolment"}),
+        ("stella", "alice", {"changes": {"role": "member"}, "by": "enrolment"}),
+    ]
+
+
+@pytest.mark.django_db
 def test_a_refused_or_empty_action_records_nothing(alice: Any, bob: Any) -> None:
     room = factories.make_room(alice, members=[bob])
 
@@ -220,7 +239,9 @@ def test_who_may_read_a_rooms_audit_log(room_type: str, persona: str) -> None:
 
     assert response.status_code == expected_audit_status(room_type, persona), response.data
     if response.status_code == 200:
-        assert [item["action"] for item in response.data["results"]] == ["mute"]
+        # Newest first; a course room's instructor became its moderator by enrolment.
+        expected = ["mute", "role_change"] if room_type == "course" else ["mute"]
+        assert [item["action"] for item in response.data["results"]] == expected
     else:
         assert "results" not in response.data
 
