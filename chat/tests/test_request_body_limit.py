@@ -48,6 +48,13 @@ def head(path: str, headers: dict[str, str]) -> bytes:
     return ("\r\n".join(lines) + "\r\n\r\n").encode()
 
 
+def exchange(server: Server, path: str, headers: dict[str, str], body: bytes = b"") -> bytes:
+    """Send one request (its headers, then ``body``) and read the whole answer."""
+    with connect(server) as sock:
+        sock.sendall(head(path, headers) + body)
+        return read_all(sock)
+
+
 def status_and_body(answer: bytes) -> tuple[str, dict[str, object]]:
     head, _, body = answer.partition(b"\r\n\r\n")
     return head.split(b"\r\n")[0].decode(), json.loads(body)
@@ -85,18 +92,12 @@ def test_a_declared_length_over_the_limit_is_refused_before_the_body(server: Ser
 def test_the_413_is_readable_by_the_frontends_origins_only(
     server: Server, origin: str, readable: bool
 ) -> None:
-    with connect(server) as sock:
-        sock.sendall(
-            head(
-                "/chat/messages/",
-                {
-                    "Content-Type": "multipart/form-data; boundary=x",
-                    "Content-Length": str(LIMIT + 1),
-                    "Origin": origin,
-                },
-            )
-        )
-        answer = read_all(sock)
+    headers = {
+        "Content-Type": "multipart/form-data; boundary=x",
+        "Content-Length": str(LIMIT + 1),
+        "Origin": origin,
+    }
+    answer = exchange(server, "/chat/messages/", headers)
 
     assert answer.startswith(b"HTTP/1.1 413 ")
     allowed = f"Access-Control-Allow-Origin: {origin}\r\n".encode()
@@ -109,19 +110,12 @@ def test_a_form_body_is_left_to_the_application(server: Server) -> None:
     saw the request (seconds of CPU for a body of many tiny parts, from anyone); its
     parser answered a bare 400 to a multipart body without a boundary."""
     body = b"--x\r\n" * 2000
-    with connect(server) as sock:
-        sock.sendall(
-            head(
-                "/chat/messages/",
-                {
-                    "Content-Type": "multipart/form-data",
-                    "Content-Length": str(len(body)),
-                    "Connection": "close",
-                },
-            )
-            + body
-        )
-        answer = read_all(sock)
+    headers = {
+        "Content-Type": "multipart/form-data",
+        "Content-Length": str(len(body)),
+        "Connection": "close",
+    }
+    answer = exchange(server, "/chat/messages/", headers, body)
 
     # The application's answer: the request is not signed in.
     status, payload = status_and_body(answer)
@@ -130,18 +124,12 @@ def test_a_form_body_is_left_to_the_application(server: Server) -> None:
 
 
 def test_expect_100_continue_gets_the_413_instead(server: Server) -> None:
-    with connect(server) as sock:
-        sock.sendall(
-            head(
-                "/accounts/token/",
-                {
-                    "Content-Type": "application/json",
-                    "Content-Length": str(LIMIT + 1),
-                    "Expect": "100-continue",
-                },
-            )
-        )
-        answer = read_all(sock)
+    headers = {
+        "Content-Type": "application/json",
+        "Content-Length": str(LIMIT + 1),
+        "Expect": "100-continue",
+    }
+    answer = exchange(server, "/accounts/token/", headers)
 
     assert answer.startswith(b"HTTP/1.1 413 ")
     assert b"100 Continue" not in answer
@@ -163,19 +151,12 @@ def test_a_chunked_body_is_cut_off_once_it_passes_the_limit(server: Server) -> N
 
 def test_a_body_within_the_limit_reaches_the_application(server: Server) -> None:
     body = b"{" + b" " * (LIMIT - 2) + b"x"  # not JSON: DRF's parse error proves it was read
-    with connect(server) as sock:
-        sock.sendall(
-            head(
-                "/accounts/token/",
-                {
-                    "Content-Type": "application/json",
-                    "Content-Length": str(len(body)),
-                    "Connection": "close",
-                },
-            )
-            + body
-        )
-        answer = read_all(sock)
+    headers = {
+        "Content-Type": "application/json",
+        "Content-Length": str(len(body)),
+        "Connection": "close",
+    }
+    answer = exchange(server, "/accounts/token/", headers, body)
 
     assert len(body) == LIMIT
     status, error = status_and_body(answer)
