@@ -25,7 +25,7 @@ from django.template.response import TemplateResponse
 
 from accounts.models import User
 from accounts.requests import signed_in_user
-from chat import errors, limits, selectors, services
+from chat import errors, limits, policy, selectors, services
 from chat.models import (
     AuditEntry,
     ChatMessage,
@@ -689,9 +689,13 @@ class MessageReportAdmin(ReadOnlyAdmin):
     actions = ("dismiss", "hide_message", "mute_author")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[MessageReport]:
-        """Never the reports on the viewer's own messages (REST's rule: others review
-        those, and the reporter stays unknown to the author)."""
-        return super().get_queryset(request).exclude(message__sender_id=request.user.pk)
+        """Never the reports on the viewer's own messages (``policy.reviewable_reports_q``,
+        as over REST)."""
+        return (
+            super()
+            .get_queryset(request)
+            .filter(policy.reviewable_reports_q(signed_in_user(request)))
+        )
 
     @admin.display(description="message")
     def message_excerpt(self, report: MessageReport) -> str:

@@ -242,6 +242,13 @@ def can_review_reports(user: User, room: ChatRoom) -> bool:
     return can_read_audit(user, room)
 
 
+def reviewable_reports_q(user: User) -> Q:
+    """A filter for MessageReport querysets: never the reports on ``user``'s own
+    messages, even for a moderator or staff (others review those, and the reporter
+    stays unknown to the author): the REST queue, a report's page, the admin."""
+    return ~Q(message__sender_id=user.pk)
+
+
 def report_denial(user: User, message: ChatMessage) -> errors.ChatError | None:
     """Why ``user``, who sees the message's room, may not report it (None: they may)."""
     if message.is_deleted:

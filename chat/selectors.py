@@ -484,7 +484,7 @@ def room_reports(
         raise errors.Forbidden(
             gettext_lazy("Only the room's moderators and staff may see its reports.")
         )
-    reports = MessageReport.objects.filter(room=room).exclude(message__sender=user)
+    reports = MessageReport.objects.filter(policy.reviewable_reports_q(user), room=room)
     if status is not None:
         reports = reports.filter(status=status)
     return with_report_relations(reports).order_by("-id")
@@ -518,8 +518,11 @@ def report_get_for_reviewer(user: User, report_id: object) -> MessageReport:
         raise errors.NotFound(gettext_lazy("No such report.")) from None
     report = (
         with_report_relations(MessageReport.objects.select_related("room"))
-        .filter(pk=report_pk, room__in=ChatRoom.objects.filter(policy.visible_rooms_q(user)))
-        .exclude(message__sender=user)
+        .filter(
+            policy.reviewable_reports_q(user),
+            pk=report_pk,
+            room__in=ChatRoom.objects.filter(policy.visible_rooms_q(user)),
+        )
         .first()
     )
     if report is None or not policy.can_review_reports(user, report.room):
