@@ -344,15 +344,6 @@ def _attach(message: ChatMessage, processed: Any, stored: list[str]) -> None:
         message.thumbnail.name = thumb
 
 
-def message_reply(
-    *, actor: User, parent: ChatMessage, content: object, client_id: object = None
-) -> SendResult:
-    """Reply to ``parent`` in its own room."""
-    return message_send(
-        actor=actor, room=parent.room, content=content, client_id=client_id, reply_to=parent.pk
-    )
-
-
 @transaction.atomic
 def message_edit(*, actor: User, message: ChatMessage, content: object) -> ChatMessage:
     """Edit by the sender within CHAT_MESSAGE_EDIT_TIMEOUT; re-renders, re-resolves

@@ -258,7 +258,9 @@ def test_the_outsider_charlie_gets_404_and_anonymous_is_refused(alice: Any, char
 def test_endorsing_and_pinning_are_recorded_with_their_message(alice: Any, bob: Any) -> None:
     room = factories.make_room(alice, members=[bob])
     question = services.message_send(actor=bob, room=room, content="Why?", is_question=True).message
-    answer = services.message_reply(actor=bob, parent=question, content="Because.").message
+    answer = services.message_send(
+        actor=bob, room=question.room, content="Because.", reply_to=question.pk
+    ).message
 
     services.answer_endorse(actor=alice, answer=answer)
     services.answer_withdraw(actor=alice, answer=answer)

@@ -59,9 +59,11 @@ ACTIONS: dict[str, tuple[str | tuple[str, ...], Callable[[World], Any]]] = {
         "message.created",
         lambda w: services.message_send(actor=w.alice, room=w.room, content="hi @bob"),
     ),
-    "message_reply": (
+    "message_send (a reply)": (
         ("message.created", "thread.updated"),
-        lambda w: services.message_reply(actor=w.alice, parent=w.message, content="re"),
+        lambda w: services.message_send(
+            actor=w.alice, room=w.room, content="re", reply_to=w.message.pk
+        ),
     ),
     "message_edit": (
         "message.updated",

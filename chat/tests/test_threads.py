@@ -25,7 +25,9 @@ def room(alice: Any, bob: Any, charlie: Any) -> ChatRoom:
 
 
 def reply(user: Any, parent: ChatMessage, text: str = "a reply") -> ChatMessage:
-    return services.message_reply(actor=user, parent=parent, content=text).message
+    return services.message_send(
+        actor=user, room=parent.room, content=text, reply_to=parent.pk
+    ).message
 
 
 def fresh(message: ChatMessage) -> ChatMessage:

@@ -62,7 +62,9 @@ def test_a_thread_opens_from_its_parent_and_a_reply_in_it_updates_everyone(
 ) -> None:
     room = factories.make_room(alice, name="Physics", members=[bob, charlie])
     question = factories.make_message(bob, room, "Why is the sky blue?")
-    services.message_reply(actor=charlie, parent=question, content="Rayleigh scattering")
+    services.message_send(
+        actor=charlie, room=question.room, content="Rayleigh scattering", reply_to=question.pk
+    )
 
     asker = browser.sign_in("bob", next_path=f"/rooms/{room.pk}/")
     wait_for_room(asker, "Physics")
