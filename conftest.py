@@ -67,6 +67,35 @@ def _close_database_pools(django_db_setup: None) -> Any:
             connection.close_pool()
 
 
+class _ShiftedClock:
+    """The ``time`` module, with ``time()`` and ``monotonic()`` moved by fixed offsets."""
+
+    def __init__(self, real: Any, period: int) -> None:
+        self._real = real
+        self._time_shift = period - real.time() % period + 0.5
+        self._monotonic_shift = period - real.monotonic() % period + 0.5
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+    def time(self) -> float:
+        return self._real.time() + self._time_shift
+
+    def monotonic(self) -> float:
+        return self._real.monotonic() + self._monotonic_shift
+
+
+@pytest.fixture
+def fresh_rate_windows(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The socket rate counters' one-minute windows open half a second before the
+    test starts: counts that must land in one window cannot straddle two."""
+    import time
+
+    clock = _ShiftedClock(time, 60)
+    monkeypatch.setattr("chat.consumers.base.time", clock)
+    monkeypatch.setattr("chat.consumers.hub.time", clock)
+
+
 @pytest.fixture
 def captured_events(monkeypatch: pytest.MonkeyPatch, transactional_db: None) -> CapturedEvents:
     """Capture what chat.events publishes, round-tripped through JSON.

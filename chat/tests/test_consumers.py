@@ -281,7 +281,7 @@ async def test_archived_room_refuses_posting(alice: Any, room: Any) -> None:
 
 
 async def test_sends_over_the_rate_limit_get_rate_limited_with_retry_after(
-    settings: Any, alice: Any, room: Any
+    settings: Any, fresh_rate_windows: None, alice: Any, room: Any
 ) -> None:
     settings.CHAT_WS_SEND_RATE = "2/60s"
     a = await open_room(alice, room)
@@ -297,7 +297,7 @@ async def test_sends_over_the_rate_limit_get_rate_limited_with_retry_after(
 
 
 async def test_rate_limit_is_shared_by_a_users_sockets(
-    settings: Any, alice: Any, room: Any
+    settings: Any, fresh_rate_windows: None, alice: Any, room: Any
 ) -> None:
     settings.CHAT_WS_SEND_RATE = "1/60s"
     first = await open_room(alice, room)
@@ -847,7 +847,7 @@ async def test_a_socket_beyond_the_users_limit_is_closed_with_4429(
 
 
 async def test_frames_past_the_users_budget_are_refused_then_the_socket_closed(
-    settings: Any, bob: Any, room: Any
+    settings: Any, fresh_rate_windows: None, bob: Any, room: Any
 ) -> None:
     settings.CHAT_WS_FRAME_RATE = "5/60s"
     b = await open_room(bob, room)
@@ -891,7 +891,7 @@ def test_the_room_sockets_writes_are_every_frame_that_changes_the_room() -> None
 
 @pytest.mark.parametrize("kind", WRITE_FRAMES)
 async def test_every_write_frame_counts_against_the_send_rate(
-    settings: Any, alice: Any, room: Any, kind: str
+    settings: Any, fresh_rate_windows: None, alice: Any, room: Any, kind: str
 ) -> None:
     """Declared a write in the frame table: counted, refused past CHAT_WS_SEND_RATE."""
     settings.CHAT_WS_SEND_RATE = "1/60s"
