@@ -471,7 +471,10 @@ def room_bans(user: User, room: ChatRoom) -> QuerySet[RoomBan]:
 def with_report_relations(reports: QuerySet[MessageReport]) -> QuerySet[MessageReport]:
     """What REPORT touches (the MESSAGE with its relations), in constant queries."""
     return reports.select_related("reporter", "resolved_by").prefetch_related(
-        Prefetch("message", queryset=with_message_relations(ChatMessage.objects.all()))
+        Prefetch(
+            "message",
+            queryset=with_message_relations(ChatMessage.objects.select_related("room")),
+        )
     )
 
 
@@ -896,7 +899,9 @@ def rooms_last_seq(room_ids: list[int]) -> list[tuple[int, int]]:
 
 
 def _pins() -> QuerySet[PinnedMessage]:
-    return PinnedMessage.objects.select_related("pinned_by", "message__sender").prefetch_related(
+    return PinnedMessage.objects.select_related(
+        "pinned_by", "message__sender", "message__room"
+    ).prefetch_related(
         Prefetch("message__reactions", queryset=MessageReaction.objects.order_by("id")),
         "message__mentions",
     )

@@ -446,6 +446,9 @@ class ReportSerializer(serializers.Serializer[Any]):
 
     @extend_schema_field(MessageSerializer)
     def get_message(self, report: MessageReport) -> dict[str, Any]:
+        viewer = self.context.get("viewer")
+        if viewer is not None:
+            return message_payload_for(viewer, report.message)
         return message_payload(report.message)
 
 
@@ -660,10 +663,12 @@ def message_poll_payload(message: ChatMessage) -> dict[str, Any] | None:
     return poll_payload(poll)
 
 
-def pin_payload(pin: PinnedMessage) -> dict[str, Any]:
-    """PIN; the counts come from ``selectors.room_pins`` for the room's staff, else None."""
+def pin_payload(pin: PinnedMessage, viewer: User | None = None) -> dict[str, Any]:
+    """PIN; the counts come from ``selectors.room_pins`` for the room's staff, else None.
+    With ``viewer``, a REST answer: its message as ``message_payload_for`` writes it."""
+    message = message_payload_for(viewer, pin.message) if viewer else message_payload(pin.message)
     return {
-        "message": message_payload(pin.message),
+        "message": message,
         "pinned_by": user_payload(pin.pinned_by),
         "pinned_at": _datetime(pin.pinned_at),
         "seen_count": getattr(pin, "seen_count", None),
@@ -781,14 +786,17 @@ def question_payload(question: ChatMessage) -> dict[str, Any]:
     }
 
 
-def report_payload(report: MessageReport) -> dict[str, Any]:
-    """REPORT (load it with ``selectors.with_report_relations``)."""
+def report_payload(report: MessageReport, viewer: User | None = None) -> dict[str, Any]:
+    """REPORT (load it with ``selectors.with_report_relations``). With ``viewer``, a
+    REST answer: its message as ``message_payload_for`` writes it."""
     report.resolution_or_none = report.resolution or None  # type: ignore[attr-defined]
-    return dict(ReportSerializer(report).data)
+    return dict(ReportSerializer(report, context={"viewer": viewer}).data)
 
 
-def reports_payload(reports: Iterable[MessageReport]) -> list[dict[str, Any]]:
-    return [report_payload(report) for report in reports]
+def reports_payload(
+    reports: Iterable[MessageReport], viewer: User | None = None
+) -> list[dict[str, Any]]:
+    return [report_payload(report, viewer) for report in reports]
 
 
 def ban_payload(ban: RoomBan) -> dict[str, Any]:

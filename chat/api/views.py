@@ -316,7 +316,7 @@ class RoomViewSet(ChatViewSet):
         query = parse(s.ReportListQuerySerializer, request.query_params)
         reports = selectors.room_reports(request.user, self._room(pk), status=query.get("status"))
         page = self.paginate_queryset(reports) or []  # None only without a paginator
-        return self.get_paginated_response(wire.reports_payload(page))
+        return self.get_paginated_response(wire.reports_payload(page, request.user))
 
     @extend_schema(
         parameters=[ID_PATH],
@@ -395,7 +395,7 @@ class RoomViewSet(ChatViewSet):
     @action(detail=True, methods=["get"], pagination_class=None)
     def pins(self, request: AuthenticatedRequest, pk: str) -> Response:
         pins = selectors.room_pins(self._room(pk), viewer=request.user)
-        return Response([wire.pin_payload(pin) for pin in pins])
+        return Response([wire.pin_payload(pin, request.user) for pin in pins])
 
     def _queue_answer(self, room: ChatRoom, status_code: int = status.HTTP_200_OK) -> Response:
         view = selectors.queue_view(room, viewer=self.request.user)
@@ -927,7 +927,7 @@ class MessageViewSet(ChatViewSet):
             return Response(status=status.HTTP_204_NO_CONTENT)
         pin, created = services.message_pin(actor=request.user, message=message)
         code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
-        return Response(wire.pin_payload(pin), status=code)
+        return Response(wire.pin_payload(pin, request.user), status=code)
 
     @extend_schema(
         parameters=[ID_PATH],
@@ -949,7 +949,7 @@ class MessageViewSet(ChatViewSet):
         )
         answer = selectors.with_report_relations(MessageReport.objects.filter(pk=report.pk)).get()
         code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
-        return Response(wire.report_payload(answer), status=code)
+        return Response(wire.report_payload(answer, request.user), status=code)
 
     @extend_schema(
         parameters=[ID_PATH, s.ThreadQuerySerializer],
@@ -977,8 +977,8 @@ class MessageViewSet(ChatViewSet):
             newer = f"{base}?after={page.messages[-1].pk}&limit={limit}"
         return Response(
             {
-                "parent": wire.message_payload(parent),
-                "results": wire.messages_payload(page.messages),
+                "parent": wire.message_payload_for(request.user, parent),
+                "results": wire.messages_payload_for(request.user, page.messages),
                 "older": older,
                 "newer": newer,
                 "unread_count": state.unread_count,
@@ -1103,11 +1103,11 @@ class ReportViewSet(ChatViewSet):
         return selectors.report_get_for_reviewer(self.request.user, pk)
 
     def _answer(self, report_id: int) -> Response:
-        return Response(wire.report_payload(self.fetch_object(str(report_id))))
+        return Response(wire.report_payload(self.fetch_object(str(report_id)), self.request.user))
 
     @extend_schema(parameters=[ID_PATH], responses=wire.ReportSerializer, summary="One report")
     def retrieve(self, request: AuthenticatedRequest, pk: str) -> Response:
-        return Response(wire.report_payload(self.fetch_object(pk)))
+        return Response(wire.report_payload(self.fetch_object(pk), request.user))
 
     @extend_schema(
         parameters=[ID_PATH],

@@ -447,7 +447,9 @@ class SocketConsumer(AsyncWebsocketConsumer):
                             gettext_lazy("Missing field: %(field)s."), {"field": field}
                         )
                     )
-            await self.handle(spec, frame)
+            answer = await self.handle(spec, frame)
+            if isinstance(answer, str):
+                await self.acknowledge_repeat(answer)
         except errors.ChatError as error:
             await self.send_error(error, frame_ref(frame))
         except CloseSocket as close:
@@ -481,6 +483,11 @@ class SocketConsumer(AsyncWebsocketConsumer):
 
     async def sends_settled(self) -> None:
         """Return once the socket's queued writes are answered (none here)."""
+
+    async def acknowledge_repeat(self, text: str) -> None:
+        """Answer a frame repeated with a ``client_id`` already used: ``text`` is the
+        first one's frame again (or ``resync.required``)."""
+        await self.send_text(text)
 
     async def call(self, function: Callable[..., Any], *args: Any) -> Any:
         """Run ``function`` (sync: services, selectors) in a database thread after

@@ -19,7 +19,7 @@ from django.db import DatabaseError
 from django.utils.translation import gettext_lazy
 
 from academia import metrics
-from chat import errors, events, selectors, services, wire
+from chat import errors, events, replay, selectors, services, wire
 from chat.consumers.base import (
     CLOSE_FORBIDDEN,
     CLOSE_NOT_FOUND,
@@ -216,8 +216,8 @@ class ChatConsumer(SocketConsumer):
             raise errors.NotFound(gettext_lazy("No such poll."))
         return poll
 
-    def _poll_create(self, frame: dict[str, Any]) -> None:
-        services.poll_create(
+    def _poll_create(self, frame: dict[str, Any]) -> str | None:
+        result = services.poll_create(
             actor=self.user,
             room=self._room(),
             question=frame["question"],
@@ -227,6 +227,8 @@ class ChatConsumer(SocketConsumer):
             closes_at=frame.get("closes_at"),
             client_id=frame.get("client_id"),
         )
+        # A repeated client_id: the first poll's message.created again, as for a message.
+        return None if result.created else replay.repeat_acknowledgement(result.message)
 
     def _poll_vote(self, frame: dict[str, Any]) -> None:
         self._room()
@@ -302,11 +304,7 @@ class ChatConsumer(SocketConsumer):
             self.typing = False  # clients stop showing a typer whose message arrived
             return
         if isinstance(outcome, str):
-            # A client_id sent before: its message.created again (its original seq,
-            # the message as it is now) unless this socket is still to deliver that
-            # seq in order anyway; resync.required if that event is no longer kept.
-            if outcome == wire.RESYNC_REQUIRED or orjson.loads(outcome)["seq"] <= self.last_sent:
-                await self.send_text(outcome)
+            await self.acknowledge_repeat(outcome)
         elif isinstance(outcome, CloseSocket):
             await self.end(outcome.code)
         elif isinstance(outcome, errors.NotFound):
@@ -319,6 +317,13 @@ class ChatConsumer(SocketConsumer):
             await self.send_error(
                 errors.BadRequest(gettext_lazy("The frame could not be handled.")), frame_ref(frame)
             )
+
+    async def acknowledge_repeat(self, text: str) -> None:
+        """A client_id sent before: its message.created again (its original seq, the
+        message as it is now) unless this socket is still to deliver that seq in
+        order anyway; resync.required if that event is no longer kept."""
+        if text == wire.RESYNC_REQUIRED or orjson.loads(text)["seq"] <= self.last_sent:
+            await self.send_text(text)
 
     async def frame_typing(self, frame: dict[str, Any]) -> None:
         """Broadcast at most once a second per user and room, whatever the value:

@@ -230,6 +230,38 @@ def test_the_questions_view_names_the_author_to_staff_only(
         assert (shown["username"] if shown else None) == author
 
 
+def test_the_thread_pins_and_reports_name_the_author_to_staff_and_the_author_only(
+    room: Any, alice: Any, bob: Any, ines: Any
+) -> None:
+    """Every REST answer that carries the post, not only the message and history views."""
+    question = post(alice, room, "Why?")
+    parent = question.message
+    reply = post(alice, room, "And why not?", reply_to=parent.pk).message
+    services.message_pin(actor=ines, message=parent)
+    report, _ = services.report_create(actor=bob, message=reply, reason="spam")
+
+    def author(shown: dict[str, Any]) -> str | None:
+        assert shown["sender"] == ANONYMOUS
+        return shown["anonymous_author"]["username"] if shown["anonymous_author"] else None
+
+    for user, expected in ((bob, None), (ines, "alice"), (alice, "alice")):
+        thread = client_for(user).get(f"/chat/messages/{parent.pk}/thread/").data
+        (pin,) = client_for(user).get(f"/chat/rooms/{room.pk}/pins/").data
+        assert [author(thread["parent"]), author(pin["message"])] == [expected, expected]
+        assert [author(shown) for shown in thread["results"]] == [expected]
+    staff = client_for(ines)
+    (listed,) = staff.get(f"/chat/rooms/{room.pk}/reports/").data["results"]
+    one = staff.get(f"/chat/reports/{report.pk}/").data
+    resolved = staff.post(
+        f"/chat/reports/{report.pk}/resolve/", {"action": "dismiss"}, format="json"
+    ).data
+    assert [author(r["message"]) for r in (listed, one, resolved)] == ["alice"] * 3
+    answer = client_for(bob).post(
+        f"/chat/messages/{reply.pk}/report/", {"reason": "spam"}, format="json"
+    )
+    assert author(answer.data["message"]) is None
+
+
 # --- attachments, presence and typing, unread counts --------------------------------------------
 
 

@@ -467,6 +467,26 @@ async def test_pins_and_polls_over_the_socket_reach_the_room_and_replay(
 
 
 @pytest.mark.django_db(transaction=True)
+async def test_a_poll_resent_with_its_client_id_is_acknowledged_with_the_first_poll(
+    course: Any, ines: Any
+) -> None:
+    """As a repeated message.send: the first poll's message.created again, one poll."""
+    room = await db(factories.course_room)(course)
+    teacher = await open_room(ines, room)
+    frame = {"type": "poll.create", "client_id": "p-1", "question": "Lab?", "options": ["a", "b"]}
+
+    await teacher.send(frame)
+    first = await teacher.receive_type("message.created")
+    await teacher.send(frame)
+    again = await teacher.receive_type("message.created")
+
+    assert again == first
+    assert again["message"]["client_id"] == "p-1"
+    assert await db(Poll.objects.filter(message__room=room).count)() == 1
+    await teacher.close()
+
+
+@pytest.mark.django_db(transaction=True)
 async def test_a_poll_of_another_room_is_not_found_on_this_socket(alice: Any, bob: Any) -> None:
     here = await db(factories.make_room)(alice, chat_type="public", members=[bob])
     there = await db(factories.make_room)(bob, chat_type="public", name="there")
