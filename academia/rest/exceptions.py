@@ -19,6 +19,21 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from academia.unavailable import DATABASE_ERRORS, RETRY_AFTER_SECONDS, log_database_error
 from chat.errors import BadRequest, ChatError, RateLimited, Unavailable, UploadTooLarge
 
+# The body's own keys: a field of the same name (a course's ``code``) is given under
+# ``fields`` instead, so it never replaces the error's code or detail.
+ERROR_KEYS = frozenset({"detail", "code", "retry_after", "fields"})
+
+
+def error_body(exc: ChatError) -> dict[str, Any]:
+    """``{"detail", "code"}`` and each field's errors beside them, as DRF writes them."""
+    body: dict[str, Any] = {"detail": str(exc.detail), "code": exc.code}
+    for name, problems in exc.fields.items():
+        if name in ERROR_KEYS:
+            body.setdefault("fields", {})[name] = problems
+        else:
+            body[name] = problems
+    return body
+
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, RequestDataTooBig):
@@ -30,7 +45,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         log_database_error(context["request"], exc)
         exc = Unavailable()
     if isinstance(exc, ChatError):
-        body: dict[str, Any] = {"detail": str(exc.detail), "code": exc.code, **exc.fields}
+        body = error_body(exc)
         headers = {}
         if isinstance(exc, RateLimited):
             body["retry_after"] = exc.retry_after

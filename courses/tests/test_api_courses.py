@@ -33,13 +33,27 @@ def test_non_staff_may_not_create_a_course(ines: Any) -> None:
     assert response.status_code == 403
 
 
-def test_duplicate_course_code_is_400(stella: Any, course: Any) -> None:
-    response = client_for(stella).post(
-        "/courses/", {"title": "Again", "code": course.code}, format="json"
-    )
+def test_duplicate_course_code_is_400_and_the_field_does_not_replace_the_error_code(
+    stella: Any, course: Any
+) -> None:
+    client = client_for(stella)
+    body = {"title": "Again", "code": course.code}
+
+    response = client.post("/courses/", body, format="json")
+    german = client.post("/courses/", body, format="json", HTTP_ACCEPT_LANGUAGE="de")
+    missing = client.post("/courses/", {"title": "No code"}, format="json")
 
     assert response.status_code == 400
-    assert "code" in response.data
+    assert response.json() == {
+        "detail": "A course with this code exists.",
+        "code": "validation_error",
+        "fields": {"code": ["Already taken."]},
+    }
+    assert (german.json()["code"], german.json()["fields"]) == (
+        "validation_error",
+        {"code": ["Schon vergeben."]},
+    )
+    assert (missing.status_code, missing.json()) == (400, {"code": ["This field is required."]})
 
 
 def test_course_list_shows_taught_and_enrolled_courses_and_staff_sees_all(
