@@ -103,6 +103,52 @@ def _deactivate(room: ChatRoom, participant: ChatParticipant) -> None:
     participant.save(update_fields=["is_active"])
 
 
+def _other_admins(participant: ChatParticipant) -> bool:
+    return (
+        ChatParticipant.objects.filter(room_id=participant.room_id, is_active=True, role=Role.ADMIN)
+        .exclude(pk=participant.pk)
+        .exists()
+    )
+
+
+def _keep_an_admin(room: ChatRoom, departed: ChatParticipant, *, actor: User) -> None:
+    """After the room's last admin left or was removed: its longest-standing moderator
+    (else, but in a course room, whose roles follow enrolment, its longest-standing
+    unmuted member) becomes admin, so the room can still be managed."""
+    if departed.role != Role.ADMIN or _other_admins(departed):
+        return
+    roles = [Role.MODERATOR]
+    if room.chat_type != ChatRoom.ChatType.COURSE:
+        roles.append(Role.MEMBER)
+    active = ChatParticipant.objects.filter(room=room, is_active=True, is_muted=False)
+    successor = None
+    for role in roles:
+        successor = active.filter(role=role).select_related("user").order_by("joined_at", "pk")
+        successor = successor.first()
+        if successor is not None:
+            break
+    if successor is None:
+        return
+    successor.role = Role.ADMIN
+    successor.save(update_fields=["role"])
+    changes = {"role": Role.ADMIN.value}
+    audit.record(
+        actor,
+        room,
+        audit.Action.ROLE_CHANGE,
+        target_user=successor.user,
+        details={"changes": changes, "by": "succession"},
+    )
+    rooms.participant_event(
+        room,
+        Frame.PARTICIPANT_UPDATED,
+        successor,
+        actor=actor,
+        sentence=f"{rooms.display(successor.user)} is now the room's admin.",
+        details={"action": "updated", "changes": changes},
+    )
+
+
 @transaction.atomic
 def room_leave(*, actor: User, room: ChatRoom) -> None:
     """Leave a room; leaving a room one is not in does nothing."""
@@ -120,6 +166,7 @@ def room_leave(*, actor: User, room: ChatRoom) -> None:
         sentence=f"{rooms.display(actor)} left the room.",
         details={"action": "left"},
     )
+    _keep_an_admin(room, participant, actor=actor)
     events.publish_user_control(actor.pk, "rooms.changed", room.pk)
     if not policy.can_see_room(actor, room):
         events.publish_user_control(actor.pk, "room.revoked", room.pk)
@@ -208,6 +255,11 @@ def participant_update(
         changes["is_muted"] = bool(is_muted)
     if not changes:
         return participant
+    if participant.role == Role.ADMIN and "role" in changes and not _other_admins(participant):
+        raise errors.ValidationFailed(
+            gettext_lazy("A room needs an admin: make someone else an admin first."),
+            fields={"role": [gettext_lazy("The room's last admin.")]},
+        )
     for field, value in changes.items():
         setattr(participant, field, value)
     participant.save(update_fields=list(changes))
@@ -338,6 +390,7 @@ def _remove(
     rooms.participant_event(
         room, Frame.PARTICIPANT_LEFT, participant, actor=actor, sentence=sentence, details=details
     )
+    _keep_an_admin(room, participant, actor=actor)
     events.publish_user_control(participant.user_id, "room.revoked", room.pk)
     events.publish_user_control(participant.user_id, "rooms.changed", room.pk)
 

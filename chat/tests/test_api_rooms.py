@@ -313,6 +313,96 @@ def test_leave_returns_204_and_ends_membership(alice: Any, bob: Any) -> None:
     assert not ChatParticipant.objects.get(room=room, user=bob).is_active
 
 
+def test_the_last_admin_may_not_step_down_but_may_once_there_is_another(
+    alice: Any, bob: Any
+) -> None:
+    room = factories.make_room(alice, chat_type="private", members=[bob])
+    client = client_for(alice)
+    own = f"/chat/rooms/{room.pk}/participants/{alice.pk}/"
+
+    refused = client.patch(own, {"role": "member"}, format="json")
+    client.patch(f"/chat/rooms/{room.pk}/participants/{bob.pk}/", {"role": "admin"}, format="json")
+    allowed = client.patch(own, {"role": "member"}, format="json")
+
+    assert (refused.status_code, refused.data["code"]) == (400, "validation_error")
+    assert refused.data["role"] == ["The room's last admin."]
+    assert allowed.status_code == 200
+    roles = dict(ChatParticipant.objects.filter(room=room).values_list("user__username", "role"))
+    assert roles == {"alice": "member", "bob": "admin"}
+
+
+def test_when_the_last_admin_leaves_the_longest_standing_moderator_becomes_admin(
+    alice: Any, bob: Any, charlie: Any, captured_events: Any
+) -> None:
+    room = factories.make_room(alice, chat_type="private", members=[bob], moderators=[charlie])
+
+    left = client_for(alice).post(f"/chat/rooms/{room.pk}/leave/")
+    invited = client_for(charlie).post(
+        f"/chat/rooms/{room.pk}/participants/",
+        {"user": factories.make_user("dora").pk, "role": "moderator"},
+        format="json",
+    )
+
+    assert left.status_code == 204
+    assert invited.status_code == 201  # charlie runs the room now
+    active = ChatParticipant.objects.filter(room=room, is_active=True)
+    assert dict(active.values_list("user__username", "role")) == {
+        "bob": "member",
+        "charlie": "admin",
+        "dora": "moderator",
+    }
+    updated = [p for p in captured_events.payloads() if p["type"] == "participant.updated"]
+    assert [(p["participant"]["user"]["username"], p["participant"]["role"]) for p in updated] == [
+        ("charlie", "admin")
+    ]
+    assert updated[0]["message"]["content"] == "Charlie is now the room's admin."
+
+
+def test_without_moderators_the_longest_standing_unmuted_member_becomes_admin(
+    alice: Any, bob: Any, charlie: Any
+) -> None:
+    room = factories.make_room(alice, members=[bob, charlie])
+    services.participant_update(actor=alice, room=room, user_id=bob.pk, is_muted=True)
+
+    services.participant_remove(
+        actor=factories.make_user("root", is_staff=True, is_superuser=True),
+        room=room,
+        user_id=alice.pk,
+    )
+
+    roles = dict(
+        ChatParticipant.objects.filter(room=room, is_active=True).values_list(
+            "user__username", "role"
+        )
+    )
+    assert roles == {"bob": "member", "charlie": "admin"}
+
+
+def test_a_course_room_never_makes_a_student_its_admin(
+    course: Any, stella: Any, ines: Any
+) -> None:
+    room = factories.course_room(course)
+    ChatParticipant.objects.create(room=room, user=stella, role="admin")  # as the admin site may
+
+    services.room_leave(actor=stella, room=room)
+
+    roles = dict(
+        ChatParticipant.objects.filter(room=room, is_active=True).values_list(
+            "user__username", "role"
+        )
+    )
+    assert roles == {"ines": "admin", "alice": "member", "bob": "member"}
+
+    services.room_leave(actor=ines, room=room)  # no moderator left: no student is promoted
+
+    roles = dict(
+        ChatParticipant.objects.filter(room=room, is_active=True).values_list(
+            "user__username", "role"
+        )
+    )
+    assert roles == {"alice": "member", "bob": "member"}
+
+
 def test_participants_list_and_invite(alice: Any, bob: Any, charlie: Any) -> None:
     room = factories.make_room(alice, chat_type="private", members=[bob])
     client = client_for(alice)
