@@ -28,7 +28,7 @@ import orjson
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 
 from academia import metrics
 from chat.compiled import CompiledUpdate, insert_new
@@ -110,6 +110,44 @@ _ROOM_SEQ_AND_COUNT = CompiledUpdate(
 )
 
 
+# Events that change a message: the room's earlier events of that message are
+# restated with it as it is now (``restate_message``).
+RESTATING = frozenset({Frame.MESSAGE_UPDATED, Frame.MESSAGE_DELETED})
+CARRYING = (Frame.MESSAGE_CREATED, Frame.MESSAGE_UPDATED)  # {"message": MESSAGE}
+
+
+def restate_message(room_id: int, message: dict[str, Any]) -> None:
+    """Earlier events of the room that carry ``message`` (its creation, earlier
+    updates, its pin) carry it as it is now: a replay (``after_seq``) never shows
+    text its author edited away or a deleted message's content and file. The feeds
+    of every process do the same to the events they keep (``RoomFeed.remember``)."""
+    message_id = message["id"]
+    rows = list(
+        RoomEvent.objects.filter(room_id=room_id)
+        .filter(
+            Q(type__in=CARRYING, payload__message__id=message_id)
+            | Q(type=Frame.MESSAGE_PINNED, payload__pin__message__id=message_id)
+        )
+        .only("pk", "type", "payload")
+    )
+    for row in rows:
+        restated_frame(row.payload, message)
+    if rows:
+        RoomEvent.objects.bulk_update(rows, ["payload"])
+
+
+def restated_frame(frame: dict[str, Any], message: dict[str, Any]) -> bool:
+    """Put ``message`` in ``frame`` (an event of the same message) in place; False
+    if the frame carries no such message."""
+    if frame["type"] in CARRYING and frame["message"]["id"] == message["id"]:
+        frame["message"] = message
+    elif frame["type"] == Frame.MESSAGE_PINNED and frame["pin"]["message"]["id"] == message["id"]:
+        frame["pin"] = {**frame["pin"], "message": message}
+    else:
+        return False
+    return True
+
+
 def append_room_event(room: ChatRoom, event_type: Frame, body: dict[str, Any]) -> RoomEvent:
     """Append the next event of ``room`` to its log and publish it after commit.
 
@@ -131,6 +169,8 @@ def append_room_events(
     rows = []
     messages = []
     for event_type, body in items:
+        if event_type in RESTATING:
+            restate_message(room.pk, body["message"])
         room.last_seq += 1
         payload = room_event(event_type, room.pk, room.last_seq, body)
         rows.append(RoomEvent(room=room, seq=room.last_seq, type=event_type, payload=payload))

@@ -51,6 +51,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+# Room events that change a message, as their text says it (``RoomFeed.restate``).
+RESTATING_TYPES = ('"type":"message.updated"', '"type":"message.deleted"')
 RECENT_EVENTS = 2048  # events a feed keeps in memory for replay and gap filling
 FRAMED_EVENTS = 64  # of which framed for the wire at most
 GAP_GRACE_SECONDS = 0.05  # how long a gap may wait for a late publish before the log is read
@@ -138,12 +140,29 @@ class RoomFeed:
         if seq in self.recent:
             return False
         self.recent[seq] = text
+        head = text[:64]  # "type" comes first, or second after "seq" (read from the log)
+        if any(marker in head for marker in RESTATING_TYPES):
+            self.restate(seq, text)
         if seq > self.max_seen:
             self.max_seen = seq
         if len(self.recent) > RECENT_EVENTS:
             for old in sorted(self.recent)[: len(self.recent) - RECENT_EVENTS]:
                 del self.recent[old]
         return True
+
+    def restate(self, seq: int, text: str) -> None:
+        """Event ``seq`` changed a message: the kept events before it that carry that
+        message carry it as it is now, as ``events.restate_message`` did in the log."""
+        message = orjson.loads(text)["message"]
+        needle = f'"message":{{"id":{message["id"]},'
+        for earlier, kept in list(self.recent.items()):
+            if earlier >= seq or needle not in kept:
+                continue
+            frame = orjson.loads(kept)
+            if events.restated_frame(frame, message):
+                self.recent[earlier] = events.encode(frame)
+                self.framed.pop(earlier, None)
+                self.replayed.pop(earlier, None)
 
     async def accept(self, seq: int, text: str) -> None:
         """A live event: deliver it (and whatever it unblocks) in order."""

@@ -55,6 +55,42 @@ async def test_after_seq_replays_exactly_the_missed_events_in_order(
     await b.close()
 
 
+@pytest.mark.parametrize("kept_by", ["log", "feed"])
+async def test_a_replay_shows_each_message_as_it_is_now_never_text_edited_away_or_deleted(
+    alice: Any, bob: Any, charlie: Any, room: Any, kept_by: str
+) -> None:
+    """From the log, or from the memory of a feed that saw the events live."""
+    seen = await db(lambda: room.__class__.objects.get(pk=room.pk).last_seq)()
+    watcher = await open_room(charlie, room) if kept_by == "feed" else None
+    secret = await db(factories.make_message)(alice, room, "call me on 555-0199")
+    typo = await db(factories.make_message)(alice, room, "my pasword is hunter2")
+    await db(lambda: services.message_pin(actor=alice, message=secret))()
+    await db(lambda: services.message_edit(actor=alice, message=typo, content="fixed"))()
+    await db(lambda: services.message_delete(actor=alice, message=secret))()
+    last = await db(lambda: room.__class__.objects.get(pk=room.pk).last_seq)()
+    if watcher is not None:
+        await collect_until(watcher, last)
+
+    b = await open_room(bob, room, after_seq=seen)
+    replayed = await collect_until(b, last)
+
+    assert not [frame for frame in replayed if "555" in str(frame) or "hunter2" in str(frame)]
+    messages = {
+        (frame["type"], frame["message"]["id"]): frame["message"]
+        for frame in replayed
+        if "message" in frame
+    }
+    created = messages["message.created", secret.pk]
+    assert (created["is_deleted"], created["content"], created["file"]) == (True, "", None)
+    assert messages["message.created", typo.pk]["content"] == "fixed"
+    (pinned,) = [frame for frame in replayed if frame["type"] == "message.pinned"]
+    assert pinned["pin"]["message"]["is_deleted"] is True
+    assert [frame["seq"] for frame in replayed] == list(range(seen + 1, last + 1))
+    await b.close()
+    if watcher is not None:
+        await watcher.close()
+
+
 async def test_returning_client_gets_200_missed_messages_once_in_order_while_others_send(
     alice: Any, bob: Any, charlie: Any, room: Any
 ) -> None:
