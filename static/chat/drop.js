@@ -1,10 +1,13 @@
 /**
  * Files dropped on the open room, or images pasted into the composer, are uploaded
  * to the room as the attach button does (one after another, with its progress bar
- * and Cancel button). Only while the viewer may post there.
+ * and Cancel button). Only while the viewer may post there, and never while
+ * "Post anonymously" is ticked: anonymous posts are text only (a file's name and
+ * metadata could tell who), so they are refused with a note instead.
  */
 import { uploadFiles } from "./composer.js";
-import { $, el } from "./dom.js";
+import { $, el, toast } from "./dom.js";
+import { t } from "./i18n.js";
 import { canPost, state } from "./state.js";
 
 function carriesFiles(event) {
@@ -13,6 +16,15 @@ function carriesFiles(event) {
 
 function accepting() {
   return Boolean(state.room) && canPost() && !el.input.disabled;
+}
+
+/** Upload ``files`` unless the post is to be anonymous (then say why not). */
+function upload(files) {
+  if (el.anonymousInput.checked) {
+    toast(t("Anonymous posts are text only: untick “Post anonymously” to send a file."));
+    return;
+  }
+  uploadFiles(files);
 }
 
 export function bindDrop() {
@@ -41,12 +53,12 @@ export function bindDrop() {
     if (!carriesFiles(event)) return;
     event.preventDefault();
     stop();
-    if (accepting()) uploadFiles([...event.dataTransfer.files]);
+    if (accepting()) upload([...event.dataTransfer.files]);
   });
   el.input.addEventListener("paste", (event) => {
     const files = [...(event.clipboardData ? event.clipboardData.files : [])].filter((file) => file.type.startsWith("image/"));
     if (!files.length || !accepting()) return;
     event.preventDefault();
-    uploadFiles(files);
+    upload(files);
   });
 }

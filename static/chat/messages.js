@@ -356,8 +356,11 @@ export function upsertMessage(message) {
   }
   state.messages.set(message.id, message);
   const stickToBottom = isNearBottom();
-  const li = renderMessage(message);
   const existing = findMessageElement(message.id);
+  // A message being edited keeps its edit box and what was typed there (a reaction
+  // or a reply changes it meanwhile); closing the box draws it as it is by then.
+  if (existing?.querySelector(".msg__edit") && !message.is_deleted) return;
+  const li = renderMessage(message);
   if (existing) {
     existing.replaceWith(li);
   } else {
@@ -380,13 +383,19 @@ export function upsertMessage(message) {
   }
 }
 
-function rerender(id) {
-  const message = state.messages.get(id);
-  const existing = findMessageElement(id);
-  if (!message || !existing || existing.querySelector(".msg__edit")) return;
+/** Draw a listed message again, unless its edit box is open: what was typed there
+ * stays, and closing the box draws the message as it is by then. */
+function redraw(existing, message) {
+  if (existing.querySelector(".msg__edit")) return;
   const li = renderMessage(message);
   existing.replaceWith(li);
   applyGrouping(li);
+}
+
+function rerender(id) {
+  const message = state.messages.get(id);
+  const existing = findMessageElement(id);
+  if (message && existing) redraw(existing, message);
 }
 
 /** A newer POLL of a message in the list (a `poll.updated` event, a vote's answer). */
@@ -405,11 +414,7 @@ function refreshRepliesTo(parentId) {
   for (const child of state.messages.values()) {
     if (child.reply_to === parentId) {
       const existing = findMessageElement(child.id);
-      if (existing) {
-        const li = renderMessage(child);
-        existing.replaceWith(li);
-        applyGrouping(li);
-      }
+      if (existing) redraw(existing, child);
     }
   }
 }
@@ -490,21 +495,13 @@ export function applyReaction(frame, added) {
   const updated = { ...message, reactions: reactions.filter((reaction) => reaction.count > 0) };
   state.messages.set(message.id, updated);
   const existing = findMessageElement(message.id);
-  if (existing) {
-    const li = renderMessage(updated);
-    existing.replaceWith(li);
-    applyGrouping(li);
-  }
+  if (existing) redraw(existing, updated);
 }
 
 export function rerenderAllMessages() {
   for (const message of state.messages.values()) {
     const existing = findMessageElement(message.id);
-    if (existing && !existing.querySelector(".msg__edit")) {
-      const li = renderMessage(message);
-      existing.replaceWith(li);
-      applyGrouping(li);
-    }
+    if (existing) redraw(existing, message);
   }
 }
 

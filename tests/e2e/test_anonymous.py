@@ -101,3 +101,42 @@ def test_a_student_posts_anonymously_and_only_the_staff_see_who(
         expect(asked.locator("strong")).to_have_text(shown)
     ines.screenshot("anonymous-question-staff-view")
     browser.assert_no_console_errors()
+
+
+def test_a_pasted_or_dropped_image_is_not_sent_while_posting_anonymously(
+    browser: Browser, course: Any
+) -> None:
+    """The attach button is off while "Post anonymously" is ticked; pasting and
+    dropping, which do not pass through it, are refused with a note, never sent
+    under the student's name."""
+    import base64
+
+    from chat.models import ChatMessage
+    from tests.e2e.test_chat_page import png_bytes
+    from tests.e2e.test_long_use import FILES_SCRIPT
+
+    room = factories.course_room(course)
+    alice = browser.sign_in("alice", next_path=f"/rooms/{room.pk}/")
+    wait_for_room(alice, room.name)
+    page = alice.page
+    data = base64.b64encode(png_bytes(60, 40)).decode()
+    page.get_by_label("Post anonymously to classmates").check()
+    composer(alice).fill("secret caption")
+
+    pasted = page.evaluate_handle(FILES_SCRIPT, [data, "pasted.png"])
+    composer(alice).evaluate(
+        "(box, transfer) => box.dispatchEvent(new ClipboardEvent('paste',"
+        " { clipboardData: transfer, bubbles: true, cancelable: true }))",
+        pasted,
+    )
+    dropped = page.evaluate_handle(FILES_SCRIPT, [data, "dropped.png"])
+    page.dispatch_event("#messages", "drop", {"dataTransfer": dropped})
+
+    expect(page.get_by_text("Anonymous posts are text only").first).to_be_visible()
+    expect(composer(alice)).to_have_value("secret caption")
+    page.get_by_label("Post anonymously to classmates").uncheck()
+    again = page.evaluate_handle(FILES_SCRIPT, [data, "named.png"])
+    page.dispatch_event("#messages", "drop", {"dataTransfer": again})
+    expect(page.locator("#message-list .msg__image img")).to_have_count(1)
+    files = ChatMessage.objects.filter(room=room).exclude(file="")
+    assert list(files.values_list("file_name", "is_anonymous")) == [("named.png", False)]

@@ -89,6 +89,37 @@ def test_two_users_chat_live_with_typing_edit_reaction_reply_and_delete(
     browser.assert_no_console_errors()
 
 
+def test_an_edit_in_progress_keeps_its_text_when_someone_reacts_meanwhile(
+    browser: Browser, study_room: Any
+) -> None:
+    path = f"/rooms/{study_room.pk}/"
+    alice = browser.sign_in("alice", next_path=path)
+    bob = browser.sign_in("bob", next_path=path)
+    wait_for_room(alice, "Study group")
+    wait_for_room(bob, "Study group")
+    send(alice, "Lab report due Friday")
+    own = message(alice, "Lab report due Friday")
+    own.hover()
+    own.get_by_role("button", name="Edit message").click()
+    editor = alice.page.get_by_role("textbox", name="Edited message text")
+    editor.fill("Lab report due Monday")
+
+    theirs = message(bob, "Lab report due Friday")
+    theirs.hover()
+    theirs.get_by_role("button", name="React with 👍").click()
+    expect(message(bob, "Lab report due Friday").locator(".chip--mine")).to_have_count(1)
+    alice.page.wait_for_timeout(500)  # the reaction's frame reaches alice's page meanwhile
+
+    expect(editor).to_have_value("Lab report due Monday")
+    editor.press("Enter")
+    edited = message(bob, "Lab report due Monday")
+    expect(edited.locator(".msg__edited")).to_have_text("(edited)")
+    expect(message(alice, "Lab report due Monday").locator(".chip", has_text="👍")).to_have_text(
+        "👍1"
+    )
+    browser.assert_no_console_errors()
+
+
 def test_image_and_file_uploads_appear_on_both_sides(browser: Browser, study_room: Any) -> None:
     path = f"/rooms/{study_room.pk}/"
     alice = browser.sign_in("alice", next_path=path)
