@@ -99,8 +99,11 @@ def _joined(
 
 
 def _deactivate(room: ChatRoom, participant: ChatParticipant) -> None:
+    from chat.services.office_hours import place_ended  # it invites through this module
+
     participant.is_active = False
     participant.save(update_fields=["is_active"])
+    place_ended(room, participant.user_id)
 
 
 def _other_admins(participant: ChatParticipant) -> bool:

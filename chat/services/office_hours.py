@@ -104,6 +104,19 @@ def queue_leave(*, actor: User, room: ChatRoom) -> bool:
     return bool(left)
 
 
+def place_ended(room: ChatRoom, user_id: int) -> None:
+    """The user is no longer in the room (left, removed, banned, unenrolled): their
+    waiting place ends with it, so the staff never take them into a private room.
+    Under the room's lock."""
+    if room.chat_type not in QUEUE_ROOM_TYPES:
+        return
+    ended = QueueEntry.objects.filter(
+        room=room, user_id=user_id, status=QueueEntry.Status.WAITING
+    ).update(status=QueueEntry.Status.LEFT, ended_at=timezone.now())
+    if ended:
+        _publish(room)
+
+
 @transaction.atomic
 def queue_next(*, actor: User, room: ChatRoom) -> QueueEntry:
     """Take the first student of the queue (the room's staff): a private room opens

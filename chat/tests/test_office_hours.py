@@ -79,6 +79,34 @@ def test_closing_office_hours_ends_every_waiting_place(
         services.queue_join(actor=alice, room=room)
 
 
+def test_a_student_who_leaves_or_is_removed_or_unenrolled_loses_their_place(
+    captured_events: Any, course: Any, ines: Any, alice: Any, bob: Any, stella: Any
+) -> None:
+    from courses import services as course_services
+
+    carol = factories.make_user("carol")
+    course_services.enrollment_create(actor=stella, course=course, user=carol, role="student")
+    room = factories.course_room(course)
+    services.office_hours_set(actor=ines, room=room, is_open=True)
+    for student in (alice, bob, carol):
+        services.queue_join(actor=student, room=room)
+    captured_events.clear()
+
+    services.room_leave(actor=alice, room=room)
+    course_services.enrollment_end(actor=stella, course=course, user=carol)
+    entry = services.queue_next(actor=ines, room=room)
+
+    assert entry.user == bob  # not alice, who left, nor carol, whose enrolment ended
+    updates = [
+        u for u in captured_events.payloads(f"room.{room.pk}") if u["type"] == "queue.updated"
+    ]
+    assert [positions(u) for u in updates] == [[(bob.pk, 1), (carol.pk, 2)], [(bob.pk, 1)], []]
+    statuses = dict(QueueEntry.objects.filter(room=room).values_list("user__username", "status"))
+    assert statuses == {"alice": "left", "bob": "taken", "carol": "left"}
+    with pytest.raises(errors.ValidationFailed):
+        services.queue_next(actor=ines, room=room)  # nobody is waiting
+
+
 @pytest.mark.django_db
 def test_the_queue_refuses_what_it_should(
     course: Any, ines: Any, alice: Any, bob: Any, charlie: Any
