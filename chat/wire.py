@@ -17,10 +17,11 @@ frame against its declared shape (``chat.asyncapi``).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
@@ -899,11 +900,14 @@ def presences_payload(
                 "pk", flat=True
             )
         )
-    for item in data:
+    typed_since = timezone.now() - timedelta(milliseconds=settings.CHAT_TYPING_TIMEOUT)
+    for presence, item in zip(presences, data, strict=True):
         if item["current_room"] not in visible:
             # Nor that they are typing there: the viewer may not know of that room.
             item["current_room"] = None
             item["is_typing"] = False
+        elif item["is_typing"] and (presence.typing_at is None or presence.typing_at < typed_since):
+            item["is_typing"] = False  # expired, as GET /chat/presence/typing/ says
     return data
 
 

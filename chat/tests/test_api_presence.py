@@ -85,6 +85,37 @@ def test_typing_lists_who_types_in_the_room_now(alice: Any, bob: Any) -> None:
     assert response.data[0]["current_room"] == room.pk
 
 
+def test_typing_expires_in_every_presence_answer_as_in_the_typing_list(
+    alice: Any, bob: Any, settings: Any
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from chat.models import UserPresence
+
+    room = factories.make_room(alice, members=[bob])
+    services.presence_set(actor=bob, status="online")
+    services.typing_set(actor=bob, room=room, is_typing=True)
+    client = client_for(alice)
+
+    def shown() -> list[Any]:
+        one = client.get("/chat/presence/", {"user": bob.pk}).data["is_typing"]
+        online = [
+            p["is_typing"] for p in client.get("/chat/presence/online/", {"room": room.pk}).data
+        ]
+        typing = client.get("/chat/presence/typing/", {"room": room.pk}).data
+        return [one, online, len(typing)]
+
+    fresh = shown()
+    UserPresence.objects.filter(user=bob).update(
+        typing_at=timezone.now() - timedelta(milliseconds=settings.CHAT_TYPING_TIMEOUT + 100)
+    )
+
+    assert fresh == [True, [True], 1]
+    assert shown() == [False, [False], 0]
+
+
 def test_leaving_a_room_clears_where_the_user_is_and_types_there_only(alice: Any, bob: Any) -> None:
     from chat.models import UserPresence
     from chat.services import presence
