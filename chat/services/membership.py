@@ -244,6 +244,8 @@ def participant_update(
     room = selectors.lock_room(room.pk)
     policy.require_moderator(actor, room, gettext_lazy("Only moderators may change participants."))
     participant = selectors.participant_get(room, user_id)
+    if not room.is_active:
+        raise errors.RoomArchived()
     if role is not None:
         role = _check_role(role)
     touches_staff = participant.role != Role.MEMBER or (role not in (None, Role.MEMBER))
@@ -301,6 +303,8 @@ def participant_remove(*, actor: User, room: ChatRoom, user_id: int) -> None:
     room = selectors.lock_room(room.pk)
     policy.require_moderator(actor, room, gettext_lazy("Only moderators may remove participants."))
     participant = selectors.participant_get(room, user_id)
+    if not room.is_active:
+        raise errors.RoomArchived()
     if participant.role != Role.MEMBER:
         policy.require_admin(
             actor, room, gettext_lazy("Only room admins may remove moderators and admins.")

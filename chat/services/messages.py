@@ -498,7 +498,8 @@ def system_alert(
     *, actor: User, content: object, room: ChatRoom | None = None
 ) -> list[ChatMessage]:
     """Staff post a ``system`` alert to one room they may see (else NotFound, as for
-    any room out of sight), or to every active room (a site-wide announcement)."""
+    any room out of sight; RoomArchived if archived), or to every active room (a
+    site-wide announcement)."""
     if not actor.is_staff:
         raise errors.Forbidden(gettext_lazy("Only staff may post system alerts."))
     if room is not None and not policy.can_see_room(actor, room):
@@ -513,6 +514,10 @@ def system_alert(
     for room_id in room_ids:
         with transaction.atomic():
             locked = selectors.lock_room(room_id)
+            if not locked.is_active:
+                if room is not None:
+                    raise errors.RoomArchived()
+                continue  # archived since the list was read
             message = ChatMessage.objects.create(
                 room=locked,
                 sender=actor,

@@ -272,6 +272,30 @@ def test_admin_archives_room_history_stays_readable_posting_refused(alice: Any, 
     assert post.data["code"] == "room_archived"
 
 
+def test_an_archived_room_takes_no_more_moderation_or_alerts(
+    alice: Any, bob: Any, stella: Any
+) -> None:
+    room = factories.make_room(alice, chat_type="private", members=[bob])
+    services.room_archive(actor=alice, room=room)
+    last_seq = ChatRoom.objects.get(pk=room.pk).last_seq
+    admin = client_for(alice)
+    member = f"/chat/rooms/{room.pk}/participants/{bob.pk}/"
+    ChatParticipant.objects.create(room=room, user=stella, role="member")  # staff who may see it
+
+    answers = [
+        admin.patch(member, {"is_muted": True}, format="json"),
+        admin.patch(member, {"role": "moderator"}, format="json"),
+        admin.delete(member),
+        client_for(stella).post(
+            "/chat/alerts/", {"room": room.pk, "content": "Maintenance"}, format="json"
+        ),
+    ]
+
+    assert [(a.status_code, a.data["code"]) for a in answers] == [(403, "room_archived")] * 4
+    assert ChatRoom.objects.get(pk=room.pk).last_seq == last_seq  # no new history
+    assert ChatParticipant.objects.get(room=room, user=bob).is_active
+
+
 def test_moderator_may_not_archive(alice: Any, bob: Any) -> None:
     room = factories.make_room(alice, moderators=[bob])
 
