@@ -469,9 +469,11 @@ def reaction_remove(*, actor: User, message: ChatMessage, emoji: object) -> bool
 
 @transaction.atomic
 def room_mark_read(*, actor: User, room: ChatRoom, message_id: object) -> int:
-    """Move the actor's read marker forward to ``message_id``; returns the new unread
-    count, which is also sent to the actor's own stream as an ``unread`` frame."""
-    if isinstance(message_id, bool) or not isinstance(message_id, int):
+    """Move the actor's read marker forward to ``message_id`` (an id, or its text);
+    returns the new unread count, which is also sent to the actor's own stream as an
+    ``unread`` frame when the marker moved."""
+    message_id = selectors.as_id(message_id)
+    if message_id is None:
         raise errors.ValidationFailed(
             gettext_lazy("message_id must be a message id."),
             fields={"message_id": [gettext_lazy("Not an id.")]},
@@ -488,9 +490,11 @@ def room_mark_read(*, actor: User, room: ChatRoom, message_id: object) -> int:
             gettext_lazy("message_id must be a message of this room."),
             fields={"message_id": [gettext_lazy("Not a message of this room.")]},
         )
+    before = participant.last_read_message_id
     counters.read_marker_moved(participant, message_id)
     count = selectors.unread_count(actor, room)
-    events.publish_to_user(actor.pk, wire.unread(room.pk, count))
+    if participant.last_read_message_id != before:
+        events.publish_to_user(actor.pk, wire.unread(room.pk, count))
     return count
 
 

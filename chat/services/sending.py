@@ -72,7 +72,8 @@ class _Draft:
 def _parent_id(room_id: int, reply_to: object) -> int | None:
     if reply_to is None:
         return None
-    if isinstance(reply_to, bool) or not isinstance(reply_to, int):
+    reply_to = selectors.as_id(reply_to)  # an id, or its text (as REST takes it)
+    if reply_to is None:
         raise errors.ValidationFailed(
             gettext_lazy("reply_to must be a message id."),
             fields={"reply_to": [gettext_lazy("Not an id.")]},

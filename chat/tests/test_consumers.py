@@ -563,7 +563,7 @@ async def test_read_marker_sends_unread_count_to_the_presence_socket(
     alice: Any, bob: Any, room: Any
 ) -> None:
     first = await db(lambda: factories.make_message(alice, room, "one"))()
-    await db(lambda: factories.make_message(alice, room, "two"))()
+    second = await db(lambda: factories.make_message(alice, room, "two"))()
     presence = await open_presence(bob)
     b = await open_room(bob, room)
     assert b.ready["room"]["unread_count"] == 2
@@ -573,6 +573,16 @@ async def test_read_marker_sends_unread_count_to_the_presence_socket(
         "room_id": room.pk,
         "unread_count": 1,
     }
+    # The marker does not move back, nor stay put with a frame: no unread frame then.
+    await b.send({"type": "read", "message_id": first.pk})
+    await b.send({"type": "read", "message_id": str(second.pk)})  # an id's text, as REST takes
+    assert await presence.receive_type("unread") == {
+        "type": "unread",
+        "room_id": room.pk,
+        "unread_count": 0,
+    }  # and not a second frame of 1 for the read that moved nothing
+    await b.send({"type": "message.send", "content": "re", "reply_to": str(first.pk)})
+    assert (await b.receive_type("message.created"))["message"]["reply_to"] == first.pk
     await b.close()
     await presence.close()
 
