@@ -72,6 +72,11 @@ def replies_added(replies: Sequence[ChatMessage]) -> list[tuple[Frame, dict[str,
         unique_fields=["user", "parent"],
         update_fields=["last_read_reply", "read_count", "updated_at"],
     )
+    room_id = replies[0].room_id
+    for (user_id, parent_id), (pk, n) in markers.items():
+        # A sender's marker moved past their reply: their other tabs follow.
+        state = ThreadState(parent_id, max(counts[parent_id] - n, 0), pk)
+        events.publish_to_user(user_id, thread_read(room_id, state))
     return [
         (Frame.THREAD_UPDATED, thread_updated_body(pk, count, last_reply_at))
         for pk, _, count, last_reply_at in parents

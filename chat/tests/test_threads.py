@@ -324,6 +324,29 @@ def test_moving_a_thread_marker_tells_the_readers_own_sockets_only(
     ]
 
 
+def test_ones_own_reply_moves_ones_marker_and_tells_ones_own_sockets(
+    captured_events: Any, alice: Any, bob: Any, room: ChatRoom
+) -> None:
+    parent = factories.make_message(alice, room, "question")
+    reply(alice, parent)  # bob follows the thread once he replies; he has one unread
+    services.thread_mark_read(actor=bob, parent=parent, reply_id=reply(bob, parent).pk)
+    reply(alice, parent)
+    captured_events.clear()
+
+    answer = reply(bob, parent)
+
+    assert captured_events.payloads(f"user.{bob.pk}") == [
+        {
+            "type": "thread.read",
+            "room_id": room.pk,
+            "message_id": parent.pk,
+            "unread_count": 0,
+            "last_read_id": answer.pk,
+        }
+    ]
+    assert captured_events.payloads(f"user.{alice.pk}") == []
+
+
 @pytest.mark.django_db(transaction=True)
 async def test_reading_a_thread_over_the_socket_updates_the_readers_other_tabs(
     alice: Any, bob: Any
