@@ -34,11 +34,21 @@ def env_bool(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-def env_int(name: str, default: int) -> int:
+def env_int(name: str, default: int, *, low: int | None = None, high: int | None = None) -> int:
+    """An integer from the environment; refuses to start on text that is not one,
+    or on one outside ``low``..``high`` (a limit of 0 would refuse every message,
+    hide all history or fail every new room)."""
     value = os.environ.get(name)
     if value is None or value == "":
         return default
-    return int(value)
+    try:
+        number = int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}.") from None
+    if (low is not None and number < low) or (high is not None and number > high):
+        bounds = f"at least {low}" if high is None else f"from {low} to {high}"
+        raise ImproperlyConfigured(f"{name} must be {bounds}, not {number}.")
+    return number
 
 
 def env_float(name: str, default: float) -> float:
@@ -349,19 +359,20 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Chat (names and defaults from the wire contract) -------------------------------
-CHAT_MAX_MESSAGE_LENGTH = env_int("CHAT_MAX_MESSAGE_LENGTH", 1000)
-CHAT_MESSAGE_HISTORY_LIMIT = env_int("CHAT_MESSAGE_HISTORY_LIMIT", 1000)
-CHAT_ROOM_MAX_PARTICIPANTS = env_int("CHAT_ROOM_MAX_PARTICIPANTS", 100)
-CHAT_TYPING_TIMEOUT = env_int("CHAT_TYPING_TIMEOUT", 3000)  # ms
+CHAT_MAX_MESSAGE_LENGTH = env_int("CHAT_MAX_MESSAGE_LENGTH", 1000, low=1)
+CHAT_MESSAGE_HISTORY_LIMIT = env_int("CHAT_MESSAGE_HISTORY_LIMIT", 1000, low=1)
+# At most what a room may set over the API (chat.limits.ROOM_MAX_PARTICIPANTS_CEILING).
+CHAT_ROOM_MAX_PARTICIPANTS = env_int("CHAT_ROOM_MAX_PARTICIPANTS", 100, low=1, high=100_000)
+CHAT_TYPING_TIMEOUT = env_int("CHAT_TYPING_TIMEOUT", 3000, low=1)  # ms
 CHAT_WEBSOCKET_URL = env_str("CHAT_WEBSOCKET_URL", "ws://localhost:8000/ws/chat/")
 CHAT_PRESENCE_WEBSOCKET_URL = env_str(
     "CHAT_PRESENCE_WEBSOCKET_URL", "ws://localhost:8000/ws/presence/"
 )
-CHAT_HEARTBEAT_INTERVAL = env_int("CHAT_HEARTBEAT_INTERVAL", 30)  # s
-CHAT_CONNECTION_TIMEOUT = env_int("CHAT_CONNECTION_TIMEOUT", 60)  # s
-CHAT_MESSAGE_EDIT_TIMEOUT = env_int("CHAT_MESSAGE_EDIT_TIMEOUT", 300)  # s
-CHAT_MESSAGE_DELETE_TIMEOUT = env_int("CHAT_MESSAGE_DELETE_TIMEOUT", 300)  # s
-CHAT_FILE_UPLOAD_LIMIT = env_int("CHAT_FILE_UPLOAD_LIMIT", 10 * 1024 * 1024)
+CHAT_HEARTBEAT_INTERVAL = env_int("CHAT_HEARTBEAT_INTERVAL", 30, low=1)  # s
+CHAT_CONNECTION_TIMEOUT = env_int("CHAT_CONNECTION_TIMEOUT", 60, low=1)  # s
+CHAT_MESSAGE_EDIT_TIMEOUT = env_int("CHAT_MESSAGE_EDIT_TIMEOUT", 300, low=0)  # s
+CHAT_MESSAGE_DELETE_TIMEOUT = env_int("CHAT_MESSAGE_DELETE_TIMEOUT", 300, low=0)  # s
+CHAT_FILE_UPLOAD_LIMIT = env_int("CHAT_FILE_UPLOAD_LIMIT", 10 * 1024 * 1024, low=1)
 # Bytes one user may upload per UTC day (0: no quota); past it 429 upload_quota_exceeded.
 CHAT_UPLOAD_DAILY_QUOTA = env_int("CHAT_UPLOAD_DAILY_QUOTA", 100 * 1024 * 1024)
 CHAT_IMAGE_OPTIMIZATION = env_bool("CHAT_IMAGE_OPTIMIZATION", True)

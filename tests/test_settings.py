@@ -335,6 +335,28 @@ def test_production_refuses_to_start_with_the_development_secret_key(key: str | 
     )
 
 
+@pytest.mark.parametrize(
+    ("name", "value", "said"),
+    [
+        ("CHAT_ROOM_MAX_PARTICIPANTS", "0", "must be from 1 to 100000, not 0"),
+        ("CHAT_ROOM_MAX_PARTICIPANTS", "200000", "must be from 1 to 100000, not 200000"),
+        ("CHAT_MESSAGE_HISTORY_LIMIT", "0", "must be at least 1, not 0"),
+        ("CHAT_MAX_MESSAGE_LENGTH", "ten", "must be a whole number, not 'ten'"),
+    ],
+)
+def test_a_limit_out_of_range_refuses_to_start(name: str, value: str, said: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env=clean_env(**{name: value}),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1
+    assert f"ImproperlyConfigured: {name} {said}." in result.stderr
+
+
 def test_development_may_use_the_development_secret_key() -> None:
     assert load_settings()["SECRET_KEY"].startswith("django-insecure-")
 
