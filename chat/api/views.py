@@ -874,7 +874,7 @@ class MessageViewSet(ChatViewSet):
     @extend_schema(
         methods=["DELETE"],
         parameters=[ID_PATH],
-        responses=wire.MessageSerializer,
+        responses={200: wire.MessageSerializer},  # not the 204 a DELETE is taken to give
         summary="No longer a question (its endorsed answer, if any, is withdrawn)",
     )
     @action(detail=True, methods=["post", "delete"])

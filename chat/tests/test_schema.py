@@ -66,6 +66,22 @@ def test_schema_describes_the_contract_objects(schema: dict[str, Any]) -> None:
     assert room_list["application/json"]["schema"]["$ref"].endswith("/PaginatedRoomList")
 
 
+def test_unmarking_a_question_answers_what_the_schema_says(
+    schema: dict[str, Any], alice: Any
+) -> None:
+    from chat.tests import factories
+
+    room = factories.make_room(alice)
+    message = factories.make_message(alice, room, "Why?", is_question=True)
+
+    answer = client_for(alice).delete(f"/chat/messages/{message.pk}/question/")
+
+    documented = schema["paths"]["/chat/messages/{id}/question/"]["delete"]["responses"]
+    assert (answer.status_code, answer.data["is_question"]) == (200, False)
+    assert list(documented) == ["200"]
+    assert documented["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/Message")
+
+
 def test_schema_validates_without_warnings(tmp_path: Any) -> None:
     call_command(
         "spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yml")
