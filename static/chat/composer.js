@@ -55,7 +55,7 @@ export function updateComposerAccess() {
   let reason = "";
   if (!room) reason = "";
   else if (!room.is_active) reason = t("This room is archived. Its history stays readable.");
-  else if (!room.my_role) reason = room.chat_type === "public" ? t("Join this room to post.") : t("You are not a member of this room.");
+  else if (!room.my_role) reason = room.chat_type !== "private" ? t("Join this room to post.") : t("You are not a member of this room.");
   else if (participant && participant.is_muted) reason = t("A moderator has muted you in this room.");
   if (state.denied) reason = state.denied;
   const wait = reason || !room ? 0 : slowModeLeft();
@@ -245,6 +245,7 @@ export function bindComposer() {
       event.preventDefault();
       editLastOwnMessage();
     } else if (event.key === "Escape" && state.replyTo) {
+      event.preventDefault();
       cancelReply();
     }
   });

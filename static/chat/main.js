@@ -48,10 +48,11 @@ import { startPresence } from "./presence.js";
 import { bindPreview } from "./preview.js";
 import { loadRooms, renderRoomList } from "./roomlist.js";
 import { bindRooms, closeSidebar, onQueueTaken, openRoom } from "./rooms.js";
-import { bindSearch } from "./search.js";
+import { cancelReply } from "./reply.js";
+import { bindSearch, closeSearchResults } from "./search.js";
 import { bindShortcuts } from "./shortcuts.js";
-import { bindThreads } from "./threads.js";
-import { config, me } from "./state.js";
+import { bindThreads, closeThread } from "./threads.js";
+import { config, me, state } from "./state.js";
 
 function showViewer() {
   $("me-name").textContent = displayName(me);
@@ -75,11 +76,18 @@ function bindLanguage() {
   });
 }
 
+/** Escape, wherever the focus is, closes the one open thing on top: the sidebar (on
+ * a phone), the participants or thread panel, the search results, the reply. What
+ * handles Escape itself (an edit box, the emoji picker, a dialog) comes first. */
 function bindEscape() {
   document.addEventListener("keydown", (event) => {
-    if (event.key !== "Escape") return;
+    if (event.key !== "Escape" || event.defaultPrevented) return;
+    if (document.querySelector("dialog[open]")) return;
     if (el.layout.classList.contains("layout--sidebar-open")) closeSidebar();
-    else if (!el.participants.hidden && el.participants.contains(document.activeElement)) toggleParticipants(false);
+    else if (!el.participants.hidden) toggleParticipants(false);
+    else if (closeThread()) el.input.focus();
+    else if (closeSearchResults()) el.input.focus();
+    else if (state.replyTo) cancelReply();
   });
 }
 

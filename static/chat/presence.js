@@ -43,6 +43,8 @@ export function startPresence() {
     }
     const before = room.unread_count || 0;
     room.unread_count = roomId === state.room?.id ? 0 : count;
+    // Read up to here in another tab or device: its mentions were read with it.
+    if (count === 0) state.mentions.delete(roomId);
     renderRoomList();
     notifyUnread(roomId, count, before);
   });

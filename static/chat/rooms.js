@@ -37,7 +37,8 @@ function renderRoomHeader() {
   if (!room.is_active) bits.push(t("Archived"));
   el.roomMeta.textContent = bits.join(" · ");
   el.roomTools.hidden = false;
-  el.joinButton.hidden = Boolean(room.my_role) || room.chat_type !== "public" || !room.is_active;
+  // Any room one sees but a private one may be joined (again, after leaving it).
+  el.joinButton.hidden = Boolean(room.my_role) || room.chat_type === "private" || !room.is_active;
   el.leaveButton.hidden = !room.my_role;
   renderMuteButton();
   updateComposerAccess();

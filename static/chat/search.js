@@ -106,6 +106,13 @@ function closeResults() {
   nextUrl = null;
 }
 
+/** Close the search results (Escape anywhere); true if they were open. */
+export function closeSearchResults() {
+  if (results.hidden) return false;
+  closeResults();
+  return true;
+}
+
 function option(value, text) {
   return node("option", { text, attrs: { value: String(value) } });
 }

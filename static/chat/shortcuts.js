@@ -58,8 +58,8 @@ export function bindShortcuts() {
     } else if (event.key === "?" && !command && !event.altKey && !typingIn(event.target)) {
       event.preventDefault();
       openShortcuts();
-    } else if (event.key === "Escape") {
-      closeEmojiPicker({ focusComposer: true });
+    } else if (event.key === "Escape" && closeEmojiPicker({ focusComposer: true })) {
+      event.preventDefault(); // one Escape closes one thing
     }
   });
   el.roomFilter.addEventListener("keydown", (event) => {

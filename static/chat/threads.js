@@ -111,12 +111,15 @@ export async function openThread(parentId) {
   if (!input.disabled) input.focus({ preventScroll: true });
 }
 
+/** Close the thread panel; true if it was open. */
 export function closeThread() {
+  if (panel.hidden) return false;
   clearTimeout(thread.readTimer);
   thread.parentId = null;
   thread.replies.clear();
   panel.hidden = true;
   el.layout.classList.remove("layout--thread-open");
+  return true;
 }
 
 async function loadOlderReplies() {
@@ -206,6 +209,7 @@ export function bindThreads() {
       event.preventDefault();
       form.requestSubmit();
     } else if (event.key === "Escape") {
+      event.preventDefault();
       closeThread();
       el.input.focus();
     }

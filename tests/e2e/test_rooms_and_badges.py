@@ -140,6 +140,48 @@ def test_a_room_created_on_the_page_can_be_joined_and_left_by_another_user(
     browser.assert_no_console_errors()
 
 
+def test_a_student_who_left_their_course_room_joins_it_again_from_the_page(
+    browser: Browser, course: Any
+) -> None:
+    room = factories.course_room(course)
+    student = browser.sign_in("alice", next_path=f"/rooms/{room.pk}/")
+    wait_for_room(student, room.name)
+
+    student.page.get_by_role("button", name="Leave").click()
+    join = student.page.get_by_role("button", name="Join room")
+    expect(join).to_be_visible()
+    expect(composer(student)).to_be_disabled()
+    join.click()
+
+    expect(join).to_be_hidden()
+    expect(composer(student)).to_be_enabled()
+    send(student, "Back in the course room")
+    expect(message(student, "Back in the course room")).to_have_count(1)
+    assert ChatParticipant.objects.get(room=room, user__username="alice").is_active
+    browser.assert_no_console_errors()
+
+
+def test_a_mention_badge_clears_when_the_room_is_read_in_another_tab(
+    browser: Browser, alice: Any, bob: Any
+) -> None:
+    physics = factories.make_room(alice, chat_type="private", name="Physics", members=[bob])
+    maths = factories.make_room(alice, chat_type="private", name="Maths", members=[bob])
+    first_tab = browser.sign_in("alice", next_path=f"/rooms/{maths.pk}/")
+    wait_for_room(first_tab, "Maths")
+    writer = browser.sign_in("bob", next_path=f"/rooms/{physics.pk}/")
+    wait_for_room(writer, "Physics")
+    send(writer, "@alice see problem 3")
+    physics_link = room_link(first_tab, "Physics")
+    expect(physics_link).to_have_accessible_name("Physics, Private, 1 mention, 1 unread")
+
+    second_tab = browser.sign_in("alice", next_path=f"/rooms/{physics.pk}/")
+    wait_for_room(second_tab, "Physics")
+
+    expect(physics_link).to_have_accessible_name("Physics, Private")
+    expect(physics_link.locator(".badge--mention")).to_have_count(0)
+    browser.assert_no_console_errors()
+
+
 def test_unread_counts_and_mention_badges_update_live_and_clear_when_the_room_is_read(
     browser: Browser, alice: Any, bob: Any
 ) -> None:

@@ -106,3 +106,38 @@ def test_a_thread_opens_from_its_parent_and_a_reply_in_it_updates_everyone(
     # ...and the asker's other device follows (thread.read on its socket).
     elsewhere = message(other_device, "Why is the sky blue?")
     expect(elsewhere.get_by_role("button", name=read)).to_be_visible()
+
+
+def test_escape_closes_the_open_panel_or_results_wherever_the_focus_is(
+    browser: Browser, alice: Any, bob: Any
+) -> None:
+    room = factories.make_room(alice, name="Physics", members=[bob])
+    question = factories.make_message(bob, room, "Why is the sky blue?")
+    services.message_send(actor=alice, room=room, content="Rayleigh", reply_to=question.pk)
+    user = browser.sign_in("alice", next_path=f"/rooms/{room.pk}/")
+    wait_for_room(user, "Physics")
+    page = user.page
+    elsewhere = page.locator("#messages")
+
+    page.get_by_role("button", name="Participants").click()  # the focus stays on the button
+    panel = page.locator("#participants")
+    expect(panel).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(panel).to_be_hidden()
+
+    message(user, "Why is the sky blue?").get_by_role(
+        "button", name=re.compile(r"^1 reply")
+    ).click()
+    thread = page.get_by_role("complementary", name="Thread")
+    expect(thread).to_be_visible()
+    elsewhere.click()
+    page.keyboard.press("Escape")
+    expect(thread).to_be_hidden()
+
+    page.get_by_role("searchbox", name="Search messages").fill("sky")
+    results = page.locator("#search-results")
+    expect(results).to_be_visible()
+    elsewhere.click()
+    page.keyboard.press("Escape")
+    expect(results).to_be_hidden()
+    browser.assert_no_console_errors()
