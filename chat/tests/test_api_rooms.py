@@ -402,9 +402,7 @@ def test_without_moderators_the_longest_standing_unmuted_member_becomes_admin(
     assert roles == {"bob": "member", "charlie": "admin"}
 
 
-def test_a_course_room_never_makes_a_student_its_admin(
-    course: Any, stella: Any, ines: Any
-) -> None:
+def test_a_course_room_never_makes_a_student_its_admin(course: Any, stella: Any, ines: Any) -> None:
     room = factories.course_room(course)
     ChatParticipant.objects.create(room=room, user=stella, role="admin")  # as the admin site may
 
