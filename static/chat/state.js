@@ -20,6 +20,7 @@ export const state = {
   messages: new Map(), // message id -> MESSAGE of the open room
   participants: new Map(), // user id -> PARTICIPANT of the open room
   threadUnread: new Map(), // message id -> the viewer's unread replies in its thread (followed threads)
+  threadFollowed: new Set(), // threads of the open room the viewer is known to follow (read or replied in)
   typers: new Map(), // user id -> {user, timer}
   olderUrl: null,
   loadingOlder: false,

@@ -139,9 +139,25 @@ async function loadOlderReplies() {
 /** The viewer's unread replies per thread of the room that just opened. */
 export async function loadUnreadThreads(roomId, token) {
   state.threadUnread.clear();
+  state.threadFollowed.clear();
   const states = await rest.listUnreadThreads(roomId);
   if (token !== state.openToken) return;
-  for (const item of states) setUnread(item.message_id, item.unread_count);
+  for (const item of states) {
+    state.threadFollowed.add(item.message_id);
+    setUnread(item.message_id, item.unread_count);
+  }
+}
+
+/** Whether the viewer follows the thread of ``parentId``, as far as the page knows: they
+ * wrote its first message, replied in it or read it (as the server counts unread replies). */
+function follows(parentId) {
+  if (state.threadFollowed.has(parentId) || state.threadUnread.has(parentId)) return true;
+  const parent = state.messages.get(parentId);
+  if (parent && parent.sender.id === me.id) return true;
+  for (const message of state.messages.values()) {
+    if (message.reply_to === parentId && message.sender.id === me.id) return true;
+  }
+  return false;
 }
 
 /** A message of the room was created, edited or deleted: the open thread, and unread replies. */
@@ -159,14 +175,19 @@ export function onRoomMessage(frame) {
     if (frame.type === "message.created") scheduleThreadRead();
     return;
   }
-  if (frame.type !== "message.created" || message.sender.id === me.id) return;
-  const parent = state.messages.get(message.reply_to);
-  const follows = state.threadUnread.has(message.reply_to) || (parent && parent.sender.id === me.id);
-  if (follows) setUnread(message.reply_to, (state.threadUnread.get(message.reply_to) || 0) + 1);
+  if (frame.type !== "message.created") return;
+  if (message.sender.id === me.id) {
+    state.threadFollowed.add(message.reply_to); // one follows a thread one replied in
+    return;
+  }
+  if (follows(message.reply_to)) {
+    setUnread(message.reply_to, (state.threadUnread.get(message.reply_to) || 0) + 1);
+  }
 }
 
 /** `thread.read`: the viewer read a thread, here or in another tab or device. */
 export function onThreadRead(frame) {
+  state.threadFollowed.add(frame.message_id);
   setUnread(frame.message_id, frame.unread_count);
   if (frame.message_id === thread.parentId && frame.last_read_id > thread.lastRead) {
     thread.lastRead = frame.last_read_id;

@@ -141,3 +141,33 @@ def test_escape_closes_the_open_panel_or_results_wherever_the_focus_is(
     page.keyboard.press("Escape")
     expect(results).to_be_hidden()
     browser.assert_no_console_errors()
+
+
+def test_a_thread_one_replied_in_counts_new_replies_live(
+    browser: Browser, alice: Any, bob: Any, charlie: Any
+) -> None:
+    room = factories.make_room(alice, name="Physics", members=[bob, charlie])
+    question = factories.make_message(alice, room, "Why is the sky blue?")
+    services.message_send(actor=alice, room=room, content="Any idea?", reply_to=question.pk)
+    follower = browser.sign_in("bob", next_path=f"/rooms/{room.pk}/")
+    wait_for_room(follower, "Physics")
+    answerer = browser.sign_in("charlie", next_path=f"/rooms/{room.pk}/")
+    wait_for_room(answerer, "Physics")
+
+    parent = message(follower, "Why is the sky blue?")
+    parent.get_by_role("button", name=re.compile(r"^1 reply")).click()
+    box = follower.page.get_by_label("Reply in thread")
+    box.fill("Me too, I wonder")
+    box.press("Enter")
+    expect(parent.get_by_role("button", name=re.compile(r"^2 replies"))).to_be_visible()
+    box.press("Escape")  # the panel closes; bob now follows the thread
+    expect(follower.page.get_by_role("complementary", name="Thread")).to_be_hidden()
+
+    theirs = message(answerer, "Why is the sky blue?")
+    theirs.get_by_role("button", name=re.compile(r"^2 replies")).click()
+    answer = answerer.page.get_by_label("Reply in thread")
+    answer.fill("Rayleigh scattering")
+    answer.press("Enter")
+
+    expect(parent.locator(".msg__thread-new")).to_have_text("1 new")
+    browser.assert_no_console_errors()
