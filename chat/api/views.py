@@ -186,10 +186,8 @@ class RoomViewSet(ChatViewSet):
     )
     @action(detail=True, methods=["post"])
     def join(self, request: AuthenticatedRequest, pk: str) -> Response:
-        room = self._room(pk)
-        already = room.my_role is not None
-        participant = services.room_join(actor=request.user, room=room)
-        code = status.HTTP_200_OK if already else status.HTTP_201_CREATED
+        participant, joined = services.room_join(actor=request.user, room=self._room(pk))
+        code = status.HTTP_201_CREATED if joined else status.HTTP_200_OK
         return Response(wire.participant_payload(participant), status=code)
 
     @extend_schema(

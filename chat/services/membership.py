@@ -57,15 +57,16 @@ def _role_for(user: User, room: ChatRoom) -> str:
 
 
 @transaction.atomic
-def room_join(*, actor: User, room: ChatRoom) -> ChatParticipant:
-    """Join a public room, one's course room, or (support staff) a support room.
-    Joining again is a no-op that returns the participant."""
+def room_join(*, actor: User, room: ChatRoom) -> tuple[ChatParticipant, bool]:
+    """Join a public room, one's course room, or (support staff) a support room: the
+    participant, and whether this call made them one (joining again changes nothing,
+    however many joins race)."""
     if not policy.can_see_room(actor, room):
         raise errors.NotFound(gettext_lazy("No such room."))
     current = policy.participant_of(actor, room)
     if current is not None:
         current.user = actor
-        return current
+        return current, False
     if not policy.can_join_room(actor, room):
         raise errors.Forbidden(gettext_lazy("This room is by invitation only."))
     room = selectors.lock_room(room.pk)
@@ -80,7 +81,7 @@ def room_join(*, actor: User, room: ChatRoom) -> ChatParticipant:
             sentence=f"{rooms.display(actor)} joined the room.",
             details={"action": "joined"},
         )
-    return participant
+    return participant, changed
 
 
 def _joined(
@@ -124,10 +125,11 @@ def _keep_an_admin(room: ChatRoom, departed: ChatParticipant, *, actor: User) ->
     if room.chat_type != ChatRoom.ChatType.COURSE:
         roles.append(Role.MEMBER)
     active = ChatParticipant.objects.filter(room=room, is_active=True, is_muted=False)
-    successor = None
+    successor: ChatParticipant | None = None
     for role in roles:
-        successor = active.filter(role=role).select_related("user").order_by("joined_at", "pk")
-        successor = successor.first()
+        successor = (
+            active.filter(role=role).select_related("user").order_by("joined_at", "pk").first()
+        )
         if successor is not None:
             break
     if successor is None:

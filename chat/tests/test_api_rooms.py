@@ -317,6 +317,37 @@ def test_join_public_room_returns_participant(alice: Any, bob: Any) -> None:
     assert ChatParticipant.objects.filter(room=room, user=bob).count() == 1
 
 
+@pytest.mark.django_db(transaction=True)
+def test_joins_racing_each_other_give_one_201_and_one_participant(alice: Any, bob: Any) -> None:
+    """The 201 is the join that made the participant, not a guess made before it."""
+    import threading
+
+    from django.db import connection as default_connection
+
+    if default_connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL serves concurrent requests; SQLite locks the file")
+    room = factories.make_room(alice)
+    codes: list[int] = []
+    start = threading.Barrier(4)
+
+    def join() -> None:
+        from django.db import connection
+
+        start.wait()
+        codes.append(client_for(bob).post(f"/chat/rooms/{room.pk}/join/").status_code)
+        connection.close()
+
+    threads = [threading.Thread(target=join) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(codes) == [200, 200, 200, 201]
+    assert ChatParticipant.objects.filter(room=room, user=bob, is_active=True).count() == 1
+    assert ChatMessage.objects.filter(room=room, content="Bob joined the room.").count() == 1
+
+
 def test_join_full_room_is_409(alice: Any, bob: Any, charlie: Any) -> None:
     room = factories.make_room(alice)
     ChatRoom.objects.filter(pk=room.pk).update(max_participants=2)
