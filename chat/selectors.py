@@ -147,6 +147,22 @@ def as_id(value: object) -> int | None:
     return None
 
 
+def user_id_by_username(username: str) -> int:
+    """The id of the active user with exactly this username, for an invitation by
+    name (ValidationFailed, as for an unknown id)."""
+    user_id = (
+        get_user_model()
+        .objects.filter(username=username, is_active=True)
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if user_id is None:
+        raise errors.ValidationFailed(
+            gettext_lazy("No such user."), fields={"username": [gettext_lazy("No such user.")]}
+        )
+    return user_id
+
+
 def _room_for_viewer(user_id: int, room_id: int) -> QuerySet[ChatRoom]:
     """The room with ``user_id``'s annotations (``room_get_for_user``'s one query)."""
     mine = ChatParticipant.objects.filter(room=OuterRef("pk"), user_id=user_id, is_active=True)
@@ -790,12 +806,19 @@ def presences_for(user_ids: QuerySet[ChatParticipant, Any] | list[int]) -> Query
     return UserPresence.objects.filter(user_id__in=user_ids).select_related("user")
 
 
-def co_member_presences(user: User) -> list[UserPresence]:
-    """PRESENCE of every user who shares a room with ``user``, by username; those
-    who never connected are offline since they joined. Two queries."""
+def co_member_presences(user: User, room_ids: Iterable[int] | None = None) -> list[UserPresence]:
+    """PRESENCE of every user who shares a room with ``user`` (of ``room_ids``, if
+    given), by username; those who never connected are offline since they joined.
+    Two queries."""
+    if room_ids is None:
+        member_ids = co_member_ids(user)
+    else:
+        member_ids = ChatParticipant.objects.filter(
+            room_id__in=list(room_ids), is_active=True
+        ).values("user_id")
     members = (
         get_user_model()
-        .objects.filter(pk__in=co_member_ids(user))
+        .objects.filter(pk__in=member_ids)
         .select_related("presence")
         .order_by("username")
     )

@@ -218,9 +218,10 @@ class RoomViewSet(ChatViewSet):
             participants = selectors.room_participants(room)
             return Response([wire.participant_payload(p) for p in participants])
         data = parse(s.ParticipantInviteSerializer, request.data)
-        was_member = selectors.room_participants(room).filter(user_id=data["user"]).exists()
+        target = data["user"] if "user" in data else selectors.user_id_by_username(data["username"])
+        was_member = selectors.room_participants(room).filter(user_id=target).exists()
         participant = services.participant_invite(
-            actor=request.user, room=room, user=data["user"], role=data["role"]
+            actor=request.user, room=room, user=target, role=data["role"]
         )
         code = status.HTTP_200_OK if was_member else status.HTTP_201_CREATED
         return Response(wire.participant_payload(participant), status=code)

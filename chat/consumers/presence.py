@@ -147,12 +147,28 @@ class PresenceConsumer(SocketConsumer):
         await self.hub.unwatch(sorted(removed), self)
         for room_id in removed:
             self.unread.pop(room_id, None)
+        if added:
+            await self._send_new_co_members(added)
         before = {room_id: state[0] for room_id, state in self.unread.items()}
         await run_sync(self._load_unread)(sorted(room_ids))
         # Events of a new room published before it was watched are counted here.
         for room_id, state in sorted(self.unread.items()):
             if before.get(room_id, 0) != state[0]:
                 await self.send_frame(wire.unread(room_id, state[0]))
+
+    async def _send_new_co_members(self, room_ids: set[int]) -> None:
+        """A ``presence`` frame for each member of ``room_ids`` this socket has told
+        nothing of yet: the snapshot covered those who shared a room at connect."""
+        found = await run_sync(
+            lambda: [
+                wire.presence(presence)
+                for presence in selectors.co_member_presences(self.user, room_ids)
+                if presence.user_id != self.user.pk and presence.user_id not in self.seen
+            ]
+        )()
+        for frame in found:
+            self.seen[frame["user"]["id"]] = (frame["status"], frame["last_seen"])
+            await self.send_frame(frame)
 
     async def revalidated(self) -> None:
         await self.follow_rooms()

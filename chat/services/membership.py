@@ -14,9 +14,9 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils.translation import gettext_lazy
 
-from chat import errors, events, limits, policy, selectors
+from chat import errors, events, limits, policy, selectors, wire
 from chat.errors import lazy_interpolate
-from chat.models import ChatParticipant, ChatRoom, RoomBan
+from chat.models import ChatParticipant, ChatRoom, RoomBan, UserPresence
 from chat.services import audit, rooms
 from chat.wire import Frame
 
@@ -92,11 +92,16 @@ def _joined(
     sentence: str,
     details: dict[str, Any],
 ) -> None:
-    """Announce a new participant; their presence sockets start following the room."""
+    """Announce a new participant; their presence sockets start following the room
+    (and send them the statuses of members new to them), and the members' presence
+    sockets learn the newcomer's status."""
     rooms.participant_event(
         room, Frame.PARTICIPANT_JOINED, participant, actor=actor, sentence=sentence, details=details
     )
     events.publish_user_control(participant.user_id, "rooms.changed", room.pk)
+    presence = UserPresence.objects.filter(user_id=participant.user_id).select_related("user")
+    for known in presence:  # none for a user who never connected: offline, as shown
+        events.publish_room_ephemeral(room.pk, wire.presence(known))
 
 
 def _deactivate(room: ChatRoom, participant: ChatParticipant) -> None:

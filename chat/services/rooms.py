@@ -230,6 +230,9 @@ def room_create(
         sentence=f"{display(actor)} created the room.",
         details={"action": "created"},
     )
+    # The creator's presence sockets follow the room at once (its unread counts,
+    # its members' statuses), as a joiner's do.
+    events.publish_user_control(actor.pk, "rooms.changed", room.pk)
     return room
 
 

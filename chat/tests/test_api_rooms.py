@@ -456,6 +456,27 @@ def test_a_course_room_never_makes_a_student_its_admin(course: Any, stella: Any,
     assert roles == {"alice": "member", "bob": "member"}
 
 
+def test_a_moderator_invites_by_exact_username(alice: Any, bob: Any, charlie: Any) -> None:
+    room = factories.make_room(alice, chat_type="private", members=[bob])
+    url = f"/chat/rooms/{room.pk}/participants/"
+    client = client_for(alice)
+
+    invited = client.post(url, {"username": "charlie"}, format="json")
+    again = client.post(url, {"username": "charlie"}, format="json")
+    unknown = client.post(url, {"username": "Charlie"}, format="json")
+    both = client.post(url, {"username": "charlie", "user": charlie.pk}, format="json")
+    neither = client.post(url, {}, format="json")
+    by_member = client_for(bob).post(url, {"username": "dora"}, format="json")
+
+    assert (invited.status_code, invited.data["user"]["username"]) == (201, "charlie")
+    assert again.status_code == 200
+    assert (unknown.status_code, unknown.data["username"]) == (400, ["No such user."])
+    assert [both.status_code, neither.status_code] == [400, 400]
+    assert "user" in both.data and "user" in neither.data
+    assert by_member.status_code in (400, 403)  # not a moderator (and no dora)
+    assert ChatParticipant.objects.get(room=room, user=charlie).is_active
+
+
 def test_participants_list_and_invite(alice: Any, bob: Any, charlie: Any) -> None:
     room = factories.make_room(alice, chat_type="private", members=[bob])
     client = client_for(alice)

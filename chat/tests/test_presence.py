@@ -69,6 +69,26 @@ async def test_coming_online_and_going_offline_reach_co_members_once(
     await a.close()
 
 
+async def test_users_who_come_to_share_a_room_learn_each_others_status(
+    alice: Any, charlie: Any
+) -> None:
+    """The snapshot covered who shared a room at connect; a new co-member is told."""
+    a = await open_presence(alice)
+    c = await open_presence(charlie)
+    assert {e["user"]["username"] for e in a.snapshot["users"]} <= {"alice"}
+    await db(lambda: services.presence_set(actor=charlie, status="busy"))()
+
+    await db(lambda: factories.make_room(alice, chat_type="private", members=[charlie]))()
+
+    told_alice = await a.receive_type("presence")
+    told_charlie = await c.receive_type("presence")
+    assert (told_alice["user"]["username"], told_alice["status"]) == ("charlie", "busy")
+    assert (told_charlie["user"]["username"], told_charlie["status"]) == ("alice", "online")
+    assert await a.nothing()  # once, though charlie's status reached two rooms' feeds
+    await a.close()
+    await c.close()
+
+
 async def test_user_stays_online_until_the_last_tab_closes(bob: Any, room: Any) -> None:
     first = await open_presence(bob)
     second = await open_room(bob, room)

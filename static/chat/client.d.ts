@@ -630,6 +630,7 @@ export interface Rest {
     userId: Id,
     changes: Partial<Pick<Participant, "role" | "is_muted">>,
   ): Promise<Participant>;
+  inviteParticipant(roomId: Id, username: string): Promise<Participant>;
   removeParticipant(roomId: Id, userId: Id): Promise<null>;
   updateRoom(
     roomId: Id,

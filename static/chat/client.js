@@ -356,6 +356,11 @@ export function makeRest(connection) {
       return api(`${REST_ROOT}/rooms/${roomId}/participants/${userId}/`, { method: "PATCH", body: changes });
     },
 
+    /** A moderator invites a user by their exact username; resolves to the PARTICIPANT. */
+    inviteParticipant(roomId, username) {
+      return api(`${REST_ROOT}/rooms/${roomId}/participants/`, { method: "POST", body: { username } });
+    },
+
     removeParticipant(roomId, userId) {
       return api(`${REST_ROOT}/rooms/${roomId}/participants/${userId}/`, { method: "DELETE" });
     },

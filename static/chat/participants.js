@@ -1,6 +1,7 @@
 /**
  * The participants panel of the open room: who is in it, their presence and
- * role, and the moderators' mute and remove buttons.
+ * role, the moderators' mute and remove buttons, and their invitation by username
+ * (course rooms follow enrolment instead).
  */
 import { rest } from "./client.js";
 import { updateComposerAccess } from "./composer.js";
@@ -66,6 +67,24 @@ export function renderParticipants() {
     return li;
   });
   el.participantList.replaceChildren(...items);
+  const room = state.room;
+  $("invite-form").hidden = !(room && room.is_active && room.chat_type !== "course" && canModerate());
+}
+
+async function invite(event) {
+  event.preventDefault();
+  const input = $("invite-input");
+  const username = input.value.trim();
+  if (!username || !state.room) return;
+  try {
+    const participant = await rest.inviteParticipant(state.room.id, username);
+    state.participants.set(participant.user.id, participant);
+    renderParticipants();
+    input.value = "";
+    toast(fmt(t("%(name)s is in the room."), { name: displayName(participant.user) }), "info");
+  } catch (error) {
+    report(error);
+  }
 }
 
 async function moderate(participant, changes) {
@@ -94,4 +113,5 @@ export function toggleParticipants(show = el.participants.hidden) {
 export function bindParticipants() {
   el.participantsButton.addEventListener("click", () => toggleParticipants());
   $("participants-close").addEventListener("click", () => toggleParticipants(false));
+  $("invite-form").addEventListener("submit", invite);
 }

@@ -133,3 +133,36 @@ def test_a_member_reports_a_message_and_a_moderator_hides_it_from_the_queue(
     report_row = MessageReport.objects.get()
     assert (report_row.reporter, report_row.resolution) == (bob, "hide")
     browser.assert_no_console_errors()
+
+
+def test_the_admin_of_a_private_room_invites_someone_by_username(
+    browser: Browser, alice: Any, bob: Any, charlie: Any
+) -> None:
+    from chat.models import ChatParticipant
+
+    room = factories.make_room(alice, chat_type="private", name="Study pair", members=[bob])
+    admin = browser.sign_in("alice", next_path=f"/rooms/{room.pk}/")
+    member = browser.sign_in("bob", next_path=f"/rooms/{room.pk}/")
+    wait_for_room(admin, "Study pair")
+    wait_for_room(member, "Study pair")
+    page = admin.page
+    page.get_by_role("button", name="Participants").click()
+    member.page.get_by_role("button", name="Participants").click()
+    expect(member.page.get_by_label("Invite by username")).to_be_hidden()  # not a moderator
+
+    field = page.get_by_label("Invite by username")
+    admin.allowed.append(lambda text, url: "status of 400" in text and "/participants/" in url)
+    field.fill("nobody")
+    page.get_by_role("button", name="Invite", exact=True).click()
+    expect(page.locator("#toasts")).to_contain_text("No such user")
+    field.fill("charlie")
+    page.get_by_role("button", name="Invite", exact=True).click()
+
+    expect(page.locator("#participant-list")).to_contain_text("Charlie")
+    expect(field).to_have_value("")
+    expect(message(member, "Alice added Charlie.")).to_have_count(1)
+    assert ChatParticipant.objects.get(room=room, user=charlie).is_active
+    invited = browser.sign_in("charlie", next_path=f"/rooms/{room.pk}/")
+    wait_for_room(invited, "Study pair")
+    expect(composer(invited)).to_be_enabled()
+    browser.assert_no_console_errors()
