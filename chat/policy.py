@@ -286,7 +286,9 @@ def notifications_denial(participant: ChatParticipant | None) -> errors.ChatErro
 
 
 def edit_denial(user: User, message: ChatMessage, now: datetime) -> errors.ChatError | None:
-    if message.sender_id != user.pk or message.message_type == ChatMessage.MessageType.SYSTEM:
+    if message.message_type == ChatMessage.MessageType.SYSTEM:
+        return errors.Forbidden(gettext_lazy("A system message cannot be edited."))
+    if message.sender_id != user.pk:
         return errors.Forbidden(gettext_lazy("Only the sender may edit this message."))
     if message.is_deleted:
         return errors.NotFound()

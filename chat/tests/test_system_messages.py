@@ -242,3 +242,14 @@ def test_opening_a_course_room_writes_a_system_message(stella: Any, captured_eve
     )
     assert event["seq"] == event["room"]["last_seq"] == 1
     assert event["room"]["course"] == course.pk
+
+
+def test_a_system_message_cannot_be_edited_even_by_the_one_it_is_about(alice: Any) -> None:
+    room = factories.make_room(alice)
+    created = ChatMessage.objects.get(room=room, message_type="system")  # "Alice created…"
+
+    with pytest.raises(errors.Forbidden) as refused:
+        services.message_edit(actor=alice, message=created, content="Rewritten")
+
+    assert str(refused.value.detail) == "A system message cannot be edited."
+    assert ChatMessage.objects.get(pk=created.pk).content == "Alice created the room."
