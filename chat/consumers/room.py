@@ -129,7 +129,7 @@ class ChatConsumer(SocketConsumer):
                     await run_sync(presence_services.room_left)(self.user.pk, self.room_id)
 
     def _stop_typing_sync(self) -> None:
-        services.typing_set(actor=self.user, room=self._room(), is_typing=False)
+        services.typing_set(actor=self.user, room=self._room(), is_typing=False, closing=True)
 
     # --- from the hub ------------------------------------------------------------------------
 

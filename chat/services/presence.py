@@ -99,11 +99,13 @@ def presence_set(*, actor: User, status: object) -> UserPresence:
     return presence
 
 
-def typing_set(*, actor: User, room: ChatRoom, is_typing: object) -> bool:
+def typing_set(*, actor: User, room: ChatRoom, is_typing: object, closing: bool = False) -> bool:
     """Record typing and broadcast it, at most once a second per user and room
     whatever the value (any process: the throttle lives in the cache); within that
     second nothing is written. Returns True if recorded and broadcast, False if
-    refused (the room socket sends the latest refused value once the second is over)."""
+    refused (the room socket sends the latest refused value once the second is over).
+    ``closing``: the typer's socket closed; its stop goes out whatever the throttle
+    says, since no later retry will send it."""
     if not isinstance(is_typing, bool):
         raise errors.ValidationFailed(
             gettext_lazy("is_typing must be true or false."),
@@ -113,7 +115,10 @@ def typing_set(*, actor: User, room: ChatRoom, is_typing: object) -> bool:
     if denial is not None:
         raise denial
     try:
-        if not cache.add(f"chat:typing:{room.pk}:{actor.pk}", 1, timeout=TYPING_BROADCAST_INTERVAL):
+        throttled = not cache.add(
+            f"chat:typing:{room.pk}:{actor.pk}", 1, timeout=TYPING_BROADCAST_INTERVAL
+        )
+        if throttled and not (closing and is_typing is False):
             return False
     except Exception:
         logger.warning("typing not throttled: the cache is unavailable", exc_info=True)

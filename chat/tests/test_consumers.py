@@ -502,6 +502,21 @@ async def test_typing_is_broadcast_at_most_once_a_second_whatever_the_value(
     await b.close()
 
 
+async def test_a_typer_who_closes_within_the_second_is_shown_to_stop_at_once(
+    alice: Any, bob: Any, room: Any
+) -> None:
+    a = await open_room(alice, room)
+    b = await open_room(bob, room)
+    await b.send({"type": "typing", "is_typing": True})
+    assert (await a.receive_type("typing"))["is_typing"] is True
+
+    await b.close()  # well within the throttle's second
+
+    stopped = await a.receive_type("typing")
+    assert (stopped["user"]["id"], stopped["is_typing"]) == (bob.pk, False)
+    await a.close()
+
+
 async def test_typing_again_right_after_a_message_is_shown_once_the_second_is_over(
     alice: Any, bob: Any, room: Any
 ) -> None:
