@@ -336,7 +336,7 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Academia Chat API",
     "DESCRIPTION": "Rooms, messages, presence and courses of the Academia chat.",
     # The contract's version (CHANGELOG.md), also the AsyncAPI document's and client.js's.
-    "VERSION": "1.3.0",
+    "VERSION": "1.4.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -45,7 +45,7 @@
  */
 
 /** This module's version (semver); CHANGELOG.md lists what each one added. */
-export const VERSION = "1.3.0";
+export const VERSION = "1.4.0";
 
 /** The socket protocol this client speaks: `connection.ready`'s `protocol`. */
 export const PROTOCOL = 1;
