@@ -65,10 +65,21 @@ export function readCookie(name) {
   return "";
 }
 
+/** What an error answer says to a person: its `detail`, else a field's first error. */
+function describeError(status, data) {
+  if (data && typeof data === "object") {
+    if (data.detail) return data.detail;
+    for (const [field, problems] of Object.entries(data)) {
+      const first = Array.isArray(problems) ? problems[0] : problems;
+      if (typeof first === "string") return `${field}: ${first}`;
+    }
+  }
+  return `HTTP ${status}`;
+}
+
 export class ApiError extends Error {
   constructor(status, data) {
-    const detail = data && typeof data === "object" && data.detail ? data.detail : `HTTP ${status}`;
-    super(String(detail));
+    super(String(describeError(status, data)));
     this.status = status;
     this.data = data;
     this.code = data && typeof data === "object" ? data.code || null : null;
@@ -146,13 +157,20 @@ export class Connection {
       headers["Content-Type"] = "application/json";
       payload = JSON.stringify(body);
     }
-    const response = await fetch(this.url(path), {
-      method,
-      headers,
-      body: payload,
-      credentials: this.token ? "omit" : "same-origin",
-      signal,
-    });
+    let response;
+    try {
+      response = await fetch(this.url(path), {
+        method,
+        headers,
+        body: payload,
+        credentials: this.token ? "omit" : "same-origin",
+        signal,
+      });
+    } catch (error) {
+      if (error && error.name === "AbortError") throw error;
+      // The browser's own words ("Failed to fetch") tell a person nothing.
+      throw new ApiError(0, { detail: t("The server cannot be reached; try again in a moment."), code: "unreachable" });
+    }
     const text = response.status === 204 ? "" : await response.text();
     const data = parseBody(text, response.statusText);
     if (!response.ok) throw new ApiError(response.status, data);

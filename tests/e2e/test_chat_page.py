@@ -334,3 +334,16 @@ def test_room_admin_mutes_and_removes_a_participant_from_the_panel(
     expect(message(member, "This message was deleted.")).to_have_count(1)
 
     browser.assert_no_console_errors()
+
+
+def test_a_link_to_a_message_that_is_no_id_says_why_it_was_refused(
+    browser: Browser, study_room: Any
+) -> None:
+    path = f"/rooms/{study_room.pk}/?message=-5"
+    bob = browser.sign_in("bob", next_path=path)
+    bob.allowed.append(lambda text, url: "status of 400" in text and "around=-5" in url)
+
+    toasts = bob.page.locator("#toasts")
+    expect(toasts).to_contain_text("around:")
+    expect(toasts).not_to_contain_text("HTTP 400")
+    browser.assert_no_console_errors()
