@@ -79,6 +79,11 @@ def _parent_id(room_id: int, reply_to: object) -> int | None:
             fields={"reply_to": [gettext_lazy("Not an id.")]},
         )
     if not ChatMessage.objects.filter(pk=reply_to, room_id=room_id, is_deleted=False).exists():
+        if ChatMessage.objects.filter(pk=reply_to, room_id=room_id).exists():
+            raise errors.ValidationFailed(
+                gettext_lazy("A deleted message takes no replies."),
+                fields={"reply_to": [gettext_lazy("Deleted.")]},
+            )
         raise errors.ValidationFailed(
             gettext_lazy("reply_to must be a message of this room."),
             fields={"reply_to": [gettext_lazy("Not a message of this room.")]},

@@ -117,6 +117,23 @@ def test_reply_to_a_message_of_another_room_is_400(alice: Any, room: Any, bob: A
     assert "reply_to" in response.data
 
 
+def test_a_reply_to_a_deleted_message_is_refused_as_such(alice: Any, room: Any, bob: Any) -> None:
+    gone = factories.make_message(alice, room, "withdrawn")
+    services.message_delete(actor=alice, message=gone)
+
+    direct = client_for(bob).post(
+        "/chat/messages/", {"room": room.pk, "content": "re", "reply_to": gone.pk}, format="json"
+    )
+    threaded = client_for(bob).post(
+        f"/chat/messages/{gone.pk}/reply/", {"content": "re"}, format="json"
+    )
+
+    for response in (direct, threaded):
+        assert (response.status_code, response.data["code"]) == (400, "validation_error")
+        assert response.data["detail"] == "A deleted message takes no replies."
+        assert response.data["reply_to"] == ["Deleted."]
+
+
 def test_all_mention_by_a_member_is_403(room: Any, bob: Any) -> None:
     response = client_for(bob).post(
         "/chat/messages/", {"room": room.pk, "content": "hey @all"}, format="json"
