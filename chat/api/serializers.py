@@ -3,9 +3,6 @@ live in ``chat.wire``)."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from django.utils.translation import gettext_lazy
 from rest_framework import serializers
 from rest_framework.fields import empty
 
@@ -72,6 +69,9 @@ class RoomUpdateSerializer(serializers.Serializer):
 
 
 class ParticipantInviteSerializer(serializers.Serializer):
+    """An invitation: ``user`` (an id) or ``username``, one of them (the view says
+    which is missing or too many, as a domain rule with its ``code``)."""
+
     user = id_field(required=False, help_text="The user's id; or give `username`.")
     username = serializers.CharField(
         required=False, max_length=150, help_text="The user's exact username, instead of `user`."
@@ -79,13 +79,6 @@ class ParticipantInviteSerializer(serializers.Serializer):
     role = serializers.ChoiceField(
         choices=ChatParticipant.Role.choices, default=ChatParticipant.Role.MEMBER
     )
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if ("user" in attrs) == ("username" in attrs):
-            raise serializers.ValidationError(
-                {"user": [gettext_lazy("Give the user's id or their username, one of them.")]}
-            )
-        return attrs
 
 
 class ParticipantUpdateSerializer(serializers.Serializer):

@@ -218,6 +218,13 @@ class RoomViewSet(ChatViewSet):
             participants = selectors.room_participants(room)
             return Response([wire.participant_payload(p) for p in participants])
         data = parse(s.ParticipantInviteSerializer, request.data)
+        if ("user" in data) == ("username" in data):
+            raise errors.ValidationFailed(
+                gettext_lazy("Give the user's id or their username, one of them."),
+                fields={
+                    "user": [gettext_lazy("Give the user's id or their username, one of them.")]
+                },
+            )
         target = data["user"] if "user" in data else selectors.user_id_by_username(data["username"])
         was_member = selectors.room_participants(room).filter(user_id=target).exists()
         participant = services.participant_invite(

@@ -431,8 +431,9 @@ function onNewMessageShown(message, stickToBottom) {
   }
 }
 
-export function showPending(item) {
-  const message = {
+/** The MESSAGE a send not yet acknowledged stands for (drawn as "Sending…"). */
+export function pendingMessage(item) {
+  return {
     id: null,
     client_id: item.client_id,
     sender: me,
@@ -453,6 +454,10 @@ export function showPending(item) {
     created_at: new Date().toISOString(),
     updated_at: new Date().toISOString(),
   };
+}
+
+export function showPending(item) {
+  const message = pendingMessage(item);
   const li = renderMessage(message, { pending: true });
   el.messageList.append(li);
   applyGrouping(li);

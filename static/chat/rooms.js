@@ -21,7 +21,9 @@ import { cancelReply } from "./reply.js";
 import { TYPE_LABELS, loadRooms, renderRoomList, scheduleRead } from "./roomlist.js";
 import { updateStaffQuestions } from "./staffquestions.js";
 import { config, me, seesAnonymousAuthors, state } from "./state.js";
-import { closeThread, loadUnreadThreads, onRoomMessage, onThreadRead, onThreadUpdated } from "./threads.js";
+import {
+  closeThread, loadUnreadThreads, onPendingFailed, onPendingSend, onRoomMessage, onThreadRead, onThreadUpdated,
+} from "./threads.js";
 import { clearTypers, onTypingFrame } from "./typing.js";
 import { t, tn, fmt } from "./i18n.js";
 
@@ -251,8 +253,10 @@ function wireChat(chat) {
   }));
   chat.addEventListener("typing", live(onTypingFrame));
   chat.addEventListener("send.pending", live(showPending));
+  chat.addEventListener("send.pending", live(onPendingSend));
   chat.addEventListener("send.failed", live((detail) => {
     failPending(detail.client_id, detail.error.detail);
+    onPendingFailed(detail.client_id);
     if (detail.error.code === "slow_mode") startSlowMode(Number(detail.error.retry_after) || 1);
   }));
   chat.addEventListener("error", live((frame) => {

@@ -5,7 +5,7 @@
  */
 import { rest, sameOriginPath } from "./client.js";
 import { $, el, report, toast } from "./dom.js";
-import { renderMessage, upsertMessage } from "./messages.js";
+import { pendingMessage, renderMessage, upsertMessage } from "./messages.js";
 import { toggleParticipants } from "./participants.js";
 import { canPost, config, me, state } from "./state.js";
 import { t, fmt } from "./i18n.js";
@@ -25,6 +25,7 @@ const thread = {
   parentId: null, // the open thread's first message
   olderUrl: null,
   replies: new Map(), // reply id -> MESSAGE
+  pending: new Map(), // client id -> a reply sent here and not yet acknowledged (e.g. offline)
   readTimer: null,
   lastRead: 0,
 };
@@ -46,8 +47,27 @@ function renderParent(message) {
 
 function renderReplies() {
   const sorted = [...thread.replies.values()].sort((a, b) => a.id - b.id);
-  list.replaceChildren(...sorted.map(panelItem));
+  const waiting = [...thread.pending.values()].map((item) => {
+    const li = renderMessage(pendingMessage(item), { pending: true });
+    li.removeAttribute("id");
+    li.querySelector(".msg__quote")?.remove();
+    return li;
+  });
+  list.replaceChildren(...sorted.map(panelItem), ...waiting);
   olderButton.hidden = !thread.olderUrl;
+}
+
+/** A send was refused: the room's list shows why; the thread panel drops its echo. */
+export function onPendingFailed(clientId) {
+  if (thread.pending.delete(clientId)) renderReplies();
+}
+
+/** A send not yet acknowledged: a reply of the open thread shows there as "Sending…". */
+export function onPendingSend(item) {
+  if (!thread.parentId || item.reply_to !== thread.parentId) return;
+  thread.pending.set(item.client_id, item);
+  renderReplies();
+  body.scrollTop = body.scrollHeight;
 }
 
 function updateComposer() {
@@ -117,6 +137,7 @@ export function closeThread() {
   clearTimeout(thread.readTimer);
   thread.parentId = null;
   thread.replies.clear();
+  thread.pending.clear();
   panel.hidden = true;
   el.layout.classList.remove("layout--thread-open");
   return true;
@@ -169,6 +190,7 @@ export function onRoomMessage(frame) {
   }
   if (message.reply_to === thread.parentId) {
     thread.replies.set(message.id, message);
+    if (message.client_id) thread.pending.delete(message.client_id);
     const atBottom = body.scrollHeight - body.scrollTop - body.clientHeight < 64;
     renderReplies();
     if (atBottom || message.sender.id === me.id) body.scrollTop = body.scrollHeight;

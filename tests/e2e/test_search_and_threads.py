@@ -171,3 +171,36 @@ def test_a_thread_one_replied_in_counts_new_replies_live(
 
     expect(parent.locator(".msg__thread-new")).to_have_text("1 new")
     browser.assert_no_console_errors()
+
+
+def test_a_thread_reply_sent_while_offline_shows_in_the_panel_then_arrives_once(
+    browser: Browser, alice: Any, bob: Any
+) -> None:
+    room = factories.make_room(alice, name="Physics", members=[bob])
+    question = factories.make_message(bob, room, "Why is the sky blue?")
+    services.message_send(actor=bob, room=room, content="Any idea?", reply_to=question.pk)
+    user = browser.sign_in("alice", next_path=f"/rooms/{room.pk}/")
+    wait_for_room(user, "Physics")
+    prefix = f"WebSocket connection to 'ws://127.0.0.1:{browser.server.port}/ws/"
+    user.allowed.append(lambda text, url: text.startswith(prefix))
+    user.allowed.append(lambda text, url: "ERR_CONNECTION_REFUSED" in text)  # while it is down
+    message(user, "Why is the sky blue?").get_by_role(
+        "button", name=re.compile(r"^1 reply")
+    ).click()
+    replies = user.page.get_by_role("complementary", name="Thread").get_by_role(
+        "list", name="Replies"
+    )
+    expect(replies).to_contain_text("Any idea?")
+
+    browser.server.kill()
+    expect(user.page.locator("#connection-banner")).to_have_text("Reconnecting…")
+    box = user.page.get_by_label("Reply in thread")
+    box.fill("Rayleigh scattering")
+    box.press("Enter")
+    expect(replies.locator("li.msg--pending")).to_contain_text("Rayleigh scattering")
+
+    browser.server.start()
+    expect(user.page.locator("#connection-banner")).to_have_text("Back online", timeout=30_000)
+    expect(replies.locator("li", has_text="Rayleigh scattering")).to_have_count(1)
+    expect(replies.locator("li.msg--pending")).to_have_count(0)
+    browser.assert_no_console_errors()
