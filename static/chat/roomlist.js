@@ -65,7 +65,10 @@ export function renderRoomList() {
     items.push(node("li", { className: "room-list__section", text: t("Discover"), attrs: { role: "presentation" } }));
     items.push(...others.map(roomListItem));
   }
+  const focused = el.roomList.contains(document.activeElement) ? document.activeElement.dataset.roomId : undefined;
   el.roomList.replaceChildren(...items);
+  // A live update redraws the list: a keyboard user keeps their place in it.
+  if (focused) el.roomList.querySelector(`[data-room-id="${CSS.escape(focused)}"]`)?.focus();
   el.roomListEmpty.hidden = rooms.length > 0;
   showUnreadTotal();
 }
