@@ -219,18 +219,13 @@ class RoomViewSet(ChatViewSet):
             return Response([wire.participant_payload(p) for p in participants])
         data = parse(s.ParticipantInviteSerializer, request.data)
         if ("user" in data) == ("username" in data):
-            raise errors.ValidationFailed(
-                gettext_lazy("Give the user's id or their username, one of them."),
-                fields={
-                    "user": [gettext_lazy("Give the user's id or their username, one of them.")]
-                },
-            )
+            one_of = gettext_lazy("Give the user's id or their username, one of them.")
+            raise errors.ValidationFailed(one_of, fields={"user": [one_of]})
         target = data["user"] if "user" in data else selectors.user_id_by_username(data["username"])
-        was_member = selectors.room_participants(room).filter(user_id=target).exists()
-        participant = services.participant_invite(
+        participant, added = services.participant_invite(
             actor=request.user, room=room, user=target, role=data["role"]
         )
-        code = status.HTTP_200_OK if was_member else status.HTTP_201_CREATED
+        code = status.HTTP_201_CREATED if added else status.HTTP_200_OK
         return Response(wire.participant_payload(participant), status=code)
 
     @extend_schema(

@@ -99,8 +99,8 @@ def _joined(
         room, Frame.PARTICIPANT_JOINED, participant, actor=actor, sentence=sentence, details=details
     )
     events.publish_user_control(participant.user_id, "rooms.changed", room.pk)
-    presence = UserPresence.objects.filter(user_id=participant.user_id).select_related("user")
-    for known in presence:  # none for a user who never connected: offline, as shown
+    known = UserPresence.objects.filter(user_id=participant.user_id).select_related("user").first()
+    if known is not None:  # none for a user who never connected: offline, as shown
         events.publish_room_ephemeral(room.pk, wire.presence(known))
 
 
@@ -212,8 +212,9 @@ def _check_role(role: object) -> str:
 @transaction.atomic
 def participant_invite(
     *, actor: User, room: ChatRoom, user: User | int, role: str = Role.MEMBER
-) -> ChatParticipant:
-    """Add a user to a room (moderators; granting moderator or admin needs a room admin)."""
+) -> tuple[ChatParticipant, bool]:
+    """Add a user to a room (moderators; granting moderator or admin needs a room admin):
+    the participant, and whether this call added them (an existing one is returned)."""
     role = _check_role(role)
     room = selectors.lock_room(room.pk)
     policy.require_moderator(actor, room, gettext_lazy("Only moderators may invite."))
@@ -235,7 +236,7 @@ def participant_invite(
             sentence=f"{rooms.display(actor)} added {rooms.display(target)}.",
             details={"action": "invited", "user_id": target.pk},
         )
-    return participant
+    return participant, changed
 
 
 @transaction.atomic
