@@ -17,6 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from academia.rest.fields import TextField
 from academia.rest.request import AuthenticatedRequest
 from academia.rest.throttles import ChatWriteThrottle
 from accounts.lockout import cooloff_seconds, lockout_detail
@@ -94,7 +95,7 @@ class MeSerializer(UserSerializer):
 
 
 class MeUpdateSerializer(serializers.Serializer[User]):
-    language = serializers.CharField(allow_blank=True, max_length=8)
+    language = TextField(allow_blank=True, max_length=8)
 
 
 def me_payload(user: User) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from academia.rest.fields import id_field
+from academia.rest.fields import TextField, id_field
 from academia.rest.request import AuthenticatedRequest
 from academia.rest.throttles import ChatWriteThrottle
 from academia.rest.viewsets import ApiViewSet
@@ -46,8 +46,8 @@ class CourseSerializer(serializers.Serializer):
 
 
 class CourseCreateSerializer(serializers.Serializer):
-    title = serializers.CharField(max_length=200)
-    code = serializers.CharField(max_length=50)
+    title = TextField(max_length=200)
+    code = TextField(max_length=50)
 
 
 @extend_schema_field(

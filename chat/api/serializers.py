@@ -6,7 +6,7 @@ from __future__ import annotations
 from rest_framework import serializers
 from rest_framework.fields import empty
 
-from academia.rest.fields import id_field
+from academia.rest.fields import TextField, id_field
 from chat import limits
 from chat.models import (
     ChatMessage,
@@ -33,14 +33,14 @@ class RoomListQuerySerializer(serializers.Serializer):
     chat_type = serializers.ChoiceField(choices=ChatRoom.ChatType.choices, required=False)
     course = id_field(required=False)
     # Blank (after trimming) is no filter, so the schema's every string is accepted.
-    search = serializers.CharField(
+    search = TextField(
         required=False, allow_blank=True, max_length=limits.SEARCH_QUERY_MAX, trim_whitespace=True
     )
 
 
 class RoomCreateSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=limits.ROOM_NAME_MAX)
-    description = serializers.CharField(
+    name = TextField(max_length=limits.ROOM_NAME_MAX)
+    description = TextField(
         required=False, allow_blank=True, max_length=limits.ROOM_DESCRIPTION_MAX
     )
     chat_type = serializers.ChoiceField(choices=ChatRoom.ChatType.choices)
@@ -53,8 +53,8 @@ class RoomCreateSerializer(serializers.Serializer):
 class RoomUpdateSerializer(serializers.Serializer):
     """PUT needs ``name``; PATCH takes any subset."""
 
-    name = serializers.CharField(max_length=limits.ROOM_NAME_MAX)
-    description = serializers.CharField(
+    name = TextField(max_length=limits.ROOM_NAME_MAX)
+    description = TextField(
         required=False, allow_blank=True, max_length=limits.ROOM_DESCRIPTION_MAX
     )
     max_participants = serializers.IntegerField(
@@ -73,7 +73,7 @@ class ParticipantInviteSerializer(serializers.Serializer):
     which is missing or too many, as a domain rule with its ``code``)."""
 
     user = id_field(required=False, help_text="The user's id; or give `username`.")
-    username = serializers.CharField(
+    username = TextField(
         required=False, max_length=150, help_text="The user's exact username, instead of `user`."
     )
     role = serializers.ChoiceField(
@@ -112,7 +112,7 @@ class MarkReadSerializer(serializers.Serializer):
 
 class RenderSerializer(serializers.Serializer):
     room = id_field()
-    content = serializers.CharField(allow_blank=True, trim_whitespace=False)
+    content = TextField(allow_blank=True, trim_whitespace=False)
 
 
 class RoomNotificationsSerializer(serializers.Serializer):
@@ -127,7 +127,7 @@ class MessageSearchQuerySerializer(serializers.Serializer):
     room = id_field(required=False)
     sender = id_field(required=False)
     message_type = serializers.ChoiceField(choices=ChatMessage.MessageType.choices, required=False)
-    q = serializers.CharField(required=False, max_length=limits.SEARCH_QUERY_MAX)
+    q = TextField(required=False, max_length=limits.SEARCH_QUERY_MAX)
     has_file = QueryBooleanField(required=False)
     date_from = serializers.DateField(required=False, help_text="Sent on this day or later.")
     date_to = serializers.DateField(required=False, help_text="Sent on this day or earlier.")
@@ -136,7 +136,7 @@ class MessageSearchQuerySerializer(serializers.Serializer):
 class MessageRankedSearchQuerySerializer(serializers.Serializer):
     """The page's search: words (websearch syntax on PostgreSQL) and filters."""
 
-    q = serializers.CharField(max_length=limits.SEARCH_QUERY_MAX)
+    q = TextField(max_length=limits.SEARCH_QUERY_MAX)
     room = id_field(required=False)
     sender = id_field(required=False)
     has_file = QueryBooleanField(required=False)
@@ -147,8 +147,8 @@ class MessageRankedSearchQuerySerializer(serializers.Serializer):
 class MessageReplySerializer(serializers.Serializer):
     """A reply as JSON: a message's fields but its room and ``reply_to``."""
 
-    content = serializers.CharField(trim_whitespace=False)
-    client_id = serializers.CharField(
+    content = TextField(trim_whitespace=False)
+    client_id = TextField(
         required=False, allow_null=True, allow_blank=True, max_length=limits.CLIENT_ID_MAX
     )
     is_question = serializers.BooleanField(required=False, default=False)
@@ -163,7 +163,7 @@ class MessageCreateSerializer(MessageReplySerializer):
     """A message as JSON."""
 
     room = id_field()
-    content = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
+    content = TextField(required=False, allow_blank=True, trim_whitespace=False)
     reply_to = id_field(required=False, allow_null=True)
 
 
@@ -171,8 +171,8 @@ class MessageReplyUploadSerializer(serializers.Serializer):
     """A reply as multipart form data: a ``file`` and an optional caption (a text
     reply is JSON). Form fields are strings, so nothing here is null: leave a field out."""
 
-    content = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
-    client_id = serializers.CharField(
+    content = TextField(required=False, allow_blank=True, trim_whitespace=False)
+    client_id = TextField(
         required=False, allow_blank=True, max_length=limits.CLIENT_ID_MAX
     )
     is_question = serializers.BooleanField(required=False, default=False)
@@ -192,7 +192,7 @@ class MessageUploadSerializer(MessageReplyUploadSerializer):
 
 
 class MessageEditSerializer(serializers.Serializer):
-    content = serializers.CharField(allow_blank=True, trim_whitespace=False)
+    content = TextField(allow_blank=True, trim_whitespace=False)
 
 
 class QuestionsQuerySerializer(serializers.Serializer):
@@ -204,11 +204,11 @@ class QuestionsQuerySerializer(serializers.Serializer):
 
 class StaffQuestionAskSerializer(serializers.Serializer):
     # Untrimmed and unbounded here: the service cleans it as a message's content.
-    content = serializers.CharField(trim_whitespace=False)
+    content = TextField(trim_whitespace=False)
 
 
 class StaffQuestionAnswerSerializer(serializers.Serializer):
-    content = serializers.CharField(trim_whitespace=False)
+    content = TextField(trim_whitespace=False)
 
 
 class StaffQuestionsQuerySerializer(serializers.Serializer):
@@ -219,7 +219,7 @@ class StaffQuestionsQuerySerializer(serializers.Serializer):
 
 class ReactionSerializer(serializers.Serializer):
     # Untrimmed: whether it is one emoji is the service's rule (a 400 with a code).
-    emoji = serializers.CharField(max_length=limits.EMOJI_MAX, trim_whitespace=False)
+    emoji = TextField(max_length=limits.EMOJI_MAX, trim_whitespace=False)
 
 
 class PresenceQuerySerializer(serializers.Serializer):
@@ -237,22 +237,22 @@ class RoomQuerySerializer(serializers.Serializer):
 class SystemAlertSerializer(serializers.Serializer):
     """A staff alert: to one room (``room``), or to every active room when it is omitted."""
 
-    content = serializers.CharField(trim_whitespace=False)
+    content = TextField(trim_whitespace=False)
     room = id_field(required=False, allow_null=True)
 
 
 class PollCreateSerializer(serializers.Serializer):
     room = id_field()
-    question = serializers.CharField(max_length=limits.POLL_QUESTION_MAX, trim_whitespace=False)
+    question = TextField(max_length=limits.POLL_QUESTION_MAX, trim_whitespace=False)
     options = serializers.ListField(
-        child=serializers.CharField(max_length=limits.POLL_OPTION_MAX, trim_whitespace=False),
+        child=TextField(max_length=limits.POLL_OPTION_MAX, trim_whitespace=False),
         min_length=limits.POLL_OPTIONS_MIN,
         max_length=limits.POLL_OPTIONS_MAX,
     )
     allows_multiple = serializers.BooleanField(default=False)
     is_anonymous = serializers.BooleanField(default=False)
     closes_at = serializers.DateTimeField(required=False, allow_null=True)
-    client_id = serializers.CharField(
+    client_id = TextField(
         required=False, allow_null=True, allow_blank=True, max_length=limits.CLIENT_ID_MAX
     )
 
@@ -269,14 +269,14 @@ class OfficeHoursSerializer(serializers.Serializer):
 
 class BanCreateSerializer(serializers.Serializer):
     user = id_field()
-    reason = serializers.CharField(
+    reason = TextField(
         required=False, allow_blank=True, max_length=limits.BAN_REASON_MAX
     )
 
 
 class ReportCreateSerializer(serializers.Serializer):
     reason = serializers.ChoiceField(choices=MessageReport.Reason.choices)
-    note = serializers.CharField(
+    note = TextField(
         required=False, allow_blank=True, max_length=limits.REPORT_NOTE_MAX
     )
 
@@ -287,6 +287,6 @@ class ReportListQuerySerializer(serializers.Serializer):
 
 class ReportResolveSerializer(serializers.Serializer):
     action = serializers.ChoiceField(choices=MessageReport.Resolution.choices)
-    note = serializers.CharField(
+    note = TextField(
         required=False, allow_blank=True, max_length=limits.REPORT_NOTE_MAX
     )

@@ -374,3 +374,39 @@ def test_search_and_history_pages_share_a_read_throttle(
     assert cheap == [200, 200]
     assert write.status_code == 201
     assert by_alice.status_code == 200
+
+
+# (method, path template, body, the text field): numbers where the contract wants text.
+TEXT_FIELDS = [
+    ("post", "/chat/rooms/", {"name": "n", "chat_type": "public"}, "name"),
+    ("patch", "/chat/rooms/{room}/", {"description": "d"}, "description"),
+    ("post", "/chat/messages/", {"room": "{room}", "content": "hi"}, "content"),
+    ("post", "/chat/messages/", {"room": "{room}", "content": "a", "client_id": "c"}, "client_id"),
+    ("patch", "/chat/messages/{message}/", {"content": "hi"}, "content"),
+    ("post", "/chat/messages/{message}/react/", {"emoji": "👍"}, "emoji"),
+    ("post", "/chat/messages/{message}/reply/", {"content": "hi"}, "content"),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body", "field"), TEXT_FIELDS)
+@pytest.mark.parametrize("value", [123, 4.5, True])
+def test_text_fields_refuse_what_is_not_a_string_as_the_socket_does(
+    world: dict[str, Any],
+    alice: Any,
+    settings: Any,
+    method: str,
+    path: str,
+    body: dict[str, Any],
+    field: str,
+    value: Any,
+) -> None:
+    """DRF's CharField would store 123 as "123"; the socket refuses it, so REST does."""
+    _rate(settings, "100000/min")
+    client = client_for(alice)
+    valid = {key: _fill(item, world) for key, item in body.items()}
+
+    response = getattr(client, method)(path.format(**world), {**valid, field: value}, format="json")
+
+    assert response.status_code == 400
+    assert response.json()[field] == ["Not a string."]
+    assert getattr(client, method)(path.format(**world), valid, format="json").status_code < 300
