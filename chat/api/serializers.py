@@ -172,9 +172,7 @@ class MessageReplyUploadSerializer(serializers.Serializer):
     reply is JSON). Form fields are strings, so nothing here is null: leave a field out."""
 
     content = TextField(required=False, allow_blank=True, trim_whitespace=False)
-    client_id = TextField(
-        required=False, allow_blank=True, max_length=limits.CLIENT_ID_MAX
-    )
+    client_id = TextField(required=False, allow_blank=True, max_length=limits.CLIENT_ID_MAX)
     is_question = serializers.BooleanField(required=False, default=False)
     anonymous = serializers.BooleanField(
         required=False, default=False, help_text="Refused with a file: anonymous posts are text."
@@ -269,16 +267,12 @@ class OfficeHoursSerializer(serializers.Serializer):
 
 class BanCreateSerializer(serializers.Serializer):
     user = id_field()
-    reason = TextField(
-        required=False, allow_blank=True, max_length=limits.BAN_REASON_MAX
-    )
+    reason = TextField(required=False, allow_blank=True, max_length=limits.BAN_REASON_MAX)
 
 
 class ReportCreateSerializer(serializers.Serializer):
     reason = serializers.ChoiceField(choices=MessageReport.Reason.choices)
-    note = TextField(
-        required=False, allow_blank=True, max_length=limits.REPORT_NOTE_MAX
-    )
+    note = TextField(required=False, allow_blank=True, max_length=limits.REPORT_NOTE_MAX)
 
 
 class ReportListQuerySerializer(serializers.Serializer):
@@ -287,6 +281,4 @@ class ReportListQuerySerializer(serializers.Serializer):
 
 class ReportResolveSerializer(serializers.Serializer):
     action = serializers.ChoiceField(choices=MessageReport.Resolution.choices)
-    note = TextField(
-        required=False, allow_blank=True, max_length=limits.REPORT_NOTE_MAX
-    )
+    note = TextField(required=False, allow_blank=True, max_length=limits.REPORT_NOTE_MAX)
