@@ -67,11 +67,6 @@ SERVER_CORE, CLIENT_CORE = 0, 1
 APPLICATION = "academia.asgi:application"
 WS_LIMITS = ["--websocket-max-message-size", "1048576", "--websocket-max-frame-size", "1048576"]
 TARGETS_MS = {"newest_page": 20, "deep_page": 20, "room_list": 20, "ready": 20, "search": 200}
-SEARCH_INDEX = "message_content_search"
-SEARCH_INDEX_SQL = (
-    f"CREATE INDEX IF NOT EXISTS {SEARCH_INDEX} ON chat_chatmessage "
-    "USING gin (to_tsvector('simple'::regconfig, COALESCE(content, '')))"
-)
 COPY_SQL = (
     "COPY chat_chatmessage (room_id, sender_id, message_type, content, content_html, file,"
     " file_name, file_content_type, file_preview, thumbnail, is_edited, is_deleted,"
@@ -214,6 +209,7 @@ def load(fixture: Fixture, target: int) -> dict[str, Any]:
     from django.db import connection
 
     from chat.models import ChatMessage, ChatParticipant
+    from chat.selectors import SEARCH_INDEX, SEARCH_INDEX_SQL
     from chat.services import counters
 
     present = ChatMessage.objects.count()

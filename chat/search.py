@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.db import connection
-from django.db.models import F, FloatField, Func, QuerySet, Value
+from django.db.models import F, FloatField, QuerySet, Value
 from django.utils.html import escape
 
 from chat import limits, selectors
@@ -34,6 +34,8 @@ SNIPPET_CHARS = 200
 SNIPPET_LEAD = 60  # characters of context kept before the first match
 WEBSEARCH_TOKEN = re.compile(r'-?"[^"]*"|\S+')
 WORD = re.compile(r"\w+")
+# A word of a file's name, as the search index splits it: letters and digits.
+FILE_NAME_WORD = r"[^\W_]"
 
 
 @dataclass(frozen=True)
@@ -60,23 +62,24 @@ def search_terms(q: str) -> list[str]:
     return words
 
 
-def _match_pattern(q: str) -> re.Pattern[str] | None:
+def _match_pattern(q: str, word: str = r"\w") -> re.Pattern[str] | None:
     """What the snippet marks: whole words on PostgreSQL (the 'simple' parser
-    matches words), the query as a substring on SQLite (as its filter does)."""
+    matches words; ``word`` is what a word is made of), the query as a substring
+    on SQLite (as its filter does)."""
     if connection.vendor == "postgresql":
         terms = search_terms(q)
         if not terms:
             return None
         alternatives = "|".join(re.escape(term) for term in sorted(terms, key=len, reverse=True))
-        return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
+        return re.compile(rf"(?<!{word})(?:{alternatives})(?!{word})", re.IGNORECASE)
     text = q.strip()
     return re.compile(re.escape(text), re.IGNORECASE) if text else None
 
 
-def highlight(content: str, q: str) -> str:
+def highlight(content: str, q: str, word: str = r"\w") -> str:
     """At most SNIPPET_CHARS of ``content`` around its first match, HTML-escaped,
     with every match inside ``<mark>…</mark>`` (and ``…`` where text was cut)."""
-    pattern = _match_pattern(q)
+    pattern = _match_pattern(q, word)
     first = pattern.search(content) if pattern else None
     start = 0
     if first is not None and len(content) > SNIPPET_CHARS:
@@ -93,6 +96,16 @@ def highlight(content: str, q: str) -> str:
     if end < len(content):
         parts.append("…")
     return "".join(parts)
+
+
+def snippet(message: ChatMessage, q: str) -> str:
+    """A hit's snippet: from its text, or from its file's name when only the name
+    matched (search splits a file's name at punctuation, so "syllabus" marks
+    "Syllabus_2026.pdf")."""
+    pattern = _match_pattern(q)
+    if message.file_name and not (pattern and pattern.search(message.content)):
+        return highlight(message.file_name, q, word=FILE_NAME_WORD)
+    return highlight(message.content, q)
 
 
 def message_search_ranked(
@@ -114,12 +127,10 @@ def message_search_ranked(
     window = matches.values("id")[: limits.SEARCH_RANK_WINDOW]
     hits = ChatMessage.objects.filter(pk__in=window).select_related("room", "sender")
     if connection.vendor == "postgresql":
-        from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVectorField
+        from django.contrib.postgres.search import SearchQuery, SearchRank
 
-        vector = Func(
-            F("content"), template=selectors.SEARCH_VECTOR_SQL, output_field=SearchVectorField()
-        )
-        rank = SearchRank(vector, SearchQuery(q, config="simple", search_type="websearch"))
+        query = SearchQuery(q, config="simple", search_type="websearch")
+        rank = SearchRank(selectors.SearchDocument(), query)
         hits = hits.annotate(rank=rank)
     else:
         hits = hits.annotate(rank=Value(None, output_field=FloatField()))

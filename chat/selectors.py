@@ -691,8 +691,37 @@ def _day_start(day: date) -> datetime:
 
 FILE_TYPES = (ChatMessage.MessageType.IMAGE, ChatMessage.MessageType.FILE)
 
-# The indexed full-text vector of a message's content (PostgreSQL).
-SEARCH_VECTOR_SQL = "to_tsvector('simple'::regconfig, COALESCE(%(expressions)s, ''))"
+# What message search matches on PostgreSQL: a message's text and its file's name,
+# whole and split at punctuation ("Syllabus_2026.pdf", which the parser keeps as
+# one word, and syllabus, 2026, pdf). The GIN index SEARCH_INDEX (migration 0016)
+# is built on this expression, character for character and with no parameters,
+# so the planner can use it.
+SEARCH_INDEX = "message_search_document"
+SEARCH_DOCUMENT_SQL = (
+    "to_tsvector('simple'::regconfig, COALESCE({content}, '') || ' ' || "
+    "COALESCE({file_name}, '') || ' ' || "
+    "regexp_replace(COALESCE({file_name}, ''), '[^[:alnum:]]+', ' ', 'g'))"
+)
+SEARCH_INDEX_SQL = (
+    f"CREATE INDEX IF NOT EXISTS {SEARCH_INDEX} ON chat_chatmessage USING gin "
+    f"({SEARCH_DOCUMENT_SQL.format(content='content', file_name='file_name')})"
+)
+
+
+class SearchDocument(Func):
+    """A message's full-text document (SEARCH_DOCUMENT_SQL), for filters and ranking."""
+
+    def __init__(self) -> None:
+        from django.contrib.postgres.search import SearchVectorField
+
+        super().__init__(F("content"), F("file_name"), output_field=SearchVectorField())
+
+    def as_sql(  # type: ignore[override]
+        self, compiler: Any, connection: Any, **extra: Any
+    ) -> tuple[str, list[Any]]:
+        content, file_name = (compiler.compile(source) for source in self.get_source_expressions())
+        sql = SEARCH_DOCUMENT_SQL.format(content=content[0], file_name=file_name[0])
+        return sql, [*content[1], *file_name[1], *file_name[1]]
 
 
 def message_search(
@@ -750,18 +779,13 @@ def message_search(
         messages = messages.filter(created_at__lt=_day_start(date_to + timedelta(days=1)))
     if q:
         if full_text:
-            from django.contrib.postgres.search import SearchQuery, SearchVectorField
+            from django.contrib.postgres.search import SearchQuery
 
-            # Spelled exactly as the GIN index ``message_content_search`` (migration
-            # 0004), with no parameters, so the planner can use the index.
-            vector = Func(
-                F("content"), template=SEARCH_VECTOR_SQL, output_field=SearchVectorField()
-            )
-            messages = messages.alias(search=vector).filter(
+            messages = messages.alias(search=SearchDocument()).filter(
                 search=SearchQuery(q, config="simple", search_type="websearch")
             )
         else:
-            messages = messages.filter(content__icontains=q)
+            messages = messages.filter(Q(content__icontains=q) | Q(file_name__icontains=q))
     return messages.select_related("sender").order_by(*order)
 
 

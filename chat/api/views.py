@@ -699,7 +699,8 @@ class MessageViewSet(ChatViewSet):
         description=(
             "The newest 1000 matches of `q` in the rooms the user may see, best first "
             "(`ts_rank` of PostgreSQL full-text search, websearch syntax; on SQLite a "
-            "substring match, newest first). Deleted messages are never found. "
+            "substring match, newest first), in messages' text and files' names (whole "
+            "or by their parts). Deleted messages are never found. "
             "Open a hit with `GET /chat/rooms/{room}/messages/?around={message id}`."
         ),
     )
@@ -718,7 +719,7 @@ class MessageViewSet(ChatViewSet):
         q = query["q"]
         return self.get_paginated_response(
             wire.search_hits_payload_for(
-                request.user, page, [search.highlight(hit.content, q) for hit in page]
+                request.user, page, [search.snippet(hit, q) for hit in page]
             )
         )
 

@@ -8,10 +8,11 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.utils import timezone
 
-from chat import search, services
+from chat import search, selectors, services
 from chat.models import ChatMessage
 from chat.tests import factories
 from chat.tests.api_support import PAGE_KEYS, assert_message_shape, client_for
@@ -302,7 +303,32 @@ def test_the_ranked_search_finds_its_window_through_the_gin_index(alice: Any, lo
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
     try:
-        assert "message_content_search" in ranked.explain()
+        assert selectors.SEARCH_INDEX in ranked.explain()
     finally:
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL enable_seqscan = on")
+
+
+def test_a_file_is_found_by_its_name_and_its_snippet_marks_the_name(
+    alice: Any, bob: Any, lobby: Any
+) -> None:
+    pdf = SimpleUploadedFile("Syllabus_2026-Linear Algebra.pdf", b"%PDF-1.4\n...")
+    sent = client_for(alice).post(
+        "/chat/messages/", {"room": lobby.pk, "file": pdf, "content": ""}, format="multipart"
+    )
+    assert sent.status_code == 201, sent.json()
+    upload = ChatMessage.objects.get(pk=sent.json()["id"])
+    factories.make_message(alice, lobby, "the syllabus is out")
+    factories.make_message(alice, lobby, "nothing here")
+
+    found = hits(bob, q="syllabus")
+    by_name = next(hit for hit in found if hit["message"]["id"] == upload.pk)
+
+    assert {hit["message"]["content"] for hit in found} == {"", "the syllabus is out"}
+    assert by_name["highlight"].startswith("<mark>Syllabus</mark>")
+    assert by_name["message"]["file"]["name"] == "Syllabus_2026-Linear Algebra.pdf"
+    assert [hit["message"]["id"] for hit in hits(bob, q="algebra")] == [upload.pk]
+    assert [hit["message"]["id"] for hit in hits(bob, q="Syllabus_2026")] == [upload.pk]
+    listed = client_for(bob).get("/chat/messages/", {"q": "algebra"}).json()["results"]
+    assert [m["id"] for m in listed] == [upload.pk]
+    assert hits(bob, q="syllabus", has_file="true")[0]["message"]["id"] == upload.pk

@@ -14,7 +14,7 @@ from chat.tests.api_support import client_for
 
 pytestmark = pytest.mark.postgres
 
-INDEX = "message_content_search"
+INDEX = selectors.SEARCH_INDEX
 
 
 @pytest.fixture(autouse=True)
