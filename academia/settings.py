@@ -155,14 +155,24 @@ DATABASE_POOL_TIMEOUT = env_float("DATABASE_POOL_TIMEOUT", 10.0)
 # while it works. More threads wait on more queries at once, but they share one
 # interpreter lock: past a few, handing it over costs more than they gain.
 DATABASE_SOCKET_THREADS = min(env_int("DATABASE_SOCKET_THREADS", 4), DATABASE_POOL_MAX_SIZE)
+# PostgreSQL cancels a statement that runs longer (seconds; 0: never), so no request
+# holds a connection and a core for long; the client gets a 503. Migrations that
+# build indexes over a whole table lift it for themselves.
+DATABASE_STATEMENT_TIMEOUT = env_int("DATABASE_STATEMENT_TIMEOUT", 30, low=0)
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        options = DATABASES["default"].setdefault("OPTIONS", {})
+        options["pool"] = {
             "min_size": DATABASE_POOL_MIN_SIZE,
             "max_size": DATABASE_POOL_MAX_SIZE,
             "timeout": DATABASE_POOL_TIMEOUT,
         }
+        if DATABASE_STATEMENT_TIMEOUT:
+            # Sent when each connection starts: nothing more per query.
+            options["options"] = (
+                f"{options.get('options', '')} -c statement_timeout={DATABASE_STATEMENT_TIMEOUT}s"
+            ).strip()
 else:
     DATABASES = {
         "default": {

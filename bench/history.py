@@ -217,6 +217,8 @@ def load(fixture: Fixture, target: int) -> dict[str, Any]:
     missing = max(0, target - present)
     rebuild = missing > REBUILD_INDEX_ABOVE
     with connection.cursor() as cursor:
+        # Loading millions of rows takes longer than a request may (DATABASE_STATEMENT_TIMEOUT).
+        cursor.execute("SET statement_timeout = 0")
         if rebuild:
             cursor.execute(f"DROP INDEX IF EXISTS {SEARCH_INDEX}")
         copy_messages(fixture, missing, seed=target)

@@ -187,6 +187,43 @@ def test_database_url_selects_postgresql_with_a_connection_pool() -> None:
     assert sized["DATABASES"]["default"]["OPTIONS"]["pool"]["max_size"] == 4
 
 
+def test_postgresql_connections_start_with_a_statement_timeout() -> None:
+    url = "postgres://chat@db.example.com/academia"
+    options = load_settings(DATABASE_URL=url)["DATABASES"]["default"]["OPTIONS"]
+    assert options["options"] == "-c statement_timeout=30s"
+    lifted = load_settings(DATABASE_URL=url, DATABASE_STATEMENT_TIMEOUT="0")
+    assert "options" not in lifted["DATABASES"]["default"]["OPTIONS"]
+
+
+@pytest.mark.postgres
+def test_postgresql_cancels_a_statement_past_the_timeout() -> None:
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        pytest.skip("needs DATABASE_URL on PostgreSQL")
+    code = (
+        "import django; django.setup()\n"
+        "from django.db import connection, OperationalError\n"
+        "cursor = connection.cursor()\n"
+        "try:\n"
+        "    cursor.execute('SELECT pg_sleep(3)')\n"
+        "    print('finished')\n"
+        "except OperationalError as error:\n"
+        "    print('cancelled:', error)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=clean_env(DATABASE_URL=url, DATABASE_STATEMENT_TIMEOUT="1"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert result.stdout.strip().splitlines()[-1] == (
+        "cancelled: canceling statement due to statement timeout"
+    )
+
+
 def test_socket_database_threads_default_to_four_and_never_outnumber_the_pool() -> None:
     assert load_settings()["DATABASE_SOCKET_THREADS"] == 4
     assert load_settings(DATABASE_SOCKET_THREADS="8")["DATABASE_SOCKET_THREADS"] == 8

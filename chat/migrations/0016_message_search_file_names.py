@@ -22,12 +22,16 @@ CREATE = (
 
 def forwards(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
+        # Over a big table this takes longer than DATABASE_STATEMENT_TIMEOUT allows a
+        # request; for this migration's transaction only.
+        schema_editor.execute("SET LOCAL statement_timeout = 0")
         schema_editor.execute(CREATE)
         schema_editor.execute(f"DROP INDEX IF EXISTS {OLD_INDEX}")
 
 
 def backwards(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute("SET LOCAL statement_timeout = 0")
         schema_editor.execute(OLD_CREATE)
         schema_editor.execute(f"DROP INDEX IF EXISTS {INDEX}")
 

@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from chat import events, replay, services
@@ -213,6 +215,26 @@ def test_prune_keeps_recent_events_and_each_rooms_newest(alice: Any, room: Any) 
     other.refresh_from_db()
     assert list(RoomEvent.objects.filter(room=other).values_list("seq", flat=True)) == [
         other.last_seq
+    ]
+
+
+def test_prune_deletes_in_batches_until_the_window_is_clean(
+    monkeypatch: pytest.MonkeyPatch, alice: Any, room: Any
+) -> None:
+    from chat.services import retention
+
+    monkeypatch.setattr(retention, "PRUNE_BATCH", 2)
+    send_many(alice, room, 5, "b-")
+    room.refresh_from_db()
+    RoomEvent.objects.filter(room=room).update(created_at=timezone.now() - timedelta(hours=100))
+    with CaptureQueriesContext(connection) as queries:
+        deleted = services.room_events_prune(before=replay.retention_cutoff())
+    statements = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("DELETE")]
+
+    assert deleted == room.last_seq - 1
+    assert len(statements) == -(-deleted // 2)  # ceil: two events per statement
+    assert list(RoomEvent.objects.filter(room=room).values_list("seq", flat=True)) == [
+        room.last_seq
     ]
 
 
