@@ -45,7 +45,7 @@ from django.db import transaction
 from django.db.models import Max, Min
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -262,6 +262,12 @@ def _answer_item(now: _Now, row: EmailNotification) -> Item | None:
     )
 
 
+def email_language(user: User) -> str:
+    """The language of a user's emails: the one they chose for the page, else the
+    site's (the browser's language is not known away from a request)."""
+    return user.language or str(settings.LANGUAGE_CODE)
+
+
 def subject_for(items: list[Item]) -> str:
     count = len(items)
     kinds = {item.kind for item in items}
@@ -329,12 +335,13 @@ def _deliver(
         )
         if mode != Mode.NEVER:
             now = _Now.of(user, rows)
-            for row in rows:
-                check = _mention_item if row.kind == Kind.MENTION else _answer_item
-                item = check(now, row)
-                if item is not None:
-                    items.append(item)
-                    used.append(row.pk)
+            with translation.override(email_language(user)):
+                for row in rows:
+                    check = _mention_item if row.kind == Kind.MENTION else _answer_item
+                    item = check(now, row)
+                    if item is not None:
+                        items.append(item)
+                        used.append(row.pk)
     skipped = [row.pk for row in rows if row.pk not in used]
     if skipped:
         EmailNotification.objects.filter(pk__in=skipped).update(status=Status.SKIPPED)
@@ -342,7 +349,8 @@ def _deliver(
     if not items:
         return report
     assert user is not None
-    email = compose(user, items)
+    with translation.override(email_language(user)):
+        email = compose(user, items)
     email.connection = connection
     try:
         email.send()

@@ -16,7 +16,7 @@ from django.core import mail
 from django.core.management import call_command
 from django.db import connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from chat import services
 from chat.models import (
@@ -419,6 +419,28 @@ def test_an_anonymous_post_names_nobody_in_the_email_to_a_student(
         assert "Alice" not in body and "alice" not in body
     assert "Anonymous classmate mentioned you" in text
     assert "what is a monad?" in text
+
+
+@pytest.mark.django_db
+def test_the_email_speaks_the_language_the_user_chose(course: Any, alice: Any, bob: Any) -> None:
+    with_email(alice, bob)
+    bob.language = "de"
+    bob.save(update_fields=["language"])
+    room = factories.course_room(course)
+    services.message_send(actor=alice, room=room, content="@bob Monade?", anonymous=True)
+    factories.make_message(bob, room, "@alice hi")  # alice chose no language
+
+    email_sending.notification_emails_send(now=later(DELAY + 1))
+
+    [email] = [sent for sent in mail.outbox if sent.to == ["bob@example.edu"]]
+    [to_alice] = [sent for sent in mail.outbox if sent.to == ["alice@example.edu"]]
+    text, html = body_of(email)
+    assert email.subject == "1 neue Erwähnung in Academia Chat"
+    for body in (text, html):
+        assert "Anonym aus dem Kurs hat dich in" in body
+        assert "mentioned you" not in body
+    assert to_alice.subject == "1 new mention in Academia Chat"
+    assert translation.get_language() == "en"  # the pass leaves its own language alone
 
 
 @pytest.mark.django_db
