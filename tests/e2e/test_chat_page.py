@@ -277,6 +277,25 @@ def test_a_phone_sized_screen_collapses_the_room_list(browser: Browser, study_ro
     browser.assert_no_console_errors()
 
 
+def test_a_phone_sized_screen_shows_the_room_name_and_every_tool(
+    browser: Browser, course: Any
+) -> None:
+    room = factories.course_room(course)
+    bob = browser.sign_in("bob", next_path=f"/rooms/{room.pk}/", viewport=(390, 844))
+    wait_for_room(bob, room.name)
+    page = bob.page
+    # A course room's header has the most tools (Leave, Questions, mute, Ask staff
+    # privately, participants): none pushes the name, or another tool, off the screen.
+    expect(page.get_by_role("button", name="Ask staff privately")).to_be_visible()
+    expect(page.locator("#room-title")).to_be_in_viewport(ratio=1)
+    tools = page.locator("#room-tools > :not([hidden])")
+    assert tools.count() == 5
+    for index in range(tools.count()):
+        expect(tools.nth(index)).to_be_in_viewport(ratio=1)
+
+    browser.assert_no_console_errors()
+
+
 def test_room_admin_mutes_and_removes_a_participant_from_the_panel(
     browser: Browser, alice: Any, bob: Any, charlie: Any
 ) -> None:
