@@ -436,6 +436,11 @@ def course_member_sync(*, actor: User, course: Course, user: User, role: str | N
         participant = ChatParticipant.objects.filter(room=room, user=user).first()
         if role is None:
             if participant is None or not participant.is_active:
+                # Not a participant (they left), but the enrolment let them watch the
+                # room: sockets they hold on it close as a participant's would.
+                if not policy.can_see_room(user, room):
+                    events.publish_user_control(user.pk, "room.revoked", room.pk)
+                    events.publish_user_control(user.pk, "rooms.changed", room.pk)
                 continue
             participant.user = user
             _remove(

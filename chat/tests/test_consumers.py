@@ -725,6 +725,18 @@ async def test_ended_enrolment_closes_the_course_room_socket_with_4403(
     assert await b.close_code() == 4403
 
 
+async def test_ended_enrolment_closes_the_socket_of_a_student_who_had_left_the_room(
+    stella: Any, bob: Any, course: Any
+) -> None:
+    """Having left the course room, bob still sees it through his enrolment (and
+    watches it); when the enrolment ends, that socket closes too."""
+    room = await db(factories.course_room)(course)
+    await db(services.room_leave)(actor=bob, room=room)
+    b = await open_room(bob, room)
+    await db(course_services.enrollment_end)(actor=stella, course=course, user=bob)
+    assert await b.close_code() == 4403
+
+
 async def test_frame_after_losing_access_closes_with_4403(
     monkeypatch: pytest.MonkeyPatch, alice: Any, bob: Any, room: Any
 ) -> None:
