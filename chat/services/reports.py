@@ -127,6 +127,16 @@ def report_resolve(
     if action == Resolution.HIDE and not message.is_deleted:
         message_delete(actor=actor, message=message)
     elif action == Resolution.MUTE:
+        if message.is_anonymous:
+            # The mute is announced to the room (a system message, participant.updated)
+            # right after the report: it would name the post's author to everyone.
+            raise errors.ValidationFailed(
+                gettext_lazy(
+                    "Muting the author of an anonymous post would name them to the room: "
+                    "hide the post instead (the participants panel can still mute them)."
+                ),
+                fields={"action": [gettext_lazy("Not for an anonymous post.")]},
+            )
         author = ChatParticipant.objects.filter(
             room=room, user_id=message.sender_id, is_active=True
         ).first()

@@ -239,6 +239,28 @@ def test_muting_an_author_who_left_is_refused_and_the_report_stays_open(
 
 
 @pytest.mark.django_db
+def test_muting_the_author_of_an_anonymous_post_is_refused_for_it_would_name_them(
+    course: Any, alice: Any, bob: Any, ines: Any, captured_events: Any
+) -> None:
+    room = factories.course_room(course)
+    message = services.message_send(
+        actor=alice, room=room, content="you are all wrong", anonymous=True
+    ).message
+    report_id = report(bob, message).data["id"]
+    captured_events.clear()
+
+    refused = resolve(ines, report_id, "mute")
+
+    assert (refused.status_code, refused.json()["code"]) == (400, "validation_error")
+    assert refused.json()["action"] == ["Not for an anonymous post."]
+    assert not ChatParticipant.objects.get(room=room, user=alice).is_muted
+    assert MessageReport.objects.get().status == "open"
+    assert captured_events.payloads(f"room.{room.pk}") == []
+    assert resolve(ines, report_id, "hide").status_code == 200
+    assert ChatMessage.objects.get(pk=message.pk).is_deleted
+
+
+@pytest.mark.django_db
 def test_the_reporter_is_not_revealed_to_the_author_or_members(
     room: Any, bob: Any, charlie: Any
 ) -> None:

@@ -190,6 +190,8 @@ function reportItem(item) {
   if (item.note) li.append(node("span", { className: "muted", text: `“${item.note}”` }));
   const actions = node("div", { className: "report__actions" });
   for (const [action, label] of Object.entries(RESOLVE_LABELS)) {
+    // Muting an anonymous post's author would name them to the room: the server refuses it.
+    if (action === "mute" && message.is_anonymous) continue;
     const button = node("button", {
       className: `btn btn--ghost btn--small${action === "dismiss" ? "" : " btn--danger"}`,
       text: label,
