@@ -92,6 +92,16 @@ class PresenceConsumer(SocketConsumer):
         if event.get("type") not in COUNTED_EVENTS:
             return
         payload = event["message"]
+        if payload.get("is_anonymous") and (payload.get("sender") or {}).get("id") is None:
+            # An anonymous post names no sender, so whether it is the user's own (which
+            # never counts) is read from the counters, as REST reads it. Rare: course
+            # rooms' anonymous posts only.
+            before = state[0]
+            await run_sync(self._load_unread)([room_id])
+            after = self.unread.get(room_id)
+            if after is not None and after[0] != before:
+                await self.send_frame(wire.unread(room_id, after[0]))
+            return
         if not counters.moves_unread(
             self.user.pk,
             state[1],

@@ -15,7 +15,7 @@ from chat import errors, services
 from chat.models import ChatMessage, RoomEvent
 from chat.tests import factories
 from chat.tests.api_support import assert_message_shape, client_for
-from chat.tests.ws import db, open_room, socket_settings  # noqa: F401
+from chat.tests.ws import db, open_presence, open_room, socket_settings  # noqa: F401
 
 ANONYMOUS = {"id": None, "username": None, "display_name": "Anonymous classmate"}
 
@@ -361,6 +361,36 @@ def test_unread_counts_are_those_of_any_post(room: Any, alice: Any, bob: Any, in
     }
     # bob counts both posts alike; alice only the post that is not hers.
     assert counts == {"alice": 1, "bob": 2}
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_the_presence_sockets_count_an_anonymous_post_as_rest_does(
+    room: Any, alice: Any, bob: Any
+) -> None:
+    def read_up(user: Any) -> None:
+        newest = ChatMessage.objects.filter(room=room).order_by("-id").first()
+        assert newest is not None
+        services.room_mark_read(actor=user, room=room, message_id=newest.pk)
+
+    for user in (alice, bob):
+        await db(read_up)(user)
+    author = await open_presence(alice)
+    classmate = await open_presence(bob)
+
+    await db(post)(alice, room, "Mine, unsigned")
+    await db(services.message_send)(actor=bob, room=room, content="Named, by bob")
+
+    assert (await classmate.receive_type("unread"))["unread_count"] == 1
+    # The author's own anonymous post does not count: her one unread is bob's.
+    assert (await author.receive_type("unread"))["unread_count"] == 1
+    later = []
+    while not await author.communicator.receive_nothing(timeout=0.5):
+        later.append(await author.receive())
+    assert [frame for frame in later if frame["type"] == "unread"] == []
+    rest = await db(lambda: client_for(alice).get(f"/chat/rooms/{room.pk}/").data)()
+    assert rest["unread_count"] == 1
+    for socket in (author, classmate):
+        await socket.close()
 
 
 # --- search ----------------------------------------------------------------------------------
