@@ -236,6 +236,17 @@ def message_send(
             is_question=is_question,
             anonymous=anonymous,
         )
+    client_id = clean_client_id(client_id)
+    if client_id is not None:
+        # A repeat answers with the first message, even to a sender muted since.
+        existing = ChatMessage.objects.filter(sender=actor, client_id=client_id).first()
+        if existing is not None:
+            if existing.room_id != room.pk:
+                raise errors.ValidationFailed(
+                    gettext_lazy("This client_id was already used for another message."),
+                    fields={"client_id": [gettext_lazy("Already used.")]},
+                )
+            return SendResult(selectors.message_load(existing.pk), created=False)
     posting_participant(actor, room)
     if anonymous is not False:
         raise errors.ValidationFailed(
@@ -246,16 +257,6 @@ def message_send(
             fields={"anonymous": [gettext_lazy("Not with a file.")]},
         )
     question = questions.question_flag(room, is_question)
-    client_id = clean_client_id(client_id)
-    if client_id is not None:
-        existing = ChatMessage.objects.filter(sender=actor, client_id=client_id).first()
-        if existing is not None:
-            if existing.room_id != room.pk:
-                raise errors.ValidationFailed(
-                    gettext_lazy("This client_id was already used for another message."),
-                    fields={"client_id": [gettext_lazy("Already used.")]},
-                )
-            return SendResult(selectors.message_load(existing.pk), created=False)
     content = clean_content(content, allow_empty=True)
     parent: ChatMessage | None = None
     if reply_to is not None:

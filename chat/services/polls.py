@@ -3,6 +3,7 @@ creator or the room's staff close it. Every change is one ``poll.updated``."""
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -13,10 +14,11 @@ from django.utils.translation import gettext_lazy
 
 from chat import errors, events, limits, policy, selectors
 from chat.errors import lazy_interpolate
-from chat.models import ChatMessage, ChatRoom, Poll, PollOption, PollVote
+from chat.models import ChatMessage, ChatParticipant, ChatRoom, Poll, PollOption, PollVote
 from chat.rendering import render_content
 from chat.services import counters
 from chat.services.messages import SendResult, clean_client_id, posting_participant
+from chat.services.sending import slow_mode_waits
 from chat.wire import Frame, message_payload, poll_payload
 
 if TYPE_CHECKING:
@@ -106,6 +108,17 @@ def poll_create(
     """Post a ``poll`` message (its content is the question) carrying a poll of 2 to
     10 options. Who may: ``policy.poll_create_denial``. Idempotent per sender and
     ``client_id``, as ``message_send``; published as ``message.created``."""
+    client_id = clean_client_id(client_id)
+    if client_id is not None:
+        # A repeat answers with the first poll, even to a sender muted since.
+        existing = ChatMessage.objects.filter(sender=actor, client_id=client_id).first()
+        if existing is not None:
+            if existing.room_id != room.pk or existing.message_type != ChatMessage.MessageType.POLL:
+                raise errors.ValidationFailed(
+                    gettext_lazy("This client_id was already used for another message."),
+                    fields={"client_id": [gettext_lazy("Already used.")]},
+                )
+            return SendResult(selectors.message_load(existing.pk), created=False)
     participant = posting_participant(actor, room)
     denial = policy.poll_create_denial(actor, room, participant)
     if denial is not None:
@@ -115,16 +128,6 @@ def poll_create(
     multiple = _flag(allows_multiple, "allows_multiple")
     anonymous = _flag(is_anonymous, "is_anonymous")
     closing = _closes_at(closes_at)
-    client_id = clean_client_id(client_id)
-    if client_id is not None:
-        existing = ChatMessage.objects.filter(sender=actor, client_id=client_id).first()
-        if existing is not None:
-            if existing.room_id != room.pk or existing.message_type != ChatMessage.MessageType.POLL:
-                raise errors.ValidationFailed(
-                    gettext_lazy("This client_id was already used for another message."),
-                    fields={"client_id": [gettext_lazy("Already used.")]},
-                )
-            return SendResult(selectors.message_load(existing.pk), created=False)
     try:
         with transaction.atomic():
             room = selectors.lock_room(room.pk)
@@ -132,6 +135,7 @@ def poll_create(
             denial = policy.poll_create_denial(actor, room, participant)
             if denial is not None:
                 raise denial
+            _slow_mode(actor, room, participant)
             message = ChatMessage.objects.create(
                 room=room,
                 sender=actor,
@@ -162,6 +166,15 @@ def poll_create(
             raise
         return SendResult(selectors.message_load(existing.pk), created=False)
     return SendResult(message, created=True)
+
+
+def _slow_mode(actor: User, room: ChatRoom, participant: ChatParticipant | None) -> None:
+    """A poll is a message: slow mode holds it back as it holds text (under the lock)."""
+    if policy.slow_mode_exempt(actor, room, participant):
+        return
+    waits = slow_mode_waits(room, {actor.pk})
+    if actor.pk in waits:
+        raise errors.SlowMode(retry_after=math.ceil(waits[actor.pk]))
 
 
 def _option_ids(value: object) -> list[int]:

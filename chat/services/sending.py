@@ -144,17 +144,40 @@ def _participants(room: ChatRoom, actor_ids: set[int]) -> dict[int, ChatParticip
     }
 
 
-def _check_access(room: ChatRoom, drafts: list[_Draft]) -> None:
-    """Under the lock: who may post; the first refusal of each draft becomes its outcome."""
+def _check_sight(room: ChatRoom, drafts: list[_Draft]) -> dict[int, ChatParticipant]:
+    """Under the lock: a sender who may not see the room is refused; the senders'
+    participant rows, for ``_check_posting``."""
     participants = _participants(room, {draft.request.actor.pk for draft in drafts})
     for draft in drafts:
         participant = participants.get(draft.request.actor.pk)
         if participant is None and not policy.can_see_room(draft.request.actor, room):
             draft.outcome = errors.NotFound(gettext_lazy("No such room."))
-        else:
-            draft.outcome = policy.post_denial(room, participant) or draft.invalid
-            if draft.outcome is None and draft.is_anonymous:
-                draft.outcome = policy.anonymous_denial(draft.request.actor, room)
+    return participants
+
+
+def _check_posting(
+    room: ChatRoom, drafts: list[_Draft], participants: dict[int, ChatParticipant]
+) -> None:
+    """Under the lock, after ``_deduplicate``: who may post, and what was invalid; the
+    first refusal of each draft becomes its outcome. A repeat of a stored message is
+    never refused (it answers with that message, even to a sender muted since); a
+    repeat within the batch shares its first's fate."""
+    refused: dict[tuple[int, str | None], errors.ChatError] = {}
+    for draft in drafts:
+        if draft.outcome is not None or (draft.repeat_of or 0) > 0:
+            continue
+        actor = draft.request.actor
+        key = (actor.pk, draft.client_id)
+        if draft.repeat_of == -1:
+            if key in refused:
+                draft.outcome = refused[key]
+            continue
+        outcome = policy.post_denial(room, participants.get(actor.pk)) or draft.invalid
+        if outcome is None and draft.is_anonymous:
+            outcome = policy.anonymous_denial(actor, room)
+        draft.outcome = outcome
+        if outcome is not None and draft.client_id:
+            refused[key] = outcome
 
 
 def slow_mode_waits(room: ChatRoom, actor_ids: set[int]) -> dict[int, float]:
@@ -351,8 +374,9 @@ def message_send_many(
     try:
         with transaction.atomic():
             locked = selectors.lock_room(room.pk)
-            _check_access(locked, drafts)
+            participants = _check_sight(locked, drafts)
             _deduplicate(locked, drafts)
+            _check_posting(locked, drafts, participants)
             _slow_mode(locked, drafts)
             _store(locked, drafts)
     except IntegrityError:

@@ -193,6 +193,25 @@ async def test_repeated_client_id_is_acknowledged_again_without_a_second_message
     await b.close()
 
 
+async def test_a_repeated_client_id_is_acknowledged_to_a_sender_muted_since(
+    alice: Any, bob: Any, room: Any
+) -> None:
+    b = await open_room(bob, room)
+    await b.send({"type": "message.send", "client_id": "c-mute", "content": "just in time"})
+    original = await b.receive_type("message.created")
+    await db(services.participant_update)(actor=alice, room=room, user_id=bob.pk, is_muted=True)
+
+    await b.send({"type": "message.send", "client_id": "c-mute", "content": "just in time"})
+    repeat = await b.receive_type("message.created", "error")
+    await b.send({"type": "message.send", "client_id": "c-new", "content": "too late"})
+    refused = await b.receive_type("message.created", "error")
+
+    assert (repeat["type"], repeat["seq"]) == ("message.created", original["seq"])
+    assert repeat["message"]["id"] == original["message"]["id"]
+    assert (refused["type"], refused["code"], refused["ref"]) == ("error", "muted", "c-new")
+    await b.close()
+
+
 async def test_a_repeated_client_id_whose_event_was_pruned_is_answered_resync_required(
     alice: Any, bob: Any, room: Any
 ) -> None:

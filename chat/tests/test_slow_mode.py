@@ -122,6 +122,24 @@ def test_slow_mode_off_lets_members_send_freely(alice: Any, bob: Any) -> None:
 
 
 @pytest.mark.django_db
+def test_a_poll_is_held_back_as_a_message_is(alice: Any, bob: Any) -> None:
+    room = slow_room(alice, members=[bob])
+    poll = {"room": room.pk, "question": "Lunch?", "options": ["yes", "no"]}
+
+    first = client_for(bob).post("/chat/polls/", poll, format="json")
+    second = client_for(bob).post("/chat/polls/", poll, format="json")
+    text = post(bob, room, "and a message")
+    by_the_admin = client_for(alice).post("/chat/polls/", poll, format="json")
+
+    assert first.status_code == 201
+    assert (second.status_code, second.data["code"]) == (429, "slow_mode")
+    assert 0 < second.data["retry_after"] <= 30
+    assert (text.status_code, text.data["code"]) == (429, "slow_mode")
+    assert by_the_admin.status_code == 201
+    assert ChatMessage.objects.filter(sender=bob).count() == 1
+
+
+@pytest.mark.django_db
 def test_a_resent_client_id_is_answered_not_refused(alice: Any, bob: Any) -> None:
     room = slow_room(alice, members=[bob])
 
