@@ -357,10 +357,15 @@ def question_denial(user: User, message: ChatMessage) -> errors.ChatError | None
         )
     if not message.room.is_active:
         return errors.RoomArchived()
-    if message.sender_id != user.pk and not can_endorse(user, message.room):
-        return errors.Forbidden(
-            gettext_lazy("Only the sender or the room's staff may mark a question.")
-        )
+    if not can_endorse(user, message.room):
+        if message.sender_id != user.pk:
+            return errors.Forbidden(
+                gettext_lazy("Only the sender or the room's staff may mark a question.")
+            )
+        # The sender marks their own post as they would write one: a member, unmuted.
+        denial = post_denial(message.room, participant_of(user, message.room))
+        if denial is not None:
+            return denial
     if not takes_questions(message.room):
         return errors.ValidationFailed(
             gettext_lazy("Questions are for course rooms and rooms with moderators."),

@@ -219,6 +219,25 @@ def test_who_may_mark_a_question_over_rest(
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("change", ["muted", "left"])
+def test_a_sender_who_may_no_longer_post_may_not_mark_their_post_either(
+    room: Any, alice: Any, ines: Any, change: str
+) -> None:
+    message = factories.make_message(alice, room, "How do I invert it?")
+    if change == "muted":
+        services.participant_update(actor=ines, room=room, user_id=alice.pk, is_muted=True)
+    else:
+        services.room_leave(actor=alice, room=room)
+
+    marked = client_for(alice).post(f"/chat/messages/{message.pk}/question/")
+    by_the_staff = client_for(ines).post(f"/chat/messages/{message.pk}/question/")
+
+    assert marked.status_code == 403
+    assert marked.data["code"] == ("muted" if change == "muted" else "forbidden")
+    assert by_the_staff.status_code == 200
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize("persona", list(QUESTIONS))
 def test_who_sees_the_questions_view(
     request: pytest.FixtureRequest, persona: str, room: Any, sam: Any
