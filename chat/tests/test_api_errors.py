@@ -410,3 +410,32 @@ def test_text_fields_refuse_what_is_not_a_string_as_the_socket_does(
     assert response.status_code == 400
     assert response.json()[field] == ["Not a string."]
     assert getattr(client, method)(path.format(**world), valid, format="json").status_code < 300
+
+
+def test_a_serializers_400_has_a_code_and_a_detail_like_every_other_error(
+    world: dict[str, Any], alice: Any
+) -> None:
+    client = client_for(alice)
+
+    missing = client.post(f"/chat/messages/{world['message']}/react/", {}, format="json")
+    wrong = client.post("/chat/messages/", {"room": world["room"], "content": 5}, format="json")
+    german = client.post(
+        "/chat/messages/", {"room": "x", "content": "hi"}, format="json", HTTP_ACCEPT_LANGUAGE="de"
+    )
+
+    assert (missing.status_code, missing.json()) == (
+        400,
+        {
+            "detail": "emoji: This field is required.",
+            "code": "validation_error",
+            "emoji": ["This field is required."],
+        },
+    )
+    assert wrong.json() == {
+        "detail": "content: Not a string.",
+        "code": "validation_error",
+        "content": ["Not a string."],
+    }
+    assert german.json()["code"] == "validation_error"
+    assert german.json()["detail"] == "room: " + german.json()["room"][0]
+    assert german.json()["room"] == ["Eine gültige Ganzzahl ist erforderlich."]

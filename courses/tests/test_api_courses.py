@@ -53,7 +53,14 @@ def test_duplicate_course_code_is_400_and_the_field_does_not_replace_the_error_c
         "validation_error",
         {"code": ["Schon vergeben."]},
     )
-    assert (missing.status_code, missing.json()) == (400, {"code": ["This field is required."]})
+    assert (missing.status_code, missing.json()) == (
+        400,
+        {
+            "detail": "code: This field is required.",
+            "code": "validation_error",
+            "fields": {"code": ["This field is required."]},
+        },
+    )
 
 
 def test_course_list_shows_taught_and_enrolled_courses_and_staff_sees_all(
