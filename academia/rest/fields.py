@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
+from django.http import QueryDict
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy
 from rest_framework import serializers
 
@@ -25,3 +29,30 @@ class TextField(serializers.CharField):
         if not isinstance(data, str):
             self.fail("not_text")
         return super().to_internal_value(data)
+
+
+class FlagField(serializers.BooleanField):
+    """A BooleanField that takes ``true`` or ``false`` only in a JSON body: DRF's also
+    takes "yes", 1 and "on", where the socket refuses anything but a boolean. A form
+    or a query string, which carry text, may still say "true" or "false"."""
+
+    default_error_messages = {"not_boolean": gettext_lazy("Must be true or false.")}
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool) and not isinstance(self.root.initial_data, QueryDict):
+            self.fail("not_boolean")
+        return super().to_internal_value(data)
+
+
+class AwareDateTimeField(serializers.DateTimeField):
+    """A date and time with its time zone (``Z`` or ``+01:00``): DRF's would read one
+    without as the server's, where the socket refuses it."""
+
+    default_error_messages = {"naive": gettext_lazy("Give the time zone (Z or +01:00).")}
+
+    def to_internal_value(self, value: Any) -> datetime:
+        if isinstance(value, str):
+            parsed = parse_datetime(value.strip())
+            if parsed is not None and timezone.is_naive(parsed):
+                self.fail("naive")
+        return super().to_internal_value(value)

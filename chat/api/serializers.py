@@ -6,7 +6,7 @@ from __future__ import annotations
 from rest_framework import serializers
 from rest_framework.fields import empty
 
-from academia.rest.fields import TextField, id_field
+from academia.rest.fields import AwareDateTimeField, FlagField, TextField, id_field
 from chat import limits
 from chat.models import (
     ChatMessage,
@@ -83,7 +83,7 @@ class ParticipantInviteSerializer(serializers.Serializer):
 
 class ParticipantUpdateSerializer(serializers.Serializer):
     role = serializers.ChoiceField(choices=ChatParticipant.Role.choices, required=False)
-    is_muted = serializers.BooleanField(required=False)
+    is_muted = FlagField(required=False)
 
 
 class HistoryQuerySerializer(serializers.Serializer):
@@ -116,7 +116,7 @@ class RenderSerializer(serializers.Serializer):
 
 
 class RoomNotificationsSerializer(serializers.Serializer):
-    muted = serializers.BooleanField()
+    muted = FlagField()
 
 
 class EmailNotificationsSerializer(serializers.Serializer):
@@ -149,10 +149,14 @@ class MessageReplySerializer(serializers.Serializer):
 
     content = TextField(trim_whitespace=False)
     client_id = TextField(
-        required=False, allow_null=True, allow_blank=True, max_length=limits.CLIENT_ID_MAX
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        max_length=limits.CLIENT_ID_MAX,
+        trim_whitespace=False,
     )
-    is_question = serializers.BooleanField(required=False, default=False)
-    anonymous = serializers.BooleanField(
+    is_question = FlagField(required=False, default=False)
+    anonymous = FlagField(
         required=False,
         default=False,
         help_text="Post anonymously to classmates (course rooms, students; text only).",
@@ -172,9 +176,11 @@ class MessageReplyUploadSerializer(serializers.Serializer):
     reply is JSON). Form fields are strings, so nothing here is null: leave a field out."""
 
     content = TextField(required=False, allow_blank=True, trim_whitespace=False)
-    client_id = TextField(required=False, allow_blank=True, max_length=limits.CLIENT_ID_MAX)
-    is_question = serializers.BooleanField(required=False, default=False)
-    anonymous = serializers.BooleanField(
+    client_id = TextField(
+        required=False, allow_blank=True, max_length=limits.CLIENT_ID_MAX, trim_whitespace=False
+    )
+    is_question = FlagField(required=False, default=False)
+    anonymous = FlagField(
         required=False, default=False, help_text="Refused with a file: anonymous posts are text."
     )
     file = serializers.FileField(allow_empty_file=True, use_url=False)
@@ -247,11 +253,15 @@ class PollCreateSerializer(serializers.Serializer):
         min_length=limits.POLL_OPTIONS_MIN,
         max_length=limits.POLL_OPTIONS_MAX,
     )
-    allows_multiple = serializers.BooleanField(default=False)
-    is_anonymous = serializers.BooleanField(default=False)
-    closes_at = serializers.DateTimeField(required=False, allow_null=True)
+    allows_multiple = FlagField(default=False)
+    is_anonymous = FlagField(default=False)
+    closes_at = AwareDateTimeField(required=False, allow_null=True)
     client_id = TextField(
-        required=False, allow_null=True, allow_blank=True, max_length=limits.CLIENT_ID_MAX
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        max_length=limits.CLIENT_ID_MAX,
+        trim_whitespace=False,
     )
 
 
@@ -262,7 +272,7 @@ class PollVoteSerializer(serializers.Serializer):
 
 
 class OfficeHoursSerializer(serializers.Serializer):
-    open = serializers.BooleanField()
+    open = FlagField()
 
 
 class BanCreateSerializer(serializers.Serializer):

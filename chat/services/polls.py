@@ -178,19 +178,19 @@ def _slow_mode(actor: User, room: ChatRoom, participant: ChatParticipant | None)
 
 
 def _option_ids(value: object) -> list[int]:
-    if not isinstance(value, list) or any(
-        isinstance(item, bool) or not isinstance(item, int) for item in value
-    ):
+    """The options voted for: ids, or their text (as REST and the other frames take ids)."""
+    ids = [selectors.as_id(item) for item in value] if isinstance(value, list) else [None]
+    if None in ids:
         raise errors.ValidationFailed(
             gettext_lazy("option_ids must be a list of option ids."),
             fields={"option_ids": [gettext_lazy("Not a list of ids.")]},
         )
-    if len(set(value)) != len(value):
+    if len(set(ids)) != len(ids):
         raise errors.ValidationFailed(
             gettext_lazy("option_ids names an option twice."),
             fields={"option_ids": [gettext_lazy("Duplicate option.")]},
         )
-    return list(value)
+    return [item for item in ids if item is not None]
 
 
 def _locked_poll(poll: Poll) -> tuple[ChatRoom, Poll]:

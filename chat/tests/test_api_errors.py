@@ -439,3 +439,77 @@ def test_a_serializers_400_has_a_code_and_a_detail_like_every_other_error(
     assert german.json()["code"] == "validation_error"
     assert german.json()["detail"] == "room: " + german.json()["room"][0]
     assert german.json()["room"] == ["Eine gültige Ganzzahl ist erforderlich."]
+
+
+# (path template, body, the flag): JSON booleans the socket takes as true/false only.
+FLAGS = [
+    ("/chat/messages/", {"room": "{room}", "content": "hi"}, "is_question"),
+    ("/chat/polls/", {"room": "{room}", "question": "q", "options": ["a", "b"]}, "is_anonymous"),
+    ("/chat/polls/", {"room": "{room}", "question": "q", "options": ["a", "b"]}, "allows_multiple"),
+]
+
+
+@pytest.mark.parametrize(("path", "body", "flag"), FLAGS)
+@pytest.mark.parametrize("value", ["yes", "true", 1, "on"])
+def test_json_flags_take_true_or_false_only_as_the_socket_does(
+    world: dict[str, Any],
+    alice: Any,
+    settings: Any,
+    path: str,
+    body: dict[str, Any],
+    flag: str,
+    value: Any,
+) -> None:
+    _rate(settings, "100000/min")
+    valid = {key: _fill(item, world) for key, item in body.items()}
+
+    refused = client_for(alice).post(path, {**valid, flag: value}, format="json")
+    taken = client_for(alice).post(path, {**valid, flag: True}, format="json")
+
+    assert (refused.status_code, refused.json()[flag]) == (400, ["Must be true or false."])
+    assert taken.status_code == 201
+
+
+def test_a_form_may_still_say_true_for_a_flag(world: dict[str, Any], alice: Any) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    response = client_for(alice).post(
+        "/chat/messages/",
+        {
+            "room": world["room"],
+            "file": SimpleUploadedFile("notes.txt", b"notes", content_type="text/plain"),
+            "is_question": "false",
+        },
+        format="multipart",
+    )
+
+    assert response.status_code == 201, response.json()
+
+
+def test_a_client_id_is_taken_as_sent_or_refused_never_trimmed(
+    world: dict[str, Any], alice: Any
+) -> None:
+    client = client_for(alice)
+    body = {"room": world["room"], "content": "hi"}
+
+    padded = client.post("/chat/messages/", {**body, "client_id": " c-1"}, format="json")
+    exact = client.post("/chat/messages/", {**body, "client_id": "c-1"}, format="json")
+
+    assert (padded.status_code, padded.json()["code"]) == (400, "validation_error")
+    assert (exact.status_code, exact.json()["client_id"]) == (201, "c-1")
+
+
+def test_a_poll_closing_time_needs_its_time_zone(world: dict[str, Any], alice: Any) -> None:
+    body = {"room": world["room"], "question": "q", "options": ["a", "b"]}
+    client = client_for(alice)
+
+    naive = client.post("/chat/polls/", {**body, "closes_at": "2030-01-01T00:00:00"}, format="json")
+    aware = client.post(
+        "/chat/polls/", {**body, "closes_at": "2030-01-01T00:00:00Z"}, format="json"
+    )
+
+    assert (naive.status_code, naive.json()["closes_at"]) == (
+        400,
+        ["Give the time zone (Z or +01:00)."],
+    )
+    assert aware.status_code == 201

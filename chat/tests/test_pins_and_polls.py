@@ -499,3 +499,25 @@ async def test_a_poll_of_another_room_is_not_found_on_this_socket(alice: Any, bo
 
     assert error["code"] == "not_found"
     await socket.close()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_socket_vote_takes_option_ids_as_text_as_rest_does(alice: Any, bob: Any) -> None:
+    room = await db(factories.make_room)(alice, chat_type="public", members=[bob])
+    poll = await db(make_poll)(alice, room)
+    week6, week7, _ = await db(option_ids)(poll)
+    socket = await open_room(bob, room)
+
+    await socket.send({"type": "poll.vote", "poll_id": poll.pk, "option_ids": [str(week7)]})
+    updated = await socket.receive_type("poll.updated", "error")
+    await socket.send({"type": "poll.vote", "poll_id": poll.pk, "option_ids": ["7.5"]})
+    refused = await socket.receive_type("error")
+
+    assert updated["type"] == "poll.updated"
+    counts = {option["id"]: option["vote_count"] for option in updated["poll"]["options"]}
+    assert (counts[week6], counts[week7]) == (0, 1)
+    assert (refused["code"], refused["detail"]) == (
+        "validation_error",
+        "option_ids must be a list of option ids.",
+    )
+    await socket.close()
