@@ -654,8 +654,9 @@ CLIENT_FRAMES: dict[str, dict[str, Any]] = {
     "queueNext": frame(
         "queue.next",
         "Take the next student (the room's staff): a private room opens between you.",
-        description="Answered by the new room's events on its own socket, `queue.updated` "
-        "here, `queue.taken` on the student's presence sockets; or an `error` "
+        description="Answered by `queue.taken` (the new room and the student) on this "
+        "socket only, `queue.updated` here, the new room's events on its own socket and "
+        "`queue.taken` on the student's presence sockets; or an `error` "
         "(`validation_error` when nobody waits).",
         examples=[{}],
     ),
@@ -1087,16 +1088,19 @@ SERVER_FRAMES |= {
     ),
     "queueTaken": frame(
         "queue.taken",
-        "The user was taken from a room's office-hours queue: a private room with the "
-        "staff member is open.",
-        description="`room_id` is the room whose queue it was; `private_room` the new room "
-        "(the user is its member), `staff` who took them.",
+        "A student was taken from a room's office-hours queue: a private room between "
+        "them and the staff member is open.",
+        description="To the student's presence sockets, and as the answer to `queue.next` "
+        "on the staff member's socket that sent it. `room_id` is the room whose queue it "
+        "was; `private_room` the new room (both are its members), `staff` who took "
+        "`student`.",
         properties={
             "room_id": schema_ref("RoomId"),
             "private_room": schema_ref("Room"),
             "staff": schema_ref("User"),
+            "student": schema_ref("User"),
         },
-        required=("room_id", "private_room", "staff"),
+        required=("room_id", "private_room", "staff", "student"),
         examples=[
             {
                 "room_id": ROOM_ID,
@@ -1113,6 +1117,7 @@ SERVER_FRAMES |= {
                     "unread_count": None,
                 },
                 "staff": INES,
+                "student": BOB,
             }
         ],
     ),
@@ -1319,6 +1324,7 @@ ROOM_SERVER = [
     "messageUnpinned",
     "pollUpdated",
     "queueUpdated",
+    "queueTaken",
     "staffQuestionAsked",
     "staffQuestionAnswered",
     "anonymousAuthor",
@@ -1465,7 +1471,9 @@ OPERATIONS = {
     ),
     "joinQueue": receive("room", "queueJoin", "Join the queue.", ["queueUpdated", "error"]),
     "leaveQueue": receive("room", "queueLeave", "Leave the queue.", ["queueUpdated", "error"]),
-    "takeNext": receive("room", "queueNext", "Take the next student.", ["queueUpdated", "error"]),
+    "takeNext": receive(
+        "room", "queueNext", "Take the next student.", ["queueTaken", "queueUpdated", "error"]
+    ),
     "askStaff": receive(
         "room",
         "staffQuestionAsk",

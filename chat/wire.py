@@ -959,14 +959,16 @@ def unread(room_id: int, unread_count: int) -> dict[str, Any]:
 
 
 def queue_taken(
-    room_id: int, private_room: dict[str, Any], staff: dict[str, Any]
+    room_id: int, private_room: dict[str, Any], staff: dict[str, Any], student: dict[str, Any]
 ) -> dict[str, Any]:
-    """To the student taken from ``room_id``'s queue: the private room opened with ``staff``."""
+    """To the ``student`` taken from ``room_id``'s queue (their presence sockets), and to
+    the ``staff`` member's socket that took them: the private room opened between them."""
     return {
         "type": Frame.QUEUE_TAKEN,
         "room_id": room_id,
         "private_room": private_room,
         "staff": staff,
+        "student": student,
     }
 
 

@@ -450,6 +450,8 @@ class SocketConsumer(AsyncWebsocketConsumer):
             answer = await self.handle(spec, frame)
             if isinstance(answer, str):
                 await self.acknowledge_repeat(answer)
+            elif isinstance(answer, dict):
+                await self.send_frame(answer)  # an answer to this socket alone
         except errors.ChatError as error:
             await self.send_error(error, frame_ref(frame))
         except CloseSocket as close:

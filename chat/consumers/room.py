@@ -31,6 +31,7 @@ from chat.consumers.base import (
 from chat.consumers.db import run_sync
 from chat.consumers.hub import RoomFeed
 from chat.models import ChatRoom
+from chat.services import office_hours
 from chat.services import presence as presence_services
 from chat.wire import room_payload, user_payload
 
@@ -249,8 +250,11 @@ class ChatConsumer(SocketConsumer):
     def _queue_leave(self, frame: dict[str, Any]) -> None:
         services.queue_leave(actor=self.user, room=self._room())
 
-    def _queue_next(self, frame: dict[str, Any]) -> None:
-        services.queue_next(actor=self.user, room=self._room())
+    def _queue_next(self, frame: dict[str, Any]) -> dict[str, Any]:
+        """Answered with ``queue.taken`` (the new room, the student): this socket does
+        not follow the new room, whose events tell the rest."""
+        entry = services.queue_next(actor=self.user, room=self._room())
+        return office_hours.taken_frame(entry)
 
     def _staff_question_ask(self, frame: dict[str, Any]) -> None:
         services.staff_question_ask(actor=self.user, room=self._room(), content=frame["content"])

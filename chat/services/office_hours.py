@@ -5,7 +5,7 @@ them; students join and leave the queue. Every change of the queue is one
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -122,7 +122,7 @@ def queue_next(*, actor: User, room: ChatRoom) -> QueueEntry:
     """Take the first student of the queue (the room's staff): a private room opens
     between them (``room_create`` and ``participant_invite``, with their own
     events), the queue moves up, and the student's own stream gets
-    ``queue.taken`` with the new room."""
+    ``queue.taken`` (``taken_frame``) with the new room."""
     policy.require_room_staff(
         actor, room, gettext_lazy("Only the room's staff take students from the queue.")
     )
@@ -153,8 +153,18 @@ def queue_next(*, actor: User, room: ChatRoom) -> QueueEntry:
     entry.ended_at = timezone.now()
     entry.save(update_fields=["status", "taken_by", "private_room", "ended_at"])
     _publish(room)
-    private = ChatRoom.objects.select_related("created_by").get(pk=private.pk)
-    events.publish_to_user(
-        student.pk, wire.queue_taken(room.pk, wire.room_payload(private), wire.user_payload(actor))
-    )
+    events.publish_to_user(student.pk, taken_frame(entry))
     return entry
+
+
+def taken_frame(entry: QueueEntry) -> dict[str, Any]:
+    """``queue.taken`` of an entry taken from its room's queue: to the student's
+    presence sockets, and the answer to the socket that took them."""
+    assert entry.private_room_id is not None and entry.taken_by is not None  # taken
+    private = ChatRoom.objects.select_related("created_by").get(pk=entry.private_room_id)
+    return wire.queue_taken(
+        entry.room_id,
+        wire.room_payload(private),
+        wire.user_payload(entry.taken_by),
+        wire.user_payload(entry.user),
+    )

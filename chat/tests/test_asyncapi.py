@@ -551,7 +551,9 @@ async def test_every_frame_of_a_full_session_matches_the_document(
     await queue.until("queue.updated")
     await queue.socket.send({"type": "queue.join"})
     await queue.until("queue.updated")
-    await db(lambda: alice_api.post(f"/chat/rooms/{support.pk}/queue/next/"))()
+    staff = Recorder("room", await open_room(alice, support))
+    await staff.socket.send({"type": "queue.next"})
+    await staff.until("queue.taken")
     await queue.until("queue.updated")
     await pb.until("queue.taken")
     await a.socket.send({"type": "message.delete", "message_id": first["id"]})
@@ -585,7 +587,7 @@ async def test_every_frame_of_a_full_session_matches_the_document(
     await ca.until("anonymous.author")
     await pa.until("anonymous.author")
 
-    recorders = [a, b, pa, pb, resync, replay, queue, ca, cb]
+    recorders = [a, b, pa, pb, resync, replay, queue, staff, ca, cb]
     for recorder in recorders:
         await recorder.drain()
     seen: dict[str, set[str]] = {"room": set(), "presence": set()}

@@ -56,7 +56,7 @@ def test_the_queue_moves_and_taking_the_next_opens_a_private_room(
     assert taken["type"] == "queue.taken"
     assert (taken["room_id"], taken["private_room"]["id"]) == (room.pk, private.pk)
     assert set(taken["private_room"]) == ROOM_KEYS
-    assert taken["staff"]["username"] == "ines"
+    assert (taken["staff"]["username"], taken["student"]["username"]) == ("ines", "bob")
     assert "participant.joined" in captured_events.types(f"room.{private.pk}")
 
 
@@ -258,11 +258,15 @@ async def test_the_queue_over_the_sockets_and_the_student_is_told_the_new_room(
     await teacher.send({"type": "queue.next"})
     moved = await student.receive_type("queue.updated")
     taken = await stream.receive_type("queue.taken")
+    # The socket that took her is answered with the same news: the room, and who.
+    answer = await teacher.receive_type("queue.taken")
 
     assert (closed["code"], closed["ref"]) == ("forbidden", "queue.join")
     assert opened["queue"] == {"is_open": True, "entries": []}
     assert joined["queue"]["entries"] == [{"user_id": alice.pk, "position": 1}]
     assert moved["queue"]["entries"] == []
+    assert answer == taken
+    assert (taken["staff"]["id"], taken["student"]["id"]) == (ines.pk, alice.pk)
     private = await open_room(alice, ChatRoom(pk=taken["private_room"]["id"]))
     assert private.ready["room"]["my_role"] == "member"
     for socket in (teacher, student, stream, private):
