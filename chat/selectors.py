@@ -184,6 +184,15 @@ def _room_for_viewer(user_id: int, room_id: int) -> QuerySet[ChatRoom]:
 _ROOM_FOR_VIEWER = CompiledQuery(_room_for_viewer, ("user_id", "room_id"))
 
 
+def visible_room_ids(user: User, room_ids: Iterable[int]) -> set[int]:
+    """Which of ``room_ids`` the user may see."""
+    return set(
+        ChatRoom.objects.filter(policy.visible_rooms_q(user), pk__in=list(room_ids)).values_list(
+            "pk", flat=True
+        )
+    )
+
+
 def room_get_for_user(user: User, room_id: object) -> ViewerRoom:
     """The room with its per-viewer annotations, or NotFound if it is not visible.
 

@@ -388,7 +388,8 @@ class HistoryPageSerializer(serializers.Serializer[dict[str, Any]]):
 
 
 class SystemAlertResultSerializer(serializers.Serializer[dict[str, Any]]):
-    messages = MessageSerializer(many=True)
+    messages = MessageSerializer(many=True, help_text="The alerts in rooms the sender may see.")
+    room_count = serializers.IntegerField(help_text="Every room the alert reached.")
 
 
 class RoomNotificationsSerializer(serializers.Serializer[dict[str, Any]]):

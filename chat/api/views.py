@@ -1261,8 +1261,15 @@ class SystemAlertView(APIView):
         if data.get("room") is not None:
             room = selectors.room_get_for_user(request.user, data["room"])
         sent = services.system_alert(actor=request.user, content=data["content"], room=room)
+        # A site-wide alert reaches rooms the sender may not see (private rooms): they
+        # are counted, never named.
+        seen = selectors.visible_room_ids(request.user, {message.room_id for message in sent})
+        shown = [message for message in sent if message.room_id in seen]
         return Response(
-            {"messages": wire.messages_payload(selectors.messages_loaded(sent))},
+            {
+                "messages": wire.messages_payload(selectors.messages_loaded(shown)),
+                "room_count": len(sent),
+            },
             status=status.HTTP_201_CREATED,
         )
 

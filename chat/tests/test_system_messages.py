@@ -9,6 +9,7 @@ import pytest
 from chat import errors, services
 from chat.models import ChatMessage, ChatRoom, RoomEvent
 from chat.tests import factories
+from chat.tests.api_support import client_for
 from courses import services as course_services
 
 
@@ -253,3 +254,18 @@ def test_a_system_message_cannot_be_edited_even_by_the_one_it_is_about(alice: An
 
     assert str(refused.value.detail) == "A system message cannot be edited."
     assert ChatMessage.objects.get(pk=created.pk).content == "Alice created the room."
+
+
+@pytest.mark.django_db
+def test_a_site_wide_alert_counts_the_rooms_the_sender_may_not_see_and_names_none(
+    stella: Any, alice: Any
+) -> None:
+    public = factories.make_room(alice, chat_type="public", name="Open")
+    hidden = factories.make_room(alice, chat_type="private", name="Hidden")
+
+    response = client_for(stella).post("/chat/alerts/", {"content": "Down at 6"}, format="json")
+
+    assert response.status_code == 201
+    assert response.data["room_count"] == 2
+    assert [m["room_id"] for m in response.data["messages"]] == [public.pk]
+    assert ChatMessage.objects.filter(room=hidden, content="Down at 6").exists()
