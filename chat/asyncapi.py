@@ -173,19 +173,21 @@ OWN_SHAPES: dict[str, Any] = {
     },
     "Queue": {
         "type": "object",
-        "description": "The office-hours queue as everyone in the room sees it: who waits "
-        "as ids and positions (1 is next), no names; the room's staff read names from "
-        "`GET /chat/rooms/{id}/queue/`.",
-        "required": ["is_open", "entries"],
+        "description": "The office-hours queue as everyone in the room sees it: its length "
+        "and the waiting places in order (1 is next), each marked by a key that names "
+        "nobody; a user's own key is `my_key` of `GET /chat/rooms/{id}/queue/`, where the "
+        "room's staff also read who waits.",
+        "required": ["is_open", "length", "entries"],
         "properties": {
             "is_open": {"type": "boolean", "description": "Whether the office hours are open."},
+            "length": {"type": "integer", "minimum": 0},
             "entries": {
                 "type": "array",
                 "items": {
                     "type": "object",
-                    "required": ["user_id", "position"],
+                    "required": ["key", "position"],
                     "properties": {
-                        "user_id": {"type": "integer"},
+                        "key": {"type": "string", "minLength": 16, "maxLength": 16},
                         "position": {"type": "integer", "minimum": 1},
                     },
                 },
@@ -879,8 +881,8 @@ SERVER_FRAMES: dict[str, dict[str, Any]] = {
     "queueUpdated": room_event(
         "queue.updated",
         "The office-hours queue changed: opened, closed, joined, left, or a student taken.",
-        description=ROOM_EVENT + " A student finds their own place by their id; the "
-        "queue's length is the number of entries.",
+        description=ROOM_EVENT + " A student finds their own place by their key "
+        "(`my_key` of `GET /chat/rooms/{id}/queue/`); nobody is named.",
         properties={"queue": schema_ref("Queue")},
         required=("queue",),
         examples=[
@@ -888,9 +890,10 @@ SERVER_FRAMES: dict[str, dict[str, Any]] = {
                 "seq": 147,
                 "queue": {
                     "is_open": True,
+                    "length": 2,
                     "entries": [
-                        {"user_id": 8, "position": 1},
-                        {"user_id": 7, "position": 2},
+                        {"key": "5f0c2a9d81b3e4c7", "position": 1},
+                        {"key": "a1d94e07c2b85f36", "position": 2},
                     ],
                 },
             }

@@ -24,6 +24,7 @@ from typing import Any
 from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -333,6 +334,9 @@ class QueueViewSerializer(serializers.Serializer[Any]):
     is_open = serializers.BooleanField()
     length = serializers.IntegerField()
     my_position = serializers.IntegerField(allow_null=True)
+    my_key = serializers.CharField(
+        help_text="The viewer's key in this room's queue: their entry in `queue.updated`."
+    )
     entries = QueueEntrySerializer(
         many=True, allow_null=True, help_text="For the room's staff; null for others."
     )
@@ -678,12 +682,20 @@ def pin_payload(pin: PinnedMessage, viewer: User | None = None) -> dict[str, Any
     }
 
 
-def queue_payload(is_open: bool, waiting: list[QueueEntry]) -> dict[str, Any]:
-    """QUEUE: the waiting entries, in order, as ids and positions."""
+def queue_key(room_id: int, user_id: int) -> str:
+    """A user's place marker in a room's queue: stable, and names nobody. The room's
+    ``queue.updated`` shows who waits by these keys only; each user learns their own
+    (``my_key``) from ``GET /chat/rooms/{id}/queue/``."""
+    return salted_hmac("chat.queue", f"{room_id}:{user_id}").hexdigest()[:16]
+
+
+def queue_payload(room_id: int, is_open: bool, waiting: list[QueueEntry]) -> dict[str, Any]:
+    """QUEUE: its length and the waiting entries, in order, as keys and positions."""
     return {
         "is_open": is_open,
+        "length": len(waiting),
         "entries": [
-            {"user_id": entry.user_id, "position": number}
+            {"key": queue_key(room_id, entry.user_id), "position": number}
             for number, entry in enumerate(waiting, 1)
         ],
     }
@@ -698,6 +710,7 @@ def queue_view_payload(view: Any, *, viewer: Any) -> dict[str, Any]:
         "is_open": is_open,
         "length": len(waiting),
         "my_position": mine[0] if mine else None,
+        "my_key": queue_key(room_id, viewer.pk),
         "entries": [
             {
                 "user": user_payload(entry.user),

@@ -1,7 +1,7 @@
 """Office hours in course and support rooms: the room's staff open and close them
 and take the next student from the queue, which opens a private room between
 them; students join and leave the queue. Every change of the queue is one
-``queue.updated`` room event (ids and positions only: no names)."""
+``queue.updated`` room event (keys and positions only: it names nobody)."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ def _queue_room(room_id: int) -> ChatRoom:
 def _publish(room: ChatRoom) -> None:
     """The queue as it is now, to the room. Under the room's lock."""
     is_open = selectors.office_hours_open(room)
-    payload = wire.queue_payload(is_open, selectors.room_queue(room))
+    payload = wire.queue_payload(room.pk, is_open, selectors.room_queue(room))
     events.append_room_event(room, Frame.QUEUE_UPDATED, {"queue": payload})
 
 

@@ -7,18 +7,27 @@ from typing import Any
 
 import pytest
 
-from chat import errors, services
+from accounts.models import User
+from chat import errors, services, wire
 from chat.models import ChatParticipant, ChatRoom, QueueEntry
 from chat.tests import factories
 from chat.tests.api_support import ROOM_KEYS, USER_KEYS, client_for
 from chat.tests.test_api_permissions import PERSONAS, ROOM_TYPES, VISIBLE, build_room
 from chat.tests.ws import db, open_presence, open_room, socket_settings  # noqa: F401
 
-VIEW_KEYS = {"room_id", "is_open", "length", "my_position", "entries"}
+VIEW_KEYS = {"room_id", "is_open", "length", "my_position", "my_key", "entries"}
 
 
 def positions(payload: dict[str, Any]) -> list[tuple[int, int]]:
-    return [(entry["user_id"], entry["position"]) for entry in payload["queue"]["entries"]]
+    """A ``queue.updated`` as (user id, position): its keys name nobody, but the test
+    knows every user's key."""
+    who = {
+        wire.queue_key(payload["room_id"], pk): pk
+        for pk in User.objects.values_list("pk", flat=True)
+    }
+    queue = payload["queue"]
+    assert queue["length"] == len(queue["entries"])
+    return [(who[entry["key"]], entry["position"]) for entry in queue["entries"]]
 
 
 def test_the_queue_moves_and_taking_the_next_opens_a_private_room(
@@ -73,7 +82,7 @@ def test_closing_office_hours_ends_every_waiting_place(
 
     assert (changed, unchanged) == (True, False)
     (update,) = captured_events.payloads(f"room.{room.pk}")
-    assert update["queue"] == {"is_open": False, "entries": []}
+    assert update["queue"] == {"is_open": False, "length": 0, "entries": []}
     assert QueueEntry.objects.get(user=alice).status == "closed"
     with pytest.raises(errors.Forbidden):
         services.queue_join(actor=alice, room=room)
@@ -153,6 +162,7 @@ def test_students_see_their_place_and_the_length_and_staff_see_who_waits(
     assert (joined.status_code, again.status_code) == (201, 200)
     assert set(student) == set(staff) == VIEW_KEYS
     assert (student["length"], student["my_position"], student["entries"]) == (2, 2, None)
+    assert student["my_key"] == wire.queue_key(room.pk, bob.pk)
     assert staff["my_position"] is None
     assert [(e["user"]["username"], e["position"]) for e in staff["entries"]] == [
         ("alice", 1),
@@ -262,8 +272,13 @@ async def test_the_queue_over_the_sockets_and_the_student_is_told_the_new_room(
     answer = await teacher.receive_type("queue.taken")
 
     assert (closed["code"], closed["ref"]) == ("forbidden", "queue.join")
-    assert opened["queue"] == {"is_open": True, "entries": []}
-    assert joined["queue"]["entries"] == [{"user_id": alice.pk, "position": 1}]
+    assert opened["queue"] == {"is_open": True, "length": 0, "entries": []}
+    assert joined["queue"] == {
+        "is_open": True,
+        "length": 1,
+        "entries": [{"key": wire.queue_key(room.pk, alice.pk), "position": 1}],
+    }
+    assert set(joined["queue"]["entries"][0]) == {"key", "position"}  # no user id
     assert moved["queue"]["entries"] == []
     assert answer == taken
     assert (taken["staff"]["id"], taken["student"]["id"]) == (ines.pk, alice.pk)
@@ -276,3 +291,25 @@ async def test_the_queue_over_the_sockets_and_the_student_is_told_the_new_room(
     kinds = [(await replay.receive())["type"] for _ in range(3)]
     assert kinds == ["queue.updated"] * 3
     await replay.close()
+
+
+def test_the_migration_rewrites_logged_queue_events_to_name_nobody() -> None:
+    import importlib
+
+    migration = importlib.import_module("chat.migrations.0017_queue_updated_names_nobody")
+    old = {
+        "type": "queue.updated",
+        "room_id": 5,
+        "seq": 9,
+        "queue": {"is_open": True, "entries": [{"user_id": 8, "position": 1}]},
+    }
+
+    new = migration.keyed(dict(old))
+
+    assert new["queue"] == {
+        "is_open": True,
+        "length": 1,
+        "entries": [{"key": wire.queue_key(5, 8), "position": 1}],
+    }
+    assert (new["type"], new["seq"]) == ("queue.updated", 9)
+    assert migration.keyed(new) is None  # already keyed: left alone

@@ -1,13 +1,14 @@
 /**
  * The office-hours panel of course and support rooms: whether office hours are
  * open, the queue's length and the viewer's place (live from `queue.updated`,
- * which carries ids and positions only), "Join queue" / "Leave queue" for
+ * which marks each place by a key that names nobody: the viewer's own is the REST
+ * view's `my_key`), "Join queue" / "Leave queue" for
  * students, and for the room's staff "Open/Close office hours", "Take next" and
  * who waits (names come from the REST view, which only staff get).
  */
 import { rest } from "./client.js";
 import { displayName, el, node, report } from "./dom.js";
-import { canManageRoom, canPost, me, state } from "./state.js";
+import { canManageRoom, canPost, state } from "./state.js";
 import { t, fmt } from "./i18n.js";
 
 const QUEUE_ROOMS = new Set(["course", "support"]);
@@ -49,13 +50,14 @@ export async function loadQueue(roomId, token) {
   renderQueue();
 }
 
-/** A `queue.updated` event: the viewer's place from the ids; staff re-read the names. */
+/** A `queue.updated` event: the viewer's place by their key; staff re-read the names. */
 export function onQueueUpdated(frame) {
-  const mine = frame.queue.entries.find((entry) => entry.user_id === me.id);
+  const myKey = state.queue ? state.queue.my_key : null;
+  const mine = myKey ? frame.queue.entries.find((entry) => entry.key === myKey) : null;
   state.queue = {
     ...(state.queue || {}),
     is_open: frame.queue.is_open,
-    length: frame.queue.entries.length,
+    length: frame.queue.length,
     my_position: mine ? mine.position : null,
   };
   renderQueue();
