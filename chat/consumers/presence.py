@@ -121,8 +121,13 @@ class PresenceConsumer(SocketConsumer):
             return
         frame = orjson.loads(message["text"])
         if frame.get("type") == "unread" and frame.get("room_id") in self.unread:
-            # The read marker moved: reload it with the count it produced.
+            # The read marker moved: reload it with the count it produced. A move that
+            # leaves the count as this socket last told it (past deleted or system
+            # messages) is not news to the client.
+            before = self.unread[frame["room_id"]][0]
             await run_sync(self._load_unread)([frame["room_id"]])
+            if before == frame["unread_count"]:
+                return
         await self.send_text(message["text"])
 
     async def user_control(self, message: dict[str, Any]) -> None:

@@ -169,6 +169,23 @@ async def test_unread_counts_follow_new_and_deleted_messages(
     await b.close()
 
 
+async def test_a_read_marker_move_that_leaves_the_count_sends_no_unread(
+    alice: Any, bob: Any, room: Any
+) -> None:
+    b = await open_presence(bob)
+    gone = await db(factories.make_message)(alice, room, "oops")
+    assert (await b.receive_type("unread"))["unread_count"] == 1
+    await db(services.message_delete)(actor=alice, message=gone)
+    assert (await b.receive_type("unread"))["unread_count"] == 0
+
+    # Past the deleted message: the marker moves, the count stays 0.
+    await db(services.room_mark_read)(actor=bob, room=room, message_id=gone.pk)
+    await db(factories.make_message)(alice, room, "next")
+
+    assert (await b.receive_type("unread"))["unread_count"] == 1
+    await b.close()
+
+
 async def test_mention_notification_reaches_the_presence_socket(
     alice: Any, bob: Any, room: Any
 ) -> None:
