@@ -37,6 +37,12 @@ class SendResult:
     created: bool
 
 
+# Characters that show nothing (zero-width space, joiners, word joiner, byte-order
+# mark, soft hyphen, Mongolian vowel separator): a message of these alone is empty.
+INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e"
+_DROP_INVISIBLE = str.maketrans("", "", INVISIBLE)
+
+
 def clean_content(content: object, *, allow_empty: bool) -> str:
     """A message's text as stored (stripped, within CHAT_MAX_MESSAGE_LENGTH), or
     ValidationFailed: every path that writes message text checks it here."""
@@ -51,6 +57,8 @@ def clean_content(content: object, *, allow_empty: bool) -> str:
             fields={"content": [gettext_lazy("NUL character.")]},
         )
     content = content.strip()
+    if content and content[0] in INVISIBLE and not content.translate(_DROP_INVISIBLE).strip():
+        content = ""  # only zero-width characters: nothing anyone could read
     if not content and not allow_empty:
         raise errors.ValidationFailed(
             gettext_lazy("A message cannot be empty."),

@@ -136,6 +136,20 @@ def test_a_resent_client_id_is_answered_with_the_first_message_after_posting_clo
     assert ChatMessage.objects.filter(sender=bob).count() == 3
 
 
+@pytest.mark.parametrize("content", ["\u200b", " \u200b\u200d ", "\ufeff\u2060"])
+def test_a_message_of_zero_width_characters_only_is_empty(
+    room: Any, bob: Any, content: str
+) -> None:
+    client = client_for(bob)
+
+    refused = client.post("/chat/messages/", {"room": room.pk, "content": content}, format="json")
+    joined = client.post("/chat/messages/", {"room": room.pk, "content": "a\u200db"}, format="json")
+
+    assert (refused.status_code, refused.json()["code"]) == (400, "validation_error")
+    assert refused.json()["detail"] == "A message cannot be empty."
+    assert (joined.status_code, joined.json()["content"]) == (201, "a\u200db")
+
+
 def test_send_to_invisible_room_is_404(alice: Any, charlie: Any) -> None:
     secret = factories.make_room(alice, chat_type="private")
 
