@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy
 from rest_framework.authtoken.models import Token
 
 from accounts.models import User
-from chat import errors
+from chat import errors, events
 from chat.errors import lazy_interpolate
 
 
@@ -38,4 +38,5 @@ def user_language_set(*, user: User, language: object) -> User:
     if user.language != language:
         user.language = language
         user.save(update_fields=["language"])
+        events.publish_user_language(user.pk, language)  # open sockets speak it too
     return user

@@ -209,6 +209,13 @@ def publish_to_user(user_id: int, payload: dict[str, Any]) -> None:
     on_commit(lambda: send(user_group(user_id), message))
 
 
+def publish_user_language(user_id: int, language: str) -> None:
+    """Tell every socket of a user that their language setting changed ('' for the
+    browser's): their error frames speak it from now on."""
+    message = {"type": "user.control", "action": "language.changed", "language": language}
+    on_commit(lambda: send(user_group(user_id), message))
+
+
 def publish_user_control(user_id: int, action: str, room_id: int) -> None:
     """Tell every socket of a user that their access to a room changed."""
     message = {"type": "user.control", "action": action, "room_id": room_id}

@@ -390,6 +390,12 @@ class SocketConsumer(AsyncWebsocketConsumer):
             secret = session.session_key if session is not None else None
         return str(self.scope.get("auth")), self.user.pk, secret
 
+    def speak(self, language: str) -> None:
+        """The user changed their language setting ('' for the browser's, which is
+        this socket's handshake's): its error frames speak it from now on."""
+        self.user.language = language
+        self.language = socket_language(self.user, self.scope.get("headers", []))
+
     def revalidate_sync(self) -> None:
         """Periodic check in a database thread, after the hub checked the credentials
         of every socket due (``signed_out``); subclasses extend it. Raises CloseSocket."""

@@ -473,6 +473,10 @@ class Hub:
         elif kind in ("user.event", "user.control"):
             user_id = message.get("user_id")
             sockets = self.user_sockets.get(user_id, ()) if user_id is not None else ()
+            if kind == "user.control" and message.get("action") == "language.changed":
+                for socket in list(sockets):
+                    socket.speak(str(message.get("language") or ""))
+                return
             for socket in list(sockets):
                 handler = socket.user_event if kind == "user.event" else socket.user_control
                 await handler(message)

@@ -82,3 +82,21 @@ async def test_the_users_setting_overrides_the_handshake(alice: Any, bob: Any) -
     assert error["code"] == "not_found"
     assert error["detail"] == "Diese Nachricht gibt es nicht."
     await socket.close()
+
+
+async def test_an_open_socket_speaks_the_language_the_user_picks_meanwhile(alice: Any) -> None:
+    from accounts.services import user_language_set
+
+    room = await db(lambda: factories.make_room(alice, chat_type="public", name="Lobby"))()
+    socket = await open_room_with(alice, room, "en")
+
+    await db(user_language_set)(user=alice, language="de")
+    await socket.send({"type": "no.such.frame"})
+    german = await socket.receive_type("error")
+    await db(user_language_set)(user=alice, language="")  # the browser's again: en
+    await socket.send({"type": "no.such.frame"})
+    english = await socket.receive_type("error")
+
+    assert german["detail"] == "Unbekannter Frame-Typ: no.such.frame."
+    assert english["detail"] == "Unknown frame type: no.such.frame."
+    await socket.close()
