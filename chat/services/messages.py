@@ -113,7 +113,14 @@ def clean_emoji(value: object) -> str:
             gettext_lazy("emoji must be a single emoji."),
             fields={"emoji": [gettext_lazy("Invalid emoji.")]},
         )
-    return text
+    return normal_emoji(text)
+
+
+def normal_emoji(text: str) -> str:
+    """One emoji in its fully qualified form: "❤" (no emoji presentation selector)
+    and "❤️" are one reaction, not two. By the names of Unicode's list (its
+    aliases are not one-to-one: ":beetle:" is 🐞 there, 🪲 here)."""
+    return emoji_lib.emojize(emoji_lib.demojize(text))
 
 
 @dataclass(frozen=True)

@@ -348,6 +348,45 @@ def test_react_adds_once_and_lists_users(room: Any, alice: Any, bob: Any) -> Non
     assert set(listed.data[0]["users"][0]) == USER_KEYS
 
 
+def test_an_emoji_with_or_without_its_presentation_selector_is_one_reaction(
+    room: Any, alice: Any, bob: Any
+) -> None:
+    message = factories.make_message(alice, room, "love it")
+    react = f"/chat/messages/{message.pk}/react/"
+
+    plain = client_for(bob).post(react, {"emoji": "\u2764"}, format="json")  # ❤
+    qualified = client_for(bob).post(react, {"emoji": "\u2764\ufe0f"}, format="json")  # ❤️
+    by_alice = client_for(alice).post(react, {"emoji": ":red_heart:"}, format="json")
+    beetle = client_for(alice).post(react, {"emoji": "\U0001fab2"}, format="json")  # 🪲
+    removed = client_for(bob).delete(react, {"emoji": "\u2764"}, format="json")
+
+    assert (plain.status_code, qualified.status_code, by_alice.status_code) == (201, 200, 201)
+    assert plain.data["reactions"] == [{"emoji": "\u2764\ufe0f", "count": 1, "user_ids": [bob.pk]}]
+    assert [r["emoji"] for r in beetle.data["reactions"]] == ["\u2764\ufe0f", "\U0001fab2"]
+    assert removed.status_code == 204
+    remaining = client_for(bob).get(f"/chat/messages/{message.pk}/reactions/").data
+    assert [(r["emoji"], r["count"]) for r in remaining] == [("\u2764\ufe0f", 1), ("\U0001fab2", 1)]
+
+
+def test_the_migration_merges_reactions_stored_both_ways(room: Any, alice: Any, bob: Any) -> None:
+    import importlib
+
+    from django.apps import apps
+
+    from chat.models import MessageReaction
+
+    message = factories.make_message(alice, room, "old data")
+    for user, emoji in ((bob, "\u2764"), (bob, "\u2764\ufe0f"), (alice, "\u2764")):
+        MessageReaction.objects.create(message=message, user=user, emoji=emoji)
+    migration = importlib.import_module("chat.migrations.0018_reactions_fully_qualified")
+
+    migration.forwards(apps, None)
+
+    assert sorted(
+        MessageReaction.objects.filter(message=message).values_list("user__username", "emoji")
+    ) == [("alice", "\u2764\ufe0f"), ("bob", "\u2764\ufe0f")]
+
+
 def test_unreact_with_body_or_query(room: Any, alice: Any, bob: Any) -> None:
     message = factories.make_message(alice, room, "vote")
     services.reaction_add(actor=bob, message=message, emoji="🎉")
