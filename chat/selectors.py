@@ -932,17 +932,22 @@ class UnreadState:
     room_id: int
     unread_count: int
     last_read_id: int
+    last_seq: int  # the room's event the count includes: later ones may still change it
 
 
 def member_unread_states(user: User, room_ids: list[int] | None = None) -> list[UnreadState]:
     """Unread count and read marker of each room the user is an active participant of
-    (or of ``room_ids`` among them), in one query."""
+    (or of ``room_ids`` among them), and the room's ``last_seq`` they were counted at,
+    in one query (one snapshot: the counters move in the transaction that adds the
+    event)."""
     rooms = visible_rooms(user).filter(my_role__isnull=False)
     if room_ids is not None:
         rooms = rooms.filter(pk__in=room_ids)
     return [
-        UnreadState(room_id=pk, unread_count=count, last_read_id=last_read or 0)
-        for pk, count, last_read in rooms.values_list("pk", "unread_count", "my_last_read")
+        UnreadState(room_id=pk, unread_count=count, last_read_id=last_read or 0, last_seq=seq)
+        for pk, count, last_read, seq in rooms.values_list(
+            "pk", "unread_count", "my_last_read", "last_seq"
+        )
     ]
 
 

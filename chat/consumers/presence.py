@@ -28,7 +28,8 @@ class PresenceConsumer(SocketConsumer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.room_ids: set[int] = set()
-        self.unread: dict[int, list[int]] = {}  # room id → [unread count, last read id]
+        # room id → [unread count, last read id, the room's last_seq it was counted at]
+        self.unread: dict[int, list[int]] = {}
         self.seen: dict[int, tuple[str, str]] = {}  # user id → (status, last_seen) sent
         # Hub messages that arrive before the snapshot is sent wait here.
         self.pending: list[tuple[Any, tuple[Any, ...]]] | None = []
@@ -66,7 +67,7 @@ class PresenceConsumer(SocketConsumer):
 
     def _load_unread(self, room_ids: list[int] | None) -> None:
         for state in selectors.member_unread_states(self.user, room_ids):
-            self.unread[state.room_id] = [state.unread_count, state.last_read_id]
+            self.unread[state.room_id] = [state.unread_count, state.last_read_id, state.last_seq]
 
     # --- from the hub ------------------------------------------------------------------------
 
@@ -90,6 +91,10 @@ class PresenceConsumer(SocketConsumer):
         if state is None:
             return
         if event.get("type") not in COUNTED_EVENTS:
+            return
+        if event.get("seq", 0) <= state[2]:
+            # Counted already: the count was read after this event was committed (the
+            # socket started to watch the room just before it read the count).
             return
         payload = event["message"]
         if payload.get("is_anonymous") and (payload.get("sender") or {}).get("id") is None:

@@ -15,6 +15,7 @@ from chat.consumers import sweeper
 from chat.models import PresenceConnection, UserPresence
 from chat.services import presence as presence_services
 from chat.tests import factories
+from chat.tests.api_support import client_for
 from chat.tests.ws import db, open_presence, open_room, socket_settings  # noqa: F401
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -166,6 +167,36 @@ async def test_unread_counts_follow_new_and_deleted_messages(
     await db(factories.make_message)(bob, room, "my own does not count")
     await db(services.message_delete)(actor=alice, message=message)
     assert (await b.receive_type("unread"))["unread_count"] == 0
+    await b.close()
+
+
+async def test_a_message_sent_while_the_socket_reads_its_counts_is_counted_once(
+    monkeypatch: pytest.MonkeyPatch, alice: Any, bob: Any, room: Any
+) -> None:
+    """The socket watches its rooms, then reads their counts: a message committed in
+    between is in the count read and arrives as an event too."""
+    from chat import selectors
+
+    real = selectors.member_unread_states
+    raced: list[int] = []
+
+    def read_after_a_message(user: Any, room_ids: Any = None) -> Any:
+        if not raced:
+            raced.append(factories.make_message(alice, room, "in between").pk)
+        return real(user, room_ids)
+
+    monkeypatch.setattr(selectors, "member_unread_states", read_after_a_message)
+    b = await open_presence(bob)
+    await db(factories.make_message)(alice, room, "after")
+
+    counts = [(await b.receive_type("unread"))["unread_count"]]
+    while not await b.communicator.receive_nothing(timeout=0.5):
+        frame = await b.receive()
+        if frame["type"] == "unread":
+            counts.append(frame["unread_count"])
+    assert counts == [2]  # "after" made it 2; "in between" was in the count read
+    rest = await db(lambda: client_for(bob).get(f"/chat/rooms/{room.pk}/").data)()
+    assert rest["unread_count"] == 2
     await b.close()
 
 
