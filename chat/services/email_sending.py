@@ -51,6 +51,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from chat import policy
+from chat.rendering import extract_mentions
 from chat.models import (
     ChatMessage,
     ChatParticipant,
@@ -229,6 +230,8 @@ def _mention_item(now: _Now, row: EmailNotification) -> Item | None:
             return None
     if not row.is_wildcard and message.pk not in now.mentioned_in:
         return None  # an edit took the mention out
+    if row.is_wildcard and "all" not in {name.lower() for name in extract_mentions(message.content)}:
+        return None  # an edit took the @all out
     # An anonymous post names nobody, in an email as everywhere (the room's staff
     # read its author on the page, not in their mailbox).
     sender = _("Anonymous classmate") if message.is_anonymous else message.sender.get_display_name()

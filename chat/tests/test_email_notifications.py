@@ -404,6 +404,21 @@ def test_a_wildcard_mention_in_a_room_muted_since_is_not_mailed(
 
 
 @pytest.mark.django_db
+def test_an_all_an_edit_took_out_is_not_mailed(lobby: Any, alice: Any, bob: Any) -> None:
+    message = factories.make_message(alice, lobby, "@all meeting at 5")
+    services.message_edit(actor=alice, message=message, content="meeting at 5 (no ping)")
+    kept = factories.make_message(alice, lobby, "@ALL fire drill")
+
+    email_sending.notification_emails_send(now=later(DELAY + 1))
+
+    bodies = [body_of(email)[0] for email in mail.outbox]
+    assert bodies and all("fire drill" in body for body in bodies)
+    assert not any("no ping" in body for body in bodies)
+    assert ("mention", message.pk) not in queued(bob, Status.SENT)
+    assert ("mention", kept.pk) in queued(bob, Status.SENT)
+
+
+@pytest.mark.django_db
 def test_an_anonymous_post_names_nobody_in_the_email_to_a_student(
     course: Any, alice: Any, bob: Any
 ) -> None:
