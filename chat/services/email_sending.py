@@ -51,7 +51,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from chat import policy
-from chat.rendering import extract_mentions
 from chat.models import (
     ChatMessage,
     ChatParticipant,
@@ -60,6 +59,7 @@ from chat.models import (
     EmailPreference,
     ThreadRead,
 )
+from chat.rendering import extract_mentions
 from chat.services.email_notifications import unsubscribe_url
 
 if TYPE_CHECKING:
@@ -212,6 +212,11 @@ class _Now:
         )
 
 
+def _still_for_all(content: str) -> bool:
+    """Whether a message's text (as edited since) still says ``@all``."""
+    return "all" in {name.lower() for name in extract_mentions(content)}
+
+
 def _mention_item(now: _Now, row: EmailNotification) -> Item | None:
     message = row.message
     assert message is not None
@@ -230,7 +235,7 @@ def _mention_item(now: _Now, row: EmailNotification) -> Item | None:
             return None
     if not row.is_wildcard and message.pk not in now.mentioned_in:
         return None  # an edit took the mention out
-    if row.is_wildcard and "all" not in {name.lower() for name in extract_mentions(message.content)}:
+    if row.is_wildcard and not _still_for_all(message.content):
         return None  # an edit took the @all out
     # An anonymous post names nobody, in an email as everywhere (the room's staff
     # read its author on the page, not in their mailbox).
