@@ -173,14 +173,15 @@ def message_preview(*, actor: User, room: ChatRoom, content: object) -> str:
 def notify_mentions(
     message: ChatMessage, payload: dict[str, Any], users: list[Any], wildcard: bool
 ) -> None:
-    """A ``notification`` to each user the new ``message`` mentions (every active
-    member for a wildcard), not its sender; an email later to those offline."""
+    """A ``notification`` to each user the new ``message`` mentions (for a wildcard,
+    every active member who did not mute the room: a room-wide ping is not addressed
+    to them, as the emails have it), not its sender; an email later to those offline."""
     recipients = {user.pk for user in users}
     if wildcard:
         recipients |= set(
-            ChatParticipant.objects.filter(room_id=message.room_id, is_active=True).values_list(
-                "user_id", flat=True
-            )
+            ChatParticipant.objects.filter(
+                room_id=message.room_id, is_active=True, notifications_muted=False
+            ).values_list("user_id", flat=True)
         )
     recipients.discard(message.sender_id)
     frame = wire.notification("mention", message.room_id, payload)

@@ -45,6 +45,25 @@ def test_muting_reaches_only_the_users_own_stream(
     ]
 
 
+@pytest.mark.django_db
+@pytest.mark.parametrize("wildcard", ["@all", "@here"])
+def test_a_room_wide_ping_skips_those_who_muted_the_room_but_a_direct_mention_does_not(
+    captured_events: Any, alice: Any, bob: Any, charlie: Any, wildcard: str
+) -> None:
+    room = factories.make_room(alice, chat_type="public", members=[bob, charlie])
+    services.room_notifications_set(actor=bob, room=room, muted=True)
+    captured_events.clear()
+
+    services.message_send(actor=alice, room=room, content=f"{wildcard} standup")
+    pinged = {item.group for item in captured_events if item.payload["type"] == "notification"}
+    captured_events.clear()
+    services.message_send(actor=alice, room=room, content=f"{wildcard} and @bob, you too")
+    named = {item.group for item in captured_events if item.payload["type"] == "notification"}
+
+    assert pinged == {f"user.{charlie.pk}"}
+    assert named == {f"user.{bob.pk}", f"user.{charlie.pk}"}
+
+
 def test_setting_the_same_choice_again_publishes_nothing(
     captured_events: Any, alice: Any, bob: Any
 ) -> None:
