@@ -559,16 +559,17 @@ def report_get_for_reviewer(user: User, report_id: object) -> MessageReport:
 
 
 def room_history_around(room: ChatRoom, *, around: int, limit: int = 50) -> HistoryPage:
-    """The page of a room's messages centred on the id ``around``, oldest first:
-    that message (when it is in the room) and up to ``(limit - 1) // 2`` before
-    it, the rest after. Two keyset reads, one each way on (room, id)."""
+    """The page of a room's messages centred on the message ``around``, oldest first:
+    it and up to ``(limit - 1) // 2`` before it, the rest after; NotFound when it is
+    not a message of this room (a page of somewhere else would look like its place).
+    Two keyset reads, one each way on (room, id)."""
     base = room_messages(room.pk)
+    if not ChatMessage.objects.filter(pk=around, room_id=room.pk).exists():
+        raise errors.NotFound(gettext_lazy("No such message in this room."))
     older_n = (limit + 1) // 2
     newer_n = limit - older_n
     down = _page(base.filter(id__lte=around).order_by(*KEYSET_DOWN), older_n + 1)
     up = _page(base.filter(id__gt=around).order_by(*KEYSET_UP), newer_n + 1)
-    if not down:  # nothing at or before ``around``: the first page after it
-        return room_history(room, after=around, limit=limit)
     return HistoryPage(
         messages=down[:older_n][::-1] + up[:newer_n],
         has_older=len(down) > older_n,

@@ -252,6 +252,24 @@ def test_around_does_not_combine_with_before_or_after(alice: Any, lobby: Any) ->
     assert (response.status_code, response.json()["code"]) == (400, "bad_request")
 
 
+def test_around_a_message_of_another_room_or_none_is_404(alice: Any, lobby: Any) -> None:
+    elsewhere = factories.make_room(alice, name="Elsewhere")
+    theirs = factories.make_message(alice, elsewhere, "not here")
+    gone = factories.make_message(alice, lobby, "deleted but in this room")
+    services.message_delete(actor=alice, message=gone)
+    url = f"/chat/rooms/{lobby.pk}/messages/"
+
+    other_room = client_for(alice).get(url, {"around": theirs.pk})
+    no_such = client_for(alice).get(url, {"around": theirs.pk + 1000})
+    tombstone = client_for(alice).get(url, {"around": gone.pk})
+
+    assert (other_room.status_code, other_room.json()["code"]) == (404, "not_found")
+    assert other_room.json()["detail"] == "No such message in this room."
+    assert no_such.status_code == 404
+    assert tombstone.status_code == 200
+    assert gone.pk in [m["id"] for m in tombstone.json()["results"]]
+
+
 # --- who finds what ---------------------------------------------------------------------------
 
 

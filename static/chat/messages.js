@@ -2,7 +2,7 @@
  * Messages of the open room: rendering, the list kept in id order with local
  * echoes below, reactions, replies' quotes, editing and deleting, history pages.
  */
-import { messageActions, rest, sameOriginPath } from "./client.js";
+import { ApiError, messageActions, rest, sameOriginPath } from "./client.js";
 import {
   avatar, displayName, el, formatSize, formatTime, icon, isNearBottom, node, report,
   scrollToBottom, setSanitisedHtml, snippet, toast,
@@ -625,8 +625,20 @@ export function editLastOwnMessage() {
 
 // --- history -------------------------------------------------------------------------------
 
+/** The history to show: around a message, or (also when that message is not in the room) the newest. */
+async function historyPage(roomId, around) {
+  if (!around) return rest.listMessages(roomId);
+  try {
+    return await rest.listMessagesAround(roomId, around);
+  } catch (error) {
+    if (!(error instanceof ApiError) || error.status !== 404) throw error;
+    report(error); // "No such message in this room."
+    return rest.listMessages(roomId);
+  }
+}
+
 export async function loadHistory(roomId, token, { around = null } = {}) {
-  const data = around ? await rest.listMessagesAround(roomId, around) : await rest.listMessages(roomId);
+  const data = await historyPage(roomId, around);
   if (token !== state.openToken) return;
   // Local echoes of messages not yet confirmed stay below the reloaded history.
   const echoes = [...el.messageList.querySelectorAll("li[data-pending]")];

@@ -366,3 +366,19 @@ def test_a_link_to_a_message_that_is_no_id_says_why_it_was_refused(
     expect(toasts).to_contain_text("around:")
     expect(toasts).not_to_contain_text("HTTP 400")
     browser.assert_no_console_errors()
+
+
+def test_a_link_to_a_message_of_another_room_opens_the_room_and_says_so(
+    browser: Browser, study_room: Any, bob: Any
+) -> None:
+    elsewhere = factories.make_room(bob, chat_type="public", name="Elsewhere")
+    theirs = factories.make_message(bob, elsewhere, "not in the study group")
+    factories.make_message(bob, study_room, "newest in the study group")
+    path = f"/rooms/{study_room.pk}/?message={theirs.pk}"
+    user = browser.sign_in("bob", next_path=path)
+    user.allowed.append(lambda text, url: "404" in text and f"around={theirs.pk}" in url)
+
+    wait_for_room(user, "Study group")
+    expect(user.page.locator("#toasts")).to_contain_text("No such message in this room.")
+    expect(message(user, "newest in the study group")).to_have_count(1)
+    browser.assert_no_console_errors()
