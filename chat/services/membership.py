@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
 from chat import errors, events, limits, policy, selectors, wire
@@ -41,9 +42,12 @@ def _upsert_participant(
     if participant is None:
         participant = ChatParticipant.objects.create(room=room, user=user, role=role)
     else:
+        # Back after leaving: a member since now (who has stood longest decides who
+        # becomes admin). A mute stays: leaving does not lift it.
         participant.is_active = True
         participant.role = role
-        participant.save(update_fields=["is_active", "role"])
+        participant.joined_at = timezone.now()
+        participant.save(update_fields=["is_active", "role", "joined_at"])
     participant.user = user
     return participant, True
 

@@ -433,6 +433,26 @@ def test_without_moderators_the_longest_standing_unmuted_member_becomes_admin(
     assert roles == {"bob": "member", "charlie": "admin"}
 
 
+def test_a_member_who_left_and_came_back_stands_from_their_return(
+    alice: Any, bob: Any, charlie: Any
+) -> None:
+    room = factories.make_room(alice, chat_type="public", members=[bob, charlie])
+    first_joined = ChatParticipant.objects.get(room=room, user=bob).joined_at
+    services.room_leave(actor=bob, room=room)
+    services.room_join(actor=bob, room=room)
+
+    services.room_leave(actor=alice, room=room)
+
+    bob_now = ChatParticipant.objects.get(room=room, user=bob)
+    assert bob_now.joined_at > first_joined
+    roles = dict(
+        ChatParticipant.objects.filter(room=room, is_active=True).values_list(
+            "user__username", "role"
+        )
+    )
+    assert roles == {"bob": "member", "charlie": "admin"}  # charlie has stood longer
+
+
 def test_a_course_room_never_makes_a_student_its_admin(course: Any, stella: Any, ines: Any) -> None:
     room = factories.course_room(course)
     ChatParticipant.objects.create(room=room, user=stella, role="admin")  # as the admin site may
