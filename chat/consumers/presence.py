@@ -171,9 +171,10 @@ class PresenceConsumer(SocketConsumer):
             await self._send_new_co_members(added)
         before = {room_id: state[0] for room_id, state in self.unread.items()}
         await run_sync(self._load_unread)(sorted(room_ids))
-        # Events of a new room published before it was watched are counted here.
+        # Events of a new room published before it was watched are counted here; a new
+        # room's count is news even at 0 (the client learns of the room by it).
         for room_id, state in sorted(self.unread.items()):
-            if before.get(room_id, 0) != state[0]:
+            if room_id in added or before.get(room_id, 0) != state[0]:
                 await self.send_frame(wire.unread(room_id, state[0]))
 
     async def _send_new_co_members(self, room_ids: set[int]) -> None:

@@ -81,11 +81,19 @@ async def test_users_who_come_to_share_a_room_learn_each_others_status(
 
     await db(lambda: factories.make_room(alice, chat_type="private", members=[charlie]))()
 
-    told_alice = await a.receive_type("presence")
+    told_alice = [await a.receive_type("presence", "unread")]
+    while not await a.communicator.receive_nothing(timeout=0.3):
+        told_alice.append(await a.receive())
     told_charlie = await c.receive_type("presence")
-    assert (told_alice["user"]["username"], told_alice["status"]) == ("charlie", "busy")
+    # Once, though charlie's status reached two rooms' feeds; the new room's count
+    # (0) announces the room.
+    assert [
+        (frame["user"]["username"], frame["status"])
+        for frame in told_alice
+        if frame["type"] == "presence"
+    ] == [("charlie", "busy")]
+    assert [frame["unread_count"] for frame in told_alice if frame["type"] == "unread"] == [0]
     assert (told_charlie["user"]["username"], told_charlie["status"]) == ("alice", "online")
-    assert await a.nothing()  # once, though charlie's status reached two rooms' feeds
     await a.close()
     await c.close()
 
@@ -246,6 +254,20 @@ async def test_joining_a_room_makes_the_socket_follow_it(
         frame = await c.receive_type("presence")
     assert (frame["user"]["id"], frame["status"]) == (bob.pk, "online")
     await b.close()
+    await c.close()
+
+
+async def test_a_room_one_is_added_to_is_announced_even_with_nothing_unread(
+    alice: Any, charlie: Any, room: Any
+) -> None:
+    c = await open_presence(charlie)
+    await db(services.participant_invite)(actor=alice, room=room, user=charlie)
+
+    frame = await c.receive_type("unread")
+
+    # Only the system message of the invitation, which never counts: the client
+    # learns of the room by it (and reads its list again).
+    assert frame == {"type": "unread", "room_id": room.pk, "unread_count": 0}
     await c.close()
 
 

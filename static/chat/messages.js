@@ -586,6 +586,7 @@ function startEdit(message) {
     const text = area.value.trim();
     if (!text || text === message.content) {
       restore();
+      el.input.focus();
       return;
     }
     if (text.length > config.maxMessageLength) {
@@ -596,6 +597,7 @@ function startEdit(message) {
       const sent = await messageActions.edit(state.chat, message.id, text);
       if (sent.via === "rest") upsertMessage(sent.result);
       restore();
+      el.input.focus(); // the edit box is gone: the keyboard goes back to the composer
     } catch (error) {
       report(error);
     }
@@ -608,11 +610,14 @@ function startEdit(message) {
 }
 
 async function deleteMessage(message) {
+  const focused = findMessageElement(message.id)?.contains(document.activeElement);
   try {
     const sent = await messageActions.delete(state.chat, message.id);
     if (sent.via === "rest") {
       upsertMessage({ ...message, is_deleted: true, content: "", content_html: "", file: null, updated_at: new Date().toISOString() });
     }
+    // Its Delete button goes with the message's actions: the keyboard goes back to the composer.
+    if (focused) el.input.focus();
   } catch (error) {
     report(error);
   }

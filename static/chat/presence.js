@@ -24,7 +24,11 @@ export function startPresence() {
     url: resolveSocketUrl(config.presenceWebsocketUrl),
     heartbeatInterval: config.heartbeatInterval,
   });
+  let snapshots = 0;
   presence.addEventListener("presence.snapshot", (event) => {
+    // Back after a reconnect: what changed meanwhile in the other rooms (counts,
+    // mentions, rooms joined or left) is read again; the open room replays its own.
+    if (snapshots++ > 0) loadRooms().catch(report);
     for (const item of event.detail.users) state.presence.set(item.user.id, item.status);
     for (const userId of state.presence.keys()) updatePresenceDots(userId);
     renderParticipants();

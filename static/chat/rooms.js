@@ -6,7 +6,8 @@
 import { ApiError, ChatClient, rest, resolveSocketUrl } from "./client.js";
 import { noteOwnMessage, startSlowMode, stopSlowMode, updateComposerAccess } from "./composer.js";
 import {
-  $, displayName, el, goToLogin, hideBanner, onConnectionState, report, roomPath, toast,
+  $, displayName, el, goToLogin, hideBanner, onConnectionState, report, roomPath, scrollToBottom,
+  toast,
 } from "./dom.js";
 import {
   applyReaction, failPending, loadHistory, redrawMessage, rerenderAllMessages, showPending,
@@ -134,6 +135,9 @@ export async function openRoom(roomId, { push = true, around = null } = {}) {
   }
   if (token !== state.openToken) return;
   chat.connect();
+  // The pins bar (and the queue's) came after the history was scrolled to its end and
+  // took room from it: at the end again, unless the viewer moved meanwhile.
+  if (!around && lastInteraction <= openedAt) scrollToBottom();
   if (!el.input.disabled && lastInteraction <= openedAt) el.input.focus({ preventScroll: true });
 }
 

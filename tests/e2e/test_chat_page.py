@@ -273,6 +273,8 @@ def test_a_phone_sized_screen_collapses_the_room_list(browser: Browser, study_ro
     bob.screenshot("chat-phone-rooms")
     page.keyboard.press("Escape")
     expect(page.locator("#sidebar")).not_to_be_in_viewport()
+    # Slid away, it is out of the tab order too: Tab does not walk into it.
+    expect(page.get_by_role("link", name="Study group, Public")).to_be_hidden()
 
     browser.assert_no_console_errors()
 
@@ -381,4 +383,47 @@ def test_a_link_to_a_message_of_another_room_opens_the_room_and_says_so(
     wait_for_room(user, "Study group")
     expect(user.page.locator("#toasts")).to_contain_text("No such message in this room.")
     expect(message(user, "newest in the study group")).to_have_count(1)
+    browser.assert_no_console_errors()
+
+
+def test_a_room_with_a_pinned_message_opens_at_its_newest_message_in_full(
+    browser: Browser, study_room: Any, alice: Any
+) -> None:
+    pinned = factories.make_message(alice, study_room, "Read the rules first")
+    services.message_pin(actor=alice, message=pinned)
+    for n in range(25):
+        factories.make_message(alice, study_room, f"Chatter number {n}")
+    factories.make_message(alice, study_room, "The very last word")
+    bob = browser.sign_in("bob", next_path=f"/rooms/{study_room.pk}/")
+    wait_for_room(bob, "Study group")
+    expect(bob.page.locator("#pins")).to_be_visible()
+
+    last = message(bob, "The very last word")
+    # The pins bar came after the history scrolled to its end: it is at the end again.
+    expect(last).to_be_in_viewport(ratio=1)
+    bob.page.wait_for_function(
+        "() => { const m = document.querySelector('#messages');"
+        " return m.scrollHeight - m.scrollTop - m.clientHeight < 2; }"
+    )
+    browser.assert_no_console_errors()
+
+
+def test_saving_an_edit_gives_the_keyboard_back_to_the_composer(
+    browser: Browser, study_room: Any
+) -> None:
+    bob = browser.sign_in("bob", next_path=f"/rooms/{study_room.pk}/")
+    wait_for_room(bob, "Study group")
+    send(bob, "a typo hre")
+    expect(message(bob, "a typo hre")).to_have_count(1)
+    page = bob.page
+    expect(page.locator("#message-list li[data-pending]")).to_have_count(0)  # confirmed
+    composer = page.get_by_label("Message", exact=True)
+
+    composer.press("ArrowUp")
+    box = page.get_by_label("Edited message text")
+    box.fill("a typo here")
+    box.press("Enter")
+
+    expect(message(bob, "a typo here")).to_have_count(1)
+    expect(composer).to_be_focused()
     browser.assert_no_console_errors()
