@@ -786,6 +786,15 @@ class ReconnectingSocket extends EventTarget {
     this.setState("closed");
   }
 
+  /**
+   * The network changed under the socket (the browser's `online`/`offline` events):
+   * connect again now rather than wait for heartbeats to go unanswered. Nothing once
+   * closed for good.
+   */
+  networkChanged() {
+    if (!this.stopped) this.reconnectNow();
+  }
+
   /** Drop the current socket and connect again at once (gap, resync). */
   reconnectNow() {
     const socket = this.socket;

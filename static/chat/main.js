@@ -91,6 +91,18 @@ function bindEscape() {
   });
 }
 
+/** The browser knows before any heartbeat that the network went or came back: the
+ * sockets reconnect at once (the banner says "Reconnecting…" while offline; what is
+ * sent meanwhile waits and goes out once back). */
+function bindNetwork(presence) {
+  const changed = () => {
+    presence.networkChanged();
+    state.chat?.networkChanged();
+  };
+  window.addEventListener("offline", changed);
+  window.addEventListener("online", changed);
+}
+
 async function main() {
   showViewer();
   bindRooms();
@@ -112,6 +124,7 @@ async function main() {
   updateCounter();
   const presence = startPresence();
   presence.addEventListener("queue.taken", (event) => onQueueTaken(event.detail).catch(report));
+  bindNetwork(presence);
   bindEmailSettings().catch(report);
   await loadRooms();
   // A link to a message (an email's, `/rooms/<id>/?message=<id>`) opens the history around it.

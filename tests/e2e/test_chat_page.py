@@ -427,3 +427,24 @@ def test_saving_an_edit_gives_the_keyboard_back_to_the_composer(
     expect(message(bob, "a typo here")).to_have_count(1)
     expect(composer).to_be_focused()
     browser.assert_no_console_errors()
+
+
+def test_going_offline_shows_at_once_and_what_was_sent_goes_out_once_back(
+    browser: Browser, study_room: Any
+) -> None:
+    bob = browser.sign_in("bob", next_path=f"/rooms/{study_room.pk}/")
+    alice = browser.sign_in("alice", next_path=f"/rooms/{study_room.pk}/")
+    for user in (bob, alice):
+        wait_for_room(user, "Study group")
+    # Reconnecting while offline fails by design: those console errors are expected.
+    bob.allowed.append(lambda text, url: "ERR_INTERNET_DISCONNECTED" in text or "WebSocket" in text)
+
+    bob.page.context.set_offline(True)
+    # The browser said so: no waiting for heartbeats (30 s each) to go unanswered.
+    expect(bob.page.locator("#connection-banner")).to_have_text("Reconnecting…", timeout=5_000)
+    send(bob, "typed while offline")
+    bob.page.context.set_offline(False)
+
+    expect(bob.page.locator("#connection-banner")).to_have_text("Back online", timeout=15_000)
+    expect(message(alice, "typed while offline")).to_have_count(1)
+    browser.assert_no_console_errors()
