@@ -802,6 +802,8 @@ declare class ReconnectingSocket<Events> extends EventTarget {
   connect(): void;
   /** Close for good (no reconnect). */
   close(): void;
+  /** The network changed (the browser's `online`/`offline`): connect again now; nothing once closed for good. */
+  networkChanged(): void;
   /** Drop the socket and connect again at once. */
   reconnectNow(): void;
   sendFrame(frame: { type: string; [field: string]: unknown }): boolean;
