@@ -31,6 +31,18 @@ class TextField(serializers.CharField):
         return super().to_internal_value(data)
 
 
+def client_id_field(*, allow_null: bool = True) -> TextField:
+    """A sender's deduplication id, taken as sent (never trimmed: the answer echoes it);
+    the services check its form. Forms carry no null: ``allow_null=False`` there."""
+    return TextField(
+        required=False,
+        allow_null=allow_null,
+        allow_blank=True,
+        max_length=limits.CLIENT_ID_MAX,
+        trim_whitespace=False,
+    )
+
+
 class FlagField(serializers.BooleanField):
     """A BooleanField that takes ``true`` or ``false`` only in a JSON body: DRF's also
     takes "yes", 1 and "on", where the socket refuses anything but a boolean. A form

@@ -6,7 +6,7 @@ from __future__ import annotations
 from rest_framework import serializers
 from rest_framework.fields import empty
 
-from academia.rest.fields import AwareDateTimeField, FlagField, TextField, id_field
+from academia.rest.fields import AwareDateTimeField, FlagField, TextField, client_id_field, id_field
 from chat import limits
 from chat.models import (
     ChatMessage,
@@ -148,13 +148,7 @@ class MessageReplySerializer(serializers.Serializer):
     """A reply as JSON: a message's fields but its room and ``reply_to``."""
 
     content = TextField(trim_whitespace=False)
-    client_id = TextField(
-        required=False,
-        allow_null=True,
-        allow_blank=True,
-        max_length=limits.CLIENT_ID_MAX,
-        trim_whitespace=False,
-    )
+    client_id = client_id_field()
     is_question = FlagField(required=False, default=False)
     anonymous = FlagField(
         required=False,
@@ -176,9 +170,7 @@ class MessageReplyUploadSerializer(serializers.Serializer):
     reply is JSON). Form fields are strings, so nothing here is null: leave a field out."""
 
     content = TextField(required=False, allow_blank=True, trim_whitespace=False)
-    client_id = TextField(
-        required=False, allow_blank=True, max_length=limits.CLIENT_ID_MAX, trim_whitespace=False
-    )
+    client_id = client_id_field(allow_null=False)
     is_question = FlagField(required=False, default=False)
     anonymous = FlagField(
         required=False, default=False, help_text="Refused with a file: anonymous posts are text."
@@ -256,13 +248,7 @@ class PollCreateSerializer(serializers.Serializer):
     allows_multiple = FlagField(default=False)
     is_anonymous = FlagField(default=False)
     closes_at = AwareDateTimeField(required=False, allow_null=True)
-    client_id = TextField(
-        required=False,
-        allow_null=True,
-        allow_blank=True,
-        max_length=limits.CLIENT_ID_MAX,
-        trim_whitespace=False,
-    )
+    client_id = client_id_field()
 
 
 class PollVoteSerializer(serializers.Serializer):
