@@ -91,46 +91,50 @@ def test_a_resent_client_id_is_answered_with_the_first_message_after_posting_clo
     """A client resending after a reconnect gets its acknowledgement, even when it
     may no longer post: the message is there already."""
     client = client_for(bob)
-    text = client.post(
-        "/chat/messages/", {"room": room.pk, "content": "sent", "client_id": "t-1"}, format="json"
-    )
-    upload = client.post(
-        "/chat/messages/",
-        {"room": room.pk, "client_id": "u-1", "file": SimpleUploadedFile("p.png", png_bytes())},
-        format="multipart",
-    )
-    poll = client.post(
-        "/chat/polls/",
-        {"room": room.pk, "question": "Lunch?", "options": ["yes", "no"], "client_id": "p-1"},
-        format="json",
-    )
-    assert (text.status_code, upload.status_code, poll.status_code) == (201, 201, 201)
+
+    def send_each_kind() -> list[Any]:
+        """A text, an upload and a poll, each with its own client_id."""
+        return [
+            client.post(
+                "/chat/messages/",
+                {"room": room.pk, "content": "sent", "client_id": "t-1"},
+                format="json",
+            ),
+            client.post(
+                "/chat/messages/",
+                {
+                    "room": room.pk,
+                    "client_id": "u-1",
+                    "file": SimpleUploadedFile("p.png", png_bytes()),
+                },
+                format="multipart",
+            ),
+            client.post(
+                "/chat/polls/",
+                {
+                    "room": room.pk,
+                    "question": "Lunch?",
+                    "options": ["yes", "no"],
+                    "client_id": "p-1",
+                },
+                format="json",
+            ),
+        ]
+
+    first = send_each_kind()
+    assert [response.status_code for response in first] == [201, 201, 201]
     if change == "muted":
         services.participant_update(actor=alice, room=room, user_id=bob.pk, is_muted=True)
     else:
         services.room_archive(actor=alice, room=room)
 
-    again = client.post(
-        "/chat/messages/", {"room": room.pk, "content": "sent", "client_id": "t-1"}, format="json"
-    )
-    upload_again = client.post(
-        "/chat/messages/",
-        {"room": room.pk, "client_id": "u-1", "file": SimpleUploadedFile("p.png", png_bytes())},
-        format="multipart",
-    )
-    poll_again = client.post(
-        "/chat/polls/",
-        {"room": room.pk, "question": "Lunch?", "options": ["yes", "no"], "client_id": "p-1"},
-        format="json",
-    )
+    again = send_each_kind()
     new = client.post(
         "/chat/messages/", {"room": room.pk, "content": "new", "client_id": "t-2"}, format="json"
     )
 
-    assert (again.status_code, again.data["id"]) == (200, text.data["id"])
-    assert (upload_again.status_code, upload_again.data["id"]) == (200, upload.data["id"])
-    assert poll_again.status_code == 200
-    assert poll_again.data["id"] == poll.data["id"]
+    assert [response.status_code for response in again] == [200, 200, 200]
+    assert [response.data["id"] for response in again] == [r.data["id"] for r in first]
     assert new.status_code == 403
     assert new.data["code"] == ("muted" if change == "muted" else "room_archived")
     assert ChatMessage.objects.filter(sender=bob).count() == 3
