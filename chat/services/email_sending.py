@@ -50,11 +50,10 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from chat import policy
+from chat import selectors
 from chat.models import (
     ChatMessage,
     ChatParticipant,
-    ChatRoom,
     EmailNotification,
     EmailPreference,
     ThreadRead,
@@ -184,11 +183,7 @@ class _Now:
         room_ids = {message.room_id for message in messages} | {q.room_id for q in questions}
         parents = {message.reply_to_id for message in messages if message.reply_to_id}
         return cls(
-            visible_rooms=set(
-                ChatRoom.objects.filter(policy.visible_rooms_q(user), pk__in=room_ids).values_list(
-                    "pk", flat=True
-                )
-            ),
+            visible_rooms=selectors.visible_room_ids(user, room_ids),
             participants={
                 participant.room_id: participant
                 for participant in ChatParticipant.objects.filter(

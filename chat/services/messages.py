@@ -207,9 +207,9 @@ def posting_participant(actor: User, room: ChatRoom) -> ChatParticipant:
     return participant
 
 
-def _check_slow_mode(actor: User, room: ChatRoom, participant: ChatParticipant) -> None:
-    """Under the lock: SlowMode unless the actor may send now (uploads; text sends
-    check it in chat.services.sending)."""
+def check_slow_mode(actor: User, room: ChatRoom, participant: ChatParticipant) -> None:
+    """Under the lock: SlowMode unless the actor may send now (uploads and polls; text
+    sends check it in chat.services.sending, for a batch at once)."""
     if not room.slow_mode_seconds or policy.slow_mode_exempt(actor, room, participant):
         return
     from chat.services.sending import slow_mode_waits
@@ -298,7 +298,7 @@ def message_send(
         with transaction.atomic():
             room = selectors.lock_room(room.pk)
             participant = posting_participant(actor, room)
-            _check_slow_mode(actor, room, participant)
+            check_slow_mode(actor, room, participant)
             message = ChatMessage(
                 room=room,
                 sender=actor,

@@ -3,7 +3,6 @@ creator or the room's staff close it. Every change is one ``poll.updated``."""
 
 from __future__ import annotations
 
-import math
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -14,11 +13,15 @@ from django.utils.translation import gettext_lazy
 
 from chat import errors, events, limits, policy, selectors
 from chat.errors import lazy_interpolate
-from chat.models import ChatMessage, ChatParticipant, ChatRoom, Poll, PollOption, PollVote
+from chat.models import ChatMessage, ChatRoom, Poll, PollOption, PollVote
 from chat.rendering import render_content
 from chat.services import counters
-from chat.services.messages import SendResult, clean_client_id, posting_participant
-from chat.services.sending import slow_mode_waits
+from chat.services.messages import (
+    SendResult,
+    check_slow_mode,
+    clean_client_id,
+    posting_participant,
+)
 from chat.wire import Frame, message_payload, poll_payload
 
 if TYPE_CHECKING:
@@ -135,7 +138,7 @@ def poll_create(
             denial = policy.poll_create_denial(actor, room, participant)
             if denial is not None:
                 raise denial
-            _slow_mode(actor, room, participant)
+            check_slow_mode(actor, room, participant)  # a poll is a message
             message = ChatMessage.objects.create(
                 room=room,
                 sender=actor,
@@ -166,15 +169,6 @@ def poll_create(
             raise
         return SendResult(selectors.message_load(existing.pk), created=False)
     return SendResult(message, created=True)
-
-
-def _slow_mode(actor: User, room: ChatRoom, participant: ChatParticipant | None) -> None:
-    """A poll is a message: slow mode holds it back as it holds text (under the lock)."""
-    if policy.slow_mode_exempt(actor, room, participant):
-        return
-    waits = slow_mode_waits(room, {actor.pk})
-    if actor.pk in waits:
-        raise errors.SlowMode(retry_after=math.ceil(waits[actor.pk]))
 
 
 def _option_ids(value: object) -> list[int]:
