@@ -4,7 +4,8 @@
  * The browser is asked for permission only when the viewer presses "Enable desktop
  * notifications" (never on page load); the choice is remembered in localStorage.
  * While the tab is hidden, a mention notifies (a mention by name even in a muted room:
- * it is addressed to the viewer; the server sends no `@all`/`@here` there), and so does a new message in a room whose notifications the viewer
+ * it is addressed to the viewer; the server sends no `@all`/`@here` there), and so
+ * does a new message in a room whose notifications the viewer
  * has not muted. The per-room mute is the participant's `notifications_muted` on the
  * server (PUT /chat/rooms/{id}/notifications/), so it follows the viewer to every
  * browser; `notifications.updated` on the presence socket keeps other tabs in step.

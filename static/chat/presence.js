@@ -26,8 +26,9 @@ export function startPresence() {
   });
   let snapshots = 0;
   presence.addEventListener("presence.snapshot", (event) => {
-    // Back after a reconnect: what changed meanwhile in the other rooms (counts,
-    // mentions, rooms joined or left) is read again; the open room replays its own.
+    // Back after a reconnect: what changed meanwhile in the other rooms (their counts,
+    // rooms joined or left) is read again; the open room replays its own. Mentions
+    // missed meanwhile are not known to REST: their "@" marks are not restored.
     if (snapshots++ > 0) loadRooms().catch(report);
     for (const item of event.detail.users) state.presence.set(item.user.id, item.status);
     for (const userId of state.presence.keys()) updatePresenceDots(userId);
